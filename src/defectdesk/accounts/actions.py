@@ -1,0 +1,150 @@
+"""State changes to users, memberships and tokens; each writes its audit event."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractUser
+from django.db import transaction
+from django.utils import timezone
+
+from defectdesk.accounts.models import ApiToken, Membership, Seller, StaffRole
+from defectdesk.accounts.tokens import token_generate, token_hash
+from defectdesk.core.actors import Actor
+from defectdesk.core.audit import audit_record
+from defectdesk.core.errors import FieldError, NotFound, ValidationFailed
+
+VALID_SCOPES = {choice.value for choice in ApiToken.Scope}
+
+
+def seller_ensure(external_id: str, *, name: str = "") -> Seller:
+    """The seller with this external id, created if it does not exist."""
+    seller, created = Seller.objects.get_or_create(external_id=external_id, defaults={"name": name})
+    if not created and name and seller.name != name:
+        seller.name = name
+        seller.save(update_fields=["name"])
+    return seller
+
+
+def user_create(
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    email: str = "",
+    seller: str | None = None,
+    role: str | None = None,
+    reviewer: bool = False,
+    operator: bool = False,
+) -> AbstractUser:
+    """Create (or update the password and roles of) a user."""
+    errors = []
+    if not username or len(username) > 150:
+        errors.append(FieldError("username", "must be 1 to 150 characters"))
+    if len(password) < 8:
+        errors.append(FieldError("password", "must be at least 8 characters"))
+    if seller and role not in {r.value for r in Membership.Role}:
+        errors.append(FieldError("role", "must be one of owner, staff, read_only"))
+    if not seller and not reviewer and not operator:
+        errors.append(FieldError("role", "give a seller and role, --reviewer or --operator"))
+    if errors:
+        raise ValidationFailed("The user was not created.", errors)
+    user_model = get_user_model()
+    with transaction.atomic():
+        user, created = user_model.objects.get_or_create(
+            username=username, defaults={"email": email}
+        )
+        user.set_password(password)
+        if email:
+            user.email = email
+        if operator:
+            user.is_staff = True
+        user.save()
+        seller_obj = None
+        if seller:
+            seller_obj = seller_ensure(seller)
+            Membership.objects.update_or_create(
+                user=user, seller=seller_obj, defaults={"role": role}
+            )
+        for flag, staff_role in ((reviewer, StaffRole.Role.REVIEWER), (operator, StaffRole.Role.OPERATOR)):
+            if flag:
+                StaffRole.objects.get_or_create(user=user, role=staff_role)
+        audit_record(
+            actor=actor,
+            action="user.create" if created else "user.update",
+            object_type="user",
+            object_id=user.pk,
+            seller_id=seller_obj.pk if seller_obj else None,
+            data={"username": username, "seller": seller, "role": role,
+                  "reviewer": reviewer, "operator": operator},
+        )
+    return user  # type: ignore[return-value]
+
+
+def token_create(
+    *,
+    actor: Actor,
+    name: str,
+    seller: str | None = None,
+    read_only: bool = False,
+    scopes: list[str] | None = None,
+) -> tuple[ApiToken, str]:
+    """Create a token; returns it and the raw secret, which is never stored or shown again."""
+    scopes = sorted(set(scopes or []))
+    errors = []
+    if not name.strip():
+        errors.append(FieldError("name", "must not be empty"))
+    if bool(seller) == bool(scopes):
+        errors.append(FieldError("scope", "give either a seller or scopes (ingest, review, admin)"))
+    unknown = [s for s in scopes if s not in VALID_SCOPES]
+    if unknown:
+        errors.append(FieldError("scope", f"unknown scope {', '.join(unknown)}"))
+    seller_obj = None
+    if seller:
+        seller_obj = Seller.objects.filter(external_id=seller).first()
+        if seller_obj is None:
+            errors.append(FieldError("seller", f"no seller {seller!r}"))
+    if errors:
+        raise ValidationFailed("The token was not created.", errors)
+    raw, prefix = token_generate()
+    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            name=name.strip(),
+            prefix=prefix,
+            token_hash=token_hash(raw),
+            scopes=scopes,
+            seller=seller_obj,
+            read_only=read_only,
+            created_by=user,
+        )
+        audit_record(
+            actor=actor,
+            action="token.create",
+            object_type="token",
+            object_id=token.pk,
+            seller_id=seller_obj.pk if seller_obj else None,
+            data={"name": token.name, "scopes": scopes, "read_only": read_only},
+        )
+    return token, raw
+
+
+def token_revoke(*, actor: Actor, token_id: int | None = None, prefix: str | None = None) -> ApiToken:
+    """Revoke a token by id or display prefix; revoking twice is harmless."""
+    with transaction.atomic():
+        qs = ApiToken.objects.select_for_update()
+        token = (
+            qs.filter(pk=token_id).first() if token_id is not None else qs.filter(prefix=prefix).first()
+        )
+        if token is None:
+            raise NotFound("No such token.")
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(
+                actor=actor,
+                action="token.revoke",
+                object_type="token",
+                object_id=token.pk,
+                seller_id=token.seller_id,
+            )
+    return token

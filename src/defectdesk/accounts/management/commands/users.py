@@ -1,0 +1,41 @@
+"""`defectdesk users create NAME --password P (--seller S --role R | --reviewer | --operator)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from defectdesk.accounts.actions import user_create
+from defectdesk.core.actors import SYSTEM
+from defectdesk.core.errors import DomainError
+
+
+class Command(BaseCommand):
+    help = "Create a user (or update an existing user's password and roles)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="action", required=True)
+        create = sub.add_parser("create", help="create a user")
+        create.add_argument("name", help="user name")
+        create.add_argument("--password", required=True)
+        create.add_argument("--email", default="")
+        role = create.add_mutually_exclusive_group(required=True)
+        role.add_argument("--seller", help="seller external id, e.g. S-1001")
+        role.add_argument("--reviewer", action="store_true", help="marketplace reviewer")
+        role.add_argument("--operator", action="store_true", help="operator admin")
+        create.add_argument("--role", choices=["owner", "staff", "read_only"],
+                            help="role at --seller")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["seller"] and not options["role"]:
+            raise CommandError("--seller needs --role owner|staff|read_only")
+        try:
+            user = user_create(
+                actor=SYSTEM, username=options["name"], password=options["password"],
+                email=options["email"], seller=options["seller"], role=options["role"],
+                reviewer=options["reviewer"], operator=options["operator"],
+            )
+        except DomainError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"user {user.get_username()} saved")

@@ -1,0 +1,112 @@
+"""Sellers, who works for them, marketplace staff roles, and API tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class Seller(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    external_id = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=200, blank=True, default="")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["external_id"]
+
+    def __str__(self) -> str:
+        return self.name or self.external_id
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} ({self.external_id})" if self.name else self.external_id
+
+
+class Membership(models.Model):
+    """A user's role at one seller."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        STAFF = "staff", "Staff"
+        READ_ONLY = "read_only", "Read-only staff"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "seller"], name="accounts_one_membership_per_seller")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role} at {self.seller}"
+
+
+class StaffRole(models.Model):
+    """A marketplace-side role: reviewer or operator admin."""
+
+    class Role(models.TextChoices):
+        REVIEWER = "reviewer", "Reviewer"
+        OPERATOR = "operator", "Operator admin"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_roles"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="accounts_one_staff_role_each")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.role}"
+
+
+class ApiToken(models.Model):
+    """A bearer token, stored only as a SHA-256 hash; scoped to API areas or to one seller."""
+
+    class Scope(models.TextChoices):
+        INGEST = "ingest", "Ingest events"
+        REVIEW = "review", "Review appeals"
+        ADMIN = "admin", "Administer"
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list, blank=True)
+    seller = models.ForeignKey(
+        Seller, null=True, blank=True, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    read_only = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~(models.Q(seller__isnull=False) & ~models.Q(scopes=[])),
+                name="accounts_token_seller_or_scopes",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

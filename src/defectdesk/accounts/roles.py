@@ -1,0 +1,79 @@
+"""Who a user is to DefectDesk: which sellers, which marketplace roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+from defectdesk.accounts.models import ApiToken, Membership, StaffRole
+
+WRITE_ROLES = {Membership.Role.OWNER, Membership.Role.STAFF}
+
+
+@dataclass
+class Principal:
+    """The resolved identity behind a request: a user's roles, or an API token's scope."""
+
+    user: AbstractBaseUser | AnonymousUser | None
+    token: ApiToken | None = None
+    seller_roles: dict[int, str] = field(default_factory=dict)
+    staff_roles: set[str] = field(default_factory=set)
+
+    @property
+    def is_reviewer(self) -> bool:
+        if self.token is not None:
+            return "review" in (self.token.scopes or [])
+        return StaffRole.Role.REVIEWER in self.staff_roles
+
+    @property
+    def is_operator(self) -> bool:
+        if self.token is not None:
+            return "admin" in (self.token.scopes or [])
+        return StaffRole.Role.OPERATOR in self.staff_roles
+
+    @property
+    def can_ingest(self) -> bool:
+        if self.token is not None:
+            return "ingest" in (self.token.scopes or [])
+        return self.is_operator
+
+    @property
+    def sees_all_sellers(self) -> bool:
+        return self.is_reviewer or self.is_operator
+
+    def seller_ids(self) -> set[int]:
+        return set(self.seller_roles)
+
+    def may_read_seller(self, seller_id: int) -> bool:
+        return self.sees_all_sellers or seller_id in self.seller_roles
+
+    def may_write_seller(self, seller_id: int) -> bool:
+        return self.seller_roles.get(seller_id) in WRITE_ROLES
+
+    def is_owner_of(self, seller_id: int) -> bool:
+        return self.seller_roles.get(seller_id) == Membership.Role.OWNER
+
+
+def principal_for_user(user: AbstractBaseUser | AnonymousUser | None) -> Principal:
+    """The roles of a signed-in user (none for anonymous)."""
+    if user is None or not user.is_authenticated:
+        return Principal(user=user)
+    cached = getattr(user, "_defectdesk_principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    seller_roles = dict(Membership.objects.filter(user=user).values_list("seller_id", "role"))
+    staff = set(StaffRole.objects.filter(user=user).values_list("role", flat=True))
+    principal = Principal(user=user, seller_roles=seller_roles, staff_roles=staff)
+    user._defectdesk_principal = principal  # type: ignore[union-attr]
+    return principal
+
+
+def principal_for_token(token: ApiToken) -> Principal:
+    """The scope of an API token: one seller (owner or read-only) or API areas."""
+    roles: dict[int, str] = {}
+    if token.seller_id is not None:
+        roles[token.seller_id] = (
+            Membership.Role.READ_ONLY if token.read_only else Membership.Role.STAFF
+        )
+    return Principal(user=token.created_by, token=token, seller_roles=roles)

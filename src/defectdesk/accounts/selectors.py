@@ -1,0 +1,30 @@
+"""Reads that encode who may see which seller."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from defectdesk.accounts.models import Seller
+from defectdesk.accounts.roles import Principal, principal_for_user
+from defectdesk.core.errors import NotFound
+
+
+def _principal(who: Principal | AbstractBaseUser | AnonymousUser | None) -> Principal:
+    return who if isinstance(who, Principal) else principal_for_user(who)
+
+
+def sellers_visible_to(who: Principal | AbstractBaseUser | AnonymousUser | None) -> QuerySet[Seller]:
+    """Every seller for marketplace staff; a merchant's own sellers otherwise."""
+    principal = _principal(who)
+    if principal.sees_all_sellers:
+        return Seller.objects.all()
+    return Seller.objects.filter(pk__in=principal.seller_ids())
+
+
+def seller_for(who: Principal | AbstractBaseUser | AnonymousUser | None, external_id: str) -> Seller:
+    """One visible seller by its external id; an unknown or foreign one is NotFound (404)."""
+    seller = sellers_visible_to(who).filter(external_id=external_id).first()
+    if seller is None:
+        raise NotFound(f"Seller {external_id!r} not found.")
+    return seller

@@ -1,0 +1,48 @@
+"""Calendar days in a marketplace's time zone and the windows built from them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for an IANA name; raises ValueError for an unknown one."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """The first instant of a local calendar day, in UTC."""
+    return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
+
+
+def day_end(day: date, tz: ZoneInfo) -> datetime:
+    """The exclusive end of a local calendar day (the start of the next), in UTC."""
+    return day_start(day + timedelta(days=1), tz)
+
+
+def local_date(moment: datetime, tz: ZoneInfo) -> date:
+    """The local calendar date of an aware instant."""
+    return moment.astimezone(tz).date()
+
+
+def window(as_of: date, length: int, lag: int) -> tuple[date, date]:
+    """The inclusive [from, to] order dates of a window of `length` days lagged `lag` days."""
+    to = as_of - timedelta(days=lag)
+    return to - timedelta(days=length - 1), to
+
+
+def parse_aware(value: str) -> datetime:
+    """An ISO-8601 time with an offset; a naive time raises ValueError."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("must carry a UTC offset (a naive time is ambiguous)")
+    return moment

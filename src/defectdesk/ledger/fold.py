@@ -1,0 +1,328 @@
+"""An order's state as a pure function of its events (no ORM).
+
+Events are applied in (occurred_at, event id) order, so the state is the same whatever order
+or batches the events arrived in. History is kept (every shipment, scan, feedback posting,
+claim decision and message) so that rules can evaluate the order as of any moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from defectdesk.core.timeutil import parse_aware
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEvent:
+    """An accepted event as the fold reads it."""
+
+    event_id: str
+    type: str
+    occurred_at: datetime
+    seller: str
+    data: Mapping[str, Any]
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        return (self.occurred_at, self.event_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    at: datetime
+    carrier: str | None
+    tracking_number: str | None
+    service: str | None
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    at: datetime
+    status: str | None
+    location: str | None
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    at: datetime
+    amount: Decimal
+    reason: str | None
+    initiated_by: str | None
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackPosting:
+    at: datetime
+    rating: int
+    comment: str | None
+    event_id: str
+
+
+@dataclass(slots=True)
+class Feedback:
+    feedback_id: str
+    postings: list[FeedbackPosting] = field(default_factory=list)
+    removed_at: datetime | None = None
+    removed_reason: str | None = None
+    removed_event_id: str | None = None
+
+    def rating_at(self, moment: datetime) -> int | None:
+        """The rating in force just before `moment`, or None if none or removed by then."""
+        if self.removed_at is not None and self.removed_at < moment:
+            return None
+        rating = None
+        for posting in self.postings:
+            if posting.at >= moment:
+                break
+            rating = posting.rating
+        return rating
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    at: datetime
+    outcome: str
+    event_id: str
+
+
+@dataclass(slots=True)
+class Dispute:
+    """An A-to-z claim or a chargeback: filed once, decided (the latest decision wins)."""
+
+    dispute_id: str
+    filed_at: datetime | None = None
+    reason: str | None = None
+    amount: Decimal | None = None
+    filed_event_id: str | None = None
+    decisions: list[Decision] = field(default_factory=list)
+
+    def outcome_at(self, moment: datetime) -> str | None:
+        outcome = None
+        for decision in self.decisions:
+            if decision.at >= moment:
+                break
+            outcome = decision.outcome
+        return outcome
+
+    @property
+    def outcome(self) -> str | None:
+        return self.decisions[-1].outcome if self.decisions else None
+
+
+@dataclass(slots=True)
+class Message:
+    """A buyer ("received") or seller ("sent") message; unknown until its event arrives."""
+
+    message_id: str
+    direction: str | None = None
+    at: datetime | None = None
+    body: str | None = None
+    event_id: str | None = None
+    no_response_needed_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class OrderState:
+    marketplace: str
+    order_ref: str
+    seller: str | None = None
+    placed_event_id: str | None = None
+    placed_at: datetime | None = None
+    buyer: str | None = None
+    fulfillment: str | None = None
+    total_amount: Decimal | None = None
+    currency: str | None = None
+    ship_by: datetime | None = None
+    deliver_by: datetime | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+    payment_ref: str | None = None
+    shipments: list[Shipment] = field(default_factory=list)
+    scans: list[Scan] = field(default_factory=list)
+    delivered_at: datetime | None = None
+    delivery_signature: bool | None = None
+    proof_url: str | None = None
+    delivered_event_id: str | None = None
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
+    cancel_event_id: str | None = None
+    return_requested_at: datetime | None = None
+    return_received_at: datetime | None = None
+    refunds: list[Refund] = field(default_factory=list)
+    feedback: dict[str, Feedback] = field(default_factory=dict)
+    claims: dict[str, Dispute] = field(default_factory=dict)
+    chargebacks: dict[str, Dispute] = field(default_factory=dict)
+    messages: dict[str, Message] = field(default_factory=dict)
+    event_ids: list[str] = field(default_factory=list)
+    ignored_event_ids: list[str] = field(default_factory=list)
+    last_event_at: datetime | None = None
+
+    @property
+    def is_placed(self) -> bool:
+        return self.placed_at is not None
+
+    @property
+    def shipped_at(self) -> datetime | None:
+        return self.shipments[0].at if self.shipments else None
+
+    @property
+    def first_shipment(self) -> Shipment | None:
+        return self.shipments[0] if self.shipments else None
+
+    @property
+    def first_scan_at(self) -> datetime | None:
+        return self.scans[0].at if self.scans else None
+
+    @property
+    def cancelled_before_shipment(self) -> bool:
+        shipped = self.shipped_at
+        return self.cancelled_at is not None and (shipped is None or self.cancelled_at < shipped)
+
+    @property
+    def refunded_amount(self) -> Decimal | None:
+        if not self.refunds:
+            return None
+        return sum((r.amount for r in self.refunds), Decimal(0))
+
+    @property
+    def status(self) -> str:
+        if self.cancelled_before_shipment:
+            return "cancelled"
+        if self.delivered_at is not None:
+            return "delivered"
+        if self.shipments:
+            return "shipped"
+        return "unshipped"
+
+    @property
+    def feedback_rating(self) -> int | None:
+        """The latest rating in force among the order's feedback."""
+        latest: FeedbackPosting | None = None
+        for fb in self.feedback.values():
+            if fb.removed_at is not None or not fb.postings:
+                continue
+            posting = fb.postings[-1]
+            if latest is None or (posting.at, posting.event_id) > (latest.at, latest.event_id):
+                latest = posting
+        return latest.rating if latest else None
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value
+    return parse_aware(str(value))
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def fold_order(marketplace: str, order_ref: str, events: Iterable[LedgerEvent]) -> OrderState:
+    """The state of one order from all of its events, in any order."""
+    state = OrderState(marketplace=marketplace, order_ref=order_ref)
+    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    placed = next((e for e in ordered if e.type == "order.placed"), None)
+    if placed is not None:
+        state.seller = placed.seller
+    for event in ordered:
+        if placed is not None and event.seller != placed.seller:
+            state.ignored_event_ids.append(event.event_id)
+            continue
+        if event.type == "order.placed" and event is not placed:
+            state.ignored_event_ids.append(event.event_id)
+            continue
+        _apply(state, event)
+        state.event_ids.append(event.event_id)
+        state.last_event_at = event.occurred_at
+    if placed is None and ordered:
+        state.seller = ordered[0].seller
+    return state
+
+
+def _apply(state: OrderState, event: LedgerEvent) -> None:  # noqa: C901 - a flat dispatch
+    data = event.data
+    at = event.occurred_at
+    kind = event.type
+    if kind == "order.placed":
+        total = data.get("total") or {}
+        state.placed_event_id = event.event_id
+        state.placed_at = at
+        state.buyer = data.get("buyer")
+        state.fulfillment = data.get("fulfillment")
+        state.total_amount = _dec(total.get("amount"))
+        state.currency = total.get("currency")
+        state.ship_by = _dt(data.get("ship_by"))
+        state.deliver_by = _dt(data.get("deliver_by"))
+        state.items = list(data.get("items") or [])
+        state.payment_ref = data.get("payment_ref")
+    elif kind == "order.shipped":
+        state.shipments.append(
+            Shipment(at, data.get("carrier"), data.get("tracking_number"), data.get("service"),
+                     event.event_id)
+        )
+    elif kind == "shipment.scanned":
+        state.scans.append(Scan(at, data.get("status"), data.get("location"), event.event_id))
+    elif kind == "order.delivered":
+        if state.delivered_at is None:
+            state.delivered_at = at
+            state.delivery_signature = data.get("signature")
+            state.proof_url = data.get("proof_url")
+            state.delivered_event_id = event.event_id
+    elif kind == "order.cancelled":
+        if state.cancelled_at is None:
+            state.cancelled_at = at
+            state.cancelled_by = data.get("requested_by")
+            state.cancel_reason = data.get("reason")
+            state.cancel_event_id = event.event_id
+    elif kind == "return.requested":
+        state.return_requested_at = state.return_requested_at or at
+    elif kind == "return.received":
+        state.return_received_at = state.return_received_at or at
+    elif kind == "refund.issued":
+        state.refunds.append(
+            Refund(at, Decimal(str(data["amount"])), data.get("reason"), data.get("initiated_by"),
+                   event.event_id)
+        )
+    elif kind == "feedback.posted":
+        fb = state.feedback.setdefault(data["feedback_id"], Feedback(data["feedback_id"]))
+        fb.postings.append(FeedbackPosting(at, int(data["rating"]), data.get("comment"),
+                                           event.event_id))
+    elif kind == "feedback.removed":
+        fb = state.feedback.setdefault(data["feedback_id"], Feedback(data["feedback_id"]))
+        if fb.removed_at is None:
+            fb.removed_at = at
+            fb.removed_reason = data.get("reason")
+            fb.removed_event_id = event.event_id
+    elif kind in ("claim.filed", "chargeback.filed"):
+        book = state.claims if kind == "claim.filed" else state.chargebacks
+        key = data["claim_id"] if kind == "claim.filed" else data["chargeback_id"]
+        dispute = book.setdefault(key, Dispute(key))
+        if dispute.filed_at is None:
+            dispute.filed_at = at
+            dispute.reason = data.get("reason")
+            dispute.amount = _dec(data.get("amount"))
+            dispute.filed_event_id = event.event_id
+    elif kind in ("claim.decided", "chargeback.decided"):
+        book = state.claims if kind == "claim.decided" else state.chargebacks
+        key = data["claim_id"] if kind == "claim.decided" else data["chargeback_id"]
+        book.setdefault(key, Dispute(key)).decisions.append(
+            Decision(at, data["outcome"], event.event_id)
+        )
+    elif kind in ("message.received", "message.sent"):
+        message = state.messages.setdefault(data["message_id"], Message(data["message_id"]))
+        if message.event_id is None:
+            message.direction = "received" if kind == "message.received" else "sent"
+            message.at, message.body, message.event_id = at, data.get("body"), event.event_id
+    elif kind == "message.no_response_needed":
+        message = state.messages.setdefault(data["message_id"], Message(data["message_id"]))
+        if message.no_response_needed_at is None:
+            message.no_response_needed_at = at

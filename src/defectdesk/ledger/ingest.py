@@ -1,0 +1,322 @@
+"""The one action that takes events into the ledger: validate, dedupe, append, project.
+
+Set-based per batch: a handful of statements per batch whatever its size, never one per event.
+The file importer, the HTTP API and the Stripe webhook all call `events_ingest`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.db import connection, transaction
+from django.utils import timezone
+
+from defectdesk.accounts.models import Seller
+from defectdesk.core.bulk import bulk_insert, bulk_upsert, is_postgres
+from defectdesk.core.errors import FieldError
+from defectdesk.core.timeutil import local_date, zone
+from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
+from defectdesk.ledger.models import Event, Marketplace, Order
+from defectdesk.ledger.projection import MarketplaceRef, OrderChange, projectors
+from defectdesk.ledger.schemas import MarketplaceInfo, ValidEvent, event_validate
+
+INGEST_LOCK_KEY = 0x44656665  # one writer applies batches at a time (see docs/scaling.md)
+IN_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One input event: its position (line or index), the parsed object, or why it did not parse."""
+
+    position: int
+    raw: Any = None
+    errors: tuple[FieldError, ...] = ()
+
+    @property
+    def event_id(self) -> str | None:
+        if isinstance(self.raw, dict) and isinstance(self.raw.get("id"), str):
+            return self.raw["id"][:128]
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    position: int
+    event_id: str | None
+    errors: tuple[FieldError, ...]
+
+    def as_dict(self, position_name: str = "index") -> dict[str, Any]:
+        return {
+            position_name: self.position,
+            "id": self.event_id,
+            "errors": [e.as_dict() for e in self.errors],
+        }
+
+
+@dataclass
+class IngestResult:
+    created: int = 0
+    duplicates: int = 0
+    rejected: list[Reject] = field(default_factory=list)
+
+    def merge(self, other: IngestResult) -> None:
+        self.created += other.created
+        self.duplicates += other.duplicates
+        self.rejected.extend(other.rejected)
+
+
+def marketplace_refs() -> dict[str, MarketplaceRef]:
+    return {
+        m.code: MarketplaceRef(m.id, m.code, zone(m.timezone), m.currency)
+        for m in Marketplace.objects.all()
+    }
+
+
+def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def events_ingest(
+    candidates: Sequence[Candidate], *, markets: dict[str, MarketplaceRef] | None = None
+) -> IngestResult:
+    """Validate and apply one batch in one transaction; rejects are reported, never applied."""
+    markets = markets if markets is not None else marketplace_refs()
+    infos = {code: MarketplaceInfo(code, ref.currency) for code, ref in markets.items()}
+    result = IngestResult()
+    valid: list[tuple[Candidate, ValidEvent]] = []
+    for cand in candidates:
+        if cand.errors:
+            result.rejected.append(Reject(cand.position, cand.event_id, cand.errors))
+            continue
+        checked = event_validate(cand.raw, infos)
+        if isinstance(checked, list):
+            result.rejected.append(Reject(cand.position, cand.event_id, tuple(checked)))
+        else:
+            valid.append((cand, checked))
+    if not valid:
+        return result
+    with transaction.atomic():
+        if is_postgres():
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK_KEY])
+        accepted = _dedupe(valid, result)
+        accepted = _check_orders(accepted, markets, result)
+        if accepted:
+            _append(accepted, markets)
+            _project({(markets[e.marketplace].id, e.order) for _, e in accepted},
+                     {e.event_id for _, e in accepted}, markets)
+        result.created = len(accepted)
+    return result
+
+
+def _dedupe(
+    valid: list[tuple[Candidate, ValidEvent]], result: IngestResult
+) -> list[tuple[Candidate, ValidEvent]]:
+    """Drop repeats (same id, same body) and reject clashes (same id, another body)."""
+    seen: dict[str, str] = {}
+    existing: dict[str, str] = {}
+    ids = list({e.event_id for _, e in valid})
+    for chunk in _chunks(ids):
+        existing.update(Event.objects.filter(event_id__in=chunk).values_list("event_id", "body_hash"))
+    accepted = []
+    for cand, event in valid:
+        known = existing.get(event.event_id) or seen.get(event.event_id)
+        if known is None:
+            seen[event.event_id] = event.body_hash
+            accepted.append((cand, event))
+        elif known == event.body_hash:
+            result.duplicates += 1
+        else:
+            result.rejected.append(Reject(cand.position, event.event_id, (
+                FieldError("id", f"event id {event.event_id!r} was already used for an event "
+                                 "with a different body"),)))
+    return accepted
+
+
+def _check_orders(
+    accepted: list[tuple[Candidate, ValidEvent]],
+    markets: dict[str, MarketplaceRef],
+    result: IngestResult,
+) -> list[tuple[Candidate, ValidEvent]]:
+    """Reject a second order.placed and events whose seller is not the order's."""
+    keys_by_market: dict[int, set[str]] = defaultdict(set)
+    for _, e in accepted:
+        keys_by_market[markets[e.marketplace].id].add(e.order)
+    owner: dict[tuple[int, str], str] = {}
+    for market_id, refs in keys_by_market.items():
+        for chunk in _chunks(sorted(refs)):
+            rows = Order.objects.filter(marketplace_id=market_id, order_ref__in=chunk).values_list(
+                "order_ref", "seller__external_id"
+            )
+            for ref, seller in rows:
+                owner[(market_id, ref)] = seller
+    placed_in_db = set(owner)
+    for _, e in accepted:
+        key = (markets[e.marketplace].id, e.order)
+        if e.type == "order.placed" and key not in owner:
+            owner[key] = e.seller
+    placed_here: set[tuple[int, str]] = set()
+    kept = []
+    for cand, e in accepted:
+        key = (markets[e.marketplace].id, e.order)
+        error = None
+        if e.type == "order.placed":
+            if key in placed_in_db or key in placed_here:
+                error = FieldError("order", f"order {e.order!r} in {e.marketplace} was already placed")
+            elif owner[key] != e.seller:
+                error = FieldError("seller", f"order {e.order!r} belongs to seller {owner[key]!r}")
+            else:
+                placed_here.add(key)
+        elif key in owner and owner[key] != e.seller:
+            error = FieldError("seller", f"order {e.order!r} belongs to seller {owner[key]!r}, "
+                                         f"not {e.seller!r}")
+        if error is None:
+            kept.append((cand, e))
+        else:
+            result.rejected.append(Reject(cand.position, e.event_id, (error,)))
+    return kept
+
+
+def _seller_ids(external_ids: set[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    wanted = sorted(external_ids)
+    for chunk in _chunks(wanted):
+        ids.update(Seller.objects.filter(external_id__in=chunk).values_list("external_id", "id"))
+    missing = [s for s in wanted if s not in ids]
+    if missing:
+        Seller.objects.bulk_create([Seller(external_id=s) for s in missing], ignore_conflicts=True)
+        for chunk in _chunks(missing):
+            ids.update(Seller.objects.filter(external_id__in=chunk).values_list("external_id", "id"))
+    return ids
+
+
+def _append(accepted: list[tuple[Candidate, ValidEvent]], markets: dict[str, MarketplaceRef]) -> None:
+    sellers = _seller_ids({e.seller for _, e in accepted})
+    now = timezone.now()
+    bulk_insert(
+        Event._meta.db_table,
+        ["event_id", "type", "occurred_at", "marketplace_id", "seller_id", "order_ref", "data",
+         "body_hash", "received_at"],
+        (
+            (e.event_id, e.type, e.occurred_at, markets[e.marketplace].id, sellers[e.seller],
+             e.order, e.data, e.body_hash, now)
+            for _, e in accepted
+        ),
+    )
+
+
+def load_order_events(
+    keys: set[tuple[int, str]],
+) -> dict[tuple[int, str], list[LedgerEvent]]:
+    """Every stored event of these orders, grouped by (marketplace id, order ref)."""
+    by_market: dict[int, list[str]] = defaultdict(list)
+    for market_id, ref in keys:
+        by_market[market_id].append(ref)
+    grouped: dict[tuple[int, str], list[LedgerEvent]] = defaultdict(list)
+    table = Event._meta.db_table
+    seller_table = Seller._meta.db_table
+    data_col = "e.data::text" if is_postgres() else "e.data"
+    with connection.cursor() as cur:
+        for market_id, refs in by_market.items():
+            for chunk in _chunks(refs):
+                marks = ", ".join(["%s"] * len(chunk))
+                cur.execute(
+                    f"SELECT e.order_ref, e.event_id, e.type, e.occurred_at, s.external_id, "  # noqa: S608
+                    f"{data_col} FROM {table} e JOIN {seller_table} s ON s.id = e.seller_id "
+                    f"WHERE e.marketplace_id = %s AND e.order_ref IN ({marks})",
+                    [market_id, *chunk],
+                )
+                for ref, event_id, kind, occurred, seller, data in cur.fetchall():
+                    if isinstance(occurred, str):
+                        occurred = _sqlite_datetime(occurred)
+                    grouped[(market_id, ref)].append(
+                        LedgerEvent(event_id, kind, occurred, seller,
+                                    orjson.loads(data) if isinstance(data, (str, bytes)) else data)
+                    )
+    return grouped
+
+
+def _sqlite_datetime(text: str) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+ORDER_COLUMNS = [
+    "marketplace_id", "order_ref", "seller_id", "status", "placed_at", "order_date", "buyer",
+    "fulfillment", "total_amount", "currency", "ship_by", "deliver_by", "payment_ref", "items",
+    "skus", "shipped_at", "carrier", "tracking_number", "shipping_service", "first_scan_at",
+    "delivered_at", "cancelled_at", "cancelled_by", "return_requested_at", "return_received_at",
+    "refunded_amount", "first_refund_at", "feedback_rating", "last_event_at", "event_count",
+]
+
+
+def order_row(state: OrderState, market: MarketplaceRef, seller_id: int) -> list[Any]:
+    """The orders-projection row of a placed order."""
+    assert state.placed_at is not None
+    shipment = state.first_shipment
+    return [
+        market.id, state.order_ref, seller_id, state.status, state.placed_at,
+        local_date(state.placed_at, market.timezone), state.buyer, state.fulfillment,
+        state.total_amount, state.currency or market.currency, state.ship_by, state.deliver_by,
+        state.payment_ref, state.items,
+        " ".join(str(i.get("sku", "")) for i in state.items)[:500],
+        shipment.at if shipment else None, shipment.carrier if shipment else None,
+        shipment.tracking_number if shipment else None, shipment.service if shipment else None,
+        state.first_scan_at, state.delivered_at, state.cancelled_at, state.cancelled_by,
+        state.return_requested_at, state.return_received_at, state.refunded_amount,
+        state.refunds[0].at if state.refunds else None, state.feedback_rating,
+        state.last_event_at, len(state.event_ids),
+    ]
+
+
+def _project(
+    keys: set[tuple[int, str]], new_ids: set[str], markets: dict[str, MarketplaceRef]
+) -> None:
+    """Refold the touched orders and project them (state before and after the batch)."""
+    by_id = {ref.id: ref for ref in markets.values()}
+    events = load_order_events(keys)
+    states: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = []
+    for (market_id, ref), evs in events.items():
+        market = by_id[market_id]
+        after = fold_order(market.code, ref, evs)
+        if not after.is_placed:
+            continue
+        old = [e for e in evs if e.event_id not in new_ids]
+        before = fold_order(market.code, ref, old) if old else None
+        if before is not None and not before.is_placed:
+            before = None
+        states.append((before, after, market))
+    project_states(states)
+
+
+def project_states(states: list[tuple[OrderState | None, OrderState, MarketplaceRef]]) -> None:
+    """Upsert the orders' rows and hand the changes to every registered projector."""
+    if not states:
+        return
+    sellers = _seller_ids({after.seller or "" for _, after, _ in states})
+    rows = [order_row(after, market, sellers[after.seller or ""]) for _, after, market in states]
+    bulk_upsert(Order._meta.db_table, ORDER_COLUMNS, rows, ["marketplace_id", "order_ref"])
+    ids: dict[tuple[int, str], int] = {}
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for _, after, market in states:
+        grouped[market.id].append(after.order_ref)
+    for market_id, refs in grouped.items():
+        for chunk in _chunks(refs):
+            rows_ids = Order.objects.filter(
+                marketplace_id=market_id, order_ref__in=chunk
+            ).values_list("id", "order_ref")
+            for pk, ref in rows_ids:
+                ids[(market_id, ref)] = pk
+    changes = [
+        OrderChange(ids[(market.id, after.order_ref)], sellers[after.seller or ""], market,
+                    before, after)
+        for before, after, market in states
+    ]
+    for projector in projectors():
+        projector.apply(changes)

@@ -1,0 +1,95 @@
+"""Marketplaces, the append-only event ledger, and the orders projection."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from defectdesk.accounts.models import Seller
+
+
+class Marketplace(models.Model):
+    code = models.CharField(max_length=16, unique=True)
+    name = models.CharField(max_length=100, blank=True, default="")
+    timezone = models.CharField(max_length=64)
+    currency = models.CharField(max_length=3)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Event(models.Model):
+    """One fact about an order as the marketplace reported it; never updated or deleted."""
+
+    seq = models.BigAutoField(primary_key=True)
+    event_id = models.CharField(max_length=128, unique=True)
+    type = models.CharField(max_length=40)
+    occurred_at = models.DateTimeField()
+    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, db_index=False)
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, db_index=False)
+    order_ref = models.CharField(max_length=64)
+    data = models.JSONField(default=dict)
+    body_hash = models.CharField(max_length=64)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["marketplace", "order_ref"], name="ledger_event_order_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} {self.type}"
+
+
+class Order(models.Model):
+    """The current state of an order, projected from its events (rebuildable)."""
+
+    class Status(models.TextChoices):
+        UNSHIPPED = "unshipped", "Unshipped"
+        SHIPPED = "shipped", "Shipped"
+        DELIVERED = "delivered", "Delivered"
+        CANCELLED = "cancelled", "Cancelled"
+
+    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, db_index=False)
+    order_ref = models.CharField(max_length=64)
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, db_index=False)
+    status = models.CharField(max_length=20, choices=Status.choices)
+    placed_at = models.DateTimeField()
+    order_date = models.DateField()
+    buyer = models.CharField(max_length=128, null=True, blank=True)
+    fulfillment = models.CharField(max_length=20, null=True, blank=True)
+    total_amount = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    ship_by = models.DateTimeField(null=True, blank=True)
+    deliver_by = models.DateTimeField(null=True, blank=True)
+    payment_ref = models.CharField(max_length=128, null=True, blank=True)
+    items = models.JSONField(default=list, blank=True)
+    skus = models.CharField(max_length=500, blank=True, default="")
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    carrier = models.CharField(max_length=100, null=True, blank=True)
+    tracking_number = models.CharField(max_length=128, null=True, blank=True)
+    shipping_service = models.CharField(max_length=100, null=True, blank=True)
+    first_scan_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=20, null=True, blank=True)
+    return_requested_at = models.DateTimeField(null=True, blank=True)
+    return_received_at = models.DateTimeField(null=True, blank=True)
+    refunded_amount = models.DecimalField(max_digits=16, decimal_places=4, null=True, blank=True)
+    first_refund_at = models.DateTimeField(null=True, blank=True)
+    feedback_rating = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_event_at = models.DateTimeField()
+    event_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["marketplace", "order_ref"], name="ledger_one_order_per_ref")
+        ]
+        indexes = [
+            models.Index(fields=["seller", "-placed_at"], name="ledger_order_seller_idx"),
+            models.Index(fields=["payment_ref"], name="ledger_order_payment_idx"),
+            models.Index(fields=["order_ref"], name="ledger_order_ref_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_ref

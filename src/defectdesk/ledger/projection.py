@@ -1,0 +1,56 @@
+"""Projections kept up to date from the ledger, batch by batch.
+
+Apps above the ledger (defects, metrics, ...) register a projector in their AppConfig.ready();
+ingestion hands every projector the orders a batch changed, inside the batch's transaction,
+in registration order (INSTALLED_APPS order). `defectdesk rebuild` resets them and replays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from defectdesk.ledger.fold import OrderState
+
+
+@dataclass(frozen=True, slots=True)
+class MarketplaceRef:
+    id: int
+    code: str
+    timezone: ZoneInfo
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class OrderChange:
+    """One order a batch touched: its state before the batch and after it."""
+
+    order_id: int
+    seller_id: int
+    marketplace: MarketplaceRef
+    before: OrderState | None  # None when the order was not placed before this batch
+    after: OrderState
+
+
+class Projector(Protocol):
+    name: str
+
+    def apply(self, changes: Sequence[OrderChange]) -> None:
+        """Bring the projection up to date for these orders (set-based, in bulk)."""
+
+    def reset(self) -> None:
+        """Delete everything this projection holds, before a full rebuild."""
+
+
+_PROJECTORS: list[Projector] = []
+
+
+def projector_register(projector: Projector) -> None:
+    if all(p.name != projector.name for p in _PROJECTORS):
+        _PROJECTORS.append(projector)
+
+
+def projectors() -> list[Projector]:
+    return list(_PROJECTORS)

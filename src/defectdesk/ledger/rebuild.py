@@ -1,0 +1,82 @@
+"""Recompute every projection from the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import orjson
+from django.db import connection, transaction
+
+from defectdesk.accounts.models import Seller
+from defectdesk.core.bulk import is_postgres
+from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
+from defectdesk.ledger.ingest import (
+    INGEST_LOCK_KEY,
+    _sqlite_datetime,
+    marketplace_refs,
+    project_states,
+)
+from defectdesk.ledger.models import Event
+from defectdesk.ledger.projection import MarketplaceRef, projectors
+
+ORDERS_PER_BATCH = 5000
+
+
+def ledger_rebuild(progress: Callable[[int], None] | None = None) -> int:
+    """Reset the projectors and refold every order in one transaction; returns orders seen."""
+    by_id = {ref.id: ref for ref in marketplace_refs().values()}
+    data_col = "e.data::text" if is_postgres() else "e.data"
+    sql = (
+        f"SELECT e.marketplace_id, e.order_ref, e.event_id, e.type, e.occurred_at, "  # noqa: S608
+        f"s.external_id, {data_col} FROM {Event._meta.db_table} e "
+        f"JOIN {Seller._meta.db_table} s ON s.id = e.seller_id "
+        "ORDER BY e.marketplace_id, e.order_ref"
+    )
+    orders = 0
+    with transaction.atomic():
+        if is_postgres():
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK_KEY])
+        for projector in projectors():
+            projector.reset()
+        batch: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = []
+        key: tuple[int, str] | None = None
+        events: list[LedgerEvent] = []
+
+        def flush_order() -> None:
+            nonlocal orders
+            if key is None:
+                return
+            market = by_id[key[0]]
+            state = fold_order(market.code, key[1], events)
+            orders += 1
+            if state.is_placed:
+                batch.append((None, state, market))
+
+        cursor = connection.chunked_cursor()
+        try:
+            cursor.execute(sql)
+            while True:
+                rows = cursor.fetchmany(10_000)
+                if not rows:
+                    break
+                for market_id, ref, event_id, kind, occurred, seller, data in rows:
+                    if (market_id, ref) != key:
+                        flush_order()
+                        key, events = (market_id, ref), []
+                        if len(batch) >= ORDERS_PER_BATCH:
+                            project_states(batch)
+                            batch = []
+                            if progress:
+                                progress(orders)
+                    if isinstance(occurred, str):
+                        occurred = _sqlite_datetime(occurred)
+                    events.append(LedgerEvent(event_id, kind, occurred, seller,
+                                              orjson.loads(data) if isinstance(data, str) else data))
+            flush_order()
+            project_states(batch)
+        finally:
+            cursor.close()
+    if progress:
+        progress(orders)
+    return orders

@@ -1,0 +1,39 @@
+"""Reads of orders and events that encode who may see them."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from defectdesk.accounts.roles import Principal, principal_for_user
+from defectdesk.core.errors import NotFound
+from defectdesk.ledger.models import Event, Order
+
+Who = Principal | AbstractBaseUser | AnonymousUser | None
+
+
+def _principal(who: Who) -> Principal:
+    return who if isinstance(who, Principal) else principal_for_user(who)
+
+
+def orders_visible_to(who: Who) -> QuerySet[Order]:
+    """Every order for marketplace staff; a merchant's own sellers' orders otherwise."""
+    principal = _principal(who)
+    qs = Order.objects.select_related("seller", "marketplace")
+    if principal.sees_all_sellers:
+        return qs
+    return qs.filter(seller_id__in=principal.seller_ids())
+
+
+def order_for(who: Who, marketplace: str, order_ref: str) -> Order:
+    """One visible order; unknown and foreign orders are both NotFound (404)."""
+    order = orders_visible_to(who).filter(marketplace__code=marketplace, order_ref=order_ref).first()
+    if order is None:
+        raise NotFound(f"Order {order_ref!r} not found in marketplace {marketplace!r}.")
+    return order
+
+
+def order_events(order: Order) -> QuerySet[Event]:
+    """The order's events in event-time order (the timeline)."""
+    return Event.objects.filter(marketplace_id=order.marketplace_id, order_ref=order.order_ref
+                                ).order_by("occurred_at", "event_id")

@@ -1,0 +1,14 @@
+"""URL routes: the web app, the API at /api/v1/, webhooks and the operators' admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from defectdesk.api.app import api, register_routers
+
+register_routers()
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+    path("", include("defectdesk.web.urls")),
+]

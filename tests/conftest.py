@@ -1,0 +1,75 @@
+"""Shared fixtures: the fixed cast (alice, bob, carol, rita, otto) and a US marketplace."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("DEFECTDESK_TESTING", "1")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--soak", action="store_true", help="run slow soak tests")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--soak"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with --soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def marketplace(db: Any) -> Any:
+    from defectdesk.ledger.models import Marketplace
+
+    return Marketplace.objects.create(
+        code="US", name="United States", timezone="America/Los_Angeles", currency="USD"
+    )
+
+
+@pytest.fixture
+def cast(db: Any, marketplace: Any) -> dict[str, Any]:
+    """alice owns S-1, bob is her read-only staff, carol owns S-2, rita reviews, otto operates."""
+    from defectdesk.accounts.actions import user_create
+    from defectdesk.core.actors import SYSTEM
+
+    pw = "correct-horse-1"
+    return {
+        "alice": user_create(actor=SYSTEM, username="alice", password=pw, seller="S-1", role="owner"),
+        "bob": user_create(actor=SYSTEM, username="bob", password=pw, seller="S-1",
+                           role="read_only"),
+        "carol": user_create(actor=SYSTEM, username="carol", password=pw, seller="S-2",
+                             role="owner"),
+        "rita": user_create(actor=SYSTEM, username="rita", password=pw, reviewer=True),
+        "otto": user_create(actor=SYSTEM, username="otto", password=pw, operator=True),
+    }
+
+
+@pytest.fixture
+def make_event() -> Callable[..., dict[str, Any]]:
+    """A factory of valid wire events with sensible defaults."""
+    counter = {"n": 0}
+
+    def make(type_: str = "order.placed", *, order: str = "111-0000001-0000001",
+             seller: str = "S-1", at: str = "2026-10-01T12:00:00Z",
+             event_id: str | None = None, marketplace: str = "US", **data: Any) -> dict[str, Any]:
+        counter["n"] += 1
+        if type_ == "order.placed":
+            base: dict[str, Any] = {
+                "buyer": "B-1", "fulfillment": "merchant",
+                "total": {"amount": "19.99", "currency": "USD"},
+                "ship_by": "2026-10-03T23:59:59-07:00", "deliver_by": "2026-10-08T23:59:59-07:00",
+                "items": [{"sku": "MUG-01", "title": "Mug", "quantity": 1, "price": "19.99"}],
+            }
+            base.update(data)
+            data = base
+        return {"id": event_id or f"evt-{counter['n']:06d}", "type": type_, "occurred_at": at,
+                "marketplace": marketplace, "seller": seller, "order": order, "data": data}
+
+    return make
