@@ -41,11 +41,15 @@ def cast(db: Any, marketplace: Any) -> dict[str, Any]:
 
     pw = "correct-horse-1"
     return {
-        "alice": user_create(actor=SYSTEM, username="alice", password=pw, seller="S-1", role="owner"),
-        "bob": user_create(actor=SYSTEM, username="bob", password=pw, seller="S-1",
-                           role="read_only"),
-        "carol": user_create(actor=SYSTEM, username="carol", password=pw, seller="S-2",
-                             role="owner"),
+        "alice": user_create(
+            actor=SYSTEM, username="alice", password=pw, seller="S-1", role="owner"
+        ),
+        "bob": user_create(
+            actor=SYSTEM, username="bob", password=pw, seller="S-1", role="read_only"
+        ),
+        "carol": user_create(
+            actor=SYSTEM, username="carol", password=pw, seller="S-2", role="owner"
+        ),
         "rita": user_create(actor=SYSTEM, username="rita", password=pw, reviewer=True),
         "otto": user_create(actor=SYSTEM, username="otto", password=pw, operator=True),
     }
@@ -56,20 +60,36 @@ def make_event() -> Callable[..., dict[str, Any]]:
     """A factory of valid wire events with sensible defaults."""
     counter = {"n": 0}
 
-    def make(type_: str = "order.placed", *, order: str = "111-0000001-0000001",
-             seller: str = "S-1", at: str = "2026-10-01T12:00:00Z",
-             event_id: str | None = None, marketplace: str = "US", **data: Any) -> dict[str, Any]:
+    def make(
+        type_: str = "order.placed",
+        *,
+        order: str = "111-0000001-0000001",
+        seller: str = "S-1",
+        at: str = "2026-10-01T12:00:00Z",
+        event_id: str | None = None,
+        marketplace: str = "US",
+        **data: Any,
+    ) -> dict[str, Any]:
         counter["n"] += 1
         if type_ == "order.placed":
             base: dict[str, Any] = {
-                "buyer": "B-1", "fulfillment": "merchant",
+                "buyer": "B-1",
+                "fulfillment": "merchant",
                 "total": {"amount": "19.99", "currency": "USD"},
-                "ship_by": "2026-10-03T23:59:59-07:00", "deliver_by": "2026-10-08T23:59:59-07:00",
+                "ship_by": "2026-10-03T23:59:59-07:00",
+                "deliver_by": "2026-10-08T23:59:59-07:00",
                 "items": [{"sku": "MUG-01", "title": "Mug", "quantity": 1, "price": "19.99"}],
             }
             base.update(data)
             data = base
-        return {"id": event_id or f"evt-{counter['n']:06d}", "type": type_, "occurred_at": at,
-                "marketplace": marketplace, "seller": seller, "order": order, "data": data}
+        return {
+            "id": event_id or f"evt-{counter['n']:06d}",
+            "type": type_,
+            "occurred_at": at,
+            "marketplace": marketplace,
+            "seller": seller,
+            "order": order,
+            "data": data,
+        }
 
     return make

@@ -13,8 +13,10 @@ def ingest(*events: dict[str, Any]) -> Any:
 
 
 def test_placed_order_is_projected(marketplace: Any, make_event: Any) -> None:
-    result = ingest(make_event(), make_event("order.shipped", at="2026-10-02T10:00:00Z",
-                                             carrier="UPS", tracking_number="1Z"))
+    result = ingest(
+        make_event(),
+        make_event("order.shipped", at="2026-10-02T10:00:00Z", carrier="UPS", tracking_number="1Z"),
+    )
     assert (result.created, result.duplicates, result.rejected) == (2, 0, [])
     order = Order.objects.get()
     assert order.status == "shipped"
@@ -22,7 +24,9 @@ def test_placed_order_is_projected(marketplace: Any, make_event: Any) -> None:
     assert str(order.order_date) == "2026-10-01"
 
 
-def test_repeat_is_a_duplicate_and_changed_body_is_rejected(marketplace: Any, make_event: Any) -> None:
+def test_repeat_is_a_duplicate_and_changed_body_is_rejected(
+    marketplace: Any, make_event: Any
+) -> None:
     placed = make_event()
     ingest(placed)
     again = ingest(placed)

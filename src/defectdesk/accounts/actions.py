@@ -65,7 +65,10 @@ def user_create(
             Membership.objects.update_or_create(
                 user=user, seller=seller_obj, defaults={"role": role}
             )
-        for flag, staff_role in ((reviewer, StaffRole.Role.REVIEWER), (operator, StaffRole.Role.OPERATOR)):
+        for flag, staff_role in (
+            (reviewer, StaffRole.Role.REVIEWER),
+            (operator, StaffRole.Role.OPERATOR),
+        ):
             if flag:
                 StaffRole.objects.get_or_create(user=user, role=staff_role)
         audit_record(
@@ -74,8 +77,13 @@ def user_create(
             object_type="user",
             object_id=user.pk,
             seller_id=seller_obj.pk if seller_obj else None,
-            data={"username": username, "seller": seller, "role": role,
-                  "reviewer": reviewer, "operator": operator},
+            data={
+                "username": username,
+                "seller": seller,
+                "role": role,
+                "reviewer": reviewer,
+                "operator": operator,
+            },
         )
     return user  # type: ignore[return-value]
 
@@ -115,7 +123,7 @@ def token_create(
             scopes=scopes,
             seller=seller_obj,
             read_only=read_only,
-            created_by=user,
+            created_by_id=user.pk if user is not None else None,
         )
         audit_record(
             actor=actor,
@@ -128,12 +136,16 @@ def token_create(
     return token, raw
 
 
-def token_revoke(*, actor: Actor, token_id: int | None = None, prefix: str | None = None) -> ApiToken:
+def token_revoke(
+    *, actor: Actor, token_id: int | None = None, prefix: str | None = None
+) -> ApiToken:
     """Revoke a token by id or display prefix; revoking twice is harmless."""
     with transaction.atomic():
         qs = ApiToken.objects.select_for_update()
         token = (
-            qs.filter(pk=token_id).first() if token_id is not None else qs.filter(prefix=prefix).first()
+            qs.filter(pk=token_id).first()
+            if token_id is not None
+            else qs.filter(prefix=prefix).first()
         )
         if token is None:
             raise NotFound("No such token.")

@@ -44,7 +44,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "seller"], name="accounts_one_membership_per_seller")
+            models.UniqueConstraint(
+                fields=["user", "seller"], name="accounts_one_membership_per_seller"
+            )
         ]
 
     def __str__(self) -> str:

@@ -62,10 +62,10 @@ def principal_for_user(user: AbstractBaseUser | AnonymousUser | None) -> Princip
     cached = getattr(user, "_defectdesk_principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    seller_roles = dict(Membership.objects.filter(user=user).values_list("seller_id", "role"))
-    staff = set(StaffRole.objects.filter(user=user).values_list("role", flat=True))
+    seller_roles = dict(Membership.objects.filter(user_id=user.pk).values_list("seller_id", "role"))
+    staff = set(StaffRole.objects.filter(user_id=user.pk).values_list("role", flat=True))
     principal = Principal(user=user, seller_roles=seller_roles, staff_roles=staff)
-    user._defectdesk_principal = principal  # type: ignore[union-attr]
+    setattr(user, "_defectdesk_principal", principal)  # noqa: B010
     return principal
 
 

@@ -14,7 +14,9 @@ def _principal(who: Principal | AbstractBaseUser | AnonymousUser | None) -> Prin
     return who if isinstance(who, Principal) else principal_for_user(who)
 
 
-def sellers_visible_to(who: Principal | AbstractBaseUser | AnonymousUser | None) -> QuerySet[Seller]:
+def sellers_visible_to(
+    who: Principal | AbstractBaseUser | AnonymousUser | None,
+) -> QuerySet[Seller]:
     """Every seller for marketplace staff; a merchant's own sellers otherwise."""
     principal = _principal(who)
     if principal.sees_all_sellers:
@@ -22,7 +24,9 @@ def sellers_visible_to(who: Principal | AbstractBaseUser | AnonymousUser | None)
     return Seller.objects.filter(pk__in=principal.seller_ids())
 
 
-def seller_for(who: Principal | AbstractBaseUser | AnonymousUser | None, external_id: str) -> Seller:
+def seller_for(
+    who: Principal | AbstractBaseUser | AnonymousUser | None, external_id: str
+) -> Seller:
     """One visible seller by its external id; an unknown or foreign one is NotFound (404)."""
     seller = sellers_visible_to(who).filter(external_id=external_id).first()
     if seller is None:

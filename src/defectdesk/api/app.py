@@ -28,8 +28,9 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, detail: str,
-           errors: list[dict[str, str]] | None = None) -> HttpResponse:
+def _error(
+    request: HttpRequest, status: int, detail: str, errors: list[dict[str, str]] | None = None
+) -> HttpResponse:
     return api.create_response(request, {"detail": detail, "errors": errors or []}, status=status)
 
 
@@ -40,8 +41,9 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(request, 401, "Authentication required: send `Authorization: Bearer <token>` "
-                                "or sign in.")
+    return _error(
+        request, 401, "Authentication required: send `Authorization: Bearer <token>` or sign in."
+    )
 
 
 @api.exception_handler(NinjaValidationError)

@@ -37,8 +37,8 @@ class IngestOut(Schema):
         "requestBody": {
             "required": True,
             "description": "A JSON array of events, or NDJSON (one event per line); at most "
-                           f"{settings.API_MAX_EVENTS:,} events. Each is applied or rejected on "
-                           "its own; rejects name the event and field.",
+            f"{settings.API_MAX_EVENTS:,} events. Each is applied or rejected on "
+            "its own; rejects name the event and field.",
             "content": {
                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
                 "application/x-ndjson": {"schema": {"type": "string"}},
@@ -58,8 +58,10 @@ def post_events(request: HttpRequest) -> Any:
     except SourceError as exc:
         raise BadRequest(str(exc)) from exc
     if len(candidates) > settings.API_MAX_EVENTS:
-        raise TooLarge(f"{len(candidates):,} events in one request; the limit is "
-                       f"{settings.API_MAX_EVENTS:,}. Split the batch.")
+        raise TooLarge(
+            f"{len(candidates):,} events in one request; the limit is "
+            f"{settings.API_MAX_EVENTS:,}. Split the batch."
+        )
     result = events_ingest(candidates)
     return {
         "created": result.created,

@@ -29,7 +29,7 @@ def audit_record(
     user = actor.user if actor.user is not None and actor.user.is_authenticated else None
     return AuditEvent.objects.create(
         occurred_at=timezone.now(),
-        actor=user,
+        actor_id=user.pk if user is not None else None,
         actor_label=actor.label,
         action=action,
         object_type=object_type,

@@ -14,11 +14,11 @@ def parse_amount(value: object) -> Decimal:
     if isinstance(value, Decimal):
         return value
     if not isinstance(value, str) or not _AMOUNT.match(value.strip()):
-        raise ValueError("must be a decimal string such as \"19.99\"")
+        raise ValueError('must be a decimal string such as "19.99"')
     try:
         return Decimal(value.strip())
     except InvalidOperation as exc:  # pragma: no cover - guarded by the pattern
-        raise ValueError("must be a decimal string such as \"19.99\"") from exc
+        raise ValueError('must be a decimal string such as "19.99"') from exc
 
 
 @dataclass(frozen=True, slots=True)

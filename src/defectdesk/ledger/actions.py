@@ -22,8 +22,12 @@ def marketplace_set(
     try:
         zone(timezone)
     except ValueError:
-        errors.append(FieldError("timezone", f"unknown time zone {timezone!r} (use an IANA name "
-                                             "such as America/Los_Angeles)"))
+        errors.append(
+            FieldError(
+                "timezone",
+                f"unknown time zone {timezone!r} (use an IANA name such as America/Los_Angeles)",
+            )
+        )
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         errors.append(FieldError("currency", "must be a three-letter ISO 4217 code such as USD"))
     if errors:
@@ -31,14 +35,19 @@ def marketplace_set(
     with transaction.atomic():
         market = Marketplace.objects.select_for_update().filter(code=code).first()
         created = market is None
-        before = {} if market is None else {"timezone": market.timezone, "currency": market.currency}
+        before = (
+            {} if market is None else {"timezone": market.timezone, "currency": market.currency}
+        )
         if market is None:
             market = Marketplace(code=code)
         elif market.currency != currency and Order.objects.filter(marketplace=market).exists():
             raise ValidationFailed(
                 f"Marketplace {code!r} was not saved.",
-                [FieldError("currency", f"orders exist in {market.currency}; the currency "
-                                        "cannot change")],
+                [
+                    FieldError(
+                        "currency", f"orders exist in {market.currency}; the currency cannot change"
+                    )
+                ],
             )
         market.timezone = timezone
         market.currency = currency
@@ -52,7 +61,12 @@ def marketplace_set(
             action="marketplace.create" if created else "marketplace.update",
             object_type="marketplace",
             object_id=market.code,
-            data={"before": before, "timezone": timezone, "currency": currency, "name": market.name},
+            data={
+                "before": before,
+                "timezone": timezone,
+                "currency": currency,
+                "name": market.name,
+            },
         )
     needs_rebuild = not created and before.get("timezone") != timezone
     return market, needs_rebuild

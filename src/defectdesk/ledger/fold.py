@@ -248,7 +248,7 @@ def fold_order(marketplace: str, order_ref: str, events: Iterable[LedgerEvent]) 
     return state
 
 
-def _apply(state: OrderState, event: LedgerEvent) -> None:  # noqa: C901 - a flat dispatch
+def _apply(state: OrderState, event: LedgerEvent) -> None:
     data = event.data
     at = event.occurred_at
     kind = event.type
@@ -266,8 +266,13 @@ def _apply(state: OrderState, event: LedgerEvent) -> None:  # noqa: C901 - a fla
         state.payment_ref = data.get("payment_ref")
     elif kind == "order.shipped":
         state.shipments.append(
-            Shipment(at, data.get("carrier"), data.get("tracking_number"), data.get("service"),
-                     event.event_id)
+            Shipment(
+                at,
+                data.get("carrier"),
+                data.get("tracking_number"),
+                data.get("service"),
+                event.event_id,
+            )
         )
     elif kind == "shipment.scanned":
         state.scans.append(Scan(at, data.get("status"), data.get("location"), event.event_id))
@@ -289,13 +294,19 @@ def _apply(state: OrderState, event: LedgerEvent) -> None:  # noqa: C901 - a fla
         state.return_received_at = state.return_received_at or at
     elif kind == "refund.issued":
         state.refunds.append(
-            Refund(at, Decimal(str(data["amount"])), data.get("reason"), data.get("initiated_by"),
-                   event.event_id)
+            Refund(
+                at,
+                Decimal(str(data["amount"])),
+                data.get("reason"),
+                data.get("initiated_by"),
+                event.event_id,
+            )
         )
     elif kind == "feedback.posted":
         fb = state.feedback.setdefault(data["feedback_id"], Feedback(data["feedback_id"]))
-        fb.postings.append(FeedbackPosting(at, int(data["rating"]), data.get("comment"),
-                                           event.event_id))
+        fb.postings.append(
+            FeedbackPosting(at, int(data["rating"]), data.get("comment"), event.event_id)
+        )
     elif kind == "feedback.removed":
         fb = state.feedback.setdefault(data["feedback_id"], Feedback(data["feedback_id"]))
         if fb.removed_at is None:

@@ -60,7 +60,10 @@ def import_stream(
 
 
 def import_path(
-    path: str, fmt: str | None = None, *, batch_size: int | None = None,
+    path: str,
+    fmt: str | None = None,
+    *,
+    batch_size: int | None = None,
     progress: Progress | None = None,
 ) -> IngestResult:
     kind = detect_format(path, fmt)

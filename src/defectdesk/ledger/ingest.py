@@ -108,8 +108,11 @@ def events_ingest(
         accepted = _check_orders(accepted, markets, result)
         if accepted:
             _append(accepted, markets)
-            _project({(markets[e.marketplace].id, e.order) for _, e in accepted},
-                     {e.event_id for _, e in accepted}, markets)
+            _project(
+                {(markets[e.marketplace].id, e.order) for _, e in accepted},
+                {e.event_id for _, e in accepted},
+                markets,
+            )
         result.created = len(accepted)
     return result
 
@@ -122,7 +125,9 @@ def _dedupe(
     existing: dict[str, str] = {}
     ids = list({e.event_id for _, e in valid})
     for chunk in _chunks(ids):
-        existing.update(Event.objects.filter(event_id__in=chunk).values_list("event_id", "body_hash"))
+        existing.update(
+            Event.objects.filter(event_id__in=chunk).values_list("event_id", "body_hash")
+        )
     accepted = []
     for cand, event in valid:
         known = existing.get(event.event_id) or seen.get(event.event_id)
@@ -132,9 +137,19 @@ def _dedupe(
         elif known == event.body_hash:
             result.duplicates += 1
         else:
-            result.rejected.append(Reject(cand.position, event.event_id, (
-                FieldError("id", f"event id {event.event_id!r} was already used for an event "
-                                 "with a different body"),)))
+            result.rejected.append(
+                Reject(
+                    cand.position,
+                    event.event_id,
+                    (
+                        FieldError(
+                            "id",
+                            f"event id {event.event_id!r} was already used for an event "
+                            "with a different body",
+                        ),
+                    ),
+                )
+            )
     return accepted
 
 
@@ -167,14 +182,17 @@ def _check_orders(
         error = None
         if e.type == "order.placed":
             if key in placed_in_db or key in placed_here:
-                error = FieldError("order", f"order {e.order!r} in {e.marketplace} was already placed")
+                error = FieldError(
+                    "order", f"order {e.order!r} in {e.marketplace} was already placed"
+                )
             elif owner[key] != e.seller:
                 error = FieldError("seller", f"order {e.order!r} belongs to seller {owner[key]!r}")
             else:
                 placed_here.add(key)
         elif key in owner and owner[key] != e.seller:
-            error = FieldError("seller", f"order {e.order!r} belongs to seller {owner[key]!r}, "
-                                         f"not {e.seller!r}")
+            error = FieldError(
+                "seller", f"order {e.order!r} belongs to seller {owner[key]!r}, not {e.seller!r}"
+            )
         if error is None:
             kept.append((cand, e))
         else:
@@ -191,20 +209,42 @@ def _seller_ids(external_ids: set[str]) -> dict[str, int]:
     if missing:
         Seller.objects.bulk_create([Seller(external_id=s) for s in missing], ignore_conflicts=True)
         for chunk in _chunks(missing):
-            ids.update(Seller.objects.filter(external_id__in=chunk).values_list("external_id", "id"))
+            ids.update(
+                Seller.objects.filter(external_id__in=chunk).values_list("external_id", "id")
+            )
     return ids
 
 
-def _append(accepted: list[tuple[Candidate, ValidEvent]], markets: dict[str, MarketplaceRef]) -> None:
+def _append(
+    accepted: list[tuple[Candidate, ValidEvent]], markets: dict[str, MarketplaceRef]
+) -> None:
     sellers = _seller_ids({e.seller for _, e in accepted})
     now = timezone.now()
     bulk_insert(
         Event._meta.db_table,
-        ["event_id", "type", "occurred_at", "marketplace_id", "seller_id", "order_ref", "data",
-         "body_hash", "received_at"],
+        [
+            "event_id",
+            "type",
+            "occurred_at",
+            "marketplace_id",
+            "seller_id",
+            "order_ref",
+            "data",
+            "body_hash",
+            "received_at",
+        ],
         (
-            (e.event_id, e.type, e.occurred_at, markets[e.marketplace].id, sellers[e.seller],
-             e.order, e.data, e.body_hash, now)
+            (
+                e.event_id,
+                e.type,
+                e.occurred_at,
+                markets[e.marketplace].id,
+                sellers[e.seller],
+                e.order,
+                e.data,
+                e.body_hash,
+                now,
+            )
             for _, e in accepted
         ),
     )
@@ -235,8 +275,13 @@ def load_order_events(
                     if isinstance(occurred, str):
                         occurred = _sqlite_datetime(occurred)
                     grouped[(market_id, ref)].append(
-                        LedgerEvent(event_id, kind, occurred, seller,
-                                    orjson.loads(data) if isinstance(data, (str, bytes)) else data)
+                        LedgerEvent(
+                            event_id,
+                            kind,
+                            occurred,
+                            seller,
+                            orjson.loads(data) if isinstance(data, (str, bytes)) else data,
+                        )
                     )
     return grouped
 
@@ -248,11 +293,36 @@ def _sqlite_datetime(text: str) -> Any:
 
 
 ORDER_COLUMNS = [
-    "marketplace_id", "order_ref", "seller_id", "status", "placed_at", "order_date", "buyer",
-    "fulfillment", "total_amount", "currency", "ship_by", "deliver_by", "payment_ref", "items",
-    "skus", "shipped_at", "carrier", "tracking_number", "shipping_service", "first_scan_at",
-    "delivered_at", "cancelled_at", "cancelled_by", "return_requested_at", "return_received_at",
-    "refunded_amount", "first_refund_at", "feedback_rating", "last_event_at", "event_count",
+    "marketplace_id",
+    "order_ref",
+    "seller_id",
+    "status",
+    "placed_at",
+    "order_date",
+    "buyer",
+    "fulfillment",
+    "total_amount",
+    "currency",
+    "ship_by",
+    "deliver_by",
+    "payment_ref",
+    "items",
+    "skus",
+    "shipped_at",
+    "carrier",
+    "tracking_number",
+    "shipping_service",
+    "first_scan_at",
+    "delivered_at",
+    "cancelled_at",
+    "cancelled_by",
+    "return_requested_at",
+    "return_received_at",
+    "refunded_amount",
+    "first_refund_at",
+    "feedback_rating",
+    "last_event_at",
+    "event_count",
 ]
 
 
@@ -261,17 +331,36 @@ def order_row(state: OrderState, market: MarketplaceRef, seller_id: int) -> list
     assert state.placed_at is not None
     shipment = state.first_shipment
     return [
-        market.id, state.order_ref, seller_id, state.status, state.placed_at,
-        local_date(state.placed_at, market.timezone), state.buyer, state.fulfillment,
-        state.total_amount, state.currency or market.currency, state.ship_by, state.deliver_by,
-        state.payment_ref, state.items,
+        market.id,
+        state.order_ref,
+        seller_id,
+        state.status,
+        state.placed_at,
+        local_date(state.placed_at, market.timezone),
+        state.buyer,
+        state.fulfillment,
+        state.total_amount,
+        state.currency or market.currency,
+        state.ship_by,
+        state.deliver_by,
+        state.payment_ref,
+        state.items,
         " ".join(str(i.get("sku", "")) for i in state.items)[:500],
-        shipment.at if shipment else None, shipment.carrier if shipment else None,
-        shipment.tracking_number if shipment else None, shipment.service if shipment else None,
-        state.first_scan_at, state.delivered_at, state.cancelled_at, state.cancelled_by,
-        state.return_requested_at, state.return_received_at, state.refunded_amount,
-        state.refunds[0].at if state.refunds else None, state.feedback_rating,
-        state.last_event_at, len(state.event_ids),
+        shipment.at if shipment else None,
+        shipment.carrier if shipment else None,
+        shipment.tracking_number if shipment else None,
+        shipment.service if shipment else None,
+        state.first_scan_at,
+        state.delivered_at,
+        state.cancelled_at,
+        state.cancelled_by,
+        state.return_requested_at,
+        state.return_received_at,
+        state.refunded_amount,
+        state.refunds[0].at if state.refunds else None,
+        state.feedback_rating,
+        state.last_event_at,
+        len(state.event_ids),
     ]
 
 
@@ -314,8 +403,9 @@ def project_states(states: list[tuple[OrderState | None, OrderState, Marketplace
             for pk, ref in rows_ids:
                 ids[(market_id, ref)] = pk
     changes = [
-        OrderChange(ids[(market.id, after.order_ref)], sellers[after.seller or ""], market,
-                    before, after)
+        OrderChange(
+            ids[(market.id, after.order_ref)], sellers[after.seller or ""], market, before, after
+        )
         for before, after, market in states
     ]
     for projector in projectors():

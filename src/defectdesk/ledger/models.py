@@ -83,7 +83,9 @@ class Order(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["marketplace", "order_ref"], name="ledger_one_order_per_ref")
+            models.UniqueConstraint(
+                fields=["marketplace", "order_ref"], name="ledger_one_order_per_ref"
+            )
         ]
         indexes = [
             models.Index(fields=["seller", "-placed_at"], name="ledger_order_seller_idx"),

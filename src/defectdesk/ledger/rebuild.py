@@ -71,8 +71,15 @@ def ledger_rebuild(progress: Callable[[int], None] | None = None) -> int:
                                 progress(orders)
                     if isinstance(occurred, str):
                         occurred = _sqlite_datetime(occurred)
-                    events.append(LedgerEvent(event_id, kind, occurred, seller,
-                                              orjson.loads(data) if isinstance(data, str) else data))
+                    events.append(
+                        LedgerEvent(
+                            event_id,
+                            kind,
+                            occurred,
+                            seller,
+                            orjson.loads(data) if isinstance(data, str) else data,
+                        )
+                    )
             flush_order()
             project_states(batch)
         finally:

@@ -143,7 +143,9 @@ class ClaimDecided(_Data):
 
 class ChargebackFiled(_Data):
     chargeback_id: Ident
-    reason: Literal["not_received", "not_as_described", "duplicate", "fraud", "unrecognized", "other"]
+    reason: Literal[
+        "not_received", "not_as_described", "duplicate", "fraud", "unrecognized", "other"
+    ]
     amount: Amount | None = None
 
 
@@ -257,14 +259,19 @@ def event_validate(
     schema = DATA_SCHEMAS.get(envelope.type)
     if schema is None:
         errors.append(
-            FieldError("type", f"unknown event type {envelope.type!r}; expected one of "
-                       + ", ".join(EVENT_TYPES))
+            FieldError(
+                "type",
+                f"unknown event type {envelope.type!r}; expected one of " + ", ".join(EVENT_TYPES),
+            )
         )
     market = marketplaces.get(envelope.marketplace)
     if market is None:
         errors.append(
-            FieldError("marketplace", f"unknown marketplace {envelope.marketplace!r}; "
-                       "create it with `defectdesk marketplace set`")
+            FieldError(
+                "marketplace",
+                f"unknown marketplace {envelope.marketplace!r}; "
+                "create it with `defectdesk marketplace set`",
+            )
         )
     if schema is None:
         return errors
@@ -276,9 +283,11 @@ def event_validate(
         total = getattr(data, "total", None)
         if total is not None and total.currency != market.currency:
             errors.append(
-                FieldError("data.total.currency",
-                           f"{total.currency} is not the currency of marketplace "
-                           f"{market.code} ({market.currency})")
+                FieldError(
+                    "data.total.currency",
+                    f"{total.currency} is not the currency of marketplace "
+                    f"{market.code} ({market.currency})",
+                )
             )
     if errors:
         return errors

@@ -27,7 +27,9 @@ def orders_visible_to(who: Who) -> QuerySet[Order]:
 
 def order_for(who: Who, marketplace: str, order_ref: str) -> Order:
     """One visible order; unknown and foreign orders are both NotFound (404)."""
-    order = orders_visible_to(who).filter(marketplace__code=marketplace, order_ref=order_ref).first()
+    order = (
+        orders_visible_to(who).filter(marketplace__code=marketplace, order_ref=order_ref).first()
+    )
     if order is None:
         raise NotFound(f"Order {order_ref!r} not found in marketplace {marketplace!r}.")
     return order
@@ -35,5 +37,6 @@ def order_for(who: Who, marketplace: str, order_ref: str) -> Order:
 
 def order_events(order: Order) -> QuerySet[Event]:
     """The order's events in event-time order (the timeline)."""
-    return Event.objects.filter(marketplace_id=order.marketplace_id, order_ref=order.order_ref
-                                ).order_by("occurred_at", "event_id")
+    return Event.objects.filter(
+        marketplace_id=order.marketplace_id, order_ref=order.order_ref
+    ).order_by("occurred_at", "event_id")

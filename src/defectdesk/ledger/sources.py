@@ -20,8 +20,12 @@ class SourceError(Exception):
 
 
 def _too_long(limit: int) -> tuple[FieldError, ...]:
-    return (FieldError("line", f"is longer than {limit:,} bytes; split the event or raise "
-                               "INGEST_MAX_LINE_BYTES"),)
+    return (
+        FieldError(
+            "line",
+            f"is longer than {limit:,} bytes; split the event or raise INGEST_MAX_LINE_BYTES",
+        ),
+    )
 
 
 def read_ndjson(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[Candidate]:
@@ -68,8 +72,10 @@ def read_csv(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[Candidate]:
     header = [h.strip() for h in header]
     missing = [c for c in ENVELOPE_COLUMNS if c not in header]
     if missing:
-        raise SourceError(f"the CSV header lacks the column(s) {', '.join(missing)}; "
-                          f"every file needs {', '.join(ENVELOPE_COLUMNS)} and data.* columns")
+        raise SourceError(
+            f"the CSV header lacks the column(s) {', '.join(missing)}; "
+            f"every file needs {', '.join(ENVELOPE_COLUMNS)} and data.* columns"
+        )
     while True:
         start = reader.line_num + 1
         try:
@@ -85,8 +91,11 @@ def read_csv(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[Candidate]:
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
-            yield Candidate(start, None, (FieldError(
-                "line", f"has {len(row)} cells; the header has {len(header)}"),))
+            yield Candidate(
+                start,
+                None,
+                (FieldError("line", f"has {len(row)} cells; the header has {len(header)}"),),
+            )
             continue
         yield Candidate(start, unflatten_csv_row(dict(zip(header, row, strict=True))))
 

@@ -29,5 +29,4 @@ def order_detail(request: HttpRequest, marketplace: str, order_ref: str) -> Http
         order = order_for(request.user, marketplace, order_ref)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    return render(request, "web/order_detail.html",
-                  {"order": order, "events": order_events(order)})
+    return render(request, "web/order_detail.html", {"order": order, "events": order_events(order)})

@@ -5,37 +5,106 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('ledger', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("ledger", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Defect',
+            name="Defect",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('negative_feedback', 'Negative feedback'), ('a_to_z_claim', 'A-to-z Guarantee claim'), ('chargeback', 'Chargeback'), ('cancellation', 'Cancellation'), ('late_shipment', 'Late shipment'), ('invalid_tracking', 'Invalid tracking'), ('late_delivery', 'Late delivery'), ('refund', 'Refund')], max_length=32)),
-                ('source_key', models.CharField(blank=True, default='', max_length=128)),
-                ('opened_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('active', 'Active'), ('removed', 'Removed')], default='active', max_length=16)),
-                ('removed_at', models.DateTimeField(blank=True, null=True)),
-                ('removal_cause', models.CharField(blank=True, choices=[('event', 'A later event'), ('appeal', 'An approved appeal'), ('rule', 'A policy rule')], default='', max_length=16)),
-                ('removal_detail', models.CharField(blank=True, default='', max_length=200)),
-                ('ledger_intervals', models.JSONField(default=list)),
-                ('source_event_ids', models.JSONField(default=list)),
-                ('appeal_removed_at', models.DateTimeField(blank=True, null=True)),
-                ('removed_by_appeal_id', models.BigIntegerField(blank=True, null=True)),
-                ('marketplace', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.marketplace')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='defects', to='ledger.order')),
-                ('seller', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='defects', to='accounts.seller')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("negative_feedback", "Negative feedback"),
+                            ("a_to_z_claim", "A-to-z Guarantee claim"),
+                            ("chargeback", "Chargeback"),
+                            ("cancellation", "Cancellation"),
+                            ("late_shipment", "Late shipment"),
+                            ("invalid_tracking", "Invalid tracking"),
+                            ("late_delivery", "Late delivery"),
+                            ("refund", "Refund"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("source_key", models.CharField(blank=True, default="", max_length=128)),
+                ("opened_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("active", "Active"), ("removed", "Removed")],
+                        default="active",
+                        max_length=16,
+                    ),
+                ),
+                ("removed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "removal_cause",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("event", "A later event"),
+                            ("appeal", "An approved appeal"),
+                            ("rule", "A policy rule"),
+                        ],
+                        default="",
+                        max_length=16,
+                    ),
+                ),
+                ("removal_detail", models.CharField(blank=True, default="", max_length=200)),
+                ("ledger_intervals", models.JSONField(default=list)),
+                ("source_event_ids", models.JSONField(default=list)),
+                ("appeal_removed_at", models.DateTimeField(blank=True, null=True)),
+                ("removed_by_appeal_id", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "marketplace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.marketplace",
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="defects",
+                        to="ledger.order",
+                    ),
+                ),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="defects",
+                        to="accounts.seller",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['seller', 'status', 'kind'], name='defects_seller_status_idx'), models.Index(fields=['seller', '-opened_at'], name='defects_seller_opened_idx')],
-                'constraints': [models.UniqueConstraint(fields=('order', 'kind', 'source_key'), name='defects_one_per_order_kind_key')],
+                "indexes": [
+                    models.Index(
+                        fields=["seller", "status", "kind"], name="defects_seller_status_idx"
+                    ),
+                    models.Index(fields=["seller", "-opened_at"], name="defects_seller_opened_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("order", "kind", "source_key"),
+                        name="defects_one_per_order_kind_key",
+                    )
+                ],
             },
         ),
     ]

@@ -5,83 +5,147 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Marketplace',
+            name="Marketplace",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=16, unique=True)),
-                ('name', models.CharField(blank=True, default='', max_length=100)),
-                ('timezone', models.CharField(max_length=64)),
-                ('currency', models.CharField(max_length=3)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=16, unique=True)),
+                ("name", models.CharField(blank=True, default="", max_length=100)),
+                ("timezone", models.CharField(max_length=64)),
+                ("currency", models.CharField(max_length=3)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('seq', models.BigAutoField(primary_key=True, serialize=False)),
-                ('event_id', models.CharField(max_length=128, unique=True)),
-                ('type', models.CharField(max_length=40)),
-                ('occurred_at', models.DateTimeField()),
-                ('order_ref', models.CharField(max_length=64)),
-                ('data', models.JSONField(default=dict)),
-                ('body_hash', models.CharField(max_length=64)),
-                ('received_at', models.DateTimeField()),
-                ('seller', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, to='accounts.seller')),
-                ('marketplace', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, to='ledger.marketplace')),
+                ("seq", models.BigAutoField(primary_key=True, serialize=False)),
+                ("event_id", models.CharField(max_length=128, unique=True)),
+                ("type", models.CharField(max_length=40)),
+                ("occurred_at", models.DateTimeField()),
+                ("order_ref", models.CharField(max_length=64)),
+                ("data", models.JSONField(default=dict)),
+                ("body_hash", models.CharField(max_length=64)),
+                ("received_at", models.DateTimeField()),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="accounts.seller",
+                    ),
+                ),
+                (
+                    "marketplace",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="ledger.marketplace",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['marketplace', 'order_ref'], name='ledger_event_order_idx')],
+                "indexes": [
+                    models.Index(fields=["marketplace", "order_ref"], name="ledger_event_order_idx")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_ref', models.CharField(max_length=64)),
-                ('status', models.CharField(choices=[('unshipped', 'Unshipped'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled')], max_length=20)),
-                ('placed_at', models.DateTimeField()),
-                ('order_date', models.DateField()),
-                ('buyer', models.CharField(blank=True, max_length=128, null=True)),
-                ('fulfillment', models.CharField(blank=True, max_length=20, null=True)),
-                ('total_amount', models.DecimalField(blank=True, decimal_places=4, max_digits=16, null=True)),
-                ('currency', models.CharField(blank=True, default='', max_length=3)),
-                ('ship_by', models.DateTimeField(blank=True, null=True)),
-                ('deliver_by', models.DateTimeField(blank=True, null=True)),
-                ('payment_ref', models.CharField(blank=True, max_length=128, null=True)),
-                ('items', models.JSONField(blank=True, default=list)),
-                ('skus', models.CharField(blank=True, default='', max_length=500)),
-                ('shipped_at', models.DateTimeField(blank=True, null=True)),
-                ('carrier', models.CharField(blank=True, max_length=100, null=True)),
-                ('tracking_number', models.CharField(blank=True, max_length=128, null=True)),
-                ('shipping_service', models.CharField(blank=True, max_length=100, null=True)),
-                ('first_scan_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True)),
-                ('cancelled_by', models.CharField(blank=True, max_length=20, null=True)),
-                ('return_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('return_received_at', models.DateTimeField(blank=True, null=True)),
-                ('refunded_amount', models.DecimalField(blank=True, decimal_places=4, max_digits=16, null=True)),
-                ('first_refund_at', models.DateTimeField(blank=True, null=True)),
-                ('feedback_rating', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('last_event_at', models.DateTimeField()),
-                ('event_count', models.PositiveIntegerField(default=0)),
-                ('marketplace', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, to='ledger.marketplace')),
-                ('seller', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, to='accounts.seller')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order_ref", models.CharField(max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("unshipped", "Unshipped"),
+                            ("shipped", "Shipped"),
+                            ("delivered", "Delivered"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("placed_at", models.DateTimeField()),
+                ("order_date", models.DateField()),
+                ("buyer", models.CharField(blank=True, max_length=128, null=True)),
+                ("fulfillment", models.CharField(blank=True, max_length=20, null=True)),
+                (
+                    "total_amount",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=16, null=True),
+                ),
+                ("currency", models.CharField(blank=True, default="", max_length=3)),
+                ("ship_by", models.DateTimeField(blank=True, null=True)),
+                ("deliver_by", models.DateTimeField(blank=True, null=True)),
+                ("payment_ref", models.CharField(blank=True, max_length=128, null=True)),
+                ("items", models.JSONField(blank=True, default=list)),
+                ("skus", models.CharField(blank=True, default="", max_length=500)),
+                ("shipped_at", models.DateTimeField(blank=True, null=True)),
+                ("carrier", models.CharField(blank=True, max_length=100, null=True)),
+                ("tracking_number", models.CharField(blank=True, max_length=128, null=True)),
+                ("shipping_service", models.CharField(blank=True, max_length=100, null=True)),
+                ("first_scan_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True)),
+                ("cancelled_by", models.CharField(blank=True, max_length=20, null=True)),
+                ("return_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("return_received_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "refunded_amount",
+                    models.DecimalField(blank=True, decimal_places=4, max_digits=16, null=True),
+                ),
+                ("first_refund_at", models.DateTimeField(blank=True, null=True)),
+                ("feedback_rating", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("last_event_at", models.DateTimeField()),
+                ("event_count", models.PositiveIntegerField(default=0)),
+                (
+                    "marketplace",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="ledger.marketplace",
+                    ),
+                ),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="accounts.seller",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['seller', '-placed_at'], name='ledger_order_seller_idx'), models.Index(fields=['payment_ref'], name='ledger_order_payment_idx'), models.Index(fields=['order_ref'], name='ledger_order_ref_idx')],
-                'constraints': [models.UniqueConstraint(fields=('marketplace', 'order_ref'), name='ledger_one_order_per_ref')],
+                "indexes": [
+                    models.Index(fields=["seller", "-placed_at"], name="ledger_order_seller_idx"),
+                    models.Index(fields=["payment_ref"], name="ledger_order_payment_idx"),
+                    models.Index(fields=["order_ref"], name="ledger_order_ref_idx"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("marketplace", "order_ref"), name="ledger_one_order_per_ref"
+                    )
+                ],
             },
         ),
     ]

@@ -34,16 +34,23 @@ class Command(BaseCommand):
                 if options["read_only"] and not options["seller"]:
                     raise CommandError("--read-only goes with --seller")
                 token, raw = token_create(
-                    actor=SYSTEM, name=options["name"], seller=options["seller"],
-                    read_only=options["read_only"], scopes=scopes,
+                    actor=SYSTEM,
+                    name=options["name"],
+                    seller=options["seller"],
+                    read_only=options["read_only"],
+                    scopes=scopes,
                 )
-                self.stderr.write(f"token {token.pk} ({token.prefix}) created; it is shown "
-                                  "only this once:")
+                self.stderr.write(
+                    f"token {token.pk} ({token.prefix}) created; it is shown only this once:"
+                )
                 self.stdout.write(raw)
             elif options["action"] == "revoke":
                 ref = options["token"]
-                token = (token_revoke(actor=SYSTEM, token_id=int(ref)) if ref.isdigit()
-                         else token_revoke(actor=SYSTEM, prefix=ref))
+                token = (
+                    token_revoke(actor=SYSTEM, token_id=int(ref))
+                    if ref.isdigit()
+                    else token_revoke(actor=SYSTEM, prefix=ref)
+                )
                 self.stdout.write(f"token {token.pk} ({token.prefix}) revoked")
             else:
                 for t in ApiToken.objects.select_related("seller"):

@@ -24,17 +24,23 @@ class Command(BaseCommand):
         role.add_argument("--seller", help="seller external id, e.g. S-1001")
         role.add_argument("--reviewer", action="store_true", help="marketplace reviewer")
         role.add_argument("--operator", action="store_true", help="operator admin")
-        create.add_argument("--role", choices=["owner", "staff", "read_only"],
-                            help="role at --seller")
+        create.add_argument(
+            "--role", choices=["owner", "staff", "read_only"], help="role at --seller"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["seller"] and not options["role"]:
             raise CommandError("--seller needs --role owner|staff|read_only")
         try:
             user = user_create(
-                actor=SYSTEM, username=options["name"], password=options["password"],
-                email=options["email"], seller=options["seller"], role=options["role"],
-                reviewer=options["reviewer"], operator=options["operator"],
+                actor=SYSTEM,
+                username=options["name"],
+                password=options["password"],
+                email=options["email"],
+                seller=options["seller"],
+                role=options["role"],
+                reviewer=options["reviewer"],
+                operator=options["operator"],
             )
         except DomainError as exc:
             raise CommandError(str(exc)) from exc

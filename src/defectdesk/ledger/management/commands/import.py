@@ -35,7 +35,9 @@ class Command(BaseCommand):
             bar = ProgressBar(path, file_size(path), self.stderr._out)  # type: ignore[attr-defined]
             try:
                 result = import_path(
-                    path, options["format"], batch_size=options["batch_size"],
+                    path,
+                    options["format"],
+                    batch_size=options["batch_size"],
                     progress=None if options["quiet"] else bar,
                 )
             except (SourceError, OSError) as exc:

@@ -32,13 +32,17 @@ class Command(BaseCommand):
             return
         try:
             market, rebuild = marketplace_set(
-                actor=SYSTEM, code=options["code"], timezone=options["timezone"],
-                currency=options["currency"], name=options["name"],
+                actor=SYSTEM,
+                code=options["code"],
+                timezone=options["timezone"],
+                currency=options["currency"],
+                name=options["name"],
             )
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"marketplace {market.code}: {market.name}, {market.timezone}, "
-                          f"{market.currency}")
+        self.stdout.write(
+            f"marketplace {market.code}: {market.name}, {market.timezone}, {market.currency}"
+        )
         if rebuild:
             self.stdout.write("time zone changed: recomputing order dates and metrics ...")
             ledger_rebuild()
