@@ -29,3 +29,72 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running worker process; a row not seen for a while marks a dead worker."""
+
+    worker_id = models.CharField(max_length=64, primary_key=True)
+    hostname = models.CharField(max_length=255, blank=True, default="")
+    pid = models.IntegerField(null=True, blank=True)
+    queues = models.CharField(max_length=255, blank=True, default="")
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} on {self.hostname} (pid {self.pid})"
+
+
+class ScheduledSlot(models.Model):
+    """One period of one periodic job; the unique row is what makes it run once per period."""
+
+    job_name = models.CharField(max_length=100)
+    slot_start = models.DateTimeField()
+    claimed_at = models.DateTimeField()
+    scheduler_id = models.CharField(max_length=64, blank=True, default="")
+    task_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-slot_start", "job_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job_name", "slot_start"], name="core_scheduled_slot_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_name} @ {self.slot_start:%Y-%m-%d %H:%M:%S}"
+
+
+class JobAttempt(models.Model):
+    """One run of a queued job: who ran it, when, and how it ended."""
+
+    class Outcome(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        RETRY = "retry", "Failed, retry scheduled"
+        FAILED = "failed", "Failed for good"
+        LOST = "lost", "Lost with its worker"
+
+    task = models.ForeignKey(
+        "django_tasks_database.DBTaskResult", on_delete=models.CASCADE, related_name="+"
+    )
+    task_path = models.TextField()
+    attempt = models.PositiveIntegerField()
+    worker_id = models.CharField(max_length=64, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField()
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    error = models.TextField(blank=True, default="")
+    retry_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["task_id", "attempt"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "attempt"], name="core_job_attempt_once"),
+            models.CheckConstraint(
+                condition=models.Q(attempt__gte=1), name="core_job_attempt_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_path} attempt {self.attempt}: {self.outcome}"

@@ -1,0 +1,83 @@
+"""`defectdesk scheduler`: enqueue the periodic jobs, each once per slot."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import DatabaseError, close_old_connections
+from django.utils.crypto import get_random_string
+from django_tasks_db.management.commands.db_worker import valid_interval
+
+from defectdesk.core.jobs import periodic_jobs
+from defectdesk.core.jobs.scheduler import scheduler_tick
+from defectdesk.core.jobs.worker import jobs_recover
+
+logger = logging.getLogger("defectdesk.jobs")
+
+
+class Command(BaseCommand):
+    help = (
+        "Enqueue the periodic jobs (e.g. deliver outbox, expire information requests) once per "
+        "slot, and put back jobs lost with a dead worker. Several schedulers may run for "
+        "availability: the database lets exactly one of them enqueue each slot."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=valid_interval,
+            default=5.0,
+            help="seconds between checks for due slots (default: 5)",
+        )
+        parser.add_argument(
+            "--once", action="store_true", help="check once, enqueue what is due, and exit"
+        )
+        parser.add_argument("--list", action="store_true", help="list the periodic jobs and exit")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        jobs = periodic_jobs()
+        if options["list"]:
+            for job in jobs:
+                offset = f" (offset {job.offset})" if job.offset else ""
+                self.stdout.write(f"{job.name}\tevery {job.every}{offset}\t{job.task.module_path}")
+            return
+        scheduler_id = get_random_string(16)
+        verbose = int(options["verbosity"]) > 0
+        if options["once"]:
+            self._tick(scheduler_id, verbose)
+            return
+        stop = threading.Event()
+
+        def shutdown(signum: int, frame: FrameType | None) -> None:
+            stop.set()
+
+        signal.signal(signal.SIGINT, shutdown)
+        signal.signal(signal.SIGTERM, shutdown)
+        if verbose:
+            self.stdout.write(
+                f"scheduler {scheduler_id}: {len(jobs)} periodic jobs, checking every "
+                f"{options['interval']:g}s"
+            )
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                self._tick(scheduler_id, verbose)
+            except DatabaseError as exc:
+                logger.warning("scheduler check failed, trying again: %s", exc)
+            stop.wait(options["interval"])
+        close_old_connections()
+        if verbose:
+            self.stdout.write("scheduler stopped")
+
+    def _tick(self, scheduler_id: str, verbose: bool) -> None:
+        for job in scheduler_tick(scheduler_id=scheduler_id):
+            if verbose:
+                self.stdout.write(f"enqueued {job.name}")
+        recovered = jobs_recover()
+        if recovered and verbose:
+            self.stdout.write(f"recovered {len(recovered)} lost jobs")
