@@ -1,0 +1,868 @@
+"""Every state change of an appeal: one action per transition, each writing its audit event.
+
+Each action checks permission and the transitions table, locks the appeal row
+(`select_for_update`, so concurrent requests queue and the loser gets 409), writes the
+change, its audit event and its notifications in one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from defectdesk.accounts.models import StaffRole
+from defectdesk.accounts.roles import Principal
+from defectdesk.appeals.evidence import evidence_build, rules_evaluate
+from defectdesk.appeals.models import Appeal, AppealFile, AppealMessage
+from defectdesk.appeals.policy import appeal_rules_for
+from defectdesk.appeals.reasons import reason_lookup, reasons_for
+from defectdesk.appeals.rules_policy import AppealRules
+from defectdesk.appeals.selectors import (
+    Who,
+    appealable_until,
+    defect_for_appeal,
+    principal_of,
+)
+from defectdesk.appeals.transitions import (
+    DECIDED_STATUSES,
+    OPEN_STATUSES,
+    Status,
+    transition_check,
+)
+from defectdesk.appeals.uploads import CheckedFile, upload_check
+from defectdesk.core.actors import SYSTEM, Actor
+from defectdesk.core.audit import audit_record
+from defectdesk.core.errors import (
+    Conflict,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ValidationFailed,
+)
+from defectdesk.defects.models import Defect
+from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
+from defectdesk.ledger.selectors import order_events
+from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+Upload = tuple[str, bytes]
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def actor_of(principal: Principal) -> Actor:
+    """The audit actor behind a principal: its user and, for API calls, its token."""
+    user = (
+        principal.user if principal.user is not None and principal.user.is_authenticated else None
+    )
+    return Actor(user=user, token_id=principal.token.pk if principal.token else None)
+
+
+def _require_writer(principal: Principal, appeal_or_seller: Appeal | int) -> None:
+    seller_id = (
+        appeal_or_seller if isinstance(appeal_or_seller, int) else appeal_or_seller.seller_id
+    )
+    if not principal.may_read_seller(seller_id):
+        raise NotFound("Appeal not found.")
+    if not principal.may_write_seller(seller_id):
+        if principal.seller_roles.get(seller_id):
+            raise Forbidden(
+                "Read-only access: you may view this seller's appeals but not file or change them."
+            )
+        raise Forbidden("Only the seller's owner or staff may file and change appeals.")
+
+
+def _require_reviewer(principal: Principal, appeal: Appeal) -> None:
+    if not principal.may_read_seller(appeal.seller_id):
+        raise NotFound(f"Appeal {appeal.pk} not found.")
+    if not principal.is_reviewer:
+        raise Forbidden("Only reviewers may do that.")
+
+
+def _text(value: Any, field: str, *, low: int, high: int, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValidationFailed(f"The {what} is not valid.", [FieldError(field, "must be text")])
+    text = value.replace("\r\n", "\n").strip()
+    errors = []
+    if _CONTROL.search(text):
+        errors.append(FieldError(field, "must be plain text without control characters"))
+    elif len(text) < low:
+        errors.append(FieldError(field, f"is {len(text)} characters long; write at least {low}"))
+    elif len(text) > high:
+        errors.append(FieldError(field, f"is {len(text):,} characters long; the limit is {high:,}"))
+    if errors:
+        raise ValidationFailed(f"The {what} is not valid.", errors)
+    return text
+
+
+def _explanation(value: Any, rules: AppealRules) -> str:
+    return _text(
+        value,
+        "explanation",
+        low=rules.explanation_min,
+        high=rules.explanation_max,
+        what="explanation",
+    )
+
+
+def _reason(defect: Defect, code: Any) -> str:
+    if not isinstance(code, str) or reason_lookup(defect.kind, code) is None:
+        choices = ", ".join(r.code for r in reasons_for(defect.kind))
+        raise ValidationFailed(
+            "The reason is not valid.",
+            [
+                FieldError(
+                    "reason",
+                    f"{code!r} is not a reason for a {defect.kind} defect; choose one of {choices}",
+                )
+            ],
+        )
+    return code
+
+
+def _window_check(defect: Defect, now: datetime) -> None:
+    closes = appealable_until(defect)
+    if closes is None:
+        raise Conflict(
+            "This defect was already removed; there is nothing to appeal.",
+            [FieldError("defect", "is not active")],
+        )
+    if now > closes:
+        raise ValidationFailed(
+            f"The filing window for this defect closed on {closes:%Y-%m-%d %H:%M} UTC.",
+            [FieldError("defect", f"the filing window closed on {closes.isoformat()}")],
+        )
+
+
+def _earlier_submitted(defect: Defect, exclude: int | None = None) -> list[Appeal]:
+    qs = Appeal.objects.filter(defect=defect, submitted_at__isnull=False)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    return list(qs.order_by("submitted_at", "id"))
+
+
+def _appeal_count_check(defect: Defect, rules: AppealRules, exclude: int | None = None) -> None:
+    used = len(_earlier_submitted(defect, exclude))
+    if used >= rules.max_appeals_per_defect:
+        raise Conflict(
+            f"This defect was already appealed {used} times; at most "
+            f"{rules.max_appeals_per_defect} appeals are allowed per defect."
+        )
+
+
+def _locked(appeal: Appeal | int) -> Appeal:
+    pk = appeal if isinstance(appeal, int) else appeal.pk
+    found = Appeal.objects.select_for_update().filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"Appeal {pk} not found.")
+    return found
+
+
+def _link(appeal: Appeal) -> str:
+    return f"/appeals/{appeal.pk}/"
+
+
+def _notify_seller(appeal: Appeal, subject: str, body: str) -> None:
+    notify_users(
+        user_ids=seller_user_ids(appeal.seller_id),
+        subject=subject,
+        body=body,
+        link=_link(appeal),
+        object_type="appeal",
+        object_id=appeal.pk,
+    )
+
+
+def _notify_reviewers(appeal: Appeal, user_ids: Sequence[int], subject: str, body: str) -> None:
+    notify_users(
+        user_ids=user_ids,
+        subject=subject,
+        body=body,
+        link=_link(appeal),
+        object_type="appeal",
+        object_id=appeal.pk,
+    )
+
+
+def _describe(appeal: Appeal) -> str:
+    defect = appeal.defect
+    return f"the {defect.get_kind_display().lower()} on order {defect.order.order_ref}"
+
+
+def _move(
+    appeal: Appeal,
+    target: str,
+    *,
+    actor: Actor,
+    action: str,
+    verb: str,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+    now: datetime,
+) -> None:
+    """Apply one transition of the table: save the row, write its audit event, notify."""
+    transition_check(appeal.status, target, verb=verb)
+    before = appeal.status
+    appeal.status = target
+    appeal.updated_at = now
+    appeal.save()
+    audit_record(
+        actor=actor,
+        action=f"appeal.{action}",
+        object_type="appeal",
+        object_id=appeal.pk,
+        seller_id=appeal.seller_id,
+        from_state=before,
+        to_state=target,
+        note=note,
+        data=data,
+    )
+    label = Status(target).label.lower()
+    body = f"Your appeal {appeal.pk} of {_describe(appeal)} is now {label}."
+    if note:
+        body += f"\n\n{note}"
+    _notify_seller(appeal, f"Appeal {appeal.pk}: {label}", body)
+
+
+def _store(checked: Sequence[CheckedFile], appeal: Appeal) -> list[str]:
+    """Write files under server-generated names; returns the names (to undo on failure)."""
+    names = []
+    for item in checked:
+        path = f"appeals/{appeal.seller_id}/{appeal.pk}/{uuid.uuid4().hex}.{item.extension}"
+        names.append(default_storage.save(path, ContentFile(item.content)))
+    return names
+
+
+def _unstore(names: Sequence[str]) -> None:
+    for name in names:
+        default_storage.delete(name)
+
+
+def _files_check(
+    appeal: Appeal, uploads: Sequence[Upload], rules: AppealRules, field: str = "file"
+) -> list[CheckedFile]:
+    have = AppealFile.objects.filter(appeal=appeal).count()
+    if have + len(uploads) > rules.max_files:
+        raise ValidationFailed(
+            "Too many files.",
+            [
+                FieldError(
+                    field, f"an appeal may have at most {rules.max_files} files; it has {have}"
+                )
+            ],
+        )
+    return [upload_check(name, content, rules, field) for name, content in uploads]
+
+
+def _file_rows(
+    appeal: Appeal,
+    checked: Sequence[CheckedFile],
+    names: Sequence[str],
+    actor: Actor,
+    now: datetime,
+    reply: AppealMessage | None = None,
+) -> list[AppealFile]:
+    return AppealFile.objects.bulk_create(
+        [
+            AppealFile(
+                appeal=appeal,
+                reply=reply,
+                original_name=item.name,
+                storage_name=name,
+                content_type=item.content_type,
+                size=item.size,
+                sha256=item.sha256,
+                uploaded_by_label=actor.label,
+                uploaded_at=now,
+            )
+            for item, name in zip(checked, names, strict=True)
+        ]
+    )
+
+
+def order_state_of(defect: Defect) -> tuple[OrderState, list[LedgerEvent]]:
+    """The defect's order folded from the ledger, with its events."""
+    order = defect.order
+    rows = order_events(order).select_related("seller")
+    events = [
+        LedgerEvent(e.event_id, e.type, e.occurred_at, e.seller.external_id, e.data) for e in rows
+    ]
+    return fold_order(order.marketplace.code, order.order_ref, events), events
+
+
+# -- merchant actions ----------------------------------------------------------------------
+
+
+def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation: Any) -> Appeal:
+    """Start a draft appeal of one defect."""
+    principal = principal_of(actor)
+    defect_id = defect if isinstance(defect, int) else defect.pk
+    found = defect_for_appeal(principal, defect_id)
+    _require_writer(principal, found.seller_id)
+    rules = appeal_rules_for(found.marketplace_id)
+    code = _reason(found, reason)
+    text = _explanation(explanation, rules)
+    now = timezone.now()
+    who = actor_of(principal)
+    with transaction.atomic():
+        current = Defect.objects.select_for_update().get(pk=found.pk)
+        _window_check(current, now)
+        _appeal_count_check(current, rules)
+        open_one = Appeal.objects.filter(defect=current, status__in=sorted(OPEN_STATUSES)).first()
+        if open_one is not None:
+            raise Conflict(
+                f"This defect already has an open appeal ({open_one.pk}); edit or "
+                "withdraw it instead.",
+                [FieldError("defect", "has an open appeal")],
+            )
+        try:
+            with transaction.atomic():
+                appeal = Appeal.objects.create(
+                    defect=current,
+                    seller_id=current.seller_id,
+                    marketplace_id=current.marketplace_id,
+                    status=Status.DRAFT,
+                    reason=code,
+                    explanation=text,
+                    created_by=who.user,
+                    created_at=now,
+                    updated_at=now,
+                )
+        except IntegrityError as exc:
+            raise Conflict(
+                "This defect already has an open appeal.",
+                [FieldError("defect", "has an open appeal")],
+            ) from exc
+        audit_record(
+            actor=who,
+            action="appeal.create",
+            object_type="appeal",
+            object_id=appeal.pk,
+            seller_id=appeal.seller_id,
+            from_state="",
+            to_state=Status.DRAFT,
+            data={"defect": current.pk, "reason": code},
+        )
+    return appeal
+
+
+def appeal_update(
+    *, actor: Who, appeal: Appeal | int, reason: Any = None, explanation: Any = None
+) -> Appeal:
+    """Edit a draft's reason or explanation."""
+    principal = principal_of(actor)
+    with transaction.atomic():
+        locked = _locked(appeal)
+        _require_writer(principal, locked)
+        if locked.status != Status.DRAFT:
+            raise Conflict(
+                f"Only a draft can be edited; this appeal is {Status(locked.status).label.lower()}."
+            )
+        rules = appeal_rules_for(locked.marketplace_id)
+        changed: dict[str, Any] = {}
+        if reason is not None:
+            locked.reason = _reason(locked.defect, reason)
+            changed["reason"] = locked.reason
+        if explanation is not None:
+            locked.explanation = _explanation(explanation, rules)
+            changed["explanation"] = True
+        if not changed:
+            raise ValidationFailed(
+                "Nothing to change.", [FieldError("body", "give a reason or an explanation")]
+            )
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["reason", "explanation", "updated_at"])
+        audit_record(
+            actor=actor_of(principal),
+            action="appeal.update",
+            object_type="appeal",
+            object_id=locked.pk,
+            seller_id=locked.seller_id,
+            from_state=locked.status,
+            to_state=locked.status,
+            data=changed,
+        )
+    return locked
+
+
+def appeal_attach(
+    *, actor: Who, appeal: Appeal | int, uploads: Sequence[Upload]
+) -> list[AppealFile]:
+    """Add supporting files to a draft (all of them or none)."""
+    principal = principal_of(actor)
+    current = appeal if isinstance(appeal, Appeal) else Appeal.objects.get(pk=appeal)
+    _require_writer(principal, current)
+    if not uploads:
+        raise ValidationFailed("No file was sent.", [FieldError("file", "is required")])
+    rules = appeal_rules_for(current.marketplace_id)
+    checked = _files_check(current, uploads, rules)
+    names = _store(checked, current)
+    who = actor_of(principal)
+    try:
+        with transaction.atomic():
+            locked = _locked(current)
+            if locked.status != Status.DRAFT:
+                raise Conflict(
+                    "Files can be added to a draft only; to answer an information "
+                    "request, attach them to your reply."
+                )
+            _files_check(locked, uploads, rules)
+            now = timezone.now()
+            rows = _file_rows(locked, checked, names, who, now)
+            audit_record(
+                actor=who,
+                action="appeal.attach",
+                object_type="appeal",
+                object_id=locked.pk,
+                seller_id=locked.seller_id,
+                from_state=locked.status,
+                to_state=locked.status,
+                data={"files": [c.name for c in checked]},
+            )
+    except BaseException:
+        _unstore(names)
+        raise
+    return rows
+
+
+def appeal_submit(*, actor: Who, appeal: Appeal | int) -> Appeal:
+    """Submit a draft: freeze the ledger's evidence, run the automatic rules, start the clock."""
+    principal = principal_of(actor)
+    who = actor_of(principal)
+    with transaction.atomic():
+        locked = _locked(appeal)
+        _require_writer(principal, locked)
+        transition_check(locked.status, Status.SUBMITTED, verb="submitted")
+        defect = Defect.objects.select_for_update().get(pk=locked.defect_id)
+        rules = appeal_rules_for(locked.marketplace_id)
+        now = timezone.now()
+        _window_check(defect, now)
+        _explanation(locked.explanation, rules)
+        _appeal_count_check(defect, rules, exclude=locked.pk)
+        _something_new_check(locked, defect)
+        state, events = order_state_of(defect)
+        findings = rules_evaluate(state, defect.kind, locked.reason, defect.source_key)
+        locked.system_evidence = {"frozen_at": now.isoformat(), **evidence_build(state, events)}
+        locked.submitted_at = now
+        locked.review_due_at = now + rules.review_period
+        approving = None
+        recommendations = []
+        for finding in findings:
+            mode = rules.mode_of(finding.rule)
+            if finding.proved and mode == "approve" and approving is None:
+                approving = finding
+            elif finding.proved and mode == "recommend":
+                recommendations.append({"rule": finding.rule, "facts": finding.facts})
+        locked.recommendations = recommendations
+        rule_data = [
+            {"rule": f.rule, "proved": f.proved, "mode": rules.mode_of(f.rule), "facts": f.facts}
+            for f in findings
+        ]
+        _move(
+            locked,
+            Status.SUBMITTED,
+            actor=who,
+            action="submit",
+            verb="submitted",
+            now=now,
+            data={"rules": rule_data},
+        )
+        if approving is not None:
+            rule_actor = Actor(rule=approving.rule)
+            note = (
+                f"Approved automatically: the ledger proves the reason "
+                f"({approving.rule.replace('_', ' ')})."
+            )
+            _decide(
+                locked,
+                approve=True,
+                actor=rule_actor,
+                note=note,
+                cause="rule",
+                rule=approving.rule,
+                facts=approving.facts,
+                now=now,
+            )
+    return locked
+
+
+def _something_new_check(appeal: Appeal, defect: Defect) -> None:
+    earlier = _earlier_submitted(defect, exclude=appeal.pk)
+    if not earlier:
+        return
+    known_texts = {" ".join(a.explanation.split()).lower() for a in earlier}
+    known_files = set(
+        AppealFile.objects.filter(appeal__in=earlier).values_list("sha256", flat=True)
+    )
+    mine = set(AppealFile.objects.filter(appeal=appeal).values_list("sha256", flat=True))
+    if " ".join(appeal.explanation.split()).lower() in known_texts and not (mine - known_files):
+        raise ValidationFailed(
+            "A second appeal needs something new.",
+            [
+                FieldError(
+                    "explanation",
+                    "is the same as the earlier appeal's and no new file is attached; "
+                    "write a new explanation or attach new files",
+                )
+            ],
+        )
+
+
+def appeal_withdraw(*, actor: Who, appeal: Appeal | int, note: str = "") -> Appeal:
+    """The merchant withdraws an open appeal."""
+    principal = principal_of(actor)
+    with transaction.atomic():
+        locked = _locked(appeal)
+        _require_writer(principal, locked)
+        now = timezone.now()
+        locked.withdrawn_at = now
+        locked.info_due_at = None
+        _move(
+            locked,
+            Status.WITHDRAWN,
+            actor=actor_of(principal),
+            action="withdraw",
+            verb="withdrawn",
+            note=note[:2000],
+            now=now,
+        )
+    return locked
+
+
+def appeal_reply(
+    *, actor: Who, appeal: Appeal | int, message: Any, uploads: Sequence[Upload] = ()
+) -> Appeal:
+    """The merchant answers an information request, optionally with files."""
+    principal = principal_of(actor)
+    current = appeal if isinstance(appeal, Appeal) else Appeal.objects.get(pk=appeal)
+    _require_writer(principal, current)
+    rules = appeal_rules_for(current.marketplace_id)
+    text = _text(message, "message", low=1, high=rules.message_max, what="reply")
+    if current.status != Status.INFO_REQUESTED:
+        raise Conflict("No information was requested on this appeal; there is nothing to reply to.")
+    checked = _files_check(current, uploads, rules) if uploads else []
+    names = _store(checked, current)
+    who = actor_of(principal)
+    try:
+        with transaction.atomic():
+            locked = _locked(current)
+            if locked.status != Status.INFO_REQUESTED:
+                raise Conflict(
+                    "No information was requested on this appeal; there is nothing to reply to."
+                )
+            if uploads:
+                _files_check(locked, uploads, rules)
+            now = timezone.now()
+            reply = AppealMessage.objects.create(
+                appeal=locked,
+                kind=AppealMessage.Kind.REPLY,
+                body=text,
+                author=who.user,
+                author_label=who.label,
+                created_at=now,
+            )
+            _file_rows(locked, checked, names, who, now, reply=reply)
+            locked.info_due_at = None
+            locked.review_due_at = now + rules.review_period
+            locked.overdue_flagged_at = None
+            _move(
+                locked,
+                Status.IN_REVIEW,
+                actor=who,
+                action="reply",
+                verb="answered",
+                note=text,
+                now=now,
+                data={"files": [c.name for c in checked]},
+            )
+            if locked.assigned_to_id:
+                _notify_reviewers(
+                    locked,
+                    [locked.assigned_to_id],
+                    f"Appeal {locked.pk}: the merchant replied",
+                    f"The merchant answered your question on appeal {locked.pk}.\n\n{text}",
+                )
+    except BaseException:
+        _unstore(names)
+        raise
+    return locked
+
+
+# -- reviewer actions ----------------------------------------------------------------------
+
+
+def _pick_up(appeal: Appeal, who: Actor, now: datetime) -> None:
+    """A reviewer acting on a submitted appeal first takes it into review."""
+    if appeal.status == Status.SUBMITTED:
+        if appeal.assigned_to_id is None and who.user is not None:
+            appeal.assigned_to_id = who.user.pk
+        _move(appeal, Status.IN_REVIEW, actor=who, action="pick_up", verb="picked up", now=now)
+
+
+def appeal_assign(*, actor: Who, appeal: Appeal | int, reviewer: Any) -> Appeal:
+    """Assign an open appeal to a reviewer (taking a submitted one into review)."""
+    principal = principal_of(actor)
+    who = actor_of(principal)
+    with transaction.atomic():
+        locked = _locked(appeal)
+        _require_reviewer(principal, locked)
+        if not isinstance(reviewer, str) or not reviewer.strip():
+            raise ValidationFailed(
+                "The reviewer is not valid.", [FieldError("reviewer", "give a reviewer's username")]
+            )
+        user = get_user_model().objects.filter(username=reviewer.strip()).first()
+        if (
+            user is None
+            or not StaffRole.objects.filter(user=user, role=StaffRole.Role.REVIEWER).exists()
+        ):
+            raise ValidationFailed(
+                "The reviewer is not valid.",
+                [FieldError("reviewer", f"{reviewer!r} is not a reviewer")],
+            )
+        now = timezone.now()
+        if locked.status not in (Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED):
+            transition_check(locked.status, Status.IN_REVIEW, verb="assigned")
+        previous = locked.assigned_to.get_username() if locked.assigned_to else ""
+        locked.assigned_to = user
+        if locked.status == Status.SUBMITTED:
+            _move(
+                locked,
+                Status.IN_REVIEW,
+                actor=who,
+                action="assign",
+                verb="assigned",
+                now=now,
+                note=f"Assigned to {user.get_username()}.",
+                data={"reviewer": user.get_username(), "previous": previous},
+            )
+        else:
+            locked.updated_at = now
+            locked.save(update_fields=["assigned_to", "updated_at"])
+            audit_record(
+                actor=who,
+                action="appeal.assign",
+                object_type="appeal",
+                object_id=locked.pk,
+                seller_id=locked.seller_id,
+                from_state=locked.status,
+                to_state=locked.status,
+                note=f"Assigned to {user.get_username()}.",
+                data={"reviewer": user.get_username(), "previous": previous},
+            )
+        _notify_reviewers(
+            locked,
+            [user.pk],
+            f"Appeal {locked.pk} assigned to you",
+            f"Appeal {locked.pk} of {_describe(locked)} is yours to review; "
+            f"a decision is expected by {locked.review_due_at:%Y-%m-%d %H:%M} "
+            "UTC.",
+        )
+    return locked
+
+
+def appeal_request_info(*, actor: Who, appeal: Appeal | int, question: Any) -> Appeal:
+    """A reviewer asks the merchant for more information (72 h to answer by default)."""
+    principal = principal_of(actor)
+    who = actor_of(principal)
+    with transaction.atomic():
+        locked = _locked(appeal)
+        _require_reviewer(principal, locked)
+        rules = appeal_rules_for(locked.marketplace_id)
+        text = _text(question, "question", low=1, high=rules.message_max, what="question")
+        now = timezone.now()
+        if locked.status == Status.SUBMITTED:
+            _pick_up(locked, who, now)
+        transition_check(locked.status, Status.INFO_REQUESTED, verb="sent an information request")
+        AppealMessage.objects.create(
+            appeal=locked,
+            kind=AppealMessage.Kind.QUESTION,
+            body=text,
+            author=who.user,
+            author_label=who.label,
+            created_at=now,
+        )
+        locked.info_due_at = now + rules.info_period
+        _move(
+            locked,
+            Status.INFO_REQUESTED,
+            actor=who,
+            action="request_info",
+            verb="sent an information request",
+            note=text,
+            now=now,
+            data={"answer_by": locked.info_due_at.isoformat()},
+        )
+    return locked
+
+
+def _decide(
+    appeal: Appeal,
+    *,
+    approve: bool,
+    actor: Actor,
+    note: str,
+    cause: str,
+    now: datetime,
+    rule: str = "",
+    facts: dict[str, Any] | None = None,
+) -> None:
+    """Record a decision on a locked appeal; an approval removes the defect."""
+    from defectdesk.defects.actions import defect_remove_by_appeal
+
+    target = Status.APPROVED if approve else Status.DENIED
+    transition_check(appeal.status, target, verb="decided")
+    appeal.decided_at = now
+    appeal.decided_by = (
+        actor.user if actor.user is not None and actor.user.is_authenticated else None
+    )
+    appeal.decided_by_label = actor.label
+    appeal.decision_cause = cause
+    appeal.decision_rule = rule
+    appeal.decision_note = note
+    appeal.decision_facts = facts or {}
+    appeal.info_due_at = None
+    _move(
+        appeal,
+        target,
+        actor=actor,
+        action="approve" if approve else "deny",
+        verb="decided",
+        note=note,
+        now=now,
+        data={"cause": cause, "rule": rule, "facts": facts or {}},
+    )
+    if approve:
+        defect = Defect.objects.select_for_update().get(pk=appeal.defect_id)
+        defect_remove_by_appeal(defect=defect, appeal_id=appeal.pk, at=now, actor=actor)
+
+
+def appeal_decide(*, actor: Who, appeal: Appeal | int, decision: Any, note: Any = "") -> Appeal:
+    """A reviewer approves or denies; a second decision is a 409."""
+    principal = principal_of(actor)
+    who = actor_of(principal)
+    if decision not in ("approve", "deny"):
+        raise ValidationFailed(
+            "The decision is not valid.", [FieldError("decision", 'must be "approve" or "deny"')]
+        )
+    with transaction.atomic():
+        locked = _locked(appeal)
+        _require_reviewer(principal, locked)
+        if locked.status in DECIDED_STATUSES:
+            raise Conflict(
+                f"The appeal was already decided "
+                f"({Status(locked.status).label.lower()} by "
+                f"{locked.decided_by_label})."
+            )
+        rules = appeal_rules_for(locked.marketplace_id)
+        text = note.strip() if isinstance(note, str) else note
+        if decision == "deny" or text:
+            text = _text(note, "note", low=1, high=rules.message_max, what="note")
+        now = timezone.now()
+        if locked.status == Status.SUBMITTED:
+            _pick_up(locked, who, now)
+        _decide(
+            locked,
+            approve=decision == "approve",
+            actor=who,
+            note=text or "",
+            cause="reviewer",
+            now=now,
+            facts={"recommendations": locked.recommendations} if locked.recommendations else None,
+        )
+    return locked
+
+
+# -- deadlines -----------------------------------------------------------------------------
+
+
+def appeal_expire(*, appeal: Appeal | int, now: datetime | None = None) -> Appeal | None:
+    """Deny an appeal whose information request went unanswered past its deadline."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked(appeal)
+        if (
+            locked.status != Status.INFO_REQUESTED
+            or locked.info_due_at is None
+            or locked.info_due_at > now
+        ):
+            return None
+        rules = appeal_rules_for(locked.marketplace_id)
+        note = (
+            f"Denied as expired: the information request was not answered within "
+            f"{rules.info_hours} hours."
+        )
+        _decide(
+            locked,
+            approve=False,
+            actor=Actor(rule="info_request_deadline"),
+            note=note,
+            cause="expired",
+            now=now,
+            facts={"info_due_at": locked.info_due_at.isoformat()},
+        )
+    return locked
+
+
+def appeals_expire_due(*, now: datetime | None = None) -> int:
+    """The periodic job: expire every unanswered information request past its deadline."""
+    now = now or timezone.now()
+    due = list(
+        Appeal.objects.filter(status=Status.INFO_REQUESTED, info_due_at__lte=now)
+        .order_by("info_due_at", "id")
+        .values_list("pk", flat=True)
+    )
+    return sum(1 for pk in due if appeal_expire(appeal=pk, now=now) is not None)
+
+
+def appeals_flag_overdue(*, now: datetime | None = None) -> int:
+    """The periodic job: flag appeals past their review deadline and tell the reviewers."""
+    now = now or timezone.now()
+    due = list(
+        Appeal.objects.filter(
+            status__in=[Status.SUBMITTED, Status.IN_REVIEW],
+            review_due_at__lt=now,
+            overdue_flagged_at__isnull=True,
+        ).values_list("pk", flat=True)
+    )
+    flagged = 0
+    for pk in due:
+        with transaction.atomic():
+            taken = Appeal.objects.filter(
+                pk=pk,
+                status__in=[Status.SUBMITTED, Status.IN_REVIEW],
+                review_due_at__lt=now,
+                overdue_flagged_at__isnull=True,
+            ).update(overdue_flagged_at=now)
+            if not taken:
+                continue
+            appeal = Appeal.objects.select_related("defect", "defect__order").get(pk=pk)
+            audit_record(
+                actor=SYSTEM,
+                action="appeal.overdue",
+                object_type="appeal",
+                object_id=pk,
+                seller_id=appeal.seller_id,
+                from_state=appeal.status,
+                to_state=appeal.status,
+                note=f"Past its review deadline of {appeal.review_due_at:%Y-%m-%d %H:%M} UTC.",
+            )
+            to = [appeal.assigned_to_id] if appeal.assigned_to_id else reviewer_user_ids()
+            _notify_reviewers(
+                appeal,
+                to,
+                f"Appeal {pk} is past its review deadline",
+                f"Appeal {pk} of {_describe(appeal)} was due for a decision by "
+                f"{appeal.review_due_at:%Y-%m-%d %H:%M} UTC.",
+            )
+            flagged += 1
+    return flagged

@@ -1,0 +1,312 @@
+"""System evidence frozen from the ledger, the automatic rules, and suggested explanations.
+
+Pure: these functions take an order's folded state and events and return plain data; they
+never touch the database, so the rules are tested in milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from defectdesk.ledger.fold import Dispute, LedgerEvent, OrderState
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def _summary(event: LedgerEvent) -> str:
+    data = event.data
+    kind = event.type
+    if kind == "order.placed":
+        total = data.get("total") or {}
+        return (
+            f"Order placed ({data.get('fulfillment', 'unknown')} fulfilment, "
+            f"{total.get('amount', '?')} {total.get('currency', '')})"
+        ).strip()
+    if kind == "order.shipped":
+        return (
+            f"Shipped with {data.get('carrier') or 'an unknown carrier'}, tracking "
+            f"{data.get('tracking_number') or 'none'}"
+        )
+    if kind == "shipment.scanned":
+        return f"Carrier scan: {data.get('status') or 'scan'} at {data.get('location') or '?'}"
+    if kind == "order.delivered":
+        signed = " with signature" if data.get("signature") else ""
+        return f"Delivered{signed}"
+    if kind == "order.cancelled":
+        return f"Cancelled by {data.get('requested_by')}: {data.get('reason') or 'no reason'}"
+    if kind in ("return.requested", "return.received"):
+        verb = "requested" if kind == "return.requested" else "received"
+        return f"Return {verb}: {data.get('reason') or 'no reason given'}"
+    if kind == "refund.issued":
+        by = data.get("initiated_by")
+        return f"Refund of {data.get('amount')} issued" + (f" by the {by}" if by else "")
+    if kind == "feedback.posted":
+        return f"Feedback {data.get('rating')}/5: {data.get('comment') or ''}".rstrip(": ")
+    if kind == "feedback.removed":
+        return f"Feedback removed: {data.get('reason') or ''}".rstrip(": ")
+    if kind == "claim.filed":
+        return f"A-to-z claim {data.get('claim_id')} filed: {data.get('reason')}"
+    if kind == "claim.decided":
+        return f"A-to-z claim {data.get('claim_id')} decided: {data.get('outcome')}"
+    if kind == "chargeback.filed":
+        return f"Chargeback {data.get('chargeback_id')} filed: {data.get('reason')}"
+    if kind == "chargeback.decided":
+        return f"Chargeback {data.get('chargeback_id')} decided: {data.get('outcome')}"
+    if kind == "message.received":
+        return "Message from the buyer"
+    if kind == "message.sent":
+        return "Message to the buyer"
+    if kind == "message.no_response_needed":
+        return "Message marked as needing no response"
+    return kind
+
+
+def _dispute_facts(dispute: Dispute) -> dict[str, Any]:
+    return {
+        "id": dispute.dispute_id,
+        "filed_at": _iso(dispute.filed_at),
+        "reason": dispute.reason,
+        "amount": str(dispute.amount) if dispute.amount is not None else None,
+        "decisions": [{"at": _iso(d.at), "outcome": d.outcome} for d in dispute.decisions],
+    }
+
+
+def evidence_build(state: OrderState, events: Sequence[LedgerEvent]) -> dict[str, Any]:
+    """The ledger's facts about an order, as frozen next to the merchant's files."""
+    accepted = set(state.event_ids)
+    timeline = [
+        {"at": _iso(e.occurred_at), "type": e.type, "summary": _summary(e), "event": e.event_id}
+        for e in sorted(events, key=lambda e: e.sort_key)
+        if e.event_id in accepted
+    ]
+    messages = sorted(
+        (m for m in state.messages.values() if m.at is not None),
+        key=lambda m: (m.at, m.message_id),  # type: ignore[arg-type,return-value]
+    )
+    return {
+        "order": {
+            "marketplace": state.marketplace,
+            "order": state.order_ref,
+            "placed_at": _iso(state.placed_at),
+            "fulfillment": state.fulfillment,
+            "total": {"amount": str(state.total_amount), "currency": state.currency}
+            if state.total_amount is not None
+            else None,
+            "ship_by": _iso(state.ship_by),
+            "deliver_by": _iso(state.deliver_by),
+            "items": [
+                {"sku": i.get("sku"), "title": i.get("title"), "quantity": i.get("quantity")}
+                for i in state.items
+            ],
+        },
+        "timeline": timeline,
+        "shipping": [
+            {
+                "at": _iso(s.at),
+                "carrier": s.carrier,
+                "tracking_number": s.tracking_number,
+                "service": s.service,
+            }
+            for s in state.shipments
+        ],
+        "scans": [
+            {"at": _iso(s.at), "status": s.status, "location": s.location} for s in state.scans
+        ],
+        "delivery": {
+            "at": _iso(state.delivered_at),
+            "signature": state.delivery_signature,
+            "proof_url": state.proof_url,
+        }
+        if state.delivered_at
+        else None,
+        "refunds": [
+            {
+                "at": _iso(r.at),
+                "amount": str(r.amount),
+                "reason": r.reason,
+                "initiated_by": r.initiated_by,
+            }
+            for r in state.refunds
+        ],
+        "claims": [_dispute_facts(d) for d in state.claims.values()],
+        "chargebacks": [_dispute_facts(d) for d in state.chargebacks.values()],
+        "messages": [
+            {
+                "at": _iso(m.at),
+                "from": "buyer" if m.direction == "received" else "seller",
+                "body": m.body or "",
+            }
+            for m in messages
+        ],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFinding:
+    """What one automatic rule found: whether the ledger proves the reason, and from what."""
+
+    rule: str
+    proved: bool
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _dispute(state: OrderState, kind: str, source_key: str) -> Dispute | None:
+    book = state.claims if kind == "a_to_z_claim" else state.chargebacks
+    if source_key in book:
+        return book[source_key]
+    filed = [d for d in book.values() if d.filed_at is not None]
+    return min(filed, key=lambda d: d.filed_at) if filed else None  # type: ignore[arg-type,return-value]
+
+
+def _fulfilled_by_marketplace(state: OrderState, kind: str, key: str) -> RuleFinding:
+    return RuleFinding(
+        "fulfilled_by_marketplace",
+        state.fulfillment == "marketplace",
+        {
+            "order": state.order_ref,
+            "fulfillment": state.fulfillment,
+            "event": state.placed_event_id,
+        },
+    )
+
+
+def _refund_before_claim(state: OrderState, kind: str, key: str) -> RuleFinding:
+    dispute = _dispute(state, kind, key)
+    filed = dispute.filed_at if dispute else None
+    earlier = [r for r in state.refunds if filed is not None and r.at < filed]
+    facts: dict[str, Any] = {
+        "dispute": dispute.dispute_id if dispute else None,
+        "filed_at": _iso(filed),
+    }
+    if earlier:
+        first = earlier[0]
+        facts.update(
+            refund_at=_iso(first.at), refund_amount=str(first.amount), refund_event=first.event_id
+        )
+    return RuleFinding("refund_before_claim", bool(earlier), facts)
+
+
+def _delivered_before_claim(state: OrderState, kind: str, key: str) -> RuleFinding:
+    dispute = _dispute(state, kind, key)
+    filed = dispute.filed_at if dispute else None
+    delivered = state.delivered_at
+    proved = (
+        dispute is not None
+        and dispute.reason == "not_received"
+        and filed is not None
+        and delivered is not None
+        and delivered < filed
+    )
+    return RuleFinding(
+        "delivered_before_claim",
+        proved,
+        {
+            "dispute": dispute.dispute_id if dispute else None,
+            "dispute_reason": dispute.reason if dispute else None,
+            "filed_at": _iso(filed),
+            "delivered_at": _iso(delivered),
+            "event": state.delivered_event_id,
+        },
+    )
+
+
+def _scan_before_ship_by(state: OrderState, kind: str, key: str) -> RuleFinding:
+    first = state.scans[0] if state.scans else None
+    # Late means strictly after ship-by, so a scan at the deadline itself is on time.
+    proved = first is not None and state.ship_by is not None and first.at <= state.ship_by
+    return RuleFinding(
+        "scan_before_ship_by",
+        proved,
+        {
+            "ship_by": _iso(state.ship_by),
+            "first_scan_at": _iso(first.at) if first else None,
+            "event": first.event_id if first else None,
+        },
+    )
+
+
+RULES_BY_REASON: dict[tuple[str, str], Any] = {
+    ("negative_feedback", "fulfilled_by_marketplace"): _fulfilled_by_marketplace,
+    ("a_to_z_claim", "refunded_before_claim"): _refund_before_claim,
+    ("chargeback", "refunded_before_chargeback"): _refund_before_claim,
+    ("a_to_z_claim", "delivered_per_tracking"): _delivered_before_claim,
+    ("chargeback", "proof_of_delivery"): _delivered_before_claim,
+    ("late_shipment", "carrier_scan_before_ship_by"): _scan_before_ship_by,
+}
+RULE_NAMES = (
+    "fulfilled_by_marketplace",
+    "refund_before_claim",
+    "delivered_before_claim",
+    "scan_before_ship_by",
+)
+
+
+def rules_evaluate(state: OrderState, kind: str, reason: str, source_key: str) -> list[RuleFinding]:
+    """Run the automatic rule that can prove this reason for this kind (none for the rest)."""
+    rule = RULES_BY_REASON.get((kind, reason))
+    return [rule(state, kind, source_key)] if rule is not None else []
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "an unknown time"
+
+
+def explanation_suggest(state: OrderState, kind: str, reason: str, source_key: str) -> str:
+    """A plain-text explanation built from the ledger's facts for the chosen reason."""
+    order = state.order_ref
+    ship = state.first_shipment
+    dispute = _dispute(state, kind, source_key) if kind in ("a_to_z_claim", "chargeback") else None
+    what = "A-to-z claim" if kind == "a_to_z_claim" else "chargeback"
+    if reason == "fulfilled_by_marketplace":
+        return (
+            f"Order {order} was fulfilled by the marketplace, which handled its storage, "
+            "packing, shipping and delivery. The negative feedback concerns fulfilment that "
+            "was not under our control, so it should not count against our account."
+        )
+    if reason in ("refunded_before_claim", "refunded_before_chargeback") and state.refunds:
+        refund = state.refunds[0]
+        filed = _when(dispute.filed_at) if dispute else "later"
+        return (
+            f"We refunded {refund.amount} {state.currency or ''} for order {order} on "
+            f"{_when(refund.at)}, before the {what} was filed on {filed}. The buyer had "
+            "already been made whole when the claim was opened."
+        ).replace("  ", " ")
+    if reason in ("delivered_per_tracking", "proof_of_delivery") and state.delivered_at:
+        carrier = ship.carrier if ship and ship.carrier else "the carrier"
+        tracking = ship.tracking_number if ship and ship.tracking_number else "on record"
+        signed = " The buyer signed for it." if state.delivery_signature else ""
+        return (
+            f"Order {order} was shipped with {carrier} (tracking {tracking}) and delivered "
+            f"on {_when(state.delivered_at)}, before the {what} was filed.{signed} "
+            "The tracking history is attached as system evidence."
+        )
+    if reason == "carrier_scan_before_ship_by" and state.scans:
+        return (
+            f"The carrier scanned order {order} on {_when(state.scans[0].at)}, by the "
+            f"ship-by date of {_when(state.ship_by)}. The package was handed over on time; "
+            "the shipment confirmation was recorded later."
+        )
+    if reason == "obscene_or_abusive":
+        return (
+            f"The feedback on order {order} contains obscene or abusive language, which the "
+            "feedback policy does not allow. We ask that it be removed."
+        )
+    if reason == "personal_information":
+        return (
+            f"The feedback on order {order} contains personal information, which the "
+            "feedback policy does not allow. We ask that it be removed."
+        )
+    if reason == "product_review_only":
+        return (
+            f"The feedback on order {order} is a review of the product, not of our shipping "
+            "or service, and belongs in the product reviews instead."
+        )
+    return (
+        f"We believe this {kind.replace('_', ' ')} on order {order} should not count "
+        "against our account. Here is what happened: "
+    )

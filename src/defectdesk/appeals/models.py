@@ -1,0 +1,174 @@
+"""Appeals (Amazon's "complaints"), their files and messages, and the per-marketplace policy."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from defectdesk.accounts.models import Seller
+from defectdesk.appeals.transitions import OPEN_STATUSES, Status
+from defectdesk.defects.models import Defect
+from defectdesk.ledger.models import Marketplace
+
+
+class AppealPolicy(models.Model):
+    """A marketplace's appeal rules; an empty field means the default of DESIGN §6."""
+
+    marketplace = models.OneToOneField(
+        Marketplace, on_delete=models.CASCADE, related_name="appeal_policy"
+    )
+    # {"negative_feedback": 90, ...}: days from the defect's opening, per kind.
+    filing_window_days = models.JSONField(default=dict, blank=True)
+    seller_funded_claim_window_days = models.PositiveIntegerField(null=True, blank=True)
+    max_appeals_per_defect = models.PositiveSmallIntegerField(null=True, blank=True)
+    explanation_min = models.PositiveIntegerField(null=True, blank=True)
+    explanation_max = models.PositiveIntegerField(null=True, blank=True)
+    max_files = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_file_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    review_hours = models.PositiveIntegerField(null=True, blank=True)
+    info_hours = models.PositiveIntegerField(null=True, blank=True)
+    # {"fulfilled_by_marketplace": "approve" | "recommend" | "off", ...}
+    auto_rules = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "appeal policies"
+
+    def __str__(self) -> str:
+        return f"Appeal policy for {self.marketplace}"
+
+
+class Appeal(models.Model):
+    """A merchant's appeal of one defect, from draft to decision."""
+
+    class Outcome(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        DENIED = "denied", "Denied"
+
+    defect = models.ForeignKey(Defect, on_delete=models.PROTECT, related_name="appeals")
+    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="appeals")
+    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    reason = models.CharField(max_length=64)
+    explanation = models.TextField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    # "Decision expected by": 48 h after submission (or after the merchant's reply).
+    review_due_at = models.DateTimeField(null=True, blank=True)
+    info_due_at = models.DateTimeField(null=True, blank=True)
+    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_appeals",
+    )
+    # Frozen at submission: the ledger's facts about the order.
+    system_evidence = models.JSONField(default=dict, blank=True)
+    # Rules that proved the reason but are set to recommend: [{"rule", "facts"}].
+    recommendations = models.JSONField(default=list, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_by_label = models.CharField(max_length=200, blank=True, default="")
+    decision_rule = models.CharField(max_length=64, blank=True, default="")
+    # "reviewer", "rule" or "expired".
+    decision_cause = models.CharField(max_length=16, blank=True, default="")
+    decision_note = models.TextField(blank=True, default="")
+    decision_facts = models.JSONField(default=dict, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["defect"],
+                condition=models.Q(status__in=sorted(OPEN_STATUSES)),
+                name="appeals_one_open_per_defect",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="appeals_status_known"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["seller", "status"], name="appeals_seller_status_idx"),
+            models.Index(fields=["status", "review_due_at"], name="appeals_queue_idx"),
+            models.Index(fields=["status", "info_due_at"], name="appeals_info_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Appeal {self.pk} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class AppealMessage(models.Model):
+    """A reviewer's information request or the merchant's reply."""
+
+    class Kind(models.TextChoices):
+        QUESTION = "question", "Information request"
+        REPLY = "reply", "Reply"
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    body = models.TextField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    author_label = models.CharField(max_length=200)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on appeal {self.appeal_id}"
+
+
+class AppealFile(models.Model):
+    """A merchant's supporting file, stored under a server-generated name."""
+
+    appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="files")
+    reply = models.ForeignKey(
+        AppealMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="files"
+    )
+    original_name = models.CharField(max_length=200)
+    storage_name = models.CharField(max_length=255, unique=True)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by_label = models.CharField(max_length=200)
+    uploaded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(size__gt=0), name="appeals_file_not_empty")
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")

@@ -1,0 +1,58 @@
+"""The appeal rules in force for a marketplace, read from its policy row at call time."""
+
+from __future__ import annotations
+
+from defectdesk.appeals.models import AppealPolicy
+from defectdesk.appeals.rules_policy import (
+    DEFAULT_AUTO_RULES,
+    DEFAULT_FILING_WINDOW_DAYS,
+    RULE_MODES,
+    AppealRules,
+)
+from defectdesk.core.errors import FieldError, ValidationFailed
+
+
+def appeal_rules_for(marketplace_id: int) -> AppealRules:
+    """The marketplace's appeal rules: its policy row over the defaults of DESIGN §6."""
+    row = AppealPolicy.objects.filter(marketplace_id=marketplace_id).first()
+    if row is None:
+        return AppealRules()
+    defaults = AppealRules()
+    windows = dict(DEFAULT_FILING_WINDOW_DAYS)
+    windows.update({k: int(v) for k, v in (row.filing_window_days or {}).items()})
+    modes = dict(DEFAULT_AUTO_RULES)
+    modes.update({k: str(v) for k, v in (row.auto_rules or {}).items() if v in RULE_MODES})
+
+    def pick(value: int | None, default: int) -> int:
+        return default if value is None else int(value)
+
+    return AppealRules(
+        filing_window_days=windows,
+        seller_funded_claim_window_days=pick(
+            row.seller_funded_claim_window_days, defaults.seller_funded_claim_window_days
+        ),
+        max_appeals_per_defect=pick(row.max_appeals_per_defect, defaults.max_appeals_per_defect),
+        explanation_min=pick(row.explanation_min, defaults.explanation_min),
+        explanation_max=pick(row.explanation_max, defaults.explanation_max),
+        max_files=pick(row.max_files, defaults.max_files),
+        max_file_bytes=pick(row.max_file_bytes, defaults.max_file_bytes),
+        review_hours=pick(row.review_hours, defaults.review_hours),
+        info_hours=pick(row.info_hours, defaults.info_hours),
+        auto_rules=modes,
+    )
+
+
+def appeal_policy_validate(auto_rules: dict[str, object], windows: dict[str, object]) -> None:
+    """Refuse a policy row whose modes or windows make no sense."""
+    errors = [
+        FieldError(f"auto_rules.{name}", f"must be one of {', '.join(RULE_MODES)}")
+        for name, mode in auto_rules.items()
+        if mode not in RULE_MODES
+    ]
+    errors += [
+        FieldError(f"filing_window_days.{kind}", "must be a whole number of days, 1 or more")
+        for kind, days in windows.items()
+        if not isinstance(days, int) or isinstance(days, bool) or days < 1
+    ]
+    if errors:
+        raise ValidationFailed("The appeal policy is not valid.", errors)

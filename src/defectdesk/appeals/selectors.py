@@ -1,0 +1,151 @@
+"""Reads of appeals and defects that encode who may see them, and the filing window."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+
+from defectdesk.accounts.roles import Principal, principal_for_user
+from defectdesk.appeals.models import Appeal, AppealFile
+from defectdesk.appeals.policy import appeal_rules_for
+from defectdesk.appeals.rules_policy import AppealRules
+from defectdesk.appeals.transitions import OPEN_STATUSES, REVIEW_STATUSES
+from defectdesk.core.errors import Forbidden, NotFound
+from defectdesk.core.models import AuditEvent
+from defectdesk.defects.models import Defect
+from defectdesk.ledger.models import Event
+
+Who = Principal | AbstractBaseUser | AnonymousUser | None
+
+
+def principal_of(who: Who) -> Principal:
+    return who if isinstance(who, Principal) else principal_for_user(who)
+
+
+def appeals_visible_to(who: Who) -> QuerySet[Appeal]:
+    """Every appeal for marketplace staff; a merchant's own sellers' appeals otherwise."""
+    principal = principal_of(who)
+    qs = Appeal.objects.select_related(
+        "defect", "defect__order", "seller", "marketplace", "assigned_to"
+    )
+    if principal.sees_all_sellers:
+        return qs
+    return qs.filter(seller_id__in=principal.seller_ids())
+
+
+def appeal_for(who: Who, appeal_id: int) -> Appeal:
+    """One visible appeal; unknown and foreign appeals are both NotFound (404)."""
+    appeal = appeals_visible_to(who).filter(pk=appeal_id).first()
+    if appeal is None:
+        raise NotFound(f"Appeal {appeal_id} not found.")
+    return appeal
+
+
+def appeal_file_for(who: Who, appeal_id: int, file_id: int) -> AppealFile:
+    """One supporting file of a visible appeal (404 otherwise)."""
+    appeal = appeal_for(who, appeal_id)
+    found = AppealFile.objects.filter(appeal=appeal, pk=file_id).first()
+    if found is None:
+        raise NotFound(f"File {file_id} not found on appeal {appeal_id}.")
+    return found
+
+
+def defect_for_appeal(who: Who, defect_id: int) -> Defect:
+    """A defect the principal may see (404 for an unknown or foreign one)."""
+    principal = principal_of(who)
+    qs = Defect.objects.select_related("order", "seller", "marketplace")
+    if not principal.sees_all_sellers:
+        qs = qs.filter(seller_id__in=principal.seller_ids())
+    defect = qs.filter(pk=defect_id).first()
+    if defect is None:
+        raise NotFound(f"Defect {defect_id} not found.")
+    return defect
+
+
+def open_appeal_for_defect(defect: Defect) -> Appeal | None:
+    """The defect's open appeal (draft, submitted, in review or awaiting information), if any."""
+    return Appeal.objects.filter(defect=defect, status__in=sorted(OPEN_STATUSES)).first()
+
+
+def review_queue(who: Who) -> QuerySet[Appeal]:
+    """Appeals awaiting a reviewer, soonest review deadline first (reviewers only)."""
+    if not principal_of(who).is_reviewer:
+        raise Forbidden("Only reviewers see the review queue.")
+    return (
+        appeals_visible_to(who)
+        .filter(status__in=sorted(REVIEW_STATUSES))
+        .order_by("review_due_at", "id")
+    )
+
+
+def appeal_history(appeal: Appeal) -> QuerySet[AuditEvent]:
+    """The appeal's audit events, oldest first."""
+    return AuditEvent.objects.filter(object_type="appeal", object_id=str(appeal.pk)).order_by(
+        "occurred_at", "id"
+    )
+
+
+def _seller_funded_decisions(defects: list[Defect]) -> dict[int, datetime]:
+    """For claim defects whose latest decision is granted_seller_funded: that decision's time."""
+    claims = [d for d in defects if d.kind == Defect.Kind.A_TO_Z_CLAIM]
+    if not claims:
+        return {}
+    by_order: dict[tuple[int, str], list[Defect]] = {}
+    for defect in claims:
+        by_order.setdefault((defect.marketplace_id, defect.order.order_ref), []).append(defect)
+    found: dict[int, datetime] = {}
+    market_ids = {m for m, _ in by_order}
+    for market_id in market_ids:
+        refs = [ref for m, ref in by_order if m == market_id]
+        events = (
+            Event.objects.filter(marketplace_id=market_id, order_ref__in=refs, type="claim.decided")
+            .order_by("occurred_at", "event_id")
+            .values_list("order_ref", "occurred_at", "data")
+        )
+        latest: dict[tuple[str, str], tuple[datetime, str]] = {}
+        for ref, occurred, data in events:
+            latest[(ref, str(data.get("claim_id")))] = (occurred, str(data.get("outcome")))
+        for defect in by_order_items(by_order, market_id):
+            key = (defect.order.order_ref, defect.source_key)
+            hit = latest.get(key)
+            if hit is None and not defect.source_key:
+                hits = [v for (r, _), v in latest.items() if r == defect.order.order_ref]
+                hit = hits[-1] if hits else None
+            if hit is not None and hit[1] == "granted_seller_funded":
+                found[defect.pk] = hit[0]
+    return found
+
+
+def by_order_items(by_order: dict[tuple[int, str], list[Defect]], market_id: int) -> list[Defect]:
+    return [d for (m, _), group in by_order.items() if m == market_id for d in group]
+
+
+def appealable_until_many(
+    defects: Iterable[Defect], rules: dict[int, AppealRules] | None = None
+) -> dict[int, datetime | None]:
+    """The end of the filing window of each defect (None once it is removed); set-based."""
+    items = list(defects)
+    rules = dict(rules or {})
+    for market_id in {d.marketplace_id for d in items} - set(rules):
+        rules[market_id] = appeal_rules_for(market_id)
+    decided = _seller_funded_decisions([d for d in items if d.status == Defect.Status.ACTIVE])
+    result: dict[int, datetime | None] = {}
+    for defect in items:
+        if defect.status != Defect.Status.ACTIVE:
+            result[defect.pk] = None
+            continue
+        policy = rules[defect.marketplace_id]
+        if defect.pk in decided:
+            days = policy.seller_funded_claim_window_days
+            result[defect.pk] = decided[defect.pk] + timedelta(days=days)
+        else:
+            result[defect.pk] = defect.opened_at + policy.window_for(defect.kind)
+    return result
+
+
+def appealable_until(defect: Defect) -> datetime | None:
+    """When the defect's filing window closes (DESIGN §6); None once the defect is removed."""
+    return appealable_until_many([defect])[defect.pk]

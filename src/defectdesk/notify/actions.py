@@ -1,0 +1,172 @@
+"""Notify users: outbox rows written in the caller's transaction, delivered after commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from defectdesk.accounts.models import Membership, StaffRole
+from defectdesk.notify.models import Notification, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+CLAIM_FOR = timedelta(minutes=5)
+MAX_ATTEMPTS = 8
+
+
+def seller_user_ids(seller_id: int) -> list[int]:
+    """Everyone who works for a seller (owners, staff and read-only staff)."""
+    return sorted(
+        set(Membership.objects.filter(seller_id=seller_id).values_list("user_id", flat=True))
+    )
+
+
+def reviewer_user_ids() -> list[int]:
+    return sorted(
+        set(
+            StaffRole.objects.filter(role=StaffRole.Role.REVIEWER).values_list("user_id", flat=True)
+        )
+    )
+
+
+def notify_users(
+    *,
+    user_ids: Iterable[int],
+    subject: str,
+    body: str,
+    link: str = "",
+    object_type: str = "",
+    object_id: object = "",
+) -> int:
+    """Write an in-app and (where the user has an address) an e-mail outbox row per user.
+
+    Must run inside the caller's transaction: the rows commit or roll back with the change.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("notify_users must run inside the action's transaction")
+    ids = sorted(set(user_ids))
+    if not ids:
+        return 0
+    now = timezone.now()
+    emails = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "email"))
+    rows = []
+    for user_id in ids:
+        if user_id not in emails:
+            continue
+        common = {
+            "user_id": user_id,
+            "subject": subject[:200],
+            "body": body,
+            "link": link,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "created_at": now,
+            "available_at": now,
+        }
+        rows.append(OutboxMessage(channel=OutboxMessage.Channel.IN_APP, **common))
+        if emails[user_id]:
+            rows.append(
+                OutboxMessage(channel=OutboxMessage.Channel.EMAIL, email=emails[user_id], **common)
+            )
+    OutboxMessage.objects.bulk_create(rows)
+    transaction.on_commit(_kick_delivery)
+    return len(rows)
+
+
+def _kick_delivery() -> None:
+    """Ask the worker to deliver now; the periodic delivery job picks up anything missed."""
+    from defectdesk.notify.jobs import outbox_deliver_job
+
+    try:
+        outbox_deliver_job.enqueue()
+    except Exception:  # the rows are durable; the periodic job delivers them anyway
+        log.warning("could not enqueue outbox delivery", exc_info=True)
+
+
+def _claim(limit: int) -> list[OutboxMessage]:
+    """Claim up to `limit` due rows so that no other worker delivers them at the same time."""
+    now = timezone.now()
+    due = (
+        OutboxMessage.objects.filter(
+            delivered_at__isnull=True, failed_at__isnull=True, available_at__lte=now
+        )
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    claimed = []
+    for row_id in list(due):
+        taken = (
+            OutboxMessage.objects.filter(pk=row_id, delivered_at__isnull=True)
+            .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            .update(claimed_until=now + CLAIM_FOR)
+        )
+        if taken:
+            claimed.append(row_id)
+    return list(OutboxMessage.objects.filter(pk__in=claimed).order_by("id"))
+
+
+def outbox_deliver(*, limit: int = 500) -> dict[str, int]:
+    """Deliver due outbox rows (in-app and e-mail); returns counts of delivered and failed."""
+    counts = {"delivered": 0, "retry": 0, "failed": 0}
+    for message in _claim(limit):
+        try:
+            if message.channel == OutboxMessage.Channel.EMAIL:
+                # Network I/O happens outside any transaction.
+                send_mail(
+                    message.subject,
+                    message.body,
+                    settings.DEFAULT_FROM_EMAIL,
+                    [message.email],
+                    fail_silently=False,
+                )
+                OutboxMessage.objects.filter(pk=message.pk).update(
+                    delivered_at=timezone.now(), claimed_until=None, attempts=message.attempts + 1
+                )
+            else:
+                with transaction.atomic():
+                    Notification.objects.create(
+                        user_id=message.user_id,
+                        subject=message.subject,
+                        body=message.body,
+                        link=message.link,
+                        object_type=message.object_type,
+                        object_id=message.object_id,
+                        created_at=message.created_at,
+                        outbox=message,
+                    )
+                    OutboxMessage.objects.filter(pk=message.pk).update(
+                        delivered_at=timezone.now(),
+                        claimed_until=None,
+                        attempts=message.attempts + 1,
+                    )
+            counts["delivered"] += 1
+        except Exception as exc:
+            attempts = message.attempts + 1
+            now = timezone.now()
+            gave_up = attempts >= MAX_ATTEMPTS
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                attempts=attempts,
+                claimed_until=None,
+                last_error=str(exc)[:2000],
+                available_at=now + timedelta(minutes=2**attempts),
+                failed_at=now if gave_up else None,
+            )
+            counts["failed" if gave_up else "retry"] += 1
+            log.warning("outbox message %s not delivered: %s", message.pk, exc)
+    return counts
+
+
+def notification_mark_read(*, user_id: int, notification_ids: Iterable[int]) -> int:
+    """Mark a user's own notifications read; returns how many changed."""
+    return Notification.objects.filter(
+        user_id=user_id, pk__in=list(notification_ids), read_at__isnull=True
+    ).update(read_at=timezone.now())
