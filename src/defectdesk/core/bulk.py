@@ -32,14 +32,24 @@ def _pg_value(value: Any) -> Any:
     return value
 
 
-def bulk_insert(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Insert rows as they are (dicts and lists become JSON text)."""
+def bulk_insert(
+    table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, prepared: bool = False
+) -> None:
+    """Insert rows as they are (dicts and lists become JSON text).
+
+    `prepared` rows hold no dicts or lists (JSON already serialised), which skips a pass.
+    """
     cols = ", ".join(columns)
     if is_postgres():
         raw = connection.connection
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([_pg_value(v) for v in row])
+            write = copy.write_row
+            if prepared:
+                for row in rows:
+                    write(row)
+            else:
+                for row in rows:
+                    write([_pg_value(v) for v in row])
         return
     marks = ", ".join("?" for _ in columns)
     with connection.cursor() as cur:
@@ -55,10 +65,15 @@ def bulk_upsert(
     rows: Sequence[Sequence[Any]],
     conflict: Sequence[str],
     update: Sequence[str] | None = None,
-) -> None:
-    """Insert rows, replacing the `update` columns of rows that clash on `conflict`."""
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert rows, replacing the `update` columns of rows that clash on `conflict`.
+
+    With `returning`, the named columns of every inserted or updated row.
+    """
     if not rows:
-        return
+        return []
+    ret = f" RETURNING {', '.join(returning)}" if returning else ""
     update = [c for c in columns if c not in conflict] if update is None else update
     cols = ", ".join(columns)
     target = ", ".join(conflict)
@@ -76,13 +91,47 @@ def bulk_upsert(
         with connection.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608
-                f"ON CONFLICT ({target}) {action}"
+                f"ON CONFLICT ({target}) {action}{ret}"
             )
-        return
+            return list(cur.fetchall()) if returning else []
     marks = ", ".join("?" for _ in columns)
+    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({target}) {action}"  # noqa: S608
+    values = [[_sqlite_value(v) for v in row] for row in rows]
     with connection.cursor() as cur:
-        cur.executemany(
-            f"INSERT INTO {table} ({cols}) VALUES ({marks}) "  # noqa: S608
-            f"ON CONFLICT ({target}) {action}",
-            [[_sqlite_value(v) for v in row] for row in rows],
-        )
+        if not returning:
+            cur.executemany(sql, values)
+            return []
+        out: list[tuple[Any, ...]] = []
+        raw = cur.cursor  # sqlite3 cursor: executemany cannot return rows
+        for start in range(0, len(values), 500):
+            part = values[start : start + 500]
+            many = ", ".join([f"({marks})"] * len(part))
+            raw.execute(
+                f"INSERT INTO {table} ({cols}) VALUES {many} "  # noqa: S608
+                f"ON CONFLICT ({target}) {action}{ret}",
+                [v for row in part for v in row],
+            )
+            out.extend(raw.fetchall())
+        return out
+
+
+def fetch_in(
+    sql: str, column: str, values: Sequence[Any], params: Sequence[Any] = (), chunk: int = 2000
+) -> list[tuple[Any, ...]]:
+    """Rows of `sql` (which ends in a WHERE with `{in}`) for every value, in few statements.
+
+    PostgreSQL gets one array parameter (`column = ANY(%s)`), others chunked IN lists.
+    """
+    rows: list[tuple[Any, ...]] = []
+    if not values:
+        return rows
+    with connection.cursor() as cur:
+        if is_postgres():
+            cur.execute(sql.format(**{"in": f"{column} = ANY(%s)"}), [*params, list(values)])
+            return list(cur.fetchall())
+        for start in range(0, len(values), chunk):
+            part = list(values[start : start + chunk])
+            marks = ", ".join(["%s"] * len(part))
+            cur.execute(sql.format(**{"in": f"{column} IN ({marks})"}), [*params, *part])
+            rows.extend(cur.fetchall())
+    return rows

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -16,7 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from defectdesk.accounts.models import Seller
-from defectdesk.core.bulk import bulk_insert, bulk_upsert, is_postgres
+from defectdesk.core.bulk import bulk_insert, bulk_upsert, fetch_in, is_postgres
 from defectdesk.core.errors import FieldError
 from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
@@ -26,6 +27,9 @@ from defectdesk.ledger.schemas import MarketplaceInfo, ValidEvent, event_validat
 
 INGEST_LOCK_KEY = 0x44656665  # one writer applies batches at a time (see docs/scaling.md)
 IN_CHUNK = 2000
+EVENT_TABLE = Event._meta.db_table
+ORDER_TABLE = Order._meta.db_table
+SELLER_TABLE = Seller._meta.db_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +126,9 @@ def _dedupe(
 ) -> list[tuple[Candidate, ValidEvent]]:
     """Drop repeats (same id, same body) and reject clashes (same id, another body)."""
     seen: dict[str, str] = {}
-    existing: dict[str, str] = {}
     ids = list({e.event_id for _, e in valid})
-    for chunk in _chunks(ids):
-        existing.update(
-            Event.objects.filter(event_id__in=chunk).values_list("event_id", "body_hash")
-        )
+    sql = f"SELECT event_id, body_hash FROM {EVENT_TABLE} WHERE {{in}}"  # noqa: S608
+    existing: dict[str, str] = dict(fetch_in(sql, "event_id", ids))
     accepted = []
     for cand, event in valid:
         known = existing.get(event.event_id) or seen.get(event.event_id)
@@ -164,12 +165,15 @@ def _check_orders(
         keys_by_market[markets[e.marketplace].id].add(e.order)
     owner: dict[tuple[int, str], str] = {}
     for market_id, refs in keys_by_market.items():
-        for chunk in _chunks(sorted(refs)):
-            rows = Order.objects.filter(marketplace_id=market_id, order_ref__in=chunk).values_list(
-                "order_ref", "seller__external_id"
-            )
-            for ref, seller in rows:
-                owner[(market_id, ref)] = seller
+        rows = fetch_in(
+            f"SELECT o.order_ref, s.external_id FROM {ORDER_TABLE} o "  # noqa: S608
+            f"JOIN {SELLER_TABLE} s ON s.id = o.seller_id WHERE o.marketplace_id = %s AND {{in}}",
+            "o.order_ref",
+            sorted(refs),
+            [market_id],
+        )
+        for ref, seller in rows:
+            owner[(market_id, ref)] = seller
     placed_in_db = set(owner)
     for _, e in accepted:
         key = (markets[e.marketplace].id, e.order)
@@ -201,17 +205,14 @@ def _check_orders(
 
 
 def _seller_ids(external_ids: set[str]) -> dict[str, int]:
-    ids: dict[str, int] = {}
+    """Seller ids by external id, creating the sellers that do not exist yet."""
     wanted = sorted(external_ids)
-    for chunk in _chunks(wanted):
-        ids.update(Seller.objects.filter(external_id__in=chunk).values_list("external_id", "id"))
+    sql = f"SELECT external_id, id FROM {SELLER_TABLE} WHERE {{in}}"  # noqa: S608
+    ids: dict[str, int] = dict(fetch_in(sql, "external_id", wanted))
     missing = [s for s in wanted if s not in ids]
     if missing:
         Seller.objects.bulk_create([Seller(external_id=s) for s in missing], ignore_conflicts=True)
-        for chunk in _chunks(missing):
-            ids.update(
-                Seller.objects.filter(external_id__in=chunk).values_list("external_id", "id")
-            )
+        ids.update(fetch_in(sql, "external_id", missing))
     return ids
 
 
@@ -220,8 +221,9 @@ def _append(
 ) -> None:
     sellers = _seller_ids({e.seller for _, e in accepted})
     now = timezone.now()
+    dumps = orjson.dumps
     bulk_insert(
-        Event._meta.db_table,
+        EVENT_TABLE,
         [
             "event_id",
             "type",
@@ -241,12 +243,13 @@ def _append(
                 markets[e.marketplace].id,
                 sellers[e.seller],
                 e.order,
-                e.data,
+                dumps(e.data).decode(),
                 e.body_hash,
                 now,
             )
             for _, e in accepted
         ),
+        prepared=True,
     )
 
 
@@ -258,38 +261,43 @@ def load_order_events(
     for market_id, ref in keys:
         by_market[market_id].append(ref)
     grouped: dict[tuple[int, str], list[LedgerEvent]] = defaultdict(list)
-    table = Event._meta.db_table
-    seller_table = Seller._meta.db_table
     data_col = "e.data::text" if is_postgres() else "e.data"
-    with connection.cursor() as cur:
-        for market_id, refs in by_market.items():
-            for chunk in _chunks(refs):
-                marks = ", ".join(["%s"] * len(chunk))
-                cur.execute(
-                    f"SELECT e.order_ref, e.event_id, e.type, e.occurred_at, s.external_id, "  # noqa: S608
-                    f"{data_col} FROM {table} e JOIN {seller_table} s ON s.id = e.seller_id "
-                    f"WHERE e.marketplace_id = %s AND e.order_ref IN ({marks})",
-                    [market_id, *chunk],
-                )
-                for ref, event_id, kind, occurred, seller, data in cur.fetchall():
-                    if isinstance(occurred, str):
-                        occurred = _sqlite_datetime(occurred)
-                    grouped[(market_id, ref)].append(
-                        LedgerEvent(
-                            event_id,
-                            kind,
-                            occurred,
-                            seller,
-                            orjson.loads(data) if isinstance(data, (str, bytes)) else data,
-                        )
-                    )
+    rows: list[tuple[Any, ...]] = []
+    for market_id, refs in by_market.items():
+        rows.extend(
+            (market_id, *row)
+            for row in fetch_in(
+                f"SELECT e.order_ref, e.event_id, e.type, e.occurred_at, e.seller_id, "  # noqa: S608
+                f"{data_col} FROM {EVENT_TABLE} e WHERE e.marketplace_id = %s AND {{in}}",
+                "e.order_ref",
+                refs,
+                [market_id],
+            )
+        )
+    seller_ids = sorted({row[5] for row in rows})
+    sellers = dict(
+        fetch_in(f"SELECT id, external_id FROM {SELLER_TABLE} WHERE {{in}}", "id", seller_ids)  # noqa: S608
+    )
+    loads = orjson.loads
+    for market_id, ref, event_id, kind, occurred, seller_id, data in rows:
+        occurred = _as_utc(occurred)
+        grouped[(market_id, ref)].append(
+            LedgerEvent(
+                event_id,
+                kind,
+                occurred,
+                sellers[seller_id],
+                loads(data) if isinstance(data, (str, bytes)) else data,
+            )
+        )
     return grouped
 
 
-def _sqlite_datetime(text: str) -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+def _as_utc(value: Any) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite hands back naive times or text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 ORDER_COLUMNS = [
@@ -390,18 +398,14 @@ def project_states(states: list[tuple[OrderState | None, OrderState, Marketplace
         return
     sellers = _seller_ids({after.seller or "" for _, after, _ in states})
     rows = [order_row(after, market, sellers[after.seller or ""]) for _, after, market in states]
-    bulk_upsert(Order._meta.db_table, ORDER_COLUMNS, rows, ["marketplace_id", "order_ref"])
-    ids: dict[tuple[int, str], int] = {}
-    grouped: dict[int, list[str]] = defaultdict(list)
-    for _, after, market in states:
-        grouped[market.id].append(after.order_ref)
-    for market_id, refs in grouped.items():
-        for chunk in _chunks(refs):
-            rows_ids = Order.objects.filter(
-                marketplace_id=market_id, order_ref__in=chunk
-            ).values_list("id", "order_ref")
-            for pk, ref in rows_ids:
-                ids[(market_id, ref)] = pk
+    returned = bulk_upsert(
+        ORDER_TABLE,
+        ORDER_COLUMNS,
+        rows,
+        ["marketplace_id", "order_ref"],
+        returning=["id", "marketplace_id", "order_ref"],
+    )
+    ids = {(market_id, ref): pk for pk, market_id, ref in returned}
     changes = [
         OrderChange(
             ids[(market.id, after.order_ref)], sellers[after.seller or ""], market, before, after

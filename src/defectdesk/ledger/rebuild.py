@@ -12,7 +12,7 @@ from defectdesk.core.bulk import is_postgres
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
 from defectdesk.ledger.ingest import (
     INGEST_LOCK_KEY,
-    _sqlite_datetime,
+    _as_utc,
     marketplace_refs,
     project_states,
 )
@@ -69,8 +69,7 @@ def ledger_rebuild(progress: Callable[[int], None] | None = None) -> int:
                             batch = []
                             if progress:
                                 progress(orders)
-                    if isinstance(occurred, str):
-                        occurred = _sqlite_datetime(occurred)
+                    occurred = _as_utc(occurred)
                     events.append(
                         LedgerEvent(
                             event_id,
