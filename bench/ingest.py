@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import fresh_postgres, fresh_sqlite, ledger_file  # noqa: E402
+from bench._common import fresh_postgres, fresh_sqlite, ledger_file
 
 
 def run_one(path: Path, batch_size: int) -> dict[str, float]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import random
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
+from itertools import chain
+from operator import itemgetter
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,7 +89,7 @@ def demo_profiles() -> list[SellerProfile]:
         seller="S-2",
         marketplace_fulfilled_share=0.3,
         buyer_cancel=0.008,
-        seller_cancel=0.001,
+        seller_cancel=0.0,
         marketplace_cancel=0.001,
         late_ship=0.004,
         never_ship=0.0,
@@ -97,9 +100,9 @@ def demo_profiles() -> list[SellerProfile]:
         refund=0.015,
         unrefunded_return=0.0,
         positive_feedback=0.12,
-        negative_feedback=0.001,
-        claim=0.0003,
-        chargeback=0.0003,
+        negative_feedback=0.0005,
+        claim=0.0002,
+        chargeback=0.0002,
         message_response=1.0,
         message_fast=0.8,
     )
@@ -124,8 +127,7 @@ def demo_profiles() -> list[SellerProfile]:
             seller="S-3",
             marketplace_fulfilled_share=0.2,
             late_ship=0.085,
-            never_ship=0.002,
-            negative_feedback=0.0015,
+            never_ship=0.001,
             message_fast=0.5,
         ),
     ]
@@ -463,8 +465,27 @@ class _Quotas:
         self.message_miss = _Quota(1.0 - p.message_response, r)
 
 
-# A pending event: (occurred_at as epoch seconds, creation sequence, type, (order, seller), data).
-_Pending = tuple[int, int, str, tuple[str, str], dict[str, Any]]
+# A pending event: (occurred_at as epoch seconds, type, (order, seller), data keys, data values).
+# Keys and values stay flat tuples of strings and numbers until the event is written: smaller
+# than dicts, and untracked by the garbage collector.
+_Pending = tuple[int, str, tuple[str, str], tuple[str, ...] | None, tuple[Any, ...]]
+
+_K_SHIPPED = ("carrier", "service", "tracking_number")
+_K_SHIPPED_UNTRACKED = ("carrier", "service")
+_K_SCANNED = ("status", "location")
+_K_DELIVERED = ("signature", "proof_url")
+_K_DELIVERED_NO_PROOF = ("signature",)
+_K_CANCELLED = ("requested_by", "reason")
+_K_RETURN = ("reason",)
+_K_REFUND = ("amount", "reason", "initiated_by")
+_K_FEEDBACK = ("feedback_id", "rating", "comment")
+_K_FEEDBACK_REMOVED = ("feedback_id", "reason")
+_K_CLAIM = ("claim_id", "reason", "amount")
+_K_CLAIM_DECIDED = ("claim_id", "outcome")
+_K_CHARGEBACK = ("chargeback_id", "reason", "amount")
+_K_CHARGEBACK_DECIDED = ("chargeback_id", "outcome")
+_K_MESSAGE = ("message_id", "body")
+_K_NO_RESPONSE = ("message_id",)
 
 _ORDER_MULTIPLIER = 6364136223846793  # odd and not a multiple of 5: a bijection modulo 10**14
 
@@ -499,8 +520,9 @@ class _Ledger:
         # Deadlines and deliveries run past the last day; 60 spare days cover every lookup.
         self.cal = _Calendar(first, days + 60, tz)
         self.cutoff = self.cal.midnights[days]
+        # Events waiting for their day: those scheduled today, and earlier days' as tuples.
         self.buckets: list[list[_Pending]] = [[] for _ in range(days)]
-        self.seq = 0
+        self.frozen: list[list[tuple[_Pending, ...]]] = [[] for _ in range(days)]
         self.order_offset = (seed * 2862933555777941757) % 10**14
         self.buyer_pool = max(10, int(orders * 0.7))
         total_weight = 0.0
@@ -539,13 +561,26 @@ class _Ledger:
             counts[i] += 1
         return counts
 
-    def _push(self, ts: int, kind: str, ctx: tuple[str, str], data: dict[str, Any]) -> None:
-        if ts >= self.cutoff:
-            return
-        self.seq += 1
-        self.buckets[bisect_right(self.cal.midnights, ts) - 1].append(
-            (ts, self.seq, kind, ctx, data)
-        )
+    def _push(
+        self, ts: int, kind: str, ctx: tuple[str, str], keys: tuple[str, ...] | None, *values: Any
+    ) -> None:
+        """Schedule an event; data is dict(zip(keys, values)), or values[0] when keys is None."""
+        if ts < self.cutoff:
+            self.buckets[bisect_right(self.cal.midnights, ts) - 1].append(
+                (ts, kind, ctx, keys, values)
+            )
+
+    def _freeze(self, first: int) -> None:
+        """Turn the events scheduled for later days into tuples.
+
+        The garbage collector stops tracking a tuple of plain values, so a backlog of millions
+        of events costs it nothing; in growing lists every full collection would visit them.
+        """
+        buckets = self.buckets
+        for day in range(first, self.days):
+            if buckets[day]:
+                self.frozen[day].append(tuple(buckets[day]))
+                buckets[day] = []
 
     def events(self) -> Iterator[dict[str, Any]]:
         """Every event up to the end of the last day, sorted by time (ties by id)."""
@@ -557,13 +592,25 @@ class _Ledger:
         clock = _clock()
         day_strings: dict[int, str] = {}
         for day in range(self.days):
-            for _ in range(counts[day]):
-                self._order(index, day)
-                index += 1
-            bucket = self.buckets[day]
-            self.buckets[day] = []
-            bucket.sort()
-            for ts, _seq, kind, ctx, data in bucket:
+            # Scheduling a day allocates hundreds of thousands of small tuples that all live on;
+            # collecting while they are made would only move them between generations.
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                for _ in range(counts[day]):
+                    self._order(index, day)
+                    index += 1
+                bucket = list(chain.from_iterable(self.frozen[day]))
+                bucket.extend(self.buckets[day])
+                self.buckets[day] = []
+                self.frozen[day] = []
+                self._freeze(day + 1)
+                # A stable sort on time alone: simultaneous events keep the order they were made.
+                bucket.sort(key=itemgetter(0))
+            finally:
+                if collecting:
+                    gc.enable()
+            for ts, kind, ctx, keys, values in bucket:
                 emitted += 1
                 utc_day, second = divmod(ts, DAY)
                 day_string = day_strings.get(utc_day)
@@ -577,7 +624,7 @@ class _Ledger:
                     "marketplace": marketplace,
                     "seller": ctx[1],
                     "order": ctx[0],
-                    "data": data,
+                    "data": values[0] if keys is None else dict(zip(keys, values, strict=True)),
                 }
 
     def _order(self, index: int, day: int) -> None:
@@ -620,6 +667,7 @@ class _Ledger:
             placed,
             "order.placed",
             ctx,
+            None,
             {
                 "buyer": f"B-{1 + int(r() * self.buyer_pool)}",
                 "fulfillment": "merchant" if merchant else "marketplace",
@@ -750,32 +798,25 @@ class _Story:
         return options[int(self.r() * len(options))]
 
     def cancel(self, when: int, by: str) -> None:
-        self.push(
-            when,
-            "order.cancelled",
-            self.ctx,
-            {"requested_by": by, "reason": self._choice(_CANCEL_REASONS[by])},
-        )
+        reason = self._choice(_CANCEL_REASONS[by])
+        self.push(when, "order.cancelled", self.ctx, _K_CANCELLED, by, reason)
 
     def ship(self, when: int, merchant: bool, untracked: bool) -> int:
         r = self.r
-        data: dict[str, Any]
         if merchant:
             carrier, services = _CARRIERS[int(r() * len(_CARRIERS))]
-            data = {"carrier": carrier, "service": self._choice(services)}
+            service = self._choice(services)
             if not untracked:
                 self.tracking = self._tracking_number(carrier)
-                data["tracking_number"] = self.tracking
         else:
             carrier = _MARKETPLACE_CARRIER
+            service = self._choice(_MARKETPLACE_SERVICES)
             self.tracking = f"TBA{int(r() * 10**12):012d}"
-            data = {
-                "carrier": carrier,
-                "service": self._choice(_MARKETPLACE_SERVICES),
-                "tracking_number": self.tracking,
-            }
         self.carrier = carrier
-        self.push(when, "order.shipped", self.ctx, data)
+        if self.tracking is None:
+            self.push(when, "order.shipped", self.ctx, _K_SHIPPED_UNTRACKED, carrier, service)
+        else:
+            self.push(when, "order.shipped", self.ctx, _K_SHIPPED, carrier, service, self.tracking)
         return when
 
     def _tracking_number(self, carrier: str) -> str:
@@ -789,12 +830,8 @@ class _Story:
         return f"{bits % 10**10:010d}"
 
     def scan(self, when: int, status: str) -> None:
-        self.push(
-            when,
-            "shipment.scanned",
-            self.ctx,
-            {"status": status, "location": self._choice(self.ledger.locations)},
-        )
+        location = self._choice(self.ledger.locations)
+        self.push(when, "shipment.scanned", self.ctx, _K_SCANNED, status, location)
 
     def scans(self, shipped: int, delivered: int | None, exception: bool) -> None:
         """Acceptance, one or two hops, maybe an exception, and out for delivery."""
@@ -816,10 +853,12 @@ class _Story:
 
     def deliver(self, when: int) -> None:
         r = self.r
-        data: dict[str, Any] = {"signature": self.total >= 25000 or r() < 0.03}
+        signature = self.total >= 25000 or r() < 0.03
         if self.tracking is not None and r() < 0.85:
-            data["proof_url"] = f"https://proof.example.com/{self.tracking}.jpg"
-        self.push(when, "order.delivered", self.ctx, data)
+            proof_url = f"https://proof.example.com/{self.tracking}.jpg"
+            self.push(when, "order.delivered", self.ctx, _K_DELIVERED, signature, proof_url)
+        else:
+            self.push(when, "order.delivered", self.ctx, _K_DELIVERED_NO_PROOF, signature)
 
     def intercepted(self, shipped: int) -> None:
         """The buyer cancels once the parcel is on its way; it goes back and is refunded."""
@@ -842,12 +881,7 @@ class _Story:
             self.feedback(deliver_by + int(r() * 10 * DAY), negative=True)
 
     def refund(self, when: int, amount: int, reason: str, by: str = "seller") -> None:
-        self.push(
-            when,
-            "refund.issued",
-            self.ctx,
-            {"amount": _cents(amount), "reason": reason, "initiated_by": by},
-        )
+        self.push(when, "refund.issued", self.ctx, _K_REFUND, _cents(amount), reason, by)
 
     def after_delivery(
         self,
@@ -870,10 +904,10 @@ class _Story:
                 returned = True
                 reason = self._choice(_RETURN_REASONS)
                 requested = delivered + HOUR + int(r() ** 1.5 * 14 * DAY)
-                self.push(requested, "return.requested", self.ctx, {"reason": reason})
+                self.push(requested, "return.requested", self.ctx, _K_RETURN, reason)
                 if r() < 0.85:
                     received = requested + 3 * DAY + int(r() * 7 * DAY)
-                    self.push(received, "return.received", self.ctx, {"reason": reason})
+                    self.push(received, "return.received", self.ctx, _K_RETURN, reason)
                     amount = self.total
                     if reason == "no_longer_needed" and r() < 0.3:
                         amount = self.total * 80 // 100
@@ -956,32 +990,23 @@ class _Story:
             rating = 2
         removal = (0.1 if self.merchant else 0.4) if rating <= 2 else 0.005
         if r() < removal:
-            reason = "fulfilled_by_marketplace" if not self.merchant and rating <= 2 else None
+            if not self.merchant and rating <= 2:
+                reason = "fulfilled_by_marketplace"
+            else:
+                reason = self._choice(_REMOVAL)
+            removed = when + 2 * DAY + int(r() * 18 * DAY)
             self.push(
-                when + 2 * DAY + int(r() * 18 * DAY),
-                "feedback.removed",
-                self.ctx,
-                {"feedback_id": feedback_id, "reason": reason or self._choice(_REMOVAL)},
+                removed, "feedback.removed", self.ctx, _K_FEEDBACK_REMOVED, feedback_id, reason
             )
 
     def _post_feedback(self, when: int, feedback_id: str, rating: int, comment: str) -> None:
-        self.push(
-            when,
-            "feedback.posted",
-            self.ctx,
-            {"feedback_id": feedback_id, "rating": rating, "comment": comment},
-        )
+        self.push(when, "feedback.posted", self.ctx, _K_FEEDBACK, feedback_id, rating, comment)
 
     def claim(self, filed: int, reason: str) -> None:
         r = self.r
         claim_id = f"AZ-{self.code:014d}"
         amount = _cents(self.total)
-        self.push(
-            filed,
-            "claim.filed",
-            self.ctx,
-            {"claim_id": claim_id, "reason": reason, "amount": amount},
-        )
+        self.push(filed, "claim.filed", self.ctx, _K_CLAIM, claim_id, reason, amount)
         if r() < 0.08:
             return  # still under investigation
         decided = filed + 2 * DAY + int(r() * 12 * DAY)
@@ -990,25 +1015,19 @@ class _Story:
             self.refund(decided - HOUR - int(r() * 20 * HOUR), self.total, "a_to_z_claim")
         elif outcome.startswith("granted"):
             self.refund(decided + 60 + int(r() * HOUR), self.total, "a_to_z_claim", "marketplace")
-        self.push(decided, "claim.decided", self.ctx, {"claim_id": claim_id, "outcome": outcome})
+        self.push(decided, "claim.decided", self.ctx, _K_CLAIM_DECIDED, claim_id, outcome)
 
     def chargeback(self, filed: int, reason: str) -> None:
         r = self.r
         chargeback_id = f"dp_{(self.code * 0x9E3779B97F4A7C15) % 16**24:024x}"
-        self.push(
-            filed,
-            "chargeback.filed",
-            self.ctx,
-            {"chargeback_id": chargeback_id, "reason": reason, "amount": _cents(self.total)},
-        )
+        amount = _cents(self.total)
+        self.push(filed, "chargeback.filed", self.ctx, _K_CHARGEBACK, chargeback_id, reason, amount)
         if r() < 0.12:
             return  # the card network has not ruled yet
         outcome = _pick_weighted(r(), _CHARGEBACK_OUTCOMES)
+        decided = filed + 10 * DAY + int(r() * 35 * DAY)
         self.push(
-            filed + 10 * DAY + int(r() * 35 * DAY),
-            "chargeback.decided",
-            self.ctx,
-            {"chargeback_id": chargeback_id, "outcome": outcome},
+            decided, "chargeback.decided", self.ctx, _K_CHARGEBACK_DECIDED, chargeback_id, outcome
         )
 
     def _message_id(self) -> str:
@@ -1024,14 +1043,12 @@ class _Story:
         body = self._choice(bodies)
         for turn in range(2):
             message_id = self._message_id()
-            self.push(when, "message.received", self.ctx, {"message_id": message_id, "body": body})
+            self.push(when, "message.received", self.ctx, _K_MESSAGE, message_id, body)
             answered: int | None = None
             if body in _THANKS and r() < 0.8:
+                marked = when + 600 + int(r() * 8 * HOUR)
                 self.push(
-                    when + 600 + int(r() * 8 * HOUR),
-                    "message.no_response_needed",
-                    self.ctx,
-                    {"message_id": message_id},
+                    marked, "message.no_response_needed", self.ctx, _K_NO_RESPONSE, message_id
                 )
                 return
             if not self.quotas.message_miss.hit():
@@ -1042,12 +1059,9 @@ class _Story:
             elif r() < 0.6:
                 answered = when + DAY + 60 + int(r() * 4 * DAY)
             if answered is not None:
-                self.push(
-                    answered,
-                    "message.sent",
-                    self.ctx,
-                    {"message_id": self._message_id(), "body": self._choice(_REPLIES)},
-                )
+                reply_id = self._message_id()
+                reply = self._choice(_REPLIES)
+                self.push(answered, "message.sent", self.ctx, _K_MESSAGE, reply_id, reply)
             follow_up = 0.15 if answered is not None else 0.5
             if turn == 1 or r() >= follow_up:
                 return
