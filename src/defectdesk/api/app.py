@@ -76,3 +76,6 @@ def register_routers() -> None:
     from defectdesk.api import events
 
     api.add_router("/", events.router)
+    from defectdesk.api import appeals
+
+    api.add_router("/", appeals.router)

@@ -30,6 +30,7 @@ from defectdesk.appeals.selectors import (
     Who,
     appealable_until,
     defect_for_appeal,
+    order_state_of,
     principal_of,
 )
 from defectdesk.appeals.transitions import (
@@ -49,8 +50,6 @@ from defectdesk.core.errors import (
     ValidationFailed,
 )
 from defectdesk.defects.models import Defect
-from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
-from defectdesk.ledger.selectors import order_events
 from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -66,6 +65,11 @@ def actor_of(principal: Principal) -> Actor:
         principal.user if principal.user is not None and principal.user.is_authenticated else None
     )
     return Actor(user=user, token_id=principal.token.pk if principal.token else None)
+
+
+def _user_id(actor: Actor) -> int | None:
+    user = actor.user
+    return user.pk if user is not None and user.is_authenticated else None
 
 
 def _require_writer(principal: Principal, appeal_or_seller: Appeal | int) -> None:
@@ -290,16 +294,6 @@ def _file_rows(
     )
 
 
-def order_state_of(defect: Defect) -> tuple[OrderState, list[LedgerEvent]]:
-    """The defect's order folded from the ledger, with its events."""
-    order = defect.order
-    rows = order_events(order).select_related("seller")
-    events = [
-        LedgerEvent(e.event_id, e.type, e.occurred_at, e.seller.external_id, e.data) for e in rows
-    ]
-    return fold_order(order.marketplace.code, order.order_ref, events), events
-
-
 # -- merchant actions ----------------------------------------------------------------------
 
 
@@ -334,7 +328,7 @@ def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation:
                     status=Status.DRAFT,
                     reason=code,
                     explanation=text,
-                    created_by=who.user,
+                    created_by_id=_user_id(who),
                     created_at=now,
                     updated_at=now,
                 )
@@ -567,7 +561,7 @@ def appeal_reply(
                 appeal=locked,
                 kind=AppealMessage.Kind.REPLY,
                 body=text,
-                author=who.user,
+                author_id=_user_id(who),
                 author_label=who.label,
                 created_at=now,
             )
@@ -687,7 +681,7 @@ def appeal_request_info(*, actor: Who, appeal: Appeal | int, question: Any) -> A
             appeal=locked,
             kind=AppealMessage.Kind.QUESTION,
             body=text,
-            author=who.user,
+            author_id=_user_id(who),
             author_label=who.label,
             created_at=now,
         )
@@ -717,14 +711,10 @@ def _decide(
     facts: dict[str, Any] | None = None,
 ) -> None:
     """Record a decision on a locked appeal; an approval removes the defect."""
-    from defectdesk.defects.actions import defect_remove_by_appeal
-
     target = Status.APPROVED if approve else Status.DENIED
     transition_check(appeal.status, target, verb="decided")
     appeal.decided_at = now
-    appeal.decided_by = (
-        actor.user if actor.user is not None and actor.user.is_authenticated else None
-    )
+    appeal.decided_by_id = _user_id(actor)
     appeal.decided_by_label = actor.label
     appeal.decision_cause = cause
     appeal.decision_rule = rule
@@ -742,6 +732,8 @@ def _decide(
         data={"cause": cause, "rule": rule, "facts": facts or {}},
     )
     if approve:
+        from defectdesk.defects.actions import defect_remove_by_appeal
+
         defect = Defect.objects.select_for_update().get(pk=appeal.defect_id)
         defect_remove_by_appeal(defect=defect, appeal_id=appeal.pk, at=now, actor=actor)
 

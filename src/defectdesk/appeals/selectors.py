@@ -16,7 +16,9 @@ from defectdesk.appeals.transitions import OPEN_STATUSES, REVIEW_STATUSES
 from defectdesk.core.errors import Forbidden, NotFound
 from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
+from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
 from defectdesk.ledger.models import Event
+from defectdesk.ledger.selectors import order_events
 
 Who = Principal | AbstractBaseUser | AnonymousUser | None
 
@@ -149,3 +151,13 @@ def appealable_until_many(
 def appealable_until(defect: Defect) -> datetime | None:
     """When the defect's filing window closes (DESIGN §6); None once the defect is removed."""
     return appealable_until_many([defect])[defect.pk]
+
+
+def order_state_of(defect: Defect) -> tuple[OrderState, list[LedgerEvent]]:
+    """The defect's order folded from the ledger, with its events."""
+    order = defect.order
+    rows = order_events(order).select_related("seller")
+    events = [
+        LedgerEvent(e.event_id, e.type, e.occurred_at, e.seller.external_id, e.data) for e in rows
+    ]
+    return fold_order(order.marketplace.code, order.order_ref, events), events

@@ -1,0 +1,489 @@
+"""Appeals over HTTP (DESIGN §8): thin views over the appeal actions and selectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, HttpRequest, HttpResponse
+from ninja import Query, Router, Schema
+from ninja import Status as Reply
+
+from defectdesk.api.auth import principal
+from defectdesk.api.schemas import error_responses
+from defectdesk.appeals.actions import (
+    appeal_assign,
+    appeal_attach,
+    appeal_create,
+    appeal_decide,
+    appeal_reply,
+    appeal_request_info,
+    appeal_submit,
+    appeal_update,
+    appeal_withdraw,
+)
+from defectdesk.appeals.packet import packet_render
+from defectdesk.appeals.policy import appeal_rules_for
+from defectdesk.appeals.present import appeal_detail, appeal_summary, suggestion_for
+from defectdesk.appeals.reasons import CATALOGUE, reasons_for
+from defectdesk.appeals.selectors import (
+    appeal_file_for,
+    appeal_for,
+    appeals_visible_to,
+    review_queue,
+)
+from defectdesk.appeals.transitions import Status
+from defectdesk.core.errors import BadRequest, FieldError, TooLarge, ValidationFailed
+
+router = Router(tags=["appeals"])
+
+MAX_PAGE_SIZE = 200
+
+
+class AppealCreateIn(Schema):
+    defect: int
+    reason: str
+    explanation: str
+
+
+class AppealPatchIn(Schema):
+    reason: str | None = None
+    explanation: str | None = None
+
+
+class ReplyIn(Schema):
+    message: str
+
+
+class AssignIn(Schema):
+    reviewer: str
+
+
+class RequestInfoIn(Schema):
+    question: str
+
+
+class DecideIn(Schema):
+    decision: str
+    note: str = ""
+
+
+class WithdrawIn(Schema):
+    note: str = ""
+
+
+class DefectRefOut(Schema):
+    id: int
+    kind: str
+    order: str
+    status: str
+    opened_at: str | None
+
+
+class AppealSummaryOut(Schema):
+    id: int
+    status: str
+    status_label: str
+    seller: str
+    marketplace: str
+    defect: DefectRefOut
+    reason: str
+    reason_label: str
+    created_at: str | None
+    submitted_at: str | None
+    decision_expected_by: str | None
+    info_due_at: str | None
+    overdue: bool
+    assigned_to: str | None
+    decided_at: str | None
+
+
+class FileOut(Schema):
+    id: int
+    name: str
+    content_type: str
+    size: int
+    uploaded_at: str | None
+    uploaded_by: str
+    reply: int | None
+    url: str
+
+
+class MessageOut(Schema):
+    id: int
+    kind: str
+    body: str
+    by: str
+    at: str | None
+
+
+class ReasonOut(Schema):
+    code: str
+    label: str
+    guidance: str
+
+
+class DecisionOut(Schema):
+    outcome: str
+    by: str
+    cause: str
+    rule: str | None
+    note: str
+    facts: dict[str, Any]
+    at: str | None
+
+
+class AppealOut(AppealSummaryOut):
+    explanation: str
+    guidance: str
+    reasons: list[ReasonOut]
+    suggested_explanation: str | None
+    files: list[FileOut]
+    messages: list[MessageOut]
+    recommendations: list[dict[str, Any]]
+    decision: DecisionOut | None
+    system_evidence: dict[str, Any] | None
+    history: list[dict[str, Any]]
+
+
+class AppealPageOut(Schema):
+    items: list[AppealSummaryOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class ReasonsOut(Schema):
+    kind: str
+    reasons: list[ReasonOut]
+
+
+def _page(qs: Any, page: int, page_size: int) -> dict[str, Any]:
+    errors = []
+    if page < 1:
+        errors.append(FieldError("page", "must be 1 or more"))
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        errors.append(FieldError("page_size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+    if errors:
+        raise ValidationFailed("The page is not valid.", errors)
+    count = qs.count()
+    start = (page - 1) * page_size
+    items = [appeal_summary(a) for a in qs[start : start + page_size]]
+    return {"items": items, "count": count, "page": page, "page_size": page_size}
+
+
+def _detail(appeal_id: int, request: HttpRequest) -> dict[str, Any]:
+    appeal = appeal_for(principal(request), appeal_id)
+    suggested = suggestion_for(appeal) if appeal.status == Status.DRAFT else None
+    return appeal_detail(appeal, suggested=suggested)
+
+
+def _uploads(request: HttpRequest, appeal_id: int) -> list[tuple[str, bytes]]:
+    """The multipart files sent in the field `file`, read within the size limit."""
+    appeal = appeal_for(principal(request), appeal_id)
+    limit = appeal_rules_for(appeal.marketplace_id).max_file_bytes
+    files: list[UploadedFile] = request.FILES.getlist("file")
+    out = []
+    for item in files:
+        name = item.name or ""
+        if item.size is not None and item.size > limit:
+            raise TooLarge(
+                f"{name!r} is {item.size / (1024 * 1024):.1f} MB; each file may be at most "
+                f"{limit / (1024 * 1024):g} MB."
+            )
+        out.append((name, item.read()))
+    return out
+
+
+def _is_multipart(request: HttpRequest) -> bool:
+    return (request.content_type or "").startswith("multipart/")
+
+
+MULTIPART_FILE = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "file": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "One or more files: PDF, PNG, JPEG, WebP or plain "
+                            "text, at most 10 MB each and 10 per appeal (type sniffed "
+                            "from the content).",
+                        }
+                    },
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+}
+
+REPLY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"message": {"type": "string"}},
+                    "required": ["message"],
+                }
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "message": {"type": "string"},
+                        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                    "required": ["message"],
+                }
+            },
+        },
+    }
+}
+
+
+@router.get(
+    "/appeals/reasons",
+    response={200: list[ReasonsOut], **error_responses(401, 422)},
+    summary="The reasons catalogue, with the evidence that helps each reason",
+)
+def list_reasons(request: HttpRequest, kind: str | None = None) -> Any:
+    principal(request)
+    if kind is not None and kind not in CATALOGUE:
+        raise ValidationFailed(
+            "Unknown defect kind.",
+            [FieldError("kind", f"must be one of {', '.join(CATALOGUE)}")],
+        )
+    kinds = [kind] if kind else list(CATALOGUE)
+    return [{"kind": k, "reasons": [_reason(r) for r in reasons_for(k)]} for k in kinds]
+
+
+def _reason(r: Any) -> dict[str, str]:
+    return {"code": r.code, "label": r.label, "guidance": r.guidance}
+
+
+@router.post(
+    "/appeals",
+    response={201: AppealOut, **error_responses(401, 403, 404, 409, 422)},
+    summary="Start a draft appeal of one defect",
+)
+def create_appeal(request: HttpRequest, body: AppealCreateIn) -> Any:
+    appeal = appeal_create(
+        actor=principal(request),
+        defect=body.defect,
+        reason=body.reason,
+        explanation=body.explanation,
+    )
+    return Reply(201, _detail(appeal.pk, request))
+
+
+@router.get(
+    "/appeals",
+    response={200: AppealPageOut, **error_responses(401, 422)},
+    summary="Appeals, newest first",
+)
+def list_appeals(
+    request: HttpRequest,
+    status: str | None = None,
+    seller: str | None = None,
+    page: int = Query(1),  # type: ignore[type-arg]
+    page_size: int = Query(50),  # type: ignore[type-arg]
+) -> Any:
+    qs = appeals_visible_to(principal(request)).order_by("-created_at", "-id")
+    if status:
+        wanted = [s.strip() for s in status.split(",") if s.strip()]
+        unknown = [s for s in wanted if s not in Status.values]
+        if unknown:
+            raise ValidationFailed(
+                "Unknown status.",
+                [FieldError("status", f"must be among {', '.join(Status.values)}")],
+            )
+        qs = qs.filter(status__in=wanted)
+    if seller:
+        qs = qs.filter(seller__external_id=seller)
+    return _page(qs, page, page_size)
+
+
+@router.get(
+    "/appeals/{appeal_id}",
+    response={200: AppealOut, **error_responses(401, 404)},
+    summary="One appeal: state, deadlines, files, messages, decision and history",
+)
+def get_appeal(request: HttpRequest, appeal_id: int) -> Any:
+    return _detail(appeal_id, request)
+
+
+@router.patch(
+    "/appeals/{appeal_id}",
+    response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
+    summary="Edit a draft",
+)
+def patch_appeal(request: HttpRequest, appeal_id: int, body: AppealPatchIn) -> Any:
+    appeal = appeal_for(principal(request), appeal_id)
+    appeal_update(
+        actor=principal(request), appeal=appeal, reason=body.reason, explanation=body.explanation
+    )
+    return _detail(appeal_id, request)
+
+
+@router.post(
+    "/appeals/{appeal_id}/files",
+    response={201: AppealOut, **error_responses(400, 401, 403, 404, 409, 413, 422)},
+    summary="Attach supporting files to a draft (multipart field `file`)",
+    openapi_extra=MULTIPART_FILE,
+)
+def post_files(request: HttpRequest, appeal_id: int) -> Any:
+    if not _is_multipart(request):
+        raise BadRequest("Send the files as multipart/form-data in the field `file`.")
+    uploads = _uploads(request, appeal_id)
+    if not uploads:
+        raise ValidationFailed("No file was sent.", [FieldError("file", "is required")])
+    appeal_attach(
+        actor=principal(request), appeal=appeal_for(principal(request), appeal_id), uploads=uploads
+    )
+    return Reply(201, _detail(appeal_id, request))
+
+
+@router.get(
+    "/appeals/{appeal_id}/files/{file_id}",
+    response={200: None, **error_responses(401, 404)},
+    summary="Download a supporting file (always as an attachment)",
+)
+def get_file(request: HttpRequest, appeal_id: int, file_id: int) -> Any:
+    item = appeal_file_for(principal(request), appeal_id, file_id)
+    response = FileResponse(
+        default_storage.open(item.storage_name, "rb"),
+        as_attachment=True,
+        filename=item.original_name,
+        content_type=item.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@router.post(
+    "/appeals/{appeal_id}/submit",
+    response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
+    summary="Submit a draft (automatic rules run at once)",
+)
+def submit(request: HttpRequest, appeal_id: int) -> Any:
+    appeal = appeal_for(principal(request), appeal_id)
+    appeal_submit(actor=principal(request), appeal=appeal)
+    return _detail(appeal_id, request)
+
+
+@router.post(
+    "/appeals/{appeal_id}/withdraw",
+    response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
+    summary="Withdraw an open appeal",
+)
+def withdraw(request: HttpRequest, appeal_id: int) -> Any:
+    appeal = appeal_for(principal(request), appeal_id)
+    note = ""
+    if (request.content_type or "").endswith("json") and request.body.strip():
+        try:
+            parsed = orjson.loads(request.body)
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest("The body is not valid JSON.") from exc
+        if isinstance(parsed, dict) and isinstance(parsed.get("note"), str):
+            note = parsed["note"]
+    appeal_withdraw(actor=principal(request), appeal=appeal, note=note)
+    return _detail(appeal_id, request)
+
+
+@router.post(
+    "/appeals/{appeal_id}/reply",
+    response={200: AppealOut, **error_responses(400, 401, 403, 404, 409, 413, 422)},
+    summary="Answer an information request (JSON, or multipart with files in `file`)",
+    openapi_extra=REPLY_BODY,
+)
+def reply(request: HttpRequest, appeal_id: int) -> Any:
+    appeal = appeal_for(principal(request), appeal_id)
+    uploads: list[tuple[str, bytes]] = []
+    if _is_multipart(request):
+        message: Any = request.POST.get("message")
+        uploads = _uploads(request, appeal_id)
+    else:
+        try:
+            parsed = orjson.loads(request.body or b"null")
+        except orjson.JSONDecodeError as exc:
+            raise BadRequest("The body is not valid JSON.") from exc
+        message = parsed.get("message") if isinstance(parsed, dict) else None
+    if message is None:
+        raise ValidationFailed("The reply is not valid.", [FieldError("message", "is required")])
+    appeal_reply(actor=principal(request), appeal=appeal, message=message, uploads=uploads)
+    return _detail(appeal_id, request)
+
+
+@router.get(
+    "/appeals/{appeal_id}/packet.pdf",
+    response={200: None, **error_responses(401, 404)},
+    summary="The appeal packet (PDF)",
+    openapi_extra={"responses": {"200": {"content": {"application/pdf": {}}}}},
+)
+def packet(request: HttpRequest, appeal_id: int) -> Any:
+    appeal = appeal_for(principal(request), appeal_id)
+    response = HttpResponse(packet_render(appeal), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="appeal-{appeal.pk}.pdf"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@router.get(
+    "/review/queue",
+    response={200: AppealPageOut, **error_responses(401, 403, 422)},
+    summary="Open appeals awaiting review, soonest deadline first",
+    tags=["review"],
+)
+def queue(
+    request: HttpRequest,
+    page: int = Query(1),  # type: ignore[type-arg]
+    page_size: int = Query(50),  # type: ignore[type-arg]
+) -> Any:
+    return _page(review_queue(principal(request)), page, page_size)
+
+
+@router.post(
+    "/appeals/{appeal_id}/assign",
+    response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
+    summary="Assign an appeal to a reviewer",
+    tags=["review"],
+)
+def assign(request: HttpRequest, appeal_id: int, body: AssignIn) -> Any:
+    appeal = appeal_for(principal(request), appeal_id)
+    appeal_assign(actor=principal(request), appeal=appeal, reviewer=body.reviewer)
+    return _detail(appeal_id, request)
+
+
+@router.post(
+    "/appeals/{appeal_id}/request-info",
+    response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
+    summary="Ask the merchant for more information",
+    tags=["review"],
+)
+def request_info(request: HttpRequest, appeal_id: int, body: RequestInfoIn) -> Any:
+    appeal = appeal_for(principal(request), appeal_id)
+    appeal_request_info(actor=principal(request), appeal=appeal, question=body.question)
+    return _detail(appeal_id, request)
+
+
+@router.post(
+    "/appeals/{appeal_id}/decide",
+    response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
+    summary="Approve or deny (a second decision gets 409)",
+    tags=["review"],
+)
+def decide(request: HttpRequest, appeal_id: int, body: DecideIn) -> Any:
+    appeal = appeal_for(principal(request), appeal_id)
+    appeal_decide(actor=principal(request), appeal=appeal, decision=body.decision, note=body.note)
+    return _detail(appeal_id, request)

@@ -1,0 +1,117 @@
+"""Appeals as plain dicts for the API (and any other reader): state, deadlines, files, history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from defectdesk.appeals.evidence import explanation_suggest
+from defectdesk.appeals.models import Appeal, AppealFile
+from defectdesk.appeals.reasons import reason_lookup, reasons_for
+from defectdesk.appeals.selectors import appeal_history, order_state_of
+from defectdesk.appeals.transitions import REVIEW_STATUSES, Status
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def file_as_dict(item: AppealFile) -> dict[str, Any]:
+    return {
+        "id": item.pk,
+        "name": item.original_name,
+        "content_type": item.content_type,
+        "size": item.size,
+        "uploaded_at": _iso(item.uploaded_at),
+        "uploaded_by": item.uploaded_by_label,
+        "reply": item.reply_id,
+        "url": f"/api/v1/appeals/{item.appeal_id}/files/{item.pk}",
+    }
+
+
+def appeal_summary(appeal: Appeal) -> dict[str, Any]:
+    """The fields a list shows."""
+    defect = appeal.defect
+    reason = reason_lookup(defect.kind, appeal.reason)
+    return {
+        "id": appeal.pk,
+        "status": appeal.status,
+        "status_label": Status(appeal.status).label,
+        "seller": appeal.seller.external_id,
+        "marketplace": appeal.marketplace.code,
+        "defect": {
+            "id": defect.pk,
+            "kind": defect.kind,
+            "order": defect.order.order_ref,
+            "status": defect.status,
+            "opened_at": _iso(defect.opened_at),
+        },
+        "reason": appeal.reason,
+        "reason_label": reason.label if reason else appeal.reason,
+        "created_at": _iso(appeal.created_at),
+        "submitted_at": _iso(appeal.submitted_at),
+        "decision_expected_by": _iso(appeal.review_due_at)
+        if appeal.status in REVIEW_STATUSES
+        else None,
+        "info_due_at": _iso(appeal.info_due_at),
+        "overdue": appeal.overdue_flagged_at is not None and appeal.status in REVIEW_STATUSES,
+        "assigned_to": appeal.assigned_to.get_username() if appeal.assigned_to else None,
+        "decided_at": _iso(appeal.decided_at),
+    }
+
+
+def appeal_detail(appeal: Appeal, *, suggested: str | None = None) -> dict[str, Any]:
+    """Everything about one appeal: state, deadlines, files, messages, decision, history."""
+    out = appeal_summary(appeal)
+    reason = reason_lookup(appeal.defect.kind, appeal.reason)
+    out.update(
+        explanation=appeal.explanation,
+        guidance=reason.guidance if reason else "",
+        reasons=[
+            {"code": r.code, "label": r.label, "guidance": r.guidance}
+            for r in reasons_for(appeal.defect.kind)
+        ],
+        suggested_explanation=suggested,
+        files=[file_as_dict(f) for f in appeal.files.all()],
+        messages=[
+            {
+                "id": m.pk,
+                "kind": m.kind,
+                "body": m.body,
+                "by": m.author_label,
+                "at": _iso(m.created_at),
+            }
+            for m in appeal.messages.all()
+        ],
+        recommendations=appeal.recommendations,
+        decision=None
+        if appeal.decided_at is None
+        else {
+            "outcome": appeal.status,
+            "by": appeal.decided_by_label,
+            "cause": appeal.decision_cause,
+            "rule": appeal.decision_rule or None,
+            "note": appeal.decision_note,
+            "facts": appeal.decision_facts,
+            "at": _iso(appeal.decided_at),
+        },
+        system_evidence=appeal.system_evidence or None,
+        history=[
+            {
+                "at": _iso(e.occurred_at),
+                "actor": e.actor_label,
+                "action": e.action,
+                "from": e.from_state,
+                "to": e.to_state,
+                "note": e.note,
+            }
+            for e in appeal_history(appeal)
+        ],
+    )
+    return out
+
+
+def suggestion_for(appeal: Appeal) -> str:
+    """The suggested explanation for the appeal's reason, from the ledger's current facts."""
+    state, _ = order_state_of(appeal.defect)
+    return explanation_suggest(state, appeal.defect.kind, appeal.reason, appeal.defect.source_key)
