@@ -5,56 +5,94 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0001_initial'),
-        ('django_tasks_database', '0021_conditional_partial_index_ordering'),
+        ("core", "0001_initial"),
+        ("django_tasks_database", "0021_conditional_partial_index_ordering"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('worker_id', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('hostname', models.CharField(blank=True, default='', max_length=255)),
-                ('pid', models.IntegerField(blank=True, null=True)),
-                ('queues', models.CharField(blank=True, default='', max_length=255)),
-                ('started_at', models.DateTimeField()),
-                ('seen_at', models.DateTimeField(db_index=True)),
+                ("worker_id", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("hostname", models.CharField(blank=True, default="", max_length=255)),
+                ("pid", models.IntegerField(blank=True, null=True)),
+                ("queues", models.CharField(blank=True, default="", max_length=255)),
+                ("started_at", models.DateTimeField()),
+                ("seen_at", models.DateTimeField(db_index=True)),
             ],
         ),
         migrations.CreateModel(
-            name='ScheduledSlot',
+            name="ScheduledSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('job_name', models.CharField(max_length=100)),
-                ('slot_start', models.DateTimeField()),
-                ('claimed_at', models.DateTimeField()),
-                ('scheduler_id', models.CharField(blank=True, default='', max_length=64)),
-                ('task_id', models.UUIDField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("job_name", models.CharField(max_length=100)),
+                ("slot_start", models.DateTimeField()),
+                ("claimed_at", models.DateTimeField()),
+                ("scheduler_id", models.CharField(blank=True, default="", max_length=64)),
+                ("task_id", models.UUIDField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-slot_start', 'job_name'],
-                'constraints': [models.UniqueConstraint(fields=('job_name', 'slot_start'), name='core_scheduled_slot_once')],
+                "ordering": ["-slot_start", "job_name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("job_name", "slot_start"), name="core_scheduled_slot_once"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='JobAttempt',
+            name="JobAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('task_path', models.TextField()),
-                ('attempt', models.PositiveIntegerField()),
-                ('worker_id', models.CharField(blank=True, default='', max_length=64)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField()),
-                ('outcome', models.CharField(choices=[('succeeded', 'Succeeded'), ('retry', 'Failed, retry scheduled'), ('failed', 'Failed for good'), ('lost', 'Lost with its worker')], max_length=16)),
-                ('error', models.TextField(blank=True, default='')),
-                ('retry_at', models.DateTimeField(blank=True, null=True)),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='django_tasks_database.dbtaskresult')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("task_path", models.TextField()),
+                ("attempt", models.PositiveIntegerField()),
+                ("worker_id", models.CharField(blank=True, default="", max_length=64)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField()),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("succeeded", "Succeeded"),
+                            ("retry", "Failed, retry scheduled"),
+                            ("failed", "Failed for good"),
+                            ("lost", "Lost with its worker"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True, default="")),
+                ("retry_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="django_tasks_database.dbtaskresult",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['task_id', 'attempt'],
-                'constraints': [models.UniqueConstraint(fields=('task', 'attempt'), name='core_job_attempt_once'), models.CheckConstraint(condition=models.Q(('attempt__gte', 1)), name='core_job_attempt_positive')],
+                "ordering": ["task_id", "attempt"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("task", "attempt"), name="core_job_attempt_once"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("attempt__gte", 1)), name="core_job_attempt_positive"
+                    ),
+                ],
             },
         ),
     ]

@@ -19,6 +19,7 @@ from django.db import connections
 
 from defectdesk.core.demo import DEMO_ORDERS, DEMO_SEED, demo_load, demo_logins_text
 from defectdesk.core.deploy import ensure_safe_to_serve
+from defectdesk.core.management.args import positive_int
 
 STOP_GRACE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1
@@ -50,15 +51,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--orders",
-            type=int,
+            type=positive_int,
             default=DEMO_ORDERS,
             help=f"orders in the demo ledger on its first load (default: {DEMO_ORDERS})",
         )
         parser.add_argument("--seed", type=int, default=DEMO_SEED, help="seed of the demo ledger")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["orders"] < 1:
-            raise CommandError("--orders must be at least 1")
         if not options["no_serve"]:
             try:
                 ensure_safe_to_serve()

@@ -11,11 +11,11 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import DatabaseError, close_old_connections
 from django.utils.crypto import get_random_string
-from django_tasks_db.management.commands.db_worker import valid_interval
 
 from defectdesk.core.jobs import periodic_jobs
 from defectdesk.core.jobs.scheduler import scheduler_tick
 from defectdesk.core.jobs.worker import jobs_recover
+from defectdesk.core.management.args import seconds
 
 logger = logging.getLogger("defectdesk.jobs")
 
@@ -30,7 +30,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--interval",
-            type=valid_interval,
+            type=seconds,
             default=5.0,
             help="seconds between checks for due slots (default: 5)",
         )

@@ -3,47 +3,41 @@
 from __future__ import annotations
 
 import os
+from argparse import ArgumentTypeError
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
-from gunicorn.app.base import BaseApplication
 
 from defectdesk.core.deploy import ensure_safe_to_serve
+from defectdesk.core.management.args import positive_int
 
 
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise ValueError(value)
-    return number
+def _gunicorn_run(options: dict[str, Any], static: bool) -> None:
+    """Run gunicorn configured from our options rather than from its own command line."""
+    # Imported here: gunicorn reads WEB_CONCURRENCY when imported and fails on a bad value.
+    from gunicorn.app.base import BaseApplication
 
+    class DefectDeskGunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            for key, value in options.items():
+                self.cfg.set(key, value)
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]
-    """gunicorn configured from our options rather than from its own command line."""
+        def load(self) -> Any:
+            from django.core.wsgi import get_wsgi_application
 
-    def __init__(self, options: dict[str, Any], static: bool) -> None:
-        self.options = options
-        self.static = static
-        super().__init__()
+            application = get_wsgi_application()
+            if static:
+                from django.contrib.staticfiles.handlers import StaticFilesHandler
 
-    def load_config(self) -> None:
-        for key, value in self.options.items():
-            self.cfg.set(key, value)
+                # Serves /static/ from the apps' static folders: fine for one machine; behind a
+                # proxy, collectstatic and let the proxy serve STATIC_ROOT instead.
+                return StaticFilesHandler(application)
+            return application
 
-    def load(self) -> Any:
-        from django.core.wsgi import get_wsgi_application
-
-        application = get_wsgi_application()
-        if self.static:
-            from django.contrib.staticfiles.handlers import StaticFilesHandler
-
-            # Serves /static/ from the apps' static folders: fine for one machine; behind a
-            # proxy, collectstatic and let the proxy serve STATIC_ROOT instead.
-            return StaticFilesHandler(application)
-        return application
+    DefectDeskGunicorn().run()
 
 
 class Command(BaseCommand):
@@ -61,13 +55,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--workers",
-            type=_positive_int,
+            type=positive_int,
             default=None,
             help="web worker processes (default: $WEB_CONCURRENCY or 2)",
         )
         parser.add_argument(
             "--timeout",
-            type=_positive_int,
+            type=positive_int,
             default=60,
             help="seconds before a silent web worker is restarted (default: 60)",
         )
@@ -95,16 +89,14 @@ class Command(BaseCommand):
         if workers is None:
             raw = os.environ.get("WEB_CONCURRENCY", "").strip() or "2"
             try:
-                workers = _positive_int(raw)
-            except ValueError as exc:
-                raise CommandError(
-                    f"WEB_CONCURRENCY must be a positive whole number, not {raw!r}"
-                ) from exc
+                workers = positive_int(raw)
+            except ArgumentTypeError as exc:
+                raise CommandError(f"WEB_CONCURRENCY {exc}") from exc
         static = options["static"]
         if static is None:
             static = bool(settings.DEBUG or settings.EMBEDDED)
         connections.close_all()
-        _Gunicorn(
+        _gunicorn_run(
             {
                 "bind": [options["bind"]],
                 "workers": workers,
@@ -115,4 +107,4 @@ class Command(BaseCommand):
                 "control_socket_disable": True,
             },
             static=static,
-        ).run()
+        )

@@ -9,13 +9,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.crypto import get_random_string
 from django_tasks_db.management.commands.db_worker import (
     valid_backend_name,
-    valid_interval,
-    valid_max_tasks,
     validate_worker_id,
 )
 
 from defectdesk.core.jobs import jobs_autodiscover
 from defectdesk.core.jobs.worker import JobWorker
+from defectdesk.core.management.args import positive_int, seconds
 
 
 class Command(BaseCommand):
@@ -34,13 +33,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--interval",
-            type=valid_interval,
+            type=seconds,
             default=1.0,
             help="seconds to wait when the queue is empty (default: 1)",
         )
         parser.add_argument(
             "--heartbeat",
-            type=valid_interval,
+            type=seconds,
             default=10.0,
             help="seconds between heartbeats; 0 turns them off (default: 10)",
         )
@@ -49,7 +48,7 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--max-tasks",
-            type=valid_max_tasks,
+            type=positive_int,
             default=None,
             help="exit after running this many jobs",
         )

@@ -1,0 +1,127 @@
+"""The demo marketplace: loaded once, with the cast and three sellers of different health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Q
+from django.test import Client
+
+from defectdesk.accounts.models import Membership, Seller, StaffRole
+from defectdesk.core.demo import DEMO_LOGINS, demo_load, demo_logins_text
+from defectdesk.core.models import AuditEvent
+from defectdesk.ledger.models import Event, Marketplace, Order
+
+
+def snapshot() -> dict[str, Any]:
+    return {
+        "events": Event.objects.count(),
+        "orders": Order.objects.count(),
+        "users": get_user_model().objects.count(),
+        "memberships": Membership.objects.count(),
+        "staff": StaffRole.objects.count(),
+        "sellers": Seller.objects.count(),
+        "marketplaces": Marketplace.objects.count(),
+        "audit": AuditEvent.objects.count(),
+    }
+
+
+@pytest.mark.django_db
+def test_demo_loads_once_and_a_second_load_changes_nothing() -> None:
+    first = demo_load()
+    assert not first.already_loaded
+    assert first.created > 30_000 and first.duplicates == 0 and first.rejected == 0
+    before = snapshot()
+    second = demo_load()
+    assert second.already_loaded and second.end == first.end
+    assert snapshot() == before
+    assert before["marketplaces"] == 1 and before["sellers"] == 3 and before["users"] == 5
+
+    market = Marketplace.objects.get()
+    assert (market.code, market.timezone, market.currency) == ("US", "America/Los_Angeles", "USD")
+    names = dict(Seller.objects.values_list("external_id", "name"))
+    assert names == {
+        "S-1": "Cascade Kitchenware",
+        "S-2": "Harbor Home Goods",
+        "S-3": "Summit Gear Co.",
+    }
+    roles = set(Membership.objects.values_list("user__username", "seller__external_id", "role"))
+    assert roles == {
+        ("alice", "S-1", "owner"),
+        ("bob", "S-1", "read_only"),
+        ("carol", "S-2", "owner"),
+        ("carol", "S-3", "owner"),
+    }
+    assert set(StaffRole.objects.values_list("user__username", "role")) == {
+        ("rita", "reviewer"),
+        ("otto", "operator"),
+    }
+    # The ledger covers 120 days ending today in the marketplace's zone.
+    dates = Order.objects.values_list("order_date", flat=True)
+    assert max(dates) == first.end
+    assert (first.end - min(dates)).days == 119
+
+    # The three sellers' health visibly differs.
+    stats = {
+        row["seller__external_id"]: row
+        for row in Order.objects.values("seller__external_id").annotate(
+            orders=Count("id"),
+            late=Count("id", filter=Q(fulfillment="merchant", shipped_at__gt=F("ship_by"))),
+            merchant=Count("id", filter=Q(fulfillment="merchant")),
+        )
+    }
+    claims = {
+        row["seller__external_id"]: row["n"]
+        for row in Event.objects.filter(type__in=["claim.filed", "chargeback.filed"])
+        .values("seller__external_id")
+        .annotate(n=Count("seq"))
+    }
+    odr_like = {s: claims.get(s, 0) / stats[s]["orders"] for s in stats}
+    late = {s: stats[s]["late"] / stats[s]["merchant"] for s in stats}
+    assert odr_like["S-1"] > 0.01 > odr_like["S-2"]
+    assert late["S-3"] > 0.04 > late["S-2"]
+    assert late["S-1"] < 0.04
+
+
+@pytest.mark.django_db
+def test_demo_logins_sign_in_with_the_printed_passwords() -> None:
+    demo_load(orders=50)
+    text = demo_logins_text("http://127.0.0.1:8000/")
+    assert "http://127.0.0.1:8000/" in text
+    for login in DEMO_LOGINS:
+        assert f"{login.username:<6} password {login.password}" in text
+        assert Client().login(username=login.username, password=login.password), login.username
+
+
+@pytest.mark.django_db
+def test_an_interrupted_load_resumes_with_the_same_ledger() -> None:
+    demo_load(orders=50)
+    end = AuditEvent.objects.get(action="demo.load", to_state="started").data["end"]
+    # As if the process died after the import but before marking the demo loaded.
+    AuditEvent.objects.filter(action="demo.load", to_state="loaded").delete()
+    events = Event.objects.count()
+    again = demo_load(orders=5000)  # the first load's size and day win
+    assert not again.already_loaded
+    assert again.end.isoformat() == end
+    assert (again.created, again.duplicates) == (0, events)
+    assert Event.objects.count() == events
+
+
+@pytest.mark.django_db
+def test_demo_command_no_serve_loads_twice_without_duplicates(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from django.core.management import call_command
+
+    call_command("demo", "--no-serve", "--orders", "60")
+    first = capsys.readouterr().out
+    before = snapshot()
+    call_command("demo", "--no-serve", "--orders", "60")
+    second = capsys.readouterr().out
+    assert "loaded" in first and "already loaded" not in first
+    assert "the demo is already loaded" in second
+    assert snapshot() == before
+    for out in (first, second):
+        assert "alice  password demo-alice-2026" in out
