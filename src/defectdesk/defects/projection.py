@@ -1,0 +1,133 @@
+"""The defect projection, kept up to date batch by batch with the orders projection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+
+from defectdesk.core.bulk import bulk_upsert
+from defectdesk.defects.models import Defect
+from defectdesk.defects.rules import DefectFact, defect_facts, with_appeal
+from defectdesk.ledger.projection import OrderChange
+from defectdesk.policy.profile import DEFAULT_POLICY, Policy
+from defectdesk.policy.selectors import policies_by_marketplace
+
+IN_CHUNK = 2000
+COLUMNS = [
+    "order_id",
+    "seller_id",
+    "marketplace_id",
+    "kind",
+    "source_key",
+    "opened_at",
+    "status",
+    "removed_at",
+    "removal_cause",
+    "removal_detail",
+    "ledger_intervals",
+    "source_event_ids",
+]
+STALE_DETAIL = "no longer supported by the ledger"
+
+ExistingKey = tuple[int, str, str]
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def existing_defects(order_ids: Sequence[int]) -> dict[ExistingKey, tuple[int, datetime | None]]:
+    """(order, kind, source key) -> (defect id, appeal_removed_at) for these orders."""
+    found: dict[ExistingKey, tuple[int, datetime | None]] = {}
+    for start in range(0, len(order_ids), IN_CHUNK):
+        chunk = order_ids[start : start + IN_CHUNK]
+        rows = Defect.objects.filter(order_id__in=chunk).values_list(
+            "id", "order_id", "kind", "source_key", "appeal_removed_at"
+        )
+        for pk, order_id, kind, key, appeal_at in rows:
+            found[(order_id, kind, key)] = (pk, appeal_at)
+    return found
+
+
+def appeal_cuts(order_ids: Sequence[int]) -> dict[ExistingKey, datetime]:
+    """(order, kind, source key) -> when an approved appeal removed it, for these orders."""
+    found: dict[ExistingKey, datetime] = {}
+    for start in range(0, len(order_ids), IN_CHUNK):
+        chunk = order_ids[start : start + IN_CHUNK]
+        rows = Defect.objects.filter(
+            order_id__in=chunk, appeal_removed_at__isnull=False
+        ).values_list("order_id", "kind", "source_key", "appeal_removed_at")
+        for order_id, kind, key, appeal_at in rows:
+            if appeal_at is not None:
+                found[(order_id, kind, key)] = appeal_at
+    return found
+
+
+def facts_with_appeals(
+    order_id: int, facts: list[DefectFact], cuts: dict[ExistingKey, datetime]
+) -> list[DefectFact]:
+    if not cuts:
+        return facts
+    return [with_appeal(f, cuts.get((order_id, f.kind, f.source_key))) for f in facts]
+
+
+def defect_row(change: OrderChange, fact: DefectFact) -> list[Any]:
+    return [
+        change.order_id,
+        change.seller_id,
+        change.marketplace.id,
+        fact.kind,
+        fact.source_key,
+        fact.opened_at,
+        "active" if fact.is_active else "removed",
+        fact.removed_at,
+        fact.removal_cause,
+        fact.removal_detail[:200],
+        [[_iso(s), _iso(e)] for s, e in fact.intervals],
+        list(fact.source_event_ids),
+    ]
+
+
+class DefectProjector:
+    """Upserts defects by (order, kind, source key) so ids stay stable across rebuilds."""
+
+    name = "defects"
+
+    def apply(self, changes: Sequence[OrderChange]) -> None:
+        policies = policies_by_marketplace()
+        existing = existing_defects([c.order_id for c in changes])
+        rows: list[list[Any]] = []
+        seen: set[ExistingKey] = set()
+        for change in changes:
+            policy: Policy = policies.get(change.marketplace.id, DEFAULT_POLICY)
+            for fact in defect_facts(change.after, policy):
+                key = (change.order_id, fact.kind, fact.source_key)
+                seen.add(key)
+                appeal_at = existing.get(key, (0, None))[1]
+                rows.append(defect_row(change, with_appeal(fact, appeal_at)))
+        bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
+        stale = [pk for key, (pk, _) in existing.items() if key not in seen]
+        for start in range(0, len(stale), IN_CHUNK):
+            chunk = stale[start : start + IN_CHUNK]
+            marks = ", ".join(["%s"] * len(chunk))
+            with connection.cursor() as cur:
+                cur.execute(
+                    f"UPDATE {Defect._meta.db_table} SET status = 'removed', "  # noqa: S608
+                    "removed_at = COALESCE(appeal_removed_at, opened_at), "
+                    "removal_cause = CASE WHEN appeal_removed_at IS NULL THEN 'rule' "
+                    "ELSE 'appeal' END, removal_detail = %s, ledger_intervals = %s "
+                    f"WHERE id IN ({marks})",
+                    [STALE_DETAIL, "[]", *chunk],
+                )
+
+    def reset(self) -> None:
+        """Nothing to delete: rows are kept (appeals reference them) and refreshed on replay."""
+
+    def reset_marketplace(self, marketplace_id: int) -> None:
+        """As reset(), for one marketplace."""
+
+
+defect_projector = DefectProjector()

@@ -1,0 +1,369 @@
+"""The pure calculation core of account health (DESIGN §4); no ORM, no database.
+
+As of day D a metric's numerator and denominator are sums over orders (buyer messages for the
+contact response rate) of memberships that are functions of D: an order is in a part of a
+metric while D lies in some day intervals (e.g. the late shipment numerator from the day
+`ship_by` passes). A membership is turned into change points (key day, change day, ±1), where
+the key day is the order date (the message date); the value of a part as of D for window
+[a, b] is the sum of the deltas with key day in [a, b] and change day <= D.
+
+Days are proleptic ordinals (`date.toordinal()`) of calendar days in the marketplace's zone.
+An event at instant t is visible as of D exactly when t < end of D, i.e. local_date(t) <= D.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from defectdesk.defects.rules import DefectFact
+from defectdesk.ledger.fold import OrderState
+from defectdesk.policy.profile import KINDS, METRICS, Policy
+
+INF = 10**7  # a day ordinal after every real day ("never")
+DayIntervals = list[tuple[int, int]]
+
+METRIC_CODE = {name: i for i, name in enumerate(METRICS)}
+ODR, CANCEL, LSR, VTR, OTDR, REFUND, CRR = range(7)
+
+DEN, NUM = 0, 1
+DEN_MERCHANT, NUM_MERCHANT, DEN_MARKETPLACE, NUM_MARKETPLACE = 2, 3, 4, 5
+COMPONENT_BASE = 10
+KIND_PART = {kind: COMPONENT_BASE + i for i, kind in enumerate(KINDS)}
+PART_KIND = {part: kind for kind, part in KIND_PART.items()}
+
+# The defect kind that makes an order fail each metric (ODR: the policy's kinds).
+METRIC_KIND = {
+    CANCEL: "cancellation",
+    LSR: "late_shipment",
+    VTR: "invalid_tracking",
+    OTDR: "late_delivery",
+    REFUND: "refund",
+}
+
+
+def day_of(moment: datetime, tz: ZoneInfo) -> int:
+    """The first day as of which an event at `moment` is visible (its local date)."""
+    return moment.astimezone(tz).date().toordinal()
+
+
+def day_reached(moment: datetime, tz: ZoneInfo) -> int:
+    """The first day D with `moment` <= end of D (an age condition "at least ... at the end")."""
+    return (moment - timedelta(microseconds=1)).astimezone(tz).date().toordinal()
+
+
+# --- day interval sets: sorted, disjoint [lo, hi) lists -------------------------------------
+
+
+def normalize(intervals: Iterable[tuple[int, int]]) -> DayIntervals:
+    out: DayIntervals = []
+    for lo, hi in sorted(i for i in intervals if i[0] < i[1]):
+        if out and lo <= out[-1][1]:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def intersect(a: DayIntervals, b: DayIntervals) -> DayIntervals:
+    out: DayIntervals = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo < hi:
+            out.append((lo, hi))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def subtract(a: DayIntervals, b: DayIntervals) -> DayIntervals:
+    out: DayIntervals = []
+    for lo, hi in a:
+        cur = lo
+        for blo, bhi in b:
+            if bhi <= cur or blo >= hi:
+                continue
+            if blo > cur:
+                out.append((cur, blo))
+            cur = max(cur, bhi)
+            if cur >= hi:
+                break
+        if cur < hi:
+            out.append((cur, hi))
+    return out
+
+
+def contains(intervals: DayIntervals, day: int) -> bool:
+    return any(lo <= day < hi for lo, hi in intervals)
+
+
+def fact_days(fact: DefectFact, tz: ZoneInfo) -> DayIntervals:
+    """The days as of which a defect is active."""
+    return normalize(
+        (day_of(s, tz), INF if e is None else day_of(e, tz)) for s, e in fact.intervals
+    )
+
+
+# --- what an order is, for the metrics ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFacts:
+    """The facts of an order the metrics read (from a folded state or an orders-projection row)."""
+
+    placed_at: datetime
+    fulfillment: str | None
+    ship_by: datetime | None
+    deliver_by: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    cancelled_at: datetime | None
+    cancelled_before_shipment: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """A buyer message, the first seller message after it, and its no-response-needed mark."""
+
+    message_id: str
+    received_at: datetime
+    answered_at: datetime | None
+    no_response_needed_at: datetime | None
+
+
+def order_facts(state: OrderState) -> OrderFacts:
+    assert state.placed_at is not None
+    return OrderFacts(
+        state.placed_at,
+        state.fulfillment,
+        state.ship_by,
+        state.deliver_by,
+        state.shipped_at,
+        state.delivered_at,
+        state.cancelled_at,
+        state.cancelled_before_shipment,
+    )
+
+
+def message_facts(state: OrderState) -> list[MessageFacts]:
+    """The order's buyer messages (the order is the thread)."""
+    sent = sorted(m.at for m in state.messages.values() if m.direction == "sent" and m.at)
+    out = []
+    for m in state.messages.values():
+        if m.direction != "received" or m.at is None:
+            continue
+        answer = next((t for t in sent if t > m.at), None)
+        out.append(MessageFacts(m.message_id, m.at, answer, m.no_response_needed_at))
+    return out
+
+
+@dataclass(slots=True)
+class Membership:
+    """The days as of which one order (or message) is in one part of one metric."""
+
+    metric: int
+    part: int
+    key_day: int
+    days: DayIntervals
+    subject: str = ""  # the message id for the contact response rate, else ""
+
+
+def _after(day: int) -> DayIntervals:
+    return [(day, INF)]
+
+
+def order_memberships(
+    order: OrderFacts,
+    defects: Sequence[DefectFact],
+    messages: Sequence[MessageFacts],
+    tz: ZoneInfo,
+    policy: Policy,
+) -> list[Membership]:
+    """Every part of every metric this order (and its buyer messages) is in, and when."""
+    key = day_of(order.placed_at, tz)
+    by_kind: dict[str, DayIntervals] = defaultdict(list)
+    for fact in defects:
+        by_kind[fact.kind].extend(fact_days(fact, tz))
+    active = {kind: normalize(days) for kind, days in by_kind.items()}
+    out: list[Membership] = []
+
+    def add(metric: int, part: int, days: DayIntervals, k: int = key, subject: str = "") -> None:
+        if days:
+            out.append(Membership(metric, part, k, days, subject))
+
+    everyone = _after(key)
+    merchant = order.fulfillment == "merchant"
+    # Order defect rate: every order; one count however many defects.
+    odr_kinds = policy.metrics["order_defect_rate"].kinds
+    odr_days = normalize(d for kind in odr_kinds for d in active.get(kind, []))
+    add(ODR, DEN, everyone)
+    add(ODR, NUM, odr_days)
+    for kind in odr_kinds:
+        add(ODR, KIND_PART[kind], active.get(kind, []))
+    if order.fulfillment in ("merchant", "marketplace"):
+        den_part, num_part = (
+            (DEN_MERCHANT, NUM_MERCHANT) if merchant else (DEN_MARKETPLACE, NUM_MARKETPLACE)
+        )
+        add(ODR, den_part, everyone)
+        add(ODR, num_part, odr_days)
+    # Refund rate: every order.
+    add(REFUND, DEN, everyone)
+    add(REFUND, NUM, intersect(active.get("refund", []), everyone))
+    if merchant:
+        add(CANCEL, DEN, everyone)
+        add(CANCEL, NUM, intersect(active.get("cancellation", []), everyone))
+        shipped = _after(day_of(order.shipped_at, tz)) if order.shipped_at else []
+        if order.ship_by is not None:
+            den = normalize(shipped + _after(day_of(order.ship_by, tz)))
+            if order.cancelled_before_shipment and order.cancelled_at is not None:
+                den = subtract(den, _after(day_of(order.cancelled_at, tz)))
+            add(LSR, DEN, den)
+            add(LSR, NUM, intersect(active.get("late_shipment", []), den))
+        vtr_num = subtract(shipped, active.get("invalid_tracking", []))
+        add(VTR, DEN, shipped)
+        add(VTR, NUM, vtr_num)
+        if order.deliver_by is not None:
+            reached = _after(day_of(order.deliver_by, tz))
+            if order.delivered_at is not None:
+                reached = normalize(reached + _after(day_of(order.delivered_at, tz)))
+            den = intersect(vtr_num, reached)
+            add(OTDR, DEN, den)
+            add(OTDR, NUM, subtract(den, active.get("late_delivery", [])))
+    hours = timedelta(hours=policy.metrics["contact_response_rate"].response_hours)
+    for m in messages:
+        mkey = day_of(m.received_at, tz)
+        aged = day_reached(m.received_at + hours, tz)
+        fast = m.answered_at is not None and m.answered_at - m.received_at <= hours
+        start = min(aged, day_of(m.answered_at, tz)) if m.answered_at is not None else aged
+        den = _after(max(start, mkey))
+        if m.no_response_needed_at is not None:
+            den = subtract(den, _after(day_of(m.no_response_needed_at, tz)))
+        add(CRR, DEN, den, mkey, m.message_id)
+        if fast and m.answered_at is not None:
+            add(CRR, NUM, intersect(den, _after(day_of(m.answered_at, tz))), mkey, m.message_id)
+    return out
+
+
+Contribution = tuple[int, int, int, int]  # metric, part, key day, change day
+
+
+def membership_deltas(
+    memberships: Iterable[Membership], sign: int, into: dict[Contribution, int]
+) -> None:
+    """Add the change points of memberships (times `sign`) into an aggregate."""
+    for m in memberships:
+        for lo, hi in m.days:
+            k = (m.metric, m.part, m.key_day, lo)
+            into[k] = into.get(k, 0) + sign
+            if hi < INF:
+                k = (m.metric, m.part, m.key_day, hi)
+                into[k] = into.get(k, 0) - sign
+
+
+# --- health from part sums -----------------------------------------------------------------------
+
+
+def window_days(policy: Policy, metric: str, as_of: date) -> tuple[date, date]:
+    spec = policy.metrics[metric]
+    to = as_of - timedelta(days=spec.lag_days)
+    return to - timedelta(days=spec.window_days - 1), to
+
+
+def rate_of(numerator: int, denominator: int) -> float | None:
+    return None if denominator == 0 else numerator / denominator
+
+
+@dataclass(slots=True)
+class HealthSums:
+    """Part sums of every metric as of one day: sums[metric code][part] -> count."""
+
+    sums: dict[int, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
+
+    def get(self, metric: int, part: int) -> int:
+        return self.sums.get(metric, {}).get(part, 0)
+
+
+def health_json(
+    seller: str, marketplace: str, as_of: date, sums: HealthSums, policy: Policy
+) -> dict[str, object]:
+    """The health JSON of DESIGN §4."""
+    metrics: dict[str, object] = {}
+    bad = False
+    for name in METRICS:
+        code = METRIC_CODE[name]
+        spec = policy.metrics[name]
+        num, den = sums.get(code, NUM), sums.get(code, DEN)
+        rate = rate_of(num, den)
+        status = spec.status(rate)
+        bad = bad or status == "bad"
+        lo, hi = window_days(policy, name, as_of)
+        item: dict[str, object] = {
+            "rate": rate,
+            "numerator": num,
+            "denominator": den,
+            "status": status,
+            "target": {"value": spec.target, "condition": spec.condition},
+            "window": {"from": lo.isoformat(), "to": hi.isoformat()},
+        }
+        if code == ODR:
+            item["components"] = {kind: sums.get(code, KIND_PART[kind]) for kind in spec.kinds}
+            item["by_fulfillment"] = {
+                channel: {
+                    "rate": rate_of(sums.get(code, n), sums.get(code, d)),
+                    "numerator": sums.get(code, n),
+                    "denominator": sums.get(code, d),
+                }
+                for channel, d, n in (
+                    ("merchant", DEN_MERCHANT, NUM_MERCHANT),
+                    ("marketplace", DEN_MARKETPLACE, NUM_MARKETPLACE),
+                )
+            }
+        metrics[name] = item
+    return {
+        "seller": seller,
+        "marketplace": marketplace,
+        "as_of": as_of.isoformat(),
+        "account_status": "at_risk" if bad else "healthy",
+        "metrics": metrics,
+    }
+
+
+def history_from_rows(
+    rows: Iterable[tuple[int, int, int, int]],
+    spec_window: int,
+    spec_lag: int,
+    first: int,
+    last: int,
+) -> dict[int, list[int]]:
+    """Daily part sums over [first, last] from (part, key day, change day, delta) rows.
+
+    A row counts as of D when D >= change day and its key day lies in [D-G-L+1, D-G], i.e. for
+    D in [max(change, key+G), key+G+L-1]: a difference array per part, O(rows + days).
+    """
+    size = last - first + 2
+    diffs: dict[int, list[int]] = {}
+    for part, key, change, delta in rows:
+        lo = max(change, key + spec_lag, first)
+        hi = min(key + spec_lag + spec_window - 1, last)
+        if lo > hi or delta == 0:
+            continue
+        arr = diffs.get(part)
+        if arr is None:
+            arr = diffs[part] = [0] * size
+        arr[lo - first] += delta
+        arr[hi - first + 1] -= delta
+    out: dict[int, list[int]] = {}
+    for part, arr in diffs.items():
+        running, values = 0, []
+        for i in range(size - 1):
+            running += arr[i]
+            values.append(running)
+        out[part] = values
+    return out

@@ -1,0 +1,120 @@
+"""The per-seller daily counters: maintained on ingestion, read for health and history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from django.db import connection
+
+from defectdesk.core.bulk import bulk_insert, is_postgres
+from defectdesk.defects.projection import appeal_cuts, facts_with_appeals
+from defectdesk.defects.rules import DefectFact, defect_facts
+from defectdesk.ledger.fold import OrderState
+from defectdesk.ledger.projection import MarketplaceRef, OrderChange
+from defectdesk.metrics.core import (
+    Contribution,
+    membership_deltas,
+    message_facts,
+    order_facts,
+    order_memberships,
+)
+from defectdesk.metrics.models import DailyCounter
+from defectdesk.policy.profile import DEFAULT_POLICY, Policy
+from defectdesk.policy.selectors import policies_by_marketplace
+
+TABLE = DailyCounter._meta.db_table
+COLUMNS = ["seller_id", "marketplace_id", "metric", "part", "key_day", "change_day", "delta"]
+CONFLICT = "seller_id, marketplace_id, metric, key_day, change_day, part"
+CounterKey = tuple[int, int, int, int, int, int]  # seller, marketplace, metric, part, key, change
+
+
+def state_deltas(
+    state: OrderState,
+    facts: Sequence[DefectFact],
+    market: MarketplaceRef,
+    policy: Policy,
+    sign: int,
+    into: dict[Contribution, int],
+) -> None:
+    """Add (sign = 1) or take away (sign = -1) one order's contributions."""
+    memberships = order_memberships(
+        order_facts(state), facts, message_facts(state), market.timezone, policy
+    )
+    membership_deltas(memberships, sign, into)
+
+
+def counters_add(deltas: dict[CounterKey, int]) -> None:
+    """Add deltas to the counters in one set-based statement (rows that sum to 0 are skipped)."""
+    rows = [
+        (seller, market, metric, part, date.fromordinal(key), date.fromordinal(change), delta)
+        for (seller, market, metric, part, key, change), delta in deltas.items()
+        if delta
+    ]
+    if not rows:
+        return
+    cols = ", ".join(COLUMNS)
+    if is_postgres():
+        tmp = "tmp_metrics_counter_delta"
+        with connection.cursor() as cur:
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"SELECT {cols} FROM {TABLE} WITH NO DATA"
+            )
+            cur.execute(f"TRUNCATE {tmp}")
+        bulk_insert(tmp, COLUMNS, rows)
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {TABLE} AS c ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608
+                f"ON CONFLICT ({CONFLICT}) DO UPDATE SET delta = c.delta + EXCLUDED.delta"
+            )
+        return
+    with connection.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {TABLE} ({cols}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT ({CONFLICT}) DO UPDATE SET delta = {TABLE}.delta + excluded.delta",
+            [(s, m, me, p, k.isoformat(), c.isoformat(), d) for s, m, me, p, k, c, d in rows],
+        )
+
+
+def changes_deltas(
+    changes: Sequence[OrderChange], policies: dict[int, Policy]
+) -> dict[CounterKey, int]:
+    """The counter deltas of a batch: each order's new contributions minus its old ones."""
+    cuts = appeal_cuts([c.order_id for c in changes])
+    out: dict[CounterKey, int] = {}
+    for change in changes:
+        market = change.marketplace
+        policy = policies.get(market.id, DEFAULT_POLICY)
+        local: dict[Contribution, int] = {}
+        for sign, state in ((-1, change.before), (1, change.after)):
+            if state is None or not state.is_placed:
+                continue
+            facts = facts_with_appeals(change.order_id, defect_facts(state, policy), cuts)
+            state_deltas(state, facts, market, policy, sign, local)
+        for (metric, part, key, day), delta in local.items():
+            if delta:
+                ck = (change.seller_id, market.id, metric, part, key, day)
+                out[ck] = out.get(ck, 0) + delta
+    return out
+
+
+class CounterProjector:
+    name = "metrics"
+
+    def apply(self, changes: Sequence[OrderChange]) -> None:
+        counters_add(changes_deltas(changes, policies_by_marketplace()))
+
+    def reset(self) -> None:
+        with connection.cursor() as cur:
+            cur.execute(f"DELETE FROM {TABLE}")  # noqa: S608
+
+    def reset_marketplace(self, marketplace_id: int) -> None:
+        with connection.cursor() as cur:
+            cur.execute(
+                f"DELETE FROM {TABLE} WHERE marketplace_id = %s",  # noqa: S608
+                [marketplace_id],
+            )
+
+
+counter_projector = CounterProjector()

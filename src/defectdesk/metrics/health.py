@@ -1,0 +1,232 @@
+"""Account health read from the counters: as of a day, its daily history, every seller at once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from defectdesk.accounts.models import Seller
+from defectdesk.core.errors import BadRequest, FieldError, NotFound
+from defectdesk.core.timeutil import local_date, zone
+from defectdesk.ledger.models import Marketplace, Order
+from defectdesk.metrics.core import (
+    DEN,
+    METRIC_CODE,
+    NUM,
+    HealthSums,
+    health_json,
+    history_from_rows,
+    rate_of,
+)
+from defectdesk.metrics.counters import TABLE
+from defectdesk.policy.profile import METRICS, Policy
+from defectdesk.policy.selectors import policy_for
+
+MAX_HISTORY_DAYS = 400
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """One seller in one marketplace, with the marketplace's policy and today's local date."""
+
+    seller: Seller
+    marketplace: Marketplace
+    policy: Policy
+
+    @property
+    def today(self) -> date:
+        return local_date(timezone.now(), zone(self.marketplace.timezone))
+
+
+def marketplace_for_seller(seller: Seller, code: str | None) -> Marketplace:
+    """The named marketplace, or the only one the seller sells in (400 when ambiguous)."""
+    if code:
+        market = Marketplace.objects.filter(code=code).first()
+        if market is None:
+            raise NotFound(f"Marketplace {code!r} not found.")
+        return market
+    ids = list(
+        Order.objects.filter(seller=seller).values_list("marketplace_id", flat=True).distinct()[:2]
+    )
+    if len(ids) == 1:
+        return Marketplace.objects.get(pk=ids[0])
+    if not ids:
+        markets = list(Marketplace.objects.all()[:2])
+        if len(markets) == 1:
+            return markets[0]
+    raise BadRequest(
+        "Name the marketplace: this seller sells in more than one (or none).",
+        [FieldError("marketplace", "is required here")],
+    )
+
+
+def scope_for(seller: Seller, marketplace: str | None) -> Scope:
+    market = marketplace_for_seller(seller, marketplace)
+    return Scope(seller, market, policy_for(market.id))
+
+
+def parse_day(value: str | date | None, field: str, today: date, default: date) -> date:
+    """A YYYY-MM-DD day no later than today (the marketplace's), or the default."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise BadRequest(
+                f"{field} is not a date.",
+                [FieldError(field, f"must be a date as YYYY-MM-DD, not {value!r}")],
+            ) from None
+    if day > today:
+        raise BadRequest(
+            f"{field} is in the future.",
+            [
+                FieldError(
+                    field,
+                    f"{day.isoformat()} is after today ({today.isoformat()}) in this "
+                    "marketplace; health is known up to today",
+                )
+            ],
+        )
+    return day
+
+
+def _window_clause(policy: Policy, as_of: date) -> tuple[str, list[Any]]:
+    parts, params = [], []
+    for name in METRICS:
+        spec = policy.metrics[name]
+        to = as_of - timedelta(days=spec.lag_days)
+        parts.append("(metric = %s AND key_day BETWEEN %s AND %s)")
+        params += [METRIC_CODE[name], to - timedelta(days=spec.window_days - 1), to]
+    return " OR ".join(parts), params
+
+
+def health_sums(seller_id: int, marketplace_id: int, as_of: date, policy: Policy) -> HealthSums:
+    """Every part of every metric as of a day: one indexed range-sum query."""
+    clause, params = _window_clause(policy, as_of)
+    sums = HealthSums()
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT metric, part, SUM(delta) FROM {TABLE} "  # noqa: S608
+            "WHERE seller_id = %s AND marketplace_id = %s AND change_day <= %s "
+            f"AND ({clause}) GROUP BY metric, part",
+            [seller_id, marketplace_id, as_of, *params],
+        )
+        for metric, part, total in cur.fetchall():
+            sums.sums[metric][part] = int(total)
+    return sums
+
+
+def seller_health(scope: Scope, as_of: date) -> dict[str, Any]:
+    """The health JSON of DESIGN §4."""
+    sums = health_sums(scope.seller.id, scope.marketplace.id, as_of, scope.policy)
+    return health_json(scope.seller.external_id, scope.marketplace.code, as_of, sums, scope.policy)
+
+
+def health_as_of(seller: str, marketplace: str, day: date | None = None) -> dict[str, Any]:
+    """A seller's health JSON as of a day (default: today in the marketplace), for the demo."""
+    found = Seller.objects.filter(external_id=seller).first()
+    if found is None:
+        raise NotFound(f"Seller {seller!r} not found.")
+    scope = scope_for(found, marketplace)
+    return seller_health(scope, day or scope.today)
+
+
+def history_range(
+    scope: Scope, start: str | date | None, end: str | date | None
+) -> tuple[date, date]:
+    today = scope.today
+    last = parse_day(end, "to", today, today)
+    first = parse_day(start, "from", today, last - timedelta(days=89))
+    if first > last:
+        raise BadRequest(
+            "The range is reversed.",
+            [FieldError("from", f"{first.isoformat()} is after to ({last.isoformat()})")],
+        )
+    if (last - first).days + 1 > MAX_HISTORY_DAYS:
+        raise BadRequest(
+            "The range is too long.",
+            [
+                FieldError(
+                    "from",
+                    f"at most {MAX_HISTORY_DAYS} days of history at once; "
+                    f"{(last - first).days + 1} asked",
+                )
+            ],
+        )
+    return first, last
+
+
+def metric_history(scope: Scope, metric: str, first: date, last: date) -> list[dict[str, Any]]:
+    """[{date, rate, numerator, denominator, status}] for every day in [first, last]."""
+    if metric not in METRICS:
+        raise BadRequest(
+            "Unknown metric.",
+            [FieldError("metric", f"unknown metric {metric!r}; known: {', '.join(METRICS)}")],
+        )
+    spec = scope.policy.metrics[metric]
+    lo_key = first - timedelta(days=spec.lag_days + spec.window_days - 1)
+    hi_key = last - timedelta(days=spec.lag_days)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT part, key_day, change_day, delta FROM {TABLE} "  # noqa: S608
+            "WHERE seller_id = %s AND marketplace_id = %s AND metric = %s "
+            "AND key_day BETWEEN %s AND %s AND change_day <= %s AND part IN (%s, %s)",
+            [
+                scope.seller.id,
+                scope.marketplace.id,
+                METRIC_CODE[metric],
+                lo_key,
+                hi_key,
+                last,
+                DEN,
+                NUM,
+            ],
+        )
+        rows = [(part, _ordinal(k), _ordinal(c), d) for part, k, c, d in cur.fetchall()]
+    f, la = first.toordinal(), last.toordinal()
+    series = history_from_rows(rows, spec.window_days, spec.lag_days, f, la)
+    zeros = [0] * (la - f + 1)
+    nums, dens = series.get(NUM, zeros), series.get(DEN, zeros)
+    out = []
+    for i in range(la - f + 1):
+        rate = rate_of(nums[i], dens[i])
+        out.append(
+            {
+                "date": date.fromordinal(f + i).isoformat(),
+                "rate": rate,
+                "numerator": nums[i],
+                "denominator": dens[i],
+                "status": spec.status(rate),
+            }
+        )
+    return out
+
+
+def _ordinal(value: Any) -> int:
+    return (value if isinstance(value, date) else date.fromisoformat(str(value))).toordinal()
+
+
+def all_sellers_sums(
+    as_of: date, marketplace: Marketplace, policy: Policy
+) -> dict[int, HealthSums]:
+    """The part sums of every seller of a marketplace as of one day, in one grouped query."""
+    clause, params = _window_clause(policy, as_of)
+    out: dict[int, HealthSums] = defaultdict(HealthSums)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT seller_id, metric, part, SUM(delta) FROM {TABLE} "  # noqa: S608
+            "WHERE marketplace_id = %s AND change_day <= %s "
+            f"AND ({clause}) GROUP BY seller_id, metric, part",
+            [marketplace.id, as_of, *params],
+        )
+        for seller_id, metric, part, total in cur.fetchall():
+            out[seller_id].sums[metric][part] = int(total)
+    return out

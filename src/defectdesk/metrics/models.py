@@ -1,0 +1,65 @@
+"""Per-seller daily counters (change points of every metric part) and the daily account status."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from defectdesk.accounts.models import Seller
+from defectdesk.ledger.models import Marketplace
+
+
+class DailyCounter(models.Model):
+    """The net change, on `change_day`, of one part of one metric for orders of `key_day`.
+
+    A part as of day D over window [a, b] is SUM(delta) WHERE key_day BETWEEN a AND b AND
+    change_day <= D (see defectdesk.metrics.core). Rebuildable from the ledger.
+    """
+
+    seller = models.ForeignKey(
+        Seller, on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
+    marketplace = models.ForeignKey(
+        Marketplace, on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
+    )
+    metric = models.SmallIntegerField()
+    part = models.SmallIntegerField()
+    key_day = models.DateField()
+    change_day = models.DateField()
+    delta = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller", "marketplace", "metric", "key_day", "change_day", "part"],
+                name="metrics_counter_one_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id}/{self.metric}/{self.part} {self.key_day} {self.change_day}"
+
+
+class AccountStatusDay(models.Model):
+    """A seller's account status in a marketplace as of one day, as recorded that day."""
+
+    class Status(models.TextChoices):
+        HEALTHY = "healthy", "Healthy"
+        AT_RISK = "at_risk", "At risk"
+
+    seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="+")
+    marketplace = models.ForeignKey(Marketplace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices)
+    failing = models.JSONField(default=list, blank=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller", "marketplace", "day"], name="metrics_one_status_per_day"
+            )
+        ]
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.seller_id} {self.day} {self.status}"
