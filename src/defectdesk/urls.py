@@ -4,11 +4,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from defectdesk.api.app import api, register_routers
+from defectdesk.api.webhooks import stripe_webhook
 
 register_routers()
 
 urlpatterns = [
     path("api/v1/", api.urls),
+    path("webhooks/stripe", stripe_webhook, name="stripe-webhook"),
     path("admin/", admin.site.urls),
     path("", include("defectdesk.web.urls")),
 ]

@@ -95,3 +95,28 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return self.order_ref
+
+
+class StripeWebhook(models.Model):
+    """A Stripe webhook delivery, kept once per Stripe event id (idempotency and reporting)."""
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "Applied to an order"
+        UNMATCHED = "unmatched", "No order matches the dispute"
+        IGNORED = "ignored", "Not a dispute event"
+        REJECTED = "rejected", "The events were rejected"
+
+    stripe_event_id = models.CharField(max_length=128, unique=True)
+    type = models.CharField(max_length=80)
+    dispute_id = models.CharField(max_length=128, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
+    detail = models.TextField(blank=True, default="")
+    payload = models.JSONField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_event_id} {self.type} {self.status}"

@@ -1,0 +1,18 @@
+"""Operators' admin for the ledger: read-only views of what arrived."""
+
+from django.contrib import admin
+
+from defectdesk.ledger.models import Marketplace, StripeWebhook
+
+
+@admin.register(Marketplace)
+class MarketplaceAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "timezone", "currency"]
+
+
+@admin.register(StripeWebhook)
+class StripeWebhookAdmin(admin.ModelAdmin):
+    list_display = ["stripe_event_id", "type", "dispute_id", "status", "received_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["stripe_event_id", "dispute_id"]
+    readonly_fields = [f.name for f in StripeWebhook._meta.fields]
