@@ -19,6 +19,9 @@ from defectdesk.core.jobs.worker import (
 )
 from defectdesk.core.models import AuditEvent, JobAttempt, WorkerHeartbeat
 
+# The worker checks its connection between jobs, as in production: real transactions.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 
@@ -55,7 +58,6 @@ def run_due_jobs(worker_id: str = "w-new") -> None:
     ).run()
 
 
-@pytest.mark.django_db
 def test_job_of_a_killed_worker_is_put_back_after_its_lease_and_runs_again() -> None:
     with time_machine.travel(T0, tick=False) as clock:
         worker_heartbeat("w-killed")
@@ -82,7 +84,6 @@ def test_job_of_a_killed_worker_is_put_back_after_its_lease_and_runs_again() -> 
     assert "w-killed" in audit.note
 
 
-@pytest.mark.django_db
 def test_job_within_its_lease_is_left_alone_even_without_a_heartbeat() -> None:
     with time_machine.travel(T0, tick=False) as clock:
         row = claimed(account_status_record, "w-quiet")
@@ -92,7 +93,6 @@ def test_job_within_its_lease_is_left_alone_even_without_a_heartbeat() -> None:
     assert row.status == TaskResultStatus.RUNNING
 
 
-@pytest.mark.django_db
 def test_long_job_of_a_live_worker_is_left_alone() -> None:
     with time_machine.travel(T0, tick=False) as clock:
         row = claimed(account_status_record, "w-busy")
@@ -104,7 +104,6 @@ def test_long_job_of_a_live_worker_is_left_alone() -> None:
     assert not AuditEvent.objects.filter(action="job.recover").exists()
 
 
-@pytest.mark.django_db
 def test_a_stale_heartbeat_counts_as_a_dead_worker() -> None:
     with time_machine.travel(T0, tick=False) as clock:
         worker_heartbeat("w-hung")
@@ -115,7 +114,6 @@ def test_a_stale_heartbeat_counts_as_a_dead_worker() -> None:
         assert jobs_recover() == [str(row.pk)]
 
 
-@pytest.mark.django_db
 def test_lost_job_with_no_attempts_left_fails() -> None:
     with time_machine.travel(T0, tick=False) as clock:
         row = claimed(one_shot, "w-killed")
@@ -127,7 +125,6 @@ def test_lost_job_with_no_attempts_left_fails() -> None:
     assert AuditEvent.objects.get(action="job.recover").to_state == "FAILED"
 
 
-@pytest.mark.django_db
 def test_heartbeat_registers_refreshes_and_stops() -> None:
     with time_machine.travel(T0, tick=False) as clock:
         worker_heartbeat("w-1", queues="default")
@@ -144,7 +141,6 @@ def test_heartbeat_registers_refreshes_and_stops() -> None:
     assert not WorkerHeartbeat.objects.exists()
 
 
-@pytest.mark.django_db
 def test_a_starting_worker_recovers_lost_jobs_first() -> None:
     with time_machine.travel(T0, tick=False) as clock:
         row = claimed(account_status_record, "w-killed")

@@ -13,6 +13,9 @@ from defectdesk.core.jobs import job
 from defectdesk.core.jobs.worker import JobWorker
 from defectdesk.core.models import AuditEvent, JobAttempt, WorkerHeartbeat
 
+# The worker checks its connection between jobs, as in production: real transactions.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 FAILURES: dict[str, int] = {}
 
@@ -51,7 +54,6 @@ def attempts_of(task_id: str) -> list[tuple[int, str, datetime | None]]:
     ]
 
 
-@pytest.mark.django_db
 def test_failed_job_is_retried_with_doubling_backoff_then_fails_for_good() -> None:
     with time_machine.travel(T0, tick=False) as clock:
         result = carrier_poll.enqueue("always", 99)
@@ -106,7 +108,6 @@ def test_failed_job_is_retried_with_doubling_backoff_then_fails_for_good() -> No
     assert result.attempts == 3
 
 
-@pytest.mark.django_db
 def test_job_that_recovers_on_a_retry_succeeds() -> None:
     with time_machine.travel(T0, tick=False) as clock:
         result = carrier_poll.enqueue("once", 1)
@@ -121,7 +122,6 @@ def test_job_that_recovers_on_a_retry_succeeds() -> None:
     assert not AuditEvent.objects.filter(action="job.fail").exists()
 
 
-@pytest.mark.django_db
 def test_a_plain_task_gets_the_default_policy() -> None:
     from defectdesk.core.jobs import retry_policy
 
@@ -130,7 +130,6 @@ def test_a_plain_task_gets_the_default_policy() -> None:
     assert retry_policy(carrier_poll.module_path).max_attempts == 3
 
 
-@pytest.mark.django_db
 def test_worker_leaves_no_heartbeat_behind_when_it_stops() -> None:
     run_due_jobs("w-clean")
     assert not WorkerHeartbeat.objects.filter(worker_id="w-clean").exists()
