@@ -15,7 +15,7 @@ from django_tasks_db.models import DBTaskResult
 from defectdesk.core.jobs import job, periodic
 from defectdesk.core.jobs import registry as job_registry
 from defectdesk.core.jobs.registry import PeriodicJob
-from defectdesk.core.jobs.scheduler import scheduler_tick
+from defectdesk.core.jobs.scheduler import scheduled_slots_prune, scheduler_tick
 from defectdesk.core.models import ScheduledSlot
 
 T0 = datetime(2026, 11, 26, 10, 0, 30, tzinfo=UTC)
@@ -176,3 +176,15 @@ def test_scheduler_lists_the_periodic_jobs(
     periodic("deliver outbox", every=timedelta(minutes=1))(outbox_deliver_for_test)
     call_command("scheduler", "--list")
     assert "deliver outbox\tevery 0:01:00\t" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_pruning_old_slots_keeps_the_current_ones_and_enqueues_nothing_twice() -> None:
+    for day in range(40):
+        scheduler_tick(now=T0 + timedelta(days=day), jobs=JOBS)
+    now = T0 + timedelta(days=39)
+    assert ScheduledSlot.objects.filter(job_name="deliver outbox").count() == 40
+    deleted = scheduled_slots_prune(now=now, jobs=JOBS)
+    assert deleted == 2 * 10  # the slots of days 0..9 start more than 30 days before now
+    assert scheduler_tick(now=now, jobs=JOBS) == []
+    assert DBTaskResult.objects.count() == 80

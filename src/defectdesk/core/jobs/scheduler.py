@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -58,3 +58,24 @@ def scheduler_tick(
         logger.info("enqueued %s for the slot starting %s", periodic.name, start.isoformat())
         enqueued.append(periodic)
     return enqueued
+
+
+def scheduled_slots_prune(
+    *,
+    now: datetime | None = None,
+    jobs: Sequence[PeriodicJob] | None = None,
+    keep: timedelta = timedelta(days=30),
+) -> int:
+    """Delete slot rows older than `keep` (and than two periods of their job); returns how many.
+
+    A job's current slot is never deleted, so pruning cannot enqueue a slot twice.
+    """
+    now = now or timezone.now()
+    deleted = 0
+    for periodic in periodic_jobs() if jobs is None else jobs:
+        cutoff = now - max(keep, 2 * periodic.every)
+        count, _ = ScheduledSlot.objects.filter(
+            job_name=periodic.name, slot_start__lt=cutoff
+        ).delete()
+        deleted += count
+    return deleted

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from types import FrameType
 from typing import Any
 
@@ -13,11 +14,13 @@ from django.db import DatabaseError, close_old_connections
 from django.utils.crypto import get_random_string
 
 from defectdesk.core.jobs import periodic_jobs
-from defectdesk.core.jobs.scheduler import scheduler_tick
+from defectdesk.core.jobs.scheduler import scheduled_slots_prune, scheduler_tick
 from defectdesk.core.jobs.worker import jobs_recover
 from defectdesk.core.management.args import seconds
 
 logger = logging.getLogger("defectdesk.jobs")
+
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 class Command(BaseCommand):
@@ -63,10 +66,14 @@ class Command(BaseCommand):
                 f"scheduler {scheduler_id}: {len(jobs)} periodic jobs, checking every "
                 f"{options['interval']:g}s"
             )
+        last_prune = 0.0
         while not stop.is_set():
             close_old_connections()
             try:
                 self._tick(scheduler_id, verbose)
+                if time.monotonic() - last_prune >= PRUNE_EVERY_SECONDS:
+                    last_prune = time.monotonic()
+                    scheduled_slots_prune()
             except DatabaseError as exc:
                 logger.warning("scheduler check failed, trying again: %s", exc)
             stop.wait(options["interval"])
