@@ -172,6 +172,15 @@ def _locked(appeal: Appeal | int) -> Appeal:
     return found
 
 
+def _fresh(appeal: Appeal | int) -> Appeal:
+    """The appeal as the database holds it now (callers may hold a stale copy)."""
+    pk = appeal if isinstance(appeal, int) else appeal.pk
+    found = Appeal.objects.select_related("defect", "defect__order").filter(pk=pk).first()
+    if found is None:
+        raise NotFound(f"Appeal {pk} not found.")
+    return found
+
+
 def _link(appeal: Appeal) -> str:
     return f"/appeals/{appeal.pk}/"
 
@@ -394,7 +403,7 @@ def appeal_attach(
 ) -> list[AppealFile]:
     """Add supporting files to a draft (all of them or none)."""
     principal = principal_of(actor)
-    current = appeal if isinstance(appeal, Appeal) else Appeal.objects.get(pk=appeal)
+    current = _fresh(appeal)
     _require_writer(principal, current)
     if not uploads:
         raise ValidationFailed("No file was sent.", [FieldError("file", "is required")])
@@ -538,7 +547,7 @@ def appeal_reply(
 ) -> Appeal:
     """The merchant answers an information request, optionally with files."""
     principal = principal_of(actor)
-    current = appeal if isinstance(appeal, Appeal) else Appeal.objects.get(pk=appeal)
+    current = _fresh(appeal)
     _require_writer(principal, current)
     rules = appeal_rules_for(current.marketplace_id)
     text = _text(message, "message", low=1, high=rules.message_max, what="reply")

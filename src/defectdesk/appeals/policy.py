@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.db import transaction
+
 from defectdesk.appeals.models import AppealPolicy
 from defectdesk.appeals.rules_policy import (
     DEFAULT_AUTO_RULES,
@@ -9,7 +13,10 @@ from defectdesk.appeals.rules_policy import (
     RULE_MODES,
     AppealRules,
 )
+from defectdesk.core.actors import Actor
+from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import FieldError, ValidationFailed
+from defectdesk.ledger.models import Marketplace
 
 
 def appeal_rules_for(marketplace_id: int) -> AppealRules:
@@ -56,3 +63,79 @@ def appeal_policy_validate(auto_rules: dict[str, object], windows: dict[str, obj
     ]
     if errors:
         raise ValidationFailed("The appeal policy is not valid.", errors)
+
+
+APPEAL_POLICY_HOURS = ("review_hours", "info_hours")
+
+
+def appeal_policy_errors(
+    *, filing_window_days: dict[str, Any], hours: dict[str, Any], auto_rules: dict[str, Any]
+) -> list[FieldError]:
+    """Every problem with an appeal policy edit, each naming its field."""
+    try:
+        appeal_policy_validate(auto_rules, filing_window_days)
+        errors: list[FieldError] = []
+    except ValidationFailed as exc:
+        errors = list(exc.errors)
+    errors += [
+        FieldError(f"filing_window_days.{kind}", "unknown defect kind")
+        for kind in filing_window_days
+        if kind not in DEFAULT_FILING_WINDOW_DAYS
+    ]
+    errors += [
+        FieldError(f"auto_rules.{name}", "unknown automatic rule")
+        for name in auto_rules
+        if name not in DEFAULT_AUTO_RULES
+    ]
+    for name, value in hours.items():
+        if name not in APPEAL_POLICY_HOURS:
+            errors.append(FieldError(name, "unknown setting"))
+        elif not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 8760:
+            errors.append(FieldError(name, "must be a whole number of hours from 1 to 8760"))
+    return errors
+
+
+def appeal_policy_set(
+    *,
+    actor: Actor,
+    marketplace: Marketplace,
+    filing_window_days: dict[str, Any],
+    hours: dict[str, Any],
+    auto_rules: dict[str, Any],
+) -> AppealPolicy:
+    """Store a marketplace's filing windows, deadlines and automatic rule modes (all or none)."""
+    errors = appeal_policy_errors(
+        filing_window_days=filing_window_days, hours=hours, auto_rules=auto_rules
+    )
+    if errors:
+        raise ValidationFailed("The appeal policy is not valid; the previous one is kept.", errors)
+    with transaction.atomic():
+        row, _ = AppealPolicy.objects.select_for_update().get_or_create(marketplace=marketplace)
+        before = {
+            "filing_window_days": row.filing_window_days,
+            "review_hours": row.review_hours,
+            "info_hours": row.info_hours,
+            "auto_rules": row.auto_rules,
+        }
+        row.filing_window_days = {**(row.filing_window_days or {}), **filing_window_days}
+        row.auto_rules = {**(row.auto_rules or {}), **auto_rules}
+        if "review_hours" in hours:
+            row.review_hours = hours["review_hours"]
+        if "info_hours" in hours:
+            row.info_hours = hours["info_hours"]
+        row.save()
+        after = {
+            "filing_window_days": row.filing_window_days,
+            "review_hours": row.review_hours,
+            "info_hours": row.info_hours,
+            "auto_rules": row.auto_rules,
+        }
+        if after != before:
+            audit_record(
+                actor=actor,
+                action="appeal_policy_set",
+                object_type="appeal_policy",
+                object_id=marketplace.code,
+                data={"before": before, "after": after},
+            )
+    return row
