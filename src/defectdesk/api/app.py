@@ -71,11 +71,26 @@ def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 ERRORS: dict[int, Any] = {}
 
 
+_REGISTERED: list[bool] = []
+
+
 def register_routers() -> None:
-    """Mount every area's router (called once from urls.py)."""
+    """Mount every area's router (once, from urls.py; a repeated import is harmless)."""
+    if _REGISTERED:
+        return
+    _REGISTERED.append(True)
     from defectdesk.api import events
 
     api.add_router("/", events.router)
     from defectdesk.api import appeals
 
     api.add_router("/", appeals.router)
+    from defectdesk.api import health
+
+    api.add_router("/", health.router)
+    from defectdesk.api import defects
+
+    api.add_router("/", defects.router)
+    from defectdesk.api import orders
+
+    api.add_router("/", orders.router)

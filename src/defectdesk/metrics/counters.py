@@ -105,6 +105,11 @@ class CounterProjector:
     def apply(self, changes: Sequence[OrderChange]) -> None:
         counters_add(changes_deltas(changes, policies_by_marketplace()))
 
+    def retract(self, changes: Sequence[OrderChange]) -> None:
+        """Take back the orders' current contributions (before an appeal changes a defect)."""
+        deltas = changes_deltas(changes, policies_by_marketplace())
+        counters_add({k: -v for k, v in deltas.items()})
+
     def reset(self) -> None:
         with connection.cursor() as cur:
             cur.execute(f"DELETE FROM {TABLE}")  # noqa: S608

@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.utils import timezone
@@ -39,8 +40,12 @@ class Scope:
     policy: Policy
 
     @property
+    def marketplace_tz(self) -> ZoneInfo:
+        return zone(self.marketplace.timezone)
+
+    @property
     def today(self) -> date:
-        return local_date(timezone.now(), zone(self.marketplace.timezone))
+        return local_date(timezone.now(), self.marketplace_tz)
 
 
 def marketplace_for_seller(seller: Seller, code: str | None) -> Marketplace:

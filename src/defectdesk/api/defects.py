@@ -1,0 +1,99 @@
+"""GET /api/v1/defects: the defects a user may see, newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from defectdesk.accounts.selectors import seller_for
+from defectdesk.api.auth import principal
+from defectdesk.api.schemas import error_responses
+from defectdesk.appeals.selectors import appealable_until_many
+from defectdesk.core.errors import FieldError, ValidationFailed
+from defectdesk.defects.models import Defect
+from defectdesk.defects.selectors import defects_visible_to
+
+router = Router(tags=["defects"])
+MAX_PAGE_SIZE = 200
+
+
+class DefectQuery(Schema):
+    seller: str | None = Field(None, description="Seller id (external); default: all visible")
+    kind: str | None = None
+    status: str | None = Field(None, description="active or removed")
+    page: int = 1
+    page_size: int = 50
+
+
+class DefectOut(Schema):
+    id: int
+    kind: str
+    order: str
+    marketplace: str
+    seller: str
+    status: str
+    opened_at: datetime
+    removed_at: datetime | None
+    removal_cause: str | None
+    appealable_until: datetime | None
+
+
+class DefectPageOut(Schema):
+    items: list[DefectOut]
+    count: int
+    page: int
+    page_size: int
+
+
+@router.get(
+    "/defects",
+    response={200: DefectPageOut, **error_responses(401, 404, 422)},
+    summary="Defects, newest first",
+)
+def list_defects(request: HttpRequest, q: Query[DefectQuery]) -> Any:
+    who = principal(request)
+    qs = defects_visible_to(who)
+    errors = []
+    if q.kind and q.kind not in Defect.Kind.values:
+        errors.append(
+            FieldError("kind", f"unknown kind {q.kind!r}; known: {', '.join(Defect.Kind.values)}")
+        )
+    if q.status and q.status not in Defect.Status.values:
+        errors.append(FieldError("status", "must be active or removed"))
+    if q.page < 1:
+        errors.append(FieldError("page", "must be 1 or more"))
+    if not 1 <= q.page_size <= MAX_PAGE_SIZE:
+        errors.append(FieldError("page_size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+    if errors:
+        raise ValidationFailed("The query is not valid.", errors)
+    if q.seller:
+        qs = qs.filter(seller=seller_for(who, q.seller))
+    if q.kind:
+        qs = qs.filter(kind=q.kind)
+    if q.status:
+        qs = qs.filter(status=q.status)
+    qs = qs.order_by("-opened_at", "-id")
+    count = qs.count()
+    start = (q.page - 1) * q.page_size
+    page = list(qs[start : start + q.page_size])
+    until = appealable_until_many(page)
+    items = [
+        {
+            "id": d.pk,
+            "kind": d.kind,
+            "order": d.order.order_ref,
+            "marketplace": d.marketplace.code,
+            "seller": d.seller.external_id,
+            "status": d.status,
+            "opened_at": d.opened_at,
+            "removed_at": d.removed_at,
+            "removal_cause": d.removal_cause or None,
+            "appealable_until": until.get(d.pk),
+        }
+        for d in page
+    ]
+    return {"items": items, "count": count, "page": q.page, "page_size": q.page_size}

@@ -1,0 +1,14 @@
+"""Record account status through the day, so a change is announced soon after it happens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from defectdesk.core.jobs import periodic
+from defectdesk.metrics.status import account_status_record
+
+
+@periodic("record account status", every=timedelta(hours=1))
+def account_status_record_job() -> dict[str, int]:
+    """Record today's account status of every seller (announcing changes)."""
+    return account_status_record()
