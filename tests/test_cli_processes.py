@@ -144,6 +144,13 @@ def test_bad_options_exit_2_naming_the_option(
     assert args[1] in result.stderr
 
 
+@pytest.mark.parametrize("command", [["worker"], ["scheduler"], ["serve"]])
+def test_processes_refuse_an_unmigrated_database(tmp_path: Path, command: list[str]) -> None:
+    result = run(tmp_path, *command, DEFECTDESK_EMBEDDED="1", timeout=60)
+    assert result.returncode == 1
+    assert "migrations to apply; run `defectdesk migrate` first" in result.stderr
+
+
 def test_worker_and_scheduler_run_once_and_exit_0(tmp_path: Path) -> None:
     assert run(tmp_path, "migrate", "--verbosity", "0").returncode == 0
     worker = run(tmp_path, "worker", "--batch", "--worker-id", "w-test")

@@ -67,7 +67,12 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("loading the demo marketplace ...")
         started = time.monotonic()
-        loaded = demo_load(orders=options["orders"], seed=options["seed"])
+        try:
+            loaded = demo_load(orders=options["orders"], seed=options["seed"])
+        except KeyboardInterrupt:
+            raise CommandError(
+                "interrupted while loading; run the demo again to finish loading", returncode=130
+            ) from None
         if loaded.already_loaded:
             self.stdout.write(f"the demo is already loaded (its ledger ends {loaded.end})")
         else:
@@ -75,9 +80,9 @@ class Command(BaseCommand):
                 f"loaded {loaded.created:,} events ({loaded.duplicates:,} already there) "
                 f"ending {loaded.end} in {time.monotonic() - started:.1f}s"
             )
-        host, _, port = options["bind"].rpartition(":")
+        bind = options["bind"]
         self.stdout.write("")
-        self.stdout.write(demo_logins_text(f"http://{host or '127.0.0.1'}:{port}/"))
+        self.stdout.write(demo_logins_text(bind if bind.startswith("unix:") else f"http://{bind}/"))
         self.stdout.write("")
         if options["no_serve"]:
             return
@@ -90,7 +95,7 @@ class Command(BaseCommand):
         """Run web, worker and scheduler as children until a signal or one of them exits."""
         base = [sys.executable, "-m", "defectdesk.cli"]
         commands = {
-            "web": [*base, "serve", "--bind", bind, "--workers", "2", "--static"],
+            "web": [*base, "serve", "--bind", bind, "--static"],
             "worker": [*base, "worker", "--interval", "1"],
             "scheduler": [*base, "scheduler"],
         }

@@ -17,6 +17,7 @@ from defectdesk.core.jobs import periodic_jobs
 from defectdesk.core.jobs.scheduler import scheduled_slots_prune, scheduler_tick
 from defectdesk.core.jobs.worker import jobs_recover
 from defectdesk.core.management.args import seconds
+from defectdesk.core.management.startup import ensure_database_ready
 
 logger = logging.getLogger("defectdesk.jobs")
 
@@ -49,6 +50,7 @@ class Command(BaseCommand):
                 offset = f" (offset {job.offset})" if job.offset else ""
                 self.stdout.write(f"{job.name}\tevery {job.every}{offset}\t{job.task.module_path}")
             return
+        ensure_database_ready()
         scheduler_id = get_random_string(16)
         verbose = int(options["verbosity"]) > 0
         if options["once"]:

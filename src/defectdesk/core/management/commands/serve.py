@@ -13,6 +13,7 @@ from django.db import connections
 
 from defectdesk.core.deploy import ensure_safe_to_serve
 from defectdesk.core.management.args import positive_int
+from defectdesk.core.management.startup import ensure_database_ready
 
 
 def _gunicorn_run(options: dict[str, Any], static: bool) -> None:
@@ -92,6 +93,7 @@ class Command(BaseCommand):
                 workers = positive_int(raw)
             except ArgumentTypeError as exc:
                 raise CommandError(f"WEB_CONCURRENCY {exc}") from exc
+        ensure_database_ready()
         static = options["static"]
         if static is None:
             static = bool(settings.DEBUG or settings.EMBEDDED)

@@ -15,6 +15,7 @@ from django_tasks_db.management.commands.db_worker import (
 from defectdesk.core.jobs import jobs_autodiscover
 from defectdesk.core.jobs.worker import JobWorker
 from defectdesk.core.management.args import positive_int, seconds
+from defectdesk.core.management.startup import ensure_database_ready
 
 
 class Command(BaseCommand):
@@ -80,6 +81,7 @@ class Command(BaseCommand):
         queue_names = [q.strip() for q in options["queue_name"].split(",") if q.strip()]
         if not queue_names:
             raise CommandError("--queue-name: give at least one queue name, or *")
+        ensure_database_ready()
         jobs_autodiscover()
         worker = JobWorker(
             queue_names=queue_names,
