@@ -1,0 +1,98 @@
+"""Reads of buyer messages and at-risk orders, scoped to what the viewer may see."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+
+from defectdesk.accounts.models import Seller
+from defectdesk.ledger.models import Order
+from defectdesk.messaging.models import BuyerMessage
+from defectdesk.messaging.threads import AtRisk, BuyerThreadMessage, OrderFacts, order_risks
+
+
+@dataclass(frozen=True, slots=True)
+class AtRiskOrder:
+    order: Order
+    risks: list[AtRisk]
+
+
+def buyer_messages_for_seller(seller: Seller) -> QuerySet[BuyerMessage]:
+    return BuyerMessage.objects.filter(seller=seller).select_related("order", "order__marketplace")
+
+
+def _facts(order: Order) -> OrderFacts:
+    return OrderFacts(
+        order.fulfillment,
+        order.ship_by,
+        order.deliver_by,
+        order.shipped_at,
+        order.tracking_number,
+        order.first_scan_at,
+        order.delivered_at,
+        order.cancelled_at,
+        order.return_received_at,
+        order.first_refund_at,
+    )
+
+
+def _thread(row: BuyerMessage) -> BuyerThreadMessage:
+    return BuyerThreadMessage(
+        row.message_id,
+        row.received_at,
+        row.body,
+        row.answered_at,
+        row.no_response_needed_at,
+        tuple(m for m in row.mentions.split(",") if m),
+    )
+
+
+def at_risk_orders(seller: Seller, now: datetime, limit: int = 500) -> list[AtRiskOrder]:
+    """Orders of a seller likely to become defects, soonest due first."""
+    recent = now - timedelta(days=45)
+    open_messages = BuyerMessage.objects.filter(
+        seller=seller,
+        answered_at__isnull=True,
+        no_response_needed_at__isnull=True,
+        received_at__gte=recent,
+    )
+    candidates = Order.objects.filter(seller=seller, cancelled_at__isnull=True).filter(
+        Q(
+            fulfillment="merchant",
+            shipped_at__isnull=True,
+            ship_by__gt=now,
+            ship_by__lte=now + timedelta(hours=24),
+        )
+        | Q(
+            fulfillment="merchant",
+            shipped_at__isnull=False,
+            first_scan_at__isnull=True,
+            shipped_at__gte=recent,
+        )
+        | Q(delivered_at__isnull=True, deliver_by__lt=now, deliver_by__gte=recent)
+    )
+    returns = Order.objects.filter(
+        seller=seller,
+        return_received_at__isnull=False,
+        first_refund_at__isnull=True,
+        return_received_at__lt=now - timedelta(days=2),
+        return_received_at__gte=recent,
+    )
+    ids = set(candidates.values_list("id", flat=True)[:limit])
+    ids |= set(returns.values_list("id", flat=True)[:limit])
+    ids |= set(open_messages.values_list("order_id", flat=True)[:limit])
+    orders = Order.objects.filter(id__in=ids).select_related("marketplace")
+    threads: dict[int, list[BuyerThreadMessage]] = defaultdict(list)
+    for row in BuyerMessage.objects.filter(order_id__in=ids):
+        threads[row.order_id].append(_thread(row))
+    result = []
+    for order in orders:
+        risks = order_risks(_facts(order), threads[order.id], now)
+        if risks:
+            result.append(AtRiskOrder(order, risks))
+    far = now + timedelta(days=3650)
+    result.sort(key=lambda r: min((x.due or far) for x in r.risks))
+    return result[:limit]
