@@ -13,6 +13,7 @@ from defectdesk.accounts.models import Membership, Seller, StaffRole
 from defectdesk.core.demo import DEMO_LOGINS, demo_load, demo_logins_text
 from defectdesk.core.models import AuditEvent
 from defectdesk.ledger.models import Event, Marketplace, Order
+from defectdesk.metrics.health import health_as_of
 
 
 def snapshot() -> dict[str, Any]:
@@ -83,6 +84,19 @@ def test_demo_loads_once_and_a_second_load_changes_nothing() -> None:
     assert odr_like["S-1"] > 0.01 > odr_like["S-2"]
     assert late["S-3"] > 0.04 > late["S-2"]
     assert late["S-1"] < 0.04
+
+    # And so does the account health the merchants see today.
+    health = {s: health_as_of(s, "US") for s in ("S-1", "S-2", "S-3")}
+    statuses = {
+        s: (h["account_status"], {m: v["status"] for m, v in h["metrics"].items()})
+        for s, h in health.items()
+    }
+    assert statuses["S-1"][0] == "at_risk", statuses["S-1"]
+    assert statuses["S-1"][1]["order_defect_rate"] == "bad"
+    assert statuses["S-2"][0] == "healthy", statuses["S-2"]
+    assert statuses["S-3"][0] == "at_risk", statuses["S-3"]
+    assert statuses["S-3"][1]["late_shipment_rate"] == "bad"
+    assert statuses["S-3"][1]["order_defect_rate"] == "good"
 
 
 @pytest.mark.django_db
