@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "defectdesk.messaging",
     "defectdesk.notify",
     "defectdesk.api",
+    "defectdesk.console",
     "defectdesk.web",
 ]
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("webhooks/stripe", stripe_webhook, name="stripe-webhook"),
     path("admin/", admin.site.urls),
+    path("", include("defectdesk.console.urls")),
     path("", include("defectdesk.web.urls")),
 ]

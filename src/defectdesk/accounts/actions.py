@@ -160,3 +160,56 @@ def token_revoke(
                 seller_id=token.seller_id,
             )
     return token
+
+
+def staff_roles_set(
+    *, actor: Actor, user: AbstractUser, reviewer: bool, operator: bool
+) -> AbstractUser:
+    """Grant or take away a user's reviewer and operator roles; the last operator stays one."""
+    with transaction.atomic():
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        before = set(StaffRole.objects.filter(user=locked).values_list("role", flat=True))
+        if not operator and StaffRole.Role.OPERATOR in before:
+            # Lock every operator row so two demotions at once cannot both pass.
+            operators = list(
+                StaffRole.objects.select_for_update()
+                .filter(role=StaffRole.Role.OPERATOR, user__is_active=True)
+                .values_list("user_id", flat=True)
+            )
+            if set(operators) <= {locked.pk}:
+                raise ValidationFailed(
+                    "The last operator cannot be demoted.",
+                    [
+                        FieldError(
+                            "operator",
+                            f"{locked.get_username()} is the only operator; make someone "
+                            "else an operator first",
+                        )
+                    ],
+                )
+        wanted: set[str] = {
+            str(role)
+            for flag, role in (
+                (reviewer, StaffRole.Role.REVIEWER),
+                (operator, StaffRole.Role.OPERATOR),
+            )
+            if flag
+        }
+        if wanted == before:
+            return locked  # type: ignore[return-value]
+        StaffRole.objects.filter(user=locked).exclude(role__in=wanted).delete()
+        for role in sorted(wanted - before):
+            StaffRole.objects.create(user=locked, role=role)
+        # Django admin is for operators only.
+        locked.is_staff = operator
+        locked.save(update_fields=["is_staff"])
+        audit_record(
+            actor=actor,
+            action="user.roles",
+            object_type="user",
+            object_id=locked.pk,
+            from_state=",".join(sorted(before)),
+            to_state=",".join(sorted(wanted)),
+            data={"username": locked.get_username(), "reviewer": reviewer, "operator": operator},
+        )
+    return locked  # type: ignore[return-value]

@@ -1,0 +1,103 @@
+"""Account status of a handful of sellers at once, for the queue and the policy preview."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from defectdesk.core.timeutil import local_date, zone
+from defectdesk.ledger.models import Marketplace
+from defectdesk.metrics.core import METRIC_CODE, HealthSums, health_json, window_days
+from defectdesk.metrics.counters import TABLE
+from defectdesk.policy.profile import METRICS, Policy
+from defectdesk.policy.selectors import policy_for
+
+
+@dataclass(frozen=True, slots=True)
+class SellerHealth:
+    status: str  # "healthy" or "at_risk"
+    failing: tuple[str, ...]
+    odr: float | None
+
+
+def marketplace_today(marketplace: Marketplace) -> date:
+    return local_date(timezone.now(), zone(marketplace.timezone))
+
+
+def _clause(policy: Policy, as_of: date) -> tuple[str, list[Any]]:
+    parts, params = [], []
+    for name in METRICS:
+        lo, hi = window_days(policy, name, as_of)
+        parts.append("(metric = %s AND key_day BETWEEN %s AND %s)")
+        params += [METRIC_CODE[name], lo, hi]
+    return " OR ".join(parts), params
+
+
+def sums_by_seller(
+    marketplace: Marketplace, policy: Policy, as_of: date, seller_ids: Iterable[int] | None
+) -> dict[int, HealthSums]:
+    """Part sums per seller as of a day: one grouped query (every seller when ids is None)."""
+    clause, params = _clause(policy, as_of)
+    where = "marketplace_id = %s AND change_day <= %s"
+    args: list[Any] = [marketplace.pk, as_of]
+    if seller_ids is not None:
+        ids = sorted(set(seller_ids))
+        if not ids:
+            return {}
+        where += f" AND seller_id IN ({', '.join(['%s'] * len(ids))})"
+        args += ids
+    out: dict[int, HealthSums] = defaultdict(HealthSums)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT seller_id, metric, part, SUM(delta) FROM {TABLE} "  # noqa: S608
+            f"WHERE {where} AND ({clause}) GROUP BY seller_id, metric, part",
+            [*args, *params],
+        )
+        for seller_id, metric, part, total in cur.fetchall():
+            out[seller_id].sums[metric][part] = int(total)
+    return out
+
+
+def health_of(
+    sums: HealthSums, marketplace: Marketplace, policy: Policy, as_of: date
+) -> SellerHealth:
+    report: dict[str, Any] = health_json("", marketplace.code, as_of, sums, policy)
+    metrics: dict[str, dict[str, Any]] = report["metrics"]
+    failing = tuple(name for name, item in metrics.items() if item["status"] == "bad")
+    return SellerHealth(
+        status=str(report["account_status"]),
+        failing=failing,
+        odr=metrics["order_defect_rate"]["rate"],
+    )
+
+
+def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], SellerHealth]:
+    """Today's health of each (seller id, marketplace id): one query per marketplace."""
+    by_market: dict[int, set[int]] = defaultdict(set)
+    for seller_id, market_id in pairs:
+        by_market[market_id].add(seller_id)
+    out: dict[tuple[int, int], SellerHealth] = {}
+    for market in Marketplace.objects.filter(pk__in=list(by_market)):
+        policy = policy_for(market.pk)
+        today = marketplace_today(market)
+        sums = sums_by_seller(market, policy, today, by_market[market.pk])
+        for seller_id in by_market[market.pk]:
+            out[(seller_id, market.pk)] = health_of(
+                sums.get(seller_id, HealthSums()), market, policy, today
+            )
+    return out
+
+
+def account_statuses(marketplace: Marketplace, as_of: date) -> dict[int, str]:
+    """Every seller's account status in a marketplace as of a day, under the policy in force."""
+    policy = policy_for(marketplace.pk)
+    return {
+        seller_id: health_of(sums, marketplace, policy, as_of).status
+        for seller_id, sums in sums_by_seller(marketplace, policy, as_of, None).items()
+    }

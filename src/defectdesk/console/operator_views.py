@@ -1,0 +1,485 @@
+"""Operator pages: marketplaces, policy with a preview, users and roles, tokens, the audit log.
+
+Thin views: every change goes through the owning app's action, which writes the audit event.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from defectdesk.accounts.actions import staff_roles_set, token_create, token_revoke, user_create
+from defectdesk.accounts.models import ApiToken, Membership, Seller, StaffRole
+from defectdesk.appeals.actions import actor_of
+from defectdesk.appeals.policy import appeal_policy_errors, appeal_policy_set, appeal_rules_for
+from defectdesk.appeals.rules_policy import (
+    DEFAULT_AUTO_RULES,
+    DEFAULT_FILING_WINDOW_DAYS,
+    RULE_MODES,
+)
+from defectdesk.console.access import console_principal, operator_page
+from defectdesk.console.explain import METRIC_LABELS
+from defectdesk.console.health import account_statuses, marketplace_today
+from defectdesk.console.preview import StatusChanges, policy_preview, status_changes
+from defectdesk.core.actors import Actor
+from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from defectdesk.core.models import AuditEvent
+from defectdesk.defects.models import Defect
+from defectdesk.ledger.actions import marketplace_set
+from defectdesk.ledger.models import Marketplace
+from defectdesk.policy.actions import policy_set
+from defectdesk.policy.profile import METRICS, profile_complete, profile_errors
+from defectdesk.policy.selectors import policy_for
+
+AUDIT_PAGE_SIZE = 100
+MARKETPLACE_FIELDS = (
+    ("code", "Code", "Letters, digits, - or _; e.g. US"),
+    ("name", "Name", ""),
+    ("timezone", "Time zone", "An IANA name such as America/Los_Angeles"),
+    ("currency", "Currency", "ISO 4217, e.g. USD"),
+)
+AUDIT_FIELDS = (
+    ("actor", "Actor"),
+    ("seller", "Seller"),
+    ("appeal", "Appeal"),
+    ("action", "Action"),
+    ("from", "From"),
+    ("to", "To"),
+)
+
+
+def _nav(tab: str) -> dict[str, str]:
+    return {"section": "operator", "tab": tab, "active": "operator"}
+
+
+def _actor(request: HttpRequest) -> Actor:
+    return actor_of(console_principal(request))
+
+
+def _errors(exc: DomainError) -> dict[str, str]:
+    return {e.field: e.message for e in exc.errors}
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+@operator_page
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    context = {
+        "marketplaces": Marketplace.objects.count(),
+        "users": get_user_model().objects.count(),
+        "tokens": ApiToken.objects.filter(revoked_at__isnull=True).count(),
+        "audit_events": AuditEvent.objects.select_related("seller").order_by("-occurred_at", "-id")[
+            :10
+        ],
+        **_nav("home"),
+    }
+    return render(request, "console/operator_home.html", context)
+
+
+# -- marketplaces --------------------------------------------------------------------------
+
+
+@operator_page
+@require_http_methods(["GET", "POST"])
+def marketplaces(request: HttpRequest) -> HttpResponse:
+    form: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = {
+            k: request.POST.get(k, "").strip() for k in ("code", "name", "timezone", "currency")
+        }
+        try:
+            market, rebuild = marketplace_set(
+                actor=_actor(request),
+                code=form["code"],
+                timezone=form["timezone"],
+                currency=form["currency"],
+                name=form["name"] or None,
+            )
+        except DomainError as exc:
+            errors, status = _errors(exc), exc.status
+            messages.error(request, exc.detail)
+        else:
+            note = (
+                " Its time zone changed: run `defectdesk rebuild` so order dates follow it."
+                if rebuild
+                else ""
+            )
+            messages.success(request, f"Marketplace {market.code} saved.{note}")
+            return _see_other(reverse("operator_marketplaces"))
+    context = {
+        "markets": Marketplace.objects.all(),
+        "form": form,
+        "errors": errors,
+        "fields": MARKETPLACE_FIELDS,
+        **_nav("marketplaces"),
+    }
+    return render(request, "console/marketplaces.html", context, status=status)
+
+
+# -- policy --------------------------------------------------------------------------------
+
+
+def _market_or_404(code: str) -> Marketplace:
+    market = Marketplace.objects.filter(code=code).first()
+    if market is None:
+        raise Http404(f"Marketplace {code!r} not found.")
+    return market
+
+
+def _int(raw: str, field: str, errors: list[FieldError]) -> int | None:
+    text = raw.strip()
+    try:
+        return int(text)
+    except ValueError:
+        errors.append(FieldError(field, f"must be a whole number, not {text!r}"))
+        return None
+
+
+def policy_form_parse(
+    post: Any, market: Marketplace
+) -> tuple[dict[str, Any], dict[str, Any], list[FieldError]]:
+    """The complete metrics profile and the appeal policy edit posted by the form."""
+    errors: list[FieldError] = []
+    profile = copy.deepcopy(policy_for(market.pk).profile)
+    for name in METRICS:
+        spec = profile["metrics"][name]
+        for key in ("window_days", "lag_days"):
+            field = f"metrics.{name}.{key}"
+            if field in post:
+                value = _int(post.get(field, ""), field, errors)
+                if value is not None:
+                    spec[key] = value
+        field = f"metrics.{name}.target"
+        if field in post:
+            raw = post.get(field, "").strip()
+            try:
+                number = Decimal(raw)
+                if not number.is_finite():
+                    raise InvalidOperation
+                spec["target"] = float(number)
+            except InvalidOperation:
+                errors.append(FieldError(field, f"must be a number from 0 to 1, not {raw!r}"))
+        field = f"metrics.{name}.condition"
+        if field in post:
+            spec["condition"] = post.get(field, "")
+    appeal: dict[str, Any] = {"filing_window_days": {}, "hours": {}, "auto_rules": {}}
+    for kind in DEFAULT_FILING_WINDOW_DAYS:
+        field = f"filing_window_days.{kind}"
+        if field in post:
+            value = _int(post.get(field, ""), field, errors)
+            if value is not None:
+                appeal["filing_window_days"][kind] = value
+    for key in ("review_hours", "info_hours"):
+        if key in post:
+            value = _int(post.get(key, ""), key, errors)
+            if value is not None:
+                appeal["hours"][key] = value
+    for rule in DEFAULT_AUTO_RULES:
+        field = f"auto_rules.{rule}"
+        if field in post:
+            appeal["auto_rules"][rule] = post.get(field, "")
+    errors += profile_errors(profile_complete(profile))
+    errors += appeal_policy_errors(**appeal)
+    return profile, appeal, errors
+
+
+def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, Any]:
+    profile = policy_for(market.pk).profile
+    rules = appeal_rules_for(market.pk)
+    values: dict[str, str] = {}
+    for name in METRICS:
+        spec = profile["metrics"][name]
+        for key in ("window_days", "lag_days", "target", "condition"):
+            values[f"metrics.{name}.{key}"] = str(spec[key])
+    for kind in DEFAULT_FILING_WINDOW_DAYS:
+        values[f"filing_window_days.{kind}"] = str(rules.filing_window_days.get(kind, ""))
+    values["review_hours"] = str(rules.review_hours)
+    values["info_hours"] = str(rules.info_hours)
+    for rule in DEFAULT_AUTO_RULES:
+        values[f"auto_rules.{rule}"] = rules.mode_of(rule)
+    if post is not None:
+        values.update({k: post.get(k, "") for k in values if k in post})
+    return {
+        "market": market,
+        "values": values,
+        "metrics": [(name, METRIC_LABELS[name]) for name in METRICS],
+        "kinds": [(kind, Defect.Kind(kind).label) for kind in DEFAULT_FILING_WINDOW_DAYS],
+        "rules": list(DEFAULT_AUTO_RULES),
+        "modes": RULE_MODES,
+        "errors": {},
+        "preview": None,
+        **_nav("marketplaces"),
+    }
+
+
+@operator_page
+@require_http_methods(["GET", "POST"])
+def policy(request: HttpRequest, code: str) -> HttpResponse:
+    market = _market_or_404(code)
+    if request.method == "GET":
+        return render(request, "console/policy.html", _policy_context(market))
+    context = _policy_context(market, request.POST)
+    profile, appeal, problems = policy_form_parse(request.POST, market)
+    if problems:
+        context["errors"] = {e.field: e.message for e in problems}
+        messages.error(request, "The policy is not valid; nothing was saved.")
+        return render(request, "console/policy.html", context, status=422)
+    actor = _actor(request)
+    if request.POST.get("action") == "preview":
+        try:
+            context["preview"] = policy_preview(marketplace=market, profile=profile, actor=actor)
+        except DomainError as exc:
+            context["errors"] = _errors(exc)
+            return render(request, "console/policy.html", context, status=exc.status)
+        return render(request, "console/policy.html", context)
+    as_of = marketplace_today(market)
+    before = account_statuses(market, as_of)
+    try:
+        with transaction.atomic():
+            policy_set(marketplace=market, profile=profile, actor=actor)
+            appeal_policy_set(actor=actor, marketplace=market, **appeal)
+    except DomainError as exc:
+        context["errors"] = _errors(exc)
+        messages.error(request, exc.detail)
+        return render(request, "console/policy.html", context, status=exc.status)
+    changed: StatusChanges = status_changes(before, account_statuses(market, as_of), as_of)
+    messages.success(
+        request,
+        f"Policy of {market.code} saved and history recomputed: {changed.count} "
+        f"seller{'s' if changed.count != 1 else ''} changed status as of {as_of.isoformat()}.",
+    )
+    return _see_other(reverse("operator_policy", args=[market.code]))
+
+
+# -- users and roles -----------------------------------------------------------------------
+
+
+@operator_page
+@require_http_methods(["GET", "POST"])
+def users(request: HttpRequest) -> HttpResponse:
+    form: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = {
+            k: request.POST.get(k, "").strip()
+            for k in ("username", "email", "kind", "seller", "seller_role")
+        }
+        kind = form["kind"]
+        try:
+            if kind not in ("reviewer", "operator", "seller"):
+                raise ValidationFailed(
+                    "The user was not created.",
+                    [FieldError("kind", "choose reviewer, operator or a seller's user")],
+                )
+            if get_user_model().objects.filter(username=form["username"]).exists():
+                raise ValidationFailed(
+                    "The user was not created.",
+                    [FieldError("username", f"{form['username']!r} is taken")],
+                )
+            if kind == "seller" and not Seller.objects.filter(external_id=form["seller"]).exists():
+                raise ValidationFailed(
+                    "The user was not created.",
+                    [FieldError("seller", f"no seller {form['seller']!r}")],
+                )
+            user = user_create(
+                actor=_actor(request),
+                username=form["username"],
+                password=request.POST.get("password", ""),
+                email=form["email"],
+                seller=form["seller"] if kind == "seller" else None,
+                role=form["seller_role"] if kind == "seller" else None,
+                reviewer=kind == "reviewer",
+                operator=kind == "operator",
+            )
+        except DomainError as exc:
+            errors, status = _errors(exc), exc.status
+            messages.error(request, exc.detail)
+        else:
+            messages.success(request, f"User {user.get_username()} created.")
+            return _see_other(reverse("operator_users"))
+    people = list(get_user_model().objects.order_by("username")[:500])
+    roles: dict[int, set[str]] = {}
+    for user_id, role in StaffRole.objects.values_list("user_id", "role"):
+        roles.setdefault(user_id, set()).add(role)
+    sellers: dict[int, list[str]] = {}
+    for user_id, seller, role in Membership.objects.values_list(
+        "user_id", "seller__external_id", "role"
+    ):
+        sellers.setdefault(user_id, []).append(f"{seller} ({role})")
+    rows = [
+        {
+            "user": u,
+            "reviewer": "reviewer" in roles.get(u.pk, set()),
+            "operator": "operator" in roles.get(u.pk, set()),
+            "sellers": sellers.get(u.pk, []),
+        }
+        for u in people
+    ]
+    context = {
+        "rows": rows,
+        "form": form,
+        "errors": errors,
+        "seller_roles": Membership.Role.choices,
+        **_nav("users"),
+    }
+    return render(request, "console/users.html", context, status=status)
+
+
+@operator_page
+@require_POST
+def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise Http404("No such user.")
+    try:
+        staff_roles_set(
+            actor=_actor(request),
+            user=user,  # type: ignore[arg-type]
+            reviewer=request.POST.get("reviewer") == "on",
+            operator=request.POST.get("operator") == "on",
+        )
+    except DomainError as exc:
+        detail = "; ".join(e.message for e in exc.errors) or exc.detail
+        messages.error(request, f"{exc.detail} ({detail})")
+    else:
+        messages.success(request, f"Roles of {user.get_username()} saved.")
+    return _see_other(reverse("operator_users"))
+
+
+# -- tokens --------------------------------------------------------------------------------
+
+
+@operator_page
+@require_http_methods(["GET", "POST"])
+def tokens(request: HttpRequest) -> HttpResponse:
+    form: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    created: tuple[ApiToken, str] | None = None
+    if request.method == "POST":
+        form = {
+            "name": request.POST.get("name", "").strip(),
+            "seller": request.POST.get("seller", "").strip(),
+            "read_only": request.POST.get("read_only") == "on",
+            "scopes": request.POST.getlist("scope"),
+        }
+        try:
+            created = token_create(
+                actor=_actor(request),
+                name=form["name"],
+                seller=form["seller"] or None,
+                read_only=form["read_only"],
+                scopes=form["scopes"],
+            )
+        except DomainError as exc:
+            errors, status = _errors(exc), exc.status
+            messages.error(request, exc.detail)
+        else:
+            form = {}
+    context = {
+        "tokens": ApiToken.objects.select_related("seller", "created_by")[:500],
+        "form": form,
+        "errors": errors,
+        "created": created,
+        "scopes": ApiToken.Scope.choices,
+        **_nav("tokens"),
+    }
+    response = render(request, "console/tokens.html", context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@operator_page
+@require_POST
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    try:
+        token = token_revoke(actor=_actor(request), token_id=token_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    messages.success(request, f"Token {token.name} ({token.prefix}…) revoked.")
+    return _see_other(reverse("operator_tokens"))
+
+
+# -- the audit log -------------------------------------------------------------------------
+
+
+def _day(raw: str, field: str, errors: dict[str, str]) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[field] = f"must be a date as YYYY-MM-DD, not {raw!r}"
+        return None
+
+
+@operator_page
+@require_GET
+def audit(request: HttpRequest) -> HttpResponse:
+    get = request.GET
+    filters = {
+        k: get.get(k, "").strip() for k in ("actor", "seller", "appeal", "action", "from", "to")
+    }
+    errors: dict[str, str] = {}
+    qs = AuditEvent.objects.select_related("seller").order_by("-occurred_at", "-id")
+    if filters["actor"]:
+        qs = qs.filter(
+            Q(actor__username=filters["actor"]) | Q(actor_label__icontains=filters["actor"])
+        )
+    if filters["seller"]:
+        qs = qs.filter(seller__external_id=filters["seller"])
+    if filters["appeal"]:
+        if filters["appeal"].isdigit():
+            qs = qs.filter(object_type="appeal", object_id=filters["appeal"])
+        else:
+            errors["appeal"] = "must be an appeal number"
+    if filters["action"]:
+        qs = qs.filter(action__startswith=filters["action"])
+    tz = timezone.get_current_timezone()
+    first = _day(filters["from"], "from", errors)
+    last = _day(filters["to"], "to", errors)
+    if first is not None:
+        qs = qs.filter(occurred_at__gte=datetime.combine(first, time.min, tzinfo=tz))
+    if last is not None:
+        qs = qs.filter(
+            occurred_at__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
+        )
+    if first and last and first > last:
+        errors["from"] = "is after to"
+    if errors:
+        qs = qs.none()
+    page = Paginator(qs, AUDIT_PAGE_SIZE).get_page(get.get("page"))
+    query = {k: v for k, v in filters.items() if v}
+    context = {
+        "page": page,
+        "filters": filters,
+        "query": query,
+        "errors": errors,
+        "actions": sorted(
+            set(AuditEvent.objects.order_by().values_list("action", flat=True).distinct()[:200])
+        ),
+        "fields": AUDIT_FIELDS,
+        **_nav("audit"),
+    }
+    return render(request, "console/audit.html", context, status=422 if errors else 200)

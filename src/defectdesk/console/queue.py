@@ -1,0 +1,204 @@
+"""The review queue: open appeals, soonest deadline first, with filters, search and counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Q, QuerySet
+
+from defectdesk.accounts.models import StaffRole
+from defectdesk.accounts.roles import Principal
+from defectdesk.appeals.models import Appeal
+from defectdesk.appeals.reasons import CATALOGUE, reason_lookup
+from defectdesk.appeals.selectors import appeals_visible_to, review_queue
+from defectdesk.appeals.transitions import REVIEW_STATUSES, Status
+from defectdesk.console.health import SellerHealth, sellers_health
+from defectdesk.core.errors import FieldError, ValidationFailed
+from defectdesk.defects.models import Defect
+
+# Awaiting a reviewer's decision against the review deadline (not the merchant's answer).
+WAITING_ON_REVIEWER = (Status.SUBMITTED, Status.IN_REVIEW)
+ASSIGNED_CHOICES = ("", "me", "unassigned")
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilters:
+    status: str = ""
+    kind: str = ""
+    reason: str = ""
+    assigned: str = ""
+    overdue: bool = False
+    recommended: bool = False
+    q: str = ""
+
+    def as_query(self) -> dict[str, str]:
+        out = {
+            "status": self.status,
+            "kind": self.kind,
+            "reason": self.reason,
+            "assigned": self.assigned,
+            "overdue": "1" if self.overdue else "",
+            "recommended": "1" if self.recommended else "",
+            "q": self.q,
+        }
+        return {k: v for k, v in out.items() if v}
+
+
+def queue_filters_parse(params: Any) -> QueueFilters:
+    """Filters from a query string; an unknown value is refused by name."""
+    errors = []
+    status = str(params.get("status", "") or "")
+    if status and status not in REVIEW_STATUSES:
+        errors.append(
+            FieldError(
+                "status",
+                f"{status!r} is not an open status; choose one of "
+                + ", ".join(sorted(REVIEW_STATUSES)),
+            )
+        )
+    kind = str(params.get("kind", "") or "")
+    if kind and kind not in Defect.Kind.values:
+        errors.append(FieldError("kind", f"{kind!r} is not a defect kind"))
+    reason = str(params.get("reason", "") or "")
+    known_reasons = {r.code for reasons in CATALOGUE.values() for r in reasons}
+    if reason and reason not in known_reasons:
+        errors.append(FieldError("reason", f"{reason!r} is not an appeal reason"))
+    assigned = str(params.get("assigned", "") or "").strip()
+    q = str(params.get("q", "") or "").strip()
+    if len(q) > 100:
+        errors.append(FieldError("q", "search for at most 100 characters"))
+    if errors:
+        raise ValidationFailed("The queue filters are not valid.", errors)
+    return QueueFilters(
+        status=status,
+        kind=kind,
+        reason=reason,
+        assigned=assigned,
+        overdue=params.get("overdue") in ("1", "on", "true"),
+        recommended=params.get("recommended") in ("1", "on", "true"),
+        q=q,
+    )
+
+
+def queue_base(principal: Principal) -> QuerySet[Appeal]:
+    """Open appeals awaiting the marketplace: the reviewers' selector (operators look too)."""
+    if principal.is_reviewer:
+        return review_queue(principal)
+    return (
+        appeals_visible_to(principal)
+        .filter(status__in=sorted(REVIEW_STATUSES))
+        .order_by("review_due_at", "id")
+    )
+
+
+def queue_appeals(
+    principal: Principal, filters: QueueFilters, now: datetime, me: AbstractBaseUser | None
+) -> QuerySet[Appeal]:
+    qs = queue_base(principal)
+    if filters.status:
+        qs = qs.filter(status=filters.status)
+    if filters.kind:
+        qs = qs.filter(defect__kind=filters.kind)
+    if filters.reason:
+        qs = qs.filter(reason=filters.reason)
+    if filters.assigned == "me" and me is not None:
+        qs = qs.filter(assigned_to_id=me.pk)
+    elif filters.assigned == "unassigned":
+        qs = qs.filter(assigned_to__isnull=True)
+    elif filters.assigned:
+        qs = qs.filter(assigned_to__username=filters.assigned)
+    if filters.overdue:
+        qs = qs.filter(status__in=WAITING_ON_REVIEWER, review_due_at__lt=now)
+    if filters.recommended:
+        qs = qs.exclude(recommendations=[])
+    if filters.q:
+        term = filters.q
+        match = (
+            Q(defect__order__order_ref__istartswith=term)
+            | Q(seller__external_id__iexact=term)
+            | Q(seller__name__icontains=term)
+        )
+        if term.isdigit():
+            match |= Q(pk=int(term))
+        qs = qs.filter(match)
+    return qs
+
+
+def queue_counts(
+    principal: Principal, now: datetime, me: AbstractBaseUser | None
+) -> dict[str, int]:
+    base = queue_base(principal).order_by()
+    return {
+        "open": base.count(),
+        "overdue": base.filter(status__in=WAITING_ON_REVIEWER, review_due_at__lt=now).count(),
+        "unassigned": base.filter(assigned_to__isnull=True).count(),
+        "mine": base.filter(assigned_to_id=me.pk).count() if me is not None else 0,
+    }
+
+
+def time_left(due: datetime | None, now: datetime) -> dict[str, Any]:
+    """How long until a deadline, or how long past it, in words a reviewer reads at a glance."""
+    if due is None:
+        return {"text": "no deadline", "overdue": False, "soon": False}
+    delta = due - now
+    overdue = delta < timedelta(0)
+    span = abs(delta)
+    hours, rest = divmod(int(span.total_seconds()), 3600)
+    minutes = rest // 60
+    days, hours_only = divmod(hours, 24)
+    if days:
+        words = f"{days} d {hours_only} h"
+    elif hours:
+        words = f"{hours} h {minutes} min"
+    else:
+        words = f"{minutes} min"
+    return {
+        "text": f"overdue by {words}" if overdue else f"{words} left",
+        "overdue": overdue,
+        "soon": not overdue and delta < timedelta(hours=6),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    appeal: Appeal
+    reason_label: str
+    deadline: datetime | None
+    deadline_kind: str
+    left: dict[str, Any]
+    health: SellerHealth | None
+    recommendation: list[dict[str, Any]]
+
+
+def queue_rows(appeals: list[Appeal], now: datetime) -> list[QueueRow]:
+    """What each queue line shows: one health query per marketplace on the page."""
+    health = sellers_health({(a.seller_id, a.marketplace_id) for a in appeals})
+    rows = []
+    for appeal in appeals:
+        reason = reason_lookup(appeal.defect.kind, appeal.reason)
+        if appeal.status == Status.INFO_REQUESTED:
+            deadline, deadline_kind = appeal.info_due_at, "merchant"
+        else:
+            deadline, deadline_kind = appeal.review_due_at, "review"
+        rows.append(
+            QueueRow(
+                appeal=appeal,
+                reason_label=reason.label if reason else appeal.reason,
+                deadline=deadline,
+                deadline_kind=deadline_kind,
+                left=time_left(deadline, now),
+                health=health.get((appeal.seller_id, appeal.marketplace_id)),
+                recommendation=[r for r in (appeal.recommendations or []) if isinstance(r, dict)],
+            )
+        )
+    return rows
+
+
+def reviewers() -> list[AbstractBaseUser]:
+    """Everyone who may be assigned an appeal."""
+    ids = StaffRole.objects.filter(role=StaffRole.Role.REVIEWER).values_list("user_id", flat=True)
+    return list(get_user_model().objects.filter(pk__in=ids, is_active=True).order_by("username"))

@@ -1,0 +1,366 @@
+"""Reviewer pages: the queue, one appeal with every fact, the decisions, statistics.
+
+Thin views: reads go through selectors, every change through the appeal actions.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import filetype
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from defectdesk.appeals.actions import appeal_assign, appeal_decide, appeal_request_info
+from defectdesk.appeals.evidence import evidence_build
+from defectdesk.appeals.models import Appeal
+from defectdesk.appeals.policy import appeal_rules_for
+from defectdesk.appeals.reasons import CATALOGUE, reason_lookup
+from defectdesk.appeals.selectors import (
+    appeal_file_for,
+    appeal_for,
+    appeal_history,
+    order_state_of,
+)
+from defectdesk.appeals.transitions import DECIDED_STATUSES, FINAL_STATUSES, Status
+from defectdesk.console.access import console_principal, reviewer_page
+from defectdesk.console.explain import DENIAL_LABELS, DENIAL_REASONS, defect_reason
+from defectdesk.console.health import sellers_health
+from defectdesk.console.queue import (
+    queue_appeals,
+    queue_counts,
+    queue_filters_parse,
+    queue_rows,
+    reviewers,
+    time_left,
+)
+from defectdesk.console.stats import decision_rows, reason_label, review_stats
+from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from defectdesk.defects.models import Defect
+from defectdesk.policy.selectors import policy_for
+
+PAGE_SIZE = 50
+REVIEW_NAV = {"section": "review", "active": "review"}
+# Served inline only when the stored bytes really are one of these images.
+INLINE_IMAGES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
+
+
+def _errors(exc: DomainError) -> dict[str, str]:
+    return {e.field: e.message for e in exc.errors}
+
+
+def _appeal_or_404(request: HttpRequest, appeal_id: int) -> Appeal:
+    try:
+        return appeal_for(console_principal(request), appeal_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+# -- the queue -----------------------------------------------------------------------------
+
+
+@reviewer_page
+@require_GET
+def queue(request: HttpRequest) -> HttpResponse:
+    principal = console_principal(request)
+    now = timezone.now()
+    me = request.user if request.user.is_authenticated else None
+    status = 200
+    errors: dict[str, str] = {}
+    try:
+        filters = queue_filters_parse(request.GET)
+    except ValidationFailed as exc:
+        errors, status = _errors(exc), 422
+        filters = queue_filters_parse({})
+    appeals = queue_appeals(principal, filters, now, me)  # type: ignore[arg-type]
+    page = Paginator(appeals, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = queue_rows(list(page.object_list), now)
+    context = {
+        "page": page,
+        "rows": rows,
+        "filters": filters,
+        "query": filters.as_query(),
+        "errors": errors,
+        "counts": queue_counts(principal, now, me),  # type: ignore[arg-type]
+        "statuses": [(s, Status(s).label) for s in ("submitted", "in_review", "info_requested")],
+        "kinds": Defect.Kind.choices,
+        "reasons": sorted(
+            {(r.code, r.label) for reasons in CATALOGUE.values() for r in reasons},
+            key=lambda item: item[1],
+        ),
+        "reviewers": reviewers(),
+        "is_reviewer": principal.is_reviewer,
+        **REVIEW_NAV,
+        "tab": "queue",
+    }
+    return render(request, "console/queue.html", context, status=status)
+
+
+# -- one appeal ----------------------------------------------------------------------------
+
+
+def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
+    principal = console_principal(request)
+    now = timezone.now()
+    defect = appeal.defect
+    order = defect.order
+    policy = policy_for(appeal.marketplace_id)
+    rules = appeal_rules_for(appeal.marketplace_id)
+    state, events = order_state_of(defect)
+    live = evidence_build(state, events)
+    reason = reason_lookup(defect.kind, appeal.reason)
+    health = sellers_health({(appeal.seller_id, appeal.marketplace_id)})
+    earlier = list(
+        Appeal.objects.filter(defect_id=defect.pk).exclude(pk=appeal.pk).order_by("created_at")
+    )
+    recent = list(
+        Appeal.objects.filter(seller_id=appeal.seller_id, status__in=sorted(DECIDED_STATUSES))
+        .exclude(pk=appeal.pk)
+        .select_related("defect")
+        .order_by("-decided_at", "-id")[:10]
+    )
+    since = now - timedelta(days=90)
+    outcomes = {
+        s: Appeal.objects.filter(
+            seller_id=appeal.seller_id, status=s, decided_at__gte=since
+        ).count()
+        for s in (Status.APPROVED, Status.DENIED)
+    }
+    files = list(appeal.files.all())
+    for item in files:
+        item.preview = "image" if item.content_type in INLINE_IMAGES else "download"  # type: ignore[attr-defined]
+    deadline = (
+        appeal.info_due_at if appeal.status == Status.INFO_REQUESTED else appeal.review_due_at
+    )
+    return {
+        "appeal": appeal,
+        "defect": defect,
+        "order": order,
+        "why": defect_reason(defect, order.order_date, policy),
+        "reason": reason,
+        "timeline": live["timeline"],
+        "evidence": appeal.system_evidence or {},
+        "files": files,
+        "messages_": list(appeal.messages.all()),
+        "earlier": earlier,
+        "recent": recent,
+        "outcomes": outcomes,
+        "health": health.get((appeal.seller_id, appeal.marketplace_id)),
+        "recommendations": [r for r in (appeal.recommendations or []) if isinstance(r, dict)],
+        "history": list(appeal_history(appeal)),
+        "left": time_left(deadline, now),
+        "deadline": deadline,
+        "info_hours": rules.info_hours,
+        "info_due_if_asked": now + rules.info_period,
+        "denial_reasons": DENIAL_REASONS,
+        "reviewers": reviewers(),
+        "can_act": principal.is_reviewer and appeal.status not in FINAL_STATUSES,
+        "is_reviewer": principal.is_reviewer,
+        "is_final": appeal.status in FINAL_STATUSES,
+        **REVIEW_NAV,
+        "tab": "queue",
+        "form": {},
+        "errors": {},
+    }
+
+
+@reviewer_page
+@require_GET
+def appeal_page(request: HttpRequest, appeal_id: int) -> HttpResponse:
+    appeal = _appeal_or_404(request, appeal_id)
+    return render(request, "console/appeal.html", _appeal_context(request, appeal))
+
+
+def _changed_meanwhile(request: HttpRequest, appeal: Appeal) -> bool:
+    """Refuse a form filled in against a state that has changed since; say who changed it."""
+    seen = request.POST.get("seen", "")
+    if not seen or seen == appeal.status:
+        return False
+    last = appeal_history(appeal).last()
+    who = last.actor_label if last is not None else "someone else"
+    when = (
+        timezone.localtime(last.occurred_at).strftime("%Y-%m-%d %H:%M %Z")
+        if last is not None
+        else ""
+    )
+    messages.error(
+        request,
+        f"While you were reading, {who} changed this appeal ({when}): it is now "
+        f"{Status(appeal.status).label.lower()}. Nothing was changed by your form; "
+        "review the appeal again.",
+    )
+    return True
+
+
+def _refused(
+    request: HttpRequest, appeal: Appeal, exc: DomainError, form: dict[str, str]
+) -> HttpResponse:
+    if exc.status == 409:
+        # A decision or change made meanwhile: report it plainly; nothing was overwritten.
+        messages.error(request, f"{exc.detail} Nothing was changed by your form.")
+        return _see_other(reverse("review_appeal", args=[appeal.pk]))
+    fresh = _appeal_or_404(request, appeal.pk)
+    context = _appeal_context(request, fresh)
+    context.update(form=form, errors=_errors(exc), error_detail=exc.detail)
+    return render(request, "console/appeal.html", context, status=exc.status)
+
+
+@reviewer_page
+@require_POST
+def appeal_decide_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
+    appeal = _appeal_or_404(request, appeal_id)
+    page = reverse("review_appeal", args=[appeal.pk])
+    if _changed_meanwhile(request, appeal):
+        return _see_other(page)
+    decision = request.POST.get("decision", "")
+    note = request.POST.get("note", "").strip()
+    form = {"decision": decision, "note": note, "deny_reason": request.POST.get("deny_reason", "")}
+    try:
+        if decision == "deny":
+            code = request.POST.get("deny_reason", "")
+            errors = []
+            if code not in DENIAL_LABELS:
+                errors.append(FieldError("deny_reason", "choose the reason of the denial"))
+            if not note:
+                errors.append(FieldError("note", "write a note to the merchant"))
+            if errors:
+                raise ValidationFailed("The denial was not recorded.", errors)
+            note = f"{DENIAL_LABELS[code]}. {note}"
+        appeal_decide(actor=console_principal(request), appeal=appeal, decision=decision, note=note)
+    except DomainError as exc:
+        return _refused(request, appeal, exc, form)
+    verb = "approved" if decision == "approve" else "denied"
+    messages.success(request, f"Appeal {appeal.pk} {verb}.")
+    return _see_other(page)
+
+
+@reviewer_page
+@require_POST
+def appeal_request_info_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
+    appeal = _appeal_or_404(request, appeal_id)
+    page = reverse("review_appeal", args=[appeal.pk])
+    if _changed_meanwhile(request, appeal):
+        return _see_other(page)
+    question = request.POST.get("question", "")
+    try:
+        done = appeal_request_info(
+            actor=console_principal(request), appeal=appeal, question=question
+        )
+    except DomainError as exc:
+        return _refused(request, appeal, exc, {"question": question})
+    due = (
+        timezone.localtime(done.info_due_at).strftime("%Y-%m-%d %H:%M %Z")
+        if done.info_due_at
+        else ""
+    )
+    messages.success(request, f"Information requested; the merchant has until {due} to answer.")
+    return _see_other(page)
+
+
+@reviewer_page
+@require_POST
+def appeal_assign_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
+    appeal = _appeal_or_404(request, appeal_id)
+    back = _back(request, reverse("review_appeal", args=[appeal.pk]))
+    reviewer = request.POST.get("reviewer", "")
+    try:
+        done = appeal_assign(actor=console_principal(request), appeal=appeal, reviewer=reviewer)
+    except DomainError as exc:
+        detail = "; ".join(e.message for e in exc.errors) or exc.detail
+        messages.error(request, f"Appeal {appeal.pk} was not assigned: {detail}.")
+        return _see_other(back)
+    who = done.assigned_to.get_username() if done.assigned_to else reviewer
+    mine = who == request.user.get_username()
+    messages.success(
+        request,
+        f"Appeal {appeal.pk} is now yours." if mine else f"Appeal {appeal.pk} assigned to {who}.",
+    )
+    return _see_other(back)
+
+
+@reviewer_page
+@require_GET
+def appeal_file(request: HttpRequest, appeal_id: int, file_id: int) -> HttpResponse:
+    """A merchant's file: an image inline only when its bytes are one; anything else downloads."""
+    try:
+        item = appeal_file_for(console_principal(request), appeal_id, file_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    with default_storage.open(item.storage_name, "rb") as handle:
+        content = handle.read()
+    sniffed = filetype.guess_mime(content)
+    inline = sniffed in INLINE_IMAGES and request.GET.get("download") != "1"
+    if inline:
+        response = HttpResponse(content, content_type=sniffed)
+        response["Content-Disposition"] = "inline"
+    else:
+        kind = sniffed if sniffed == "application/pdf" else "application/octet-stream"
+        response = HttpResponse(content, content_type=kind)
+        safe = "".join(c for c in item.original_name if c.isalnum() or c in "._- ") or "file"
+        response["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+# -- statistics ----------------------------------------------------------------------------
+
+
+@reviewer_page
+@require_GET
+def stats(request: HttpRequest) -> HttpResponse:
+    raw = request.GET.get("days", "30")
+    status = 200
+    errors: dict[str, str] = {}
+    if not raw.isdigit() or not 1 <= int(raw) <= 366:
+        errors["days"] = "must be a whole number of days from 1 to 366"
+        status, raw = 422, "30"
+    days = int(raw)
+    now = timezone.now()
+    tz = timezone.get_current_timezone()
+    last = timezone.localdate(now)
+    first = last - timedelta(days=days - 1)
+    rows = decision_rows(now - timedelta(days=days + 1), now + timedelta(seconds=1))
+    result = review_stats(rows, first, last, tz)  # type: ignore[arg-type]
+    open_breaches = Appeal.objects.filter(
+        status__in=[Status.SUBMITTED, Status.IN_REVIEW], review_due_at__lt=now
+    ).count()
+    context = {
+        "stats": result,
+        "days": days,
+        "errors": errors,
+        "open_breaches": open_breaches,
+        "reason_label": reason_label,
+        "by_reason": [
+            (kind, code, reason_label(kind, code), tally)
+            for (kind, code), tally in result.by_reason.items()
+        ],
+        **REVIEW_NAV,
+        "tab": "stats",
+        "max_day": max((n for _, n, _ in result.per_day), default=0) or 1,
+    }
+    return render(request, "console/stats.html", context, status=status)

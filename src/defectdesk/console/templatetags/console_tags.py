@@ -1,0 +1,42 @@
+"""Template helpers of the console: percentages, durations, the reviewer/operator nav links."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.http import HttpRequest
+
+from defectdesk.accounts.roles import principal_for_user
+from defectdesk.console.explain import percent
+
+register = template.Library()
+
+
+@register.filter
+def pct(value: float | None) -> str:
+    return percent(value)
+
+
+@register.filter
+def hours(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1f} h"
+
+
+@register.filter
+def get(mapping: dict[str, Any], key: str) -> Any:
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""
+
+
+@register.inclusion_tag("console/nav_links.html", takes_context=True)
+def console_links(context: dict[str, Any]) -> dict[str, Any]:
+    """The `Review queue` link for reviewers (and operators) and `Operator settings`."""
+    request: HttpRequest | None = context.get("request")
+    user = getattr(request, "user", None)
+    principal = principal_for_user(user)
+    return {
+        "show_queue": principal.is_reviewer or principal.is_operator,
+        "show_operator": principal.is_operator,
+    }
