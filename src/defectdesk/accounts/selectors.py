@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from defectdesk.accounts.models import Seller
+from defectdesk.accounts.models import ApiToken, Membership, Seller
 from defectdesk.accounts.roles import Principal, principal_for_user
 from defectdesk.core.errors import NotFound
 
@@ -32,3 +33,19 @@ def seller_for(
     if seller is None:
         raise NotFound(f"Seller {external_id!r} not found.")
     return seller
+
+
+def seller_members(seller: Seller) -> QuerySet[Membership]:
+    """The users who work for a seller, with their roles (for its owners' Users page)."""
+    return Membership.objects.filter(seller=seller).select_related("user").order_by(
+        "user__username"
+    )
+
+
+def seller_tokens(seller: Seller) -> QuerySet[ApiToken]:
+    """The API tokens scoped to a seller, newest first (for its owners' Tokens page)."""
+    return ApiToken.objects.filter(seller=seller).select_related("created_by")
+
+
+def username_taken(username: str) -> bool:
+    return get_user_model().objects.filter(username=username).exists()

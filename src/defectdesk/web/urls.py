@@ -1,12 +1,26 @@
+"""The Seller Center's pages."""
+
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from defectdesk.web import views
+from defectdesk.web import account, appeals, health, orders
 
 urlpatterns = [
     path("signin/", auth_views.LoginView.as_view(template_name="web/signin.html"), name="signin"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
-    path("", views.home, name="home"),
-    path("orders/", views.order_list, name="orders"),
-    path("orders/<str:marketplace>/<str:order_ref>/", views.order_detail, name="order"),
+    path("", health.account_health, name="home"),
+    path("orders/", orders.order_list, name="orders"),
+    path("orders/export.csv", orders.order_export, name="orders_export"),
+    path("orders/<str:marketplace>/<str:order_ref>/", orders.order_detail, name="order"),
+    path("defects/<int:defect_id>/appeal/", appeals.appeal_new, name="appeal_new"),
+    path("appeals/", appeals.appeal_list, name="appeals"),
+    path("appeals/<int:appeal_id>/", appeals.appeal_detail, name="appeal"),
+    path("appeals/<int:appeal_id>/reply/", appeals.appeal_reply_view, name="appeal_reply"),
+    path("appeals/<int:appeal_id>/withdraw/", appeals.appeal_withdraw_view, name="appeal_withdraw"),
+    path("messages/", account.message_list, name="messages"),
+    path("notifications/", account.notification_list, name="notifications"),
+    path("notifications/read/", account.notification_read, name="notifications_read"),
+    path("settings/users/", account.user_list, name="users"),
+    path("settings/tokens/", account.token_list, name="tokens"),
+    path("settings/tokens/<int:token_id>/revoke/", account.token_revoke_view, name="token_revoke"),
 ]

@@ -1,0 +1,191 @@
+"""Notifications, buyer messages, and the owners' Users and API tokens pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from defectdesk.accounts.actions import token_create, token_revoke, user_create
+from defectdesk.accounts.models import Membership
+from defectdesk.accounts.selectors import seller_members, seller_tokens, username_taken
+from defectdesk.core.actors import Actor
+from defectdesk.core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
+from defectdesk.ledger.selectors import order_messages, orders_visible_to
+from defectdesk.metrics.health import marketplace_for_seller
+from defectdesk.notify.actions import notification_mark_read
+from defectdesk.notify.selectors import notifications_for
+from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
+
+MESSAGE_DAYS = 30
+MESSAGES_SHOWN = 100
+
+
+@page
+def notification_list(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request)
+    current = Paginator(notifications_for(request.user), 30).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "web/notifications.html",
+        base_context(viewer, "notifications", page=current, rows=list(current.object_list)),
+    )
+
+
+@require_POST
+@page
+def notification_read(request: HttpRequest) -> HttpResponse:
+    ids: list[int] = []
+    if request.POST.get("all"):
+        ids = list(
+            notifications_for(request.user)
+            .filter(read_at__isnull=True)
+            .values_list("pk", flat=True)
+        )
+    else:
+        ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
+    changed = notification_mark_read(user_id=int(request.user.pk or 0), notification_ids=ids)
+    messages.success(request, _("%(n)d notification(s) marked as read.") % {"n": changed})
+    return redirect("notifications")
+
+
+@page
+def message_list(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request)
+    rows = []
+    market = None
+    if viewer.seller is not None:
+        try:
+            market = marketplace_for_seller(viewer.seller, request.GET.get("marketplace") or None)
+        except DomainError:
+            market = None
+    if viewer.seller is not None and market is not None:
+        since = timezone.now() - timedelta(days=MESSAGE_DAYS)
+        orders = orders_visible_to(viewer.principal).filter(
+            seller=viewer.seller, placed_at__gte=since - timedelta(days=MESSAGE_DAYS)
+        )
+        rows = list(
+            order_messages(orders, market.pk)
+            .filter(occurred_at__gte=since)
+            .only("occurred_at", "type", "order_ref", "data")[:MESSAGES_SHOWN]
+        )
+    context = base_context(viewer, "messages", rows=rows, marketplace=market, days=MESSAGE_DAYS)
+    return render(request, "web/messages.html", context)
+
+
+def _owner(request: HttpRequest) -> Viewer:
+    viewer = viewer_for(request)
+    if viewer.seller is None:
+        raise NotFound(_("No seller account."))
+    if not viewer.is_owner:
+        raise Forbidden(_("Only the seller's owner manages its users and API tokens."))
+    return viewer
+
+
+@page
+def user_list(request: HttpRequest) -> HttpResponse:
+    viewer = _owner(request)
+    assert viewer.seller is not None
+    errors: dict[str, list[str]] = {}
+    typed = {"username": "", "email": "", "role": Membership.Role.STAFF.value}
+    status = 200
+    if request.method == "POST":
+        typed = {
+            "username": request.POST.get("username", "").strip(),
+            "email": request.POST.get("email", "").strip(),
+            "role": request.POST.get("role", ""),
+        }
+        try:
+            if typed["role"] not in (
+                Membership.Role.STAFF,
+                Membership.Role.READ_ONLY,
+                Membership.Role.OWNER,
+            ):
+                raise ValidationFailed(
+                    _("The user was not added."),
+                    [FieldError("role", _("choose owner, staff or read-only staff"))],
+                )
+            if typed["username"] and username_taken(typed["username"]):
+                raise ValidationFailed(
+                    _("The user was not added."),
+                    [FieldError("username", _("this user name is taken; choose another"))],
+                )
+            user_create(
+                actor=Actor(user=request.user),
+                username=typed["username"],
+                password=request.POST.get("password", ""),
+                email=typed["email"],
+                seller=viewer.seller.external_id,
+                role=typed["role"],
+            )
+        except DomainError as exc:
+            errors = field_errors(exc) or {"": [exc.detail]}
+            status = exc.status
+        else:
+            messages.success(request, _("User %(name)s was added.") % {"name": typed["username"]})
+            return redirect("users")
+    context = base_context(
+        viewer,
+        "users",
+        members=list(seller_members(viewer.seller)),
+        roles=Membership.Role.choices,
+        errors=errors,
+        typed=typed,
+    )
+    return render(request, "web/users.html", context, status=status)
+
+
+@page
+def token_list(request: HttpRequest) -> HttpResponse:
+    viewer = _owner(request)
+    assert viewer.seller is not None
+    errors: dict[str, list[str]] = {}
+    raw = ""
+    typed_name = ""
+    status = 200
+    if request.method == "POST":
+        typed_name = request.POST.get("name", "").strip()[:100]
+        try:
+            token, raw = token_create(
+                actor=Actor(user=request.user),
+                name=typed_name,
+                seller=viewer.seller.external_id,
+                read_only=bool(request.POST.get("read_only")),
+            )
+        except DomainError as exc:
+            errors = field_errors(exc) or {"": [exc.detail]}
+            status = exc.status
+        else:
+            typed_name = ""
+            messages.success(request, _("Token “%(name)s” was created.") % {"name": token.name})
+    context = base_context(
+        viewer,
+        "tokens",
+        tokens=list(seller_tokens(viewer.seller)),
+        raw=raw,
+        errors=errors,
+        typed_name=typed_name,
+    )
+    response = render(request, "web/tokens.html", context, status=status)
+    if raw:
+        response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@page
+def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    viewer = _owner(request)
+    assert viewer.seller is not None
+    token = seller_tokens(viewer.seller).filter(pk=token_id).first()
+    if token is None:
+        raise NotFound(_("No such token."))
+    token_revoke(actor=Actor(user=request.user), token_id=token.pk)
+    messages.success(request, _("Token “%(name)s” was revoked.") % {"name": token.name})
+    return redirect("tokens")

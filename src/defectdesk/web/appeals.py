@@ -1,0 +1,418 @@
+"""Appeal pages: the form (new and draft), the list by tab, the appeal page and its replies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from defectdesk.appeals.actions import (
+    appeal_attach,
+    appeal_create,
+    appeal_reply,
+    appeal_submit,
+    appeal_update,
+    appeal_withdraw,
+)
+from defectdesk.appeals.evidence import explanation_suggest
+from defectdesk.appeals.models import Appeal
+from defectdesk.appeals.policy import appeal_rules_for
+from defectdesk.appeals.reasons import reasons_for
+from defectdesk.appeals.rules_policy import AppealRules
+from defectdesk.appeals.selectors import (
+    appeal_for,
+    appeal_history,
+    appealable_until,
+    appeals_visible_to,
+    defect_for_appeal,
+    open_appeal_for_defect,
+    order_state_of,
+)
+from defectdesk.appeals.transitions import Status
+from defectdesk.appeals.uploads import EXTENSIONS, STORED_EXTENSION, upload_check
+from defectdesk.core.errors import Conflict, DomainError, Forbidden, TooLarge
+from defectdesk.defects.models import Defect
+from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
+
+Upload = tuple[str, bytes]
+
+TABS: dict[str, tuple[Any, tuple[str, ...]]] = {
+    "action": (gettext_lazy("Action required"), (Status.INFO_REQUESTED, Status.DRAFT)),
+    "review": (gettext_lazy("Under review"), (Status.SUBMITTED, Status.IN_REVIEW)),
+    "decided": (gettext_lazy("Decided"), (Status.APPROVED, Status.DENIED, Status.WITHDRAWN)),
+}
+FIELD_OF = {"file": "files", "defect": "", "body": "", "message": "message"}
+
+
+@dataclass
+class FormState:
+    """What the merchant typed, kept across an error, and the errors by field."""
+
+    reason: str = ""
+    explanation: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def _errors(exc: DomainError) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    found = field_errors(exc)
+    if isinstance(exc, TooLarge) or not found:
+        target = "files" if isinstance(exc, TooLarge) else ""
+        found = {target: [exc.detail]}
+    for name, items in found.items():
+        grouped.setdefault(FIELD_OF.get(name, name), []).extend(items)
+    grouped.setdefault("", [])
+    if not grouped[""]:
+        grouped[""] = [exc.detail]
+    return grouped
+
+
+def _uploads(request: HttpRequest) -> list[Upload]:
+    return [(f.name or "", f.read()) for f in request.FILES.getlist("files")]
+
+
+def _uploads_check(uploads: list[Upload], rules: AppealRules) -> None:
+    """Refuse a bad file before anything is written (the action checks again)."""
+    for name, content in uploads:
+        upload_check(name, content, rules, "files")
+
+
+def _form_context(
+    viewer: Viewer, defect: Defect, form: FormState, appeal: Appeal | None = None
+) -> dict[str, Any]:
+    rules = appeal_rules_for(defect.marketplace_id)
+    state, _events = order_state_of(defect)
+    catalogue = {
+        r.code: {
+            "label": r.label,
+            "guidance": r.guidance,
+            "suggestion": explanation_suggest(state, defect.kind, r.code, defect.source_key),
+        }
+        for r in reasons_for(defect.kind)
+    }
+    chosen = form.reason if form.reason in catalogue else ""
+    types = sorted({STORED_EXTENSION[t].upper() for t in rules.allowed_types})
+    return base_context(
+        viewer,
+        "appeals",
+        defect=defect,
+        defect_label=dict(Defect.Kind.choices).get(defect.kind, defect.kind),
+        order=defect.order,
+        appeal=appeal,
+        files=list(appeal.files.all()) if appeal is not None else [],
+        form=form,
+        general_errors=form.errors.get("", []),
+        reasons=reasons_for(defect.kind),
+        catalogue=catalogue,
+        chosen=catalogue.get(chosen),
+        rules=rules,
+        max_mb=f"{rules.max_file_bytes / (1024 * 1024):g}",
+        file_types=", ".join(types),
+        accept=",".join(f".{e}" for t in rules.allowed_types for e in _exts(t)),
+        appealable_until=appealable_until(defect),
+    )
+
+
+def _exts(content_type: str) -> tuple[str, ...]:
+    return EXTENSIONS[content_type]
+
+
+def _form_from(request: HttpRequest) -> FormState:
+    return FormState(
+        reason=request.POST.get("reason", "")[:64],
+        explanation=request.POST.get("explanation", ""),
+    )
+
+
+def _suggest_into(form: FormState, defect: Defect) -> None:
+    if not form.reason:
+        form.errors = {"reason": [_("Choose a reason first; the suggestion depends on it.")]}
+        return
+    state, _events = order_state_of(defect)
+    form.explanation = explanation_suggest(state, defect.kind, form.reason, defect.source_key)
+
+
+@page
+def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
+    viewer = viewer_for(request)
+    defect = defect_for_appeal(viewer.principal, defect_id)
+    viewer = Viewer(viewer.principal, defect.seller)
+    existing = open_appeal_for_defect(defect)
+    if existing is not None and request.method != "POST":
+        return redirect("appeal", existing.pk)
+    form = FormState()
+    status = 200
+    if request.method == "POST":
+        form = _form_from(request)
+        action = request.POST.get("action", "save")
+        if action == "suggest":
+            _suggest_into(form, defect)
+        else:
+            uploads = _uploads(request)
+            rules = appeal_rules_for(defect.marketplace_id)
+            try:
+                with transaction.atomic():
+                    _uploads_check(uploads, rules)
+                    appeal = appeal_create(
+                        actor=viewer.principal,
+                        defect=defect.pk,
+                        reason=form.reason,
+                        explanation=form.explanation,
+                    )
+                    if uploads:
+                        appeal_attach(actor=viewer.principal, appeal=appeal, uploads=uploads)
+                    if action == "submit":
+                        appeal_submit(actor=viewer.principal, appeal=appeal)
+            except Conflict as exc:
+                again = open_appeal_for_defect(defect)
+                if again is None:
+                    form.errors = _errors(exc)
+                    status = exc.status
+                else:
+                    messages.info(
+                        request,
+                        _(
+                            "This defect already has an open appeal (#%(id)s), perhaps from a "
+                            "second click or another tab; here it is. No second appeal was made."
+                        )
+                        % {"id": again.pk},
+                    )
+                    return redirect("appeal", again.pk)
+            except DomainError as exc:
+                if exc.status == 404:
+                    raise
+                form.errors = _errors(exc)
+                status = exc.status
+            else:
+                if action == "submit":
+                    messages.success(request, _("Your appeal was submitted."))
+                else:
+                    messages.success(request, _("Your draft was saved."))
+                return redirect("appeal", appeal.pk)
+    context = _form_context(viewer, defect, form)
+    return render(request, "web/appeal_form.html", context, status=status)
+
+
+def _draft_post(request: HttpRequest, viewer: Viewer, appeal: Appeal) -> HttpResponse:
+    form = _form_from(request)
+    action = request.POST.get("action", "save")
+    defect = appeal.defect
+    status = 200
+    if action == "suggest":
+        _suggest_into(form, defect)
+    else:
+        uploads = _uploads(request)
+        rules = appeal_rules_for(appeal.marketplace_id)
+        try:
+            with transaction.atomic():
+                _uploads_check(uploads, rules)
+                appeal_update(
+                    actor=viewer.principal,
+                    appeal=appeal.pk,
+                    reason=form.reason,
+                    explanation=form.explanation,
+                )
+                if uploads:
+                    appeal_attach(actor=viewer.principal, appeal=appeal.pk, uploads=uploads)
+                if action == "submit":
+                    appeal_submit(actor=viewer.principal, appeal=appeal.pk)
+        except Conflict as exc:
+            current = appeal_for(viewer.principal, appeal.pk)
+            if current.status != Status.DRAFT:
+                messages.warning(
+                    request,
+                    _(
+                        "This appeal was already %(state)s elsewhere (another tab or a "
+                        "colleague), so this form was not applied. Its current state is below."
+                    )
+                    % {"state": current.get_status_display().lower()},
+                )
+                return _status_page(request, viewer, current, stale_text=form.explanation)
+            form.errors = _errors(exc)
+            status = exc.status
+        except DomainError as exc:
+            if exc.status == 404:
+                raise
+            form.errors = _errors(exc)
+            status = exc.status
+        else:
+            if action == "submit":
+                messages.success(request, _("Your appeal was submitted."))
+            else:
+                messages.success(request, _("Your draft was saved."))
+            return redirect("appeal", appeal.pk)
+    context = _form_context(viewer, defect, form, appeal)
+    return render(request, "web/appeal_form.html", context, status=status)
+
+
+def _status_page(
+    request: HttpRequest,
+    viewer: Viewer,
+    appeal: Appeal,
+    *,
+    reply_text: str = "",
+    reply_errors: dict[str, list[str]] | None = None,
+    stale_text: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    defect = appeal.defect
+    reason = next((r for r in reasons_for(defect.kind) if r.code == appeal.reason), None)
+    rules = appeal_rules_for(appeal.marketplace_id)
+    conversation = list(appeal.messages.all())
+    context = base_context(
+        viewer,
+        "appeals",
+        appeal=appeal,
+        defect=defect,
+        defect_label=dict(Defect.Kind.choices).get(defect.kind, defect.kind),
+        order=defect.order,
+        reason_label=reason.label if reason else appeal.reason,
+        files=list(appeal.files.all()),
+        conversation=conversation,
+        history=_history(appeal),
+        question=next((m for m in reversed(conversation) if m.kind == "question"), None),
+        reply_general=(reply_errors or {}).get("", []),
+        may_write=viewer.principal.may_write_seller(appeal.seller_id),
+        reply_text=reply_text,
+        reply_errors=reply_errors or {},
+        stale_text=stale_text,
+        rules=rules,
+        max_mb=f"{rules.max_file_bytes / (1024 * 1024):g}",
+        file_types=", ".join(sorted({STORED_EXTENSION[t].upper() for t in rules.allowed_types})),
+        is_open=appeal.status not in (Status.APPROVED, Status.DENIED, Status.WITHDRAWN),
+        in_review=appeal.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED),
+    )
+    return render(request, "web/appeal_detail.html", context, status=status)
+
+
+ACTION_TITLES: dict[str, Any] = {
+    "appeal.create": gettext_lazy("Draft started"),
+    "appeal.update": gettext_lazy("Draft edited"),
+    "appeal.attach": gettext_lazy("Files attached"),
+    "appeal.submit": gettext_lazy("Submitted"),
+    "appeal.pick_up": gettext_lazy("Picked up for review"),
+    "appeal.assign": gettext_lazy("Assigned to a reviewer"),
+    "appeal.request_info": gettext_lazy("Information requested"),
+    "appeal.reply": gettext_lazy("You replied"),
+    "appeal.decide": gettext_lazy("Decided"),
+    "appeal.approve": gettext_lazy("Approved"),
+    "appeal.deny": gettext_lazy("Denied"),
+    "appeal.expire": gettext_lazy("Denied: the reply deadline passed"),
+    "appeal.withdraw": gettext_lazy("Withdrawn"),
+    "appeal.overdue": gettext_lazy("The decision is overdue"),
+}
+
+
+def _history(appeal: Appeal) -> list[dict[str, Any]]:
+    out = []
+    for event in appeal_history(appeal):
+        title = ACTION_TITLES.get(event.action)
+        if title is None:
+            target = event.to_state
+            title = Status(target).label if target in Status.values else event.action
+        out.append(
+            {
+                "at": event.occurred_at,
+                "title": title,
+                "actor": event.actor_label,
+                "note": event.note,
+            }
+        )
+    return out
+
+
+@page
+def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
+    viewer = viewer_for(request)
+    appeal = appeal_for(viewer.principal, appeal_id)
+    viewer = Viewer(viewer.principal, appeal.seller)
+    editable = appeal.status == Status.DRAFT and viewer.may_write
+    if request.method == "POST":
+        if not viewer.may_write:
+            raise Forbidden(_("Read-only access: you may view this appeal but not change it."))
+        return _draft_post(request, viewer, appeal)
+    if editable:
+        form = FormState(reason=appeal.reason, explanation=appeal.explanation)
+        return render(
+            request, "web/appeal_form.html", _form_context(viewer, appeal.defect, form, appeal)
+        )
+    return _status_page(request, viewer, appeal)
+
+
+@require_POST
+@page
+def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
+    viewer = viewer_for(request)
+    appeal = appeal_for(viewer.principal, appeal_id)
+    viewer = Viewer(viewer.principal, appeal.seller)
+    text = request.POST.get("message", "")
+    uploads = _uploads(request)
+    try:
+        rules = appeal_rules_for(appeal.marketplace_id)
+        _uploads_check(uploads, rules)
+        appeal_reply(actor=viewer.principal, appeal=appeal, message=text, uploads=uploads)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        current = appeal_for(viewer.principal, appeal_id)
+        return _status_page(
+            request,
+            viewer,
+            current,
+            reply_text=text,
+            reply_errors=_errors(exc),
+            status=exc.status,
+        )
+    messages.success(request, _("Your reply was sent; the appeal is back in review."))
+    return redirect("appeal", appeal.pk)
+
+
+@require_POST
+@page
+def appeal_withdraw_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
+    viewer = viewer_for(request)
+    appeal = appeal_for(viewer.principal, appeal_id)
+    try:
+        appeal_withdraw(actor=viewer.principal, appeal=appeal.pk)
+    except Conflict as exc:
+        messages.error(request, exc.detail)
+    else:
+        messages.success(request, _("The appeal was withdrawn."))
+    return redirect("appeal", appeal.pk)
+
+
+@page
+def appeal_list(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request)
+    tab = request.GET.get("tab", "action")
+    if tab not in TABS:
+        tab = "action"
+    visible = appeals_visible_to(viewer.principal)
+    visible = visible.filter(seller=viewer.seller) if viewer.seller is not None else visible.none()
+    counts = {
+        name: visible.filter(status__in=list(statuses)).count()
+        for name, (_label, statuses) in TABS.items()
+    }
+    chosen = visible.filter(status__in=list(TABS[tab][1]))
+    if tab == "action":
+        chosen = chosen.order_by("info_due_at", "-updated_at", "-id")
+    elif tab == "review":
+        chosen = chosen.order_by("review_due_at", "id")
+    else:
+        chosen = chosen.order_by("-updated_at", "-id")
+    current = Paginator(chosen, 50).get_page(request.GET.get("page"))
+    rows = list(current.object_list)
+    labels = dict(Defect.Kind.choices)
+    for appeal in rows:
+        appeal.kind_label = labels.get(appeal.defect.kind, appeal.defect.kind)  # type: ignore[attr-defined]
+    tabs = [(name, label, counts[name]) for name, (label, _s) in TABS.items()]
+    context = base_context(viewer, "appeals", tab=tab, tabs=tabs, page=current, rows=rows)
+    return render(request, "web/appeal_list.html", context)

@@ -1,0 +1,235 @@
+"""Orders: the searchable list, its CSV export, and the order page with its defects."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from defectdesk.appeals.models import Appeal
+from defectdesk.appeals.policy import appeal_rules_for
+from defectdesk.appeals.selectors import appealable_until_many, appeals_visible_to
+from defectdesk.appeals.transitions import OPEN_STATUSES
+from defectdesk.defects.models import Defect
+from defectdesk.ledger.models import Order
+from defectdesk.ledger.selectors import order_events, order_for, orders_visible_to
+from defectdesk.web.common import Viewer, base_context, page, viewer_for
+from defectdesk.web.csvsafe import csv_cell
+from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
+from defectdesk.web.timeline import WHY_IT_COUNTS, event_detail, event_title
+
+PAGE_SIZE = 50
+EXPORT_CHUNK = 2000
+
+
+def _orders(viewer: Viewer, filters: OrderFilters) -> Any:
+    visible = orders_visible_to(viewer.principal)
+    if viewer.seller is None:
+        return visible.none()
+    return filters_apply(visible.filter(seller=viewer.seller), filters)
+
+
+def _active_kinds(order_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    rows = (
+        Defect.objects.filter(order_id__in=order_ids, status=Defect.Status.ACTIVE)
+        .order_by("kind")
+        .values_list("order_id", "kind")
+    )
+    for order_id, kind in rows:
+        found.setdefault(order_id, []).append(kind)
+    return found
+
+
+@page
+def order_list(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request)
+    filters = filters_parse(request.GET)
+    orders = _orders(viewer, filters).only(
+        "id",
+        "order_ref",
+        "placed_at",
+        "status",
+        "fulfillment",
+        "total_amount",
+        "currency",
+        "buyer",
+        "tracking_number",
+        "marketplace__code",
+        "seller__external_id",
+    )
+    current = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(current.object_list)
+    kinds = _active_kinds([o.pk for o in rows])
+    labels = dict(Defect.Kind.choices)
+    for order in rows:
+        order.active_kinds = [(k, labels.get(k, k)) for k in kinds.get(order.pk, [])]  # type: ignore[attr-defined]
+    context = base_context(
+        viewer,
+        "orders",
+        page=current,
+        rows=rows,
+        filters=filters,
+        kinds=Defect.Kind.choices,
+        statuses=Order.Status.choices,
+        fulfilments=[
+            (f, _("Merchant") if f == "merchant" else _("Marketplace")) for f in FULFILMENTS
+        ],
+        export_query=request.GET.urlencode(),
+        placed_sort="placed" if filters.sort == "-placed" else "-placed",
+    )
+    return render(request, "web/order_list.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+EXPORT_HEADER = [
+    "order",
+    "marketplace",
+    "placed_at",
+    "status",
+    "fulfillment",
+    "buyer",
+    "skus",
+    "total",
+    "currency",
+    "carrier",
+    "tracking_number",
+    "active_defects",
+]
+
+
+def _export_rows(orders: Any) -> Iterator[list[str]]:
+    yield EXPORT_HEADER
+    rows = orders.values_list(
+        "pk",
+        "order_ref",
+        "marketplace__code",
+        "placed_at",
+        "status",
+        "fulfillment",
+        "buyer",
+        "skus",
+        "total_amount",
+        "currency",
+        "carrier",
+        "tracking_number",
+    ).iterator(chunk_size=EXPORT_CHUNK)
+    while True:
+        chunk = list(islice(rows, EXPORT_CHUNK))
+        if not chunk:
+            return
+        kinds = _active_kinds([r[0] for r in chunk])
+        for pk, *values in chunk:
+            placed: datetime = values[2]
+            values[2] = placed.isoformat()
+            yield [csv_cell(v) for v in values] + [csv_cell(" ".join(kinds.get(pk, [])))]
+
+
+@page
+def order_export(request: HttpRequest) -> StreamingHttpResponse:
+    viewer = viewer_for(request)
+    filters = filters_parse(request.GET)
+    writer = csv.writer(_Echo())
+    stream = (writer.writerow(row) for row in _export_rows(_orders(viewer, filters)))
+    name = f"orders-{viewer.seller.external_id if viewer.seller else 'none'}-"
+    name += f"{timezone.localdate().isoformat()}.csv"
+    response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@dataclass
+class DefectView:
+    defect: Defect
+    label: str
+    why: str
+    appealable_until: datetime | None
+    open_appeal: Appeal | None
+    past_appeals: list[Appeal]
+    can_appeal: bool
+    blocked: str
+
+
+def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
+    defects = list(
+        Defect.objects.filter(order=order).select_related("order").order_by("opened_at", "id")
+    )
+    if not defects:
+        return []
+    until = appealable_until_many(defects)
+    appeals = list(
+        appeals_visible_to(viewer.principal)
+        .filter(defect__order=order)
+        .order_by("created_at", "id")
+    )
+    rules = appeal_rules_for(order.marketplace_id)
+    may_write = viewer.principal.may_write_seller(order.seller_id)
+    now = timezone.now()
+    labels = dict(Defect.Kind.choices)
+    out = []
+    for defect in defects:
+        mine = [a for a in appeals if a.defect_id == defect.pk]
+        open_one = next((a for a in mine if a.status in OPEN_STATUSES), None)
+        used = sum(1 for a in mine if a.submitted_at is not None)
+        closes = until.get(defect.pk)
+        blocked = ""
+        if defect.status != Defect.Status.ACTIVE:
+            blocked = _("This defect was removed; it no longer counts.")
+        elif open_one is not None:
+            blocked = ""
+        elif closes is not None and now > closes:
+            blocked = _("The filing window for this defect has closed.")
+        elif used >= rules.max_appeals_per_defect:
+            blocked = _("This defect was already appealed %(n)d times, the most allowed.") % {
+                "n": used
+            }
+        elif not may_write:
+            blocked = _("Read-only access: you can follow appeals but not file them.")
+        can = not blocked and open_one is None and defect.status == Defect.Status.ACTIVE
+        out.append(
+            DefectView(
+                defect=defect,
+                label=labels.get(defect.kind, defect.kind),
+                why=str(WHY_IT_COUNTS.get(defect.kind, "")),
+                appealable_until=closes,
+                open_appeal=open_one,
+                past_appeals=[a for a in mine if a is not open_one],
+                can_appeal=can,
+                blocked=blocked,
+            )
+        )
+    return out
+
+
+@page
+def order_detail(request: HttpRequest, marketplace: str, order_ref: str) -> HttpResponse:
+    viewer = viewer_for(request)
+    order = order_for(viewer.principal, marketplace, order_ref)
+    if viewer.seller is None or viewer.seller.pk != order.seller_id:
+        viewer = Viewer(viewer.principal, order.seller)
+    events = [
+        {
+            "at": e.occurred_at,
+            "type": e.type,
+            "title": event_title(e.type),
+            "detail": event_detail(e.type, e.data),
+        }
+        for e in order_events(order).only("occurred_at", "type", "data", "event_id")
+    ]
+    context = base_context(
+        viewer, "orders", order=order, events=events, defects=_defect_views(viewer, order)
+    )
+    return render(request, "web/order_detail.html", context)

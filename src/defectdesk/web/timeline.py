@@ -1,0 +1,119 @@
+"""Ledger events and defects in words a merchant reads (translatable)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+EVENT_TITLES: dict[str, Any] = {
+    "order.placed": gettext_lazy("Order placed"),
+    "order.shipped": gettext_lazy("Shipped"),
+    "shipment.scanned": gettext_lazy("Carrier scan"),
+    "order.delivered": gettext_lazy("Delivered"),
+    "order.cancelled": gettext_lazy("Cancelled"),
+    "return.requested": gettext_lazy("Return requested"),
+    "return.received": gettext_lazy("Return received"),
+    "refund.issued": gettext_lazy("Refund issued"),
+    "feedback.posted": gettext_lazy("Feedback posted"),
+    "feedback.removed": gettext_lazy("Feedback removed"),
+    "claim.filed": gettext_lazy("A-to-z Guarantee claim filed"),
+    "claim.decided": gettext_lazy("A-to-z Guarantee claim decided"),
+    "chargeback.filed": gettext_lazy("Chargeback filed"),
+    "chargeback.decided": gettext_lazy("Chargeback decided"),
+    "message.received": gettext_lazy("Buyer message"),
+    "message.sent": gettext_lazy("Your reply"),
+    "message.no_response_needed": gettext_lazy("Marked: no response needed"),
+}
+
+WHY_IT_COUNTS: dict[str, Any] = {
+    "negative_feedback": gettext_lazy(
+        "A buyer left feedback rated 2 stars or lower. It counts in your Order Defect Rate."
+    ),
+    "a_to_z_claim": gettext_lazy(
+        "A buyer filed an A-to-z Guarantee claim. It counts in your Order Defect Rate until the "
+        "claim is denied, withdrawn or paid by the marketplace."
+    ),
+    "chargeback": gettext_lazy(
+        "The buyer disputed the payment for a service reason. It counts in your Order Defect "
+        "Rate unless you win the dispute."
+    ),
+    "cancellation": gettext_lazy(
+        "You cancelled the order before shipping it. It counts in your pre-fulfilment cancel rate."
+    ),
+    "late_shipment": gettext_lazy(
+        "The order shipped after its ship-by date (or had not shipped when it passed). It counts "
+        "in your late shipment rate."
+    ),
+    "invalid_tracking": gettext_lazy(
+        "The shipment had no tracking number, or no carrier scan within 48 hours. It counts "
+        "against your valid tracking rate until a scan arrives."
+    ),
+    "late_delivery": gettext_lazy(
+        "The order was delivered after its deliver-by date (or not delivered when it passed). "
+        "It counts against your on-time delivery rate."
+    ),
+    "refund": gettext_lazy("You issued a refund on this order. It counts in your refund rate."),
+}
+
+
+def _money(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    if isinstance(value, Mapping):
+        return f"{value.get('amount', '')} {value.get('currency', '')}".strip()
+    return str(value) if value not in (None, "") else ""
+
+
+def event_title(kind: str) -> str:
+    return str(EVENT_TITLES.get(kind, kind))
+
+
+def event_detail(kind: str, data: Mapping[str, Any]) -> str:
+    """One line of what the event says (plain text; the template escapes it)."""
+    parts: list[str] = []
+    if kind == "order.placed":
+        parts.append(_("Buyer %(buyer)s") % {"buyer": data.get("buyer") or "—"})
+        total = _money(data, "total")
+        if total:
+            parts.append(total)
+        skus = [str(i.get("sku")) for i in data.get("items") or [] if isinstance(i, Mapping)]
+        if skus:
+            parts.append(", ".join(skus))
+    elif kind == "order.shipped":
+        parts += [str(data.get(k)) for k in ("carrier", "service") if data.get(k)]
+        tracking = data.get("tracking_number")
+        parts.append(
+            _("tracking %(number)s") % {"number": tracking} if tracking else _("no tracking number")
+        )
+    elif kind == "shipment.scanned":
+        parts += [str(data.get(k)).replace("_", " ") for k in ("status", "location") if data.get(k)]
+    elif kind == "order.delivered":
+        if data.get("signature"):
+            parts.append(_("signed for"))
+    elif kind == "order.cancelled":
+        parts.append(_("by %(who)s") % {"who": data.get("requested_by") or "—"})
+        if data.get("reason"):
+            parts.append(str(data["reason"]))
+    elif kind == "refund.issued":
+        parts.append(_money(data, "amount"))
+        if data.get("reason"):
+            parts.append(str(data["reason"]))
+    elif kind == "feedback.posted":
+        parts.append(_("%(rating)s of 5 stars") % {"rating": data.get("rating")})
+        if data.get("comment"):
+            parts.append(f"“{data['comment']}”")
+    elif kind in (
+        "claim.filed",
+        "chargeback.filed",
+        "return.requested",
+        "return.received",
+        "feedback.removed",
+    ):
+        parts += [str(data.get(k)).replace("_", " ") for k in ("reason", "amount") if data.get(k)]
+    elif kind in ("claim.decided", "chargeback.decided"):
+        parts.append(str(data.get("outcome", "")).replace("_", " "))
+    elif kind in ("message.received", "message.sent"):
+        parts.append(str(data.get("body") or ""))
+    return " · ".join(p for p in parts if p)
