@@ -188,3 +188,25 @@ def test_pruning_old_slots_keeps_the_current_ones_and_enqueues_nothing_twice() -
     assert deleted == 2 * 10  # the slots of days 0..9 start more than 30 days before now
     assert scheduler_tick(now=now, jobs=JOBS) == []
     assert DBTaskResult.objects.count() == 80
+
+
+@job
+def broken_for_test() -> None:
+    return None
+
+
+@pytest.mark.django_db
+def test_a_job_that_cannot_be_enqueued_does_not_hold_up_the_others(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken = PeriodicJob(name="broken", every=timedelta(minutes=1), task=broken_for_test)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("queue unavailable")
+
+    monkeypatch.setattr(type(broken_for_test), "enqueue", refuse)
+    done = scheduler_tick(now=T0, jobs=[broken])
+    assert done == []
+    assert not ScheduledSlot.objects.filter(job_name="broken").exists()  # rolled back
+    monkeypatch.undo()
+    assert scheduler_tick(now=T0, jobs=[broken, *JOBS]) == [broken, *JOBS]

@@ -48,13 +48,20 @@ def scheduler_tick(
         start = slot_start(now, periodic.every, periodic.offset)
         # The slot row and the job row commit together: a crash between them cannot lose
         # or double the run.
-        with transaction.atomic():
-            if not _slot_claim(periodic.name, start, now, scheduler_id):
-                continue
-            result = periodic.task.enqueue()
-            ScheduledSlot.objects.filter(job_name=periodic.name, slot_start=start).update(
-                task_id=result.id
+        try:
+            with transaction.atomic():
+                if not _slot_claim(periodic.name, start, now, scheduler_id):
+                    continue
+                result = periodic.task.enqueue()
+                ScheduledSlot.objects.filter(job_name=periodic.name, slot_start=start).update(
+                    task_id=result.id
+                )
+        except Exception:
+            # Rolled back, slot and all: the next check tries again; other jobs go ahead.
+            logger.exception(
+                "could not enqueue %s for the slot starting %s", periodic.name, start.isoformat()
             )
+            continue
         logger.info("enqueued %s for the slot starting %s", periodic.name, start.isoformat())
         enqueued.append(periodic)
     return enqueued

@@ -10,7 +10,7 @@ from types import FrameType
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import DatabaseError, close_old_connections
+from django.db import close_old_connections
 from django.utils.crypto import get_random_string
 
 from defectdesk.core.jobs import periodic_jobs
@@ -76,8 +76,8 @@ class Command(BaseCommand):
                 if time.monotonic() - last_prune >= PRUNE_EVERY_SECONDS:
                     last_prune = time.monotonic()
                     scheduled_slots_prune()
-            except DatabaseError as exc:
-                logger.warning("scheduler check failed, trying again: %s", exc)
+            except Exception:
+                logger.exception("scheduler check failed; trying again")
             stop.wait(options["interval"])
         close_old_connections()
         if verbose:
