@@ -1,4 +1,4 @@
-"""Races settled in the database (PostgreSQL): one decision per appeal, one open appeal per defect."""
+"""Races settled in PostgreSQL: one decision per appeal, one open appeal per defect."""
 
 from __future__ import annotations
 
