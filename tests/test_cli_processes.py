@@ -111,6 +111,23 @@ def test_serve_refuses_a_bad_web_concurrency(tmp_path: Path) -> None:
     assert "WEB_CONCURRENCY must be a whole number of at least 1, not 'many'" in result.stderr
 
 
+def test_demo_refuses_a_busy_port_before_loading(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(tmp_path, "demo", "--bind", f"127.0.0.1:{port}", DEFECTDESK_EMBEDDED="1")
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in result.stderr
+    assert not (tmp_path / "var" / "defectdesk.sqlite3").exists()
+
+
+def test_demo_refuses_a_bind_without_a_port(tmp_path: Path) -> None:
+    result = run(tmp_path, "demo", "--bind", "localhost", DEFECTDESK_EMBEDDED="1")
+    assert result.returncode == 1
+    assert "--bind must be HOST:PORT such as 127.0.0.1:8000, not 'localhost'" in result.stderr
+
+
 def test_demo_refuses_to_serve_unsafely_before_touching_the_database(tmp_path: Path) -> None:
     result = run(tmp_path, "demo", timeout=60)
     assert result.returncode == 1

@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,26 @@ from defectdesk.core.management.args import positive_int
 
 STOP_GRACE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1
+
+
+def _port_check(bind: str) -> None:
+    """Refuse early, before loading anything, when the web address cannot be used."""
+    if bind.startswith("unix:"):
+        return
+    host, _, port = bind.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandError(f"--bind must be HOST:PORT such as 127.0.0.1:8000, not {bind!r}")
+    host = host.strip("[]")
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, int(port)))
+    except OSError as exc:
+        raise CommandError(
+            f"cannot listen on {bind}: {exc.strerror or exc}; stop what runs there or pass "
+            "another --bind"
+        ) from exc
 
 
 def _die_with_parent() -> None:
@@ -63,6 +84,7 @@ class Command(BaseCommand):
                 ensure_safe_to_serve()
             except ImproperlyConfigured as exc:
                 raise CommandError(str(exc)) from exc
+            _port_check(options["bind"])
         self.stdout.write("migrating the database ...")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("loading the demo marketplace ...")
