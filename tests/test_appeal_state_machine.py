@@ -132,11 +132,14 @@ class AppealMachine(RuleBasedStateMachine):
 
     @initialize()
     def start_with_open_appeals(self) -> None:
-        """A submitted appeal of S-1 and a draft of S-2, so that runs start mid-workflow."""
-        first = actions.appeal_create(
-            actor=CAST["alice"], defect=DEFECTS[0].pk, reason="other", explanation=EXPLANATION
-        )
-        actions.appeal_submit(actor=CAST["alice"], appeal=first)
+        """S-1: one appeal submitted, one in review; S-2: a draft (runs start mid-workflow)."""
+        for defect, reviewer in ((DEFECTS[0], None), (DEFECTS[1], "rita")):
+            appeal = actions.appeal_create(
+                actor=CAST["alice"], defect=defect.pk, reason="other", explanation=EXPLANATION
+            )
+            actions.appeal_submit(actor=CAST["alice"], appeal=appeal)
+            if reviewer:
+                actions.appeal_assign(actor=CAST["rita"], appeal=appeal, reviewer=reviewer)
         actions.appeal_create(
             actor=CAST["carol"], defect=DEFECTS[2].pk, reason="other", explanation=EXPLANATION
         )
@@ -354,6 +357,7 @@ def test_appeal_actions_by_every_role_keep_the_invariants(
         AppealMachine,
         settings=settings(
             max_examples=30,
+            derandomize=True,
             stateful_step_count=30,
             deadline=None,
             suppress_health_check=list(HealthCheck),
