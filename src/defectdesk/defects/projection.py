@@ -91,6 +91,45 @@ def defect_row(change: OrderChange, fact: DefectFact) -> list[Any]:
     ]
 
 
+def _referenced_clause() -> str:
+    """SQL true when another table (an appeal, ...) references the defect row."""
+    checks = []
+    for rel in Defect._meta.related_objects:
+        if not (rel.one_to_many or rel.one_to_one):
+            continue
+        model = rel.related_model
+        column = rel.field.column
+        checks.append(
+            f"EXISTS (SELECT 1 FROM {model._meta.db_table} r "  # noqa: S608
+            f"WHERE r.{column} = {Defect._meta.db_table}.id)"
+        )
+    return " OR ".join(checks) or "FALSE"
+
+
+def stale_defects_retire(ids: Sequence[int]) -> None:
+    """Defects the ledger no longer gives: delete them, unless something references them
+    (an appeal): those are kept, marked removed "no longer supported by the ledger"."""
+    table = Defect._meta.db_table
+    referenced = _referenced_clause()
+    for start in range(0, len(ids), IN_CHUNK):
+        chunk = list(ids[start : start + IN_CHUNK])
+        marks = ", ".join(["%s"] * len(chunk))
+        with connection.cursor() as cur:
+            cur.execute(
+                f"DELETE FROM {table} WHERE id IN ({marks}) "  # noqa: S608
+                f"AND appeal_removed_at IS NULL AND NOT ({referenced})",
+                chunk,
+            )
+            cur.execute(
+                f"UPDATE {table} SET status = 'removed', "  # noqa: S608
+                "removed_at = COALESCE(appeal_removed_at, opened_at), "
+                "removal_cause = CASE WHEN appeal_removed_at IS NULL THEN 'rule' "
+                "ELSE 'appeal' END, removal_detail = %s, ledger_intervals = %s "
+                f"WHERE id IN ({marks})",
+                [STALE_DETAIL, "[]", *chunk],
+            )
+
+
 class DefectProjector:
     """Upserts defects by (order, kind, source key) so ids stay stable across rebuilds."""
 
@@ -110,18 +149,8 @@ class DefectProjector:
                 rows.append(defect_row(change, with_appeal(fact, appeal_at)))
         bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
         stale = [pk for key, (pk, _) in existing.items() if key not in seen]
-        for start in range(0, len(stale), IN_CHUNK):
-            chunk = stale[start : start + IN_CHUNK]
-            marks = ", ".join(["%s"] * len(chunk))
-            with connection.cursor() as cur:
-                cur.execute(
-                    f"UPDATE {Defect._meta.db_table} SET status = 'removed', "  # noqa: S608
-                    "removed_at = COALESCE(appeal_removed_at, opened_at), "
-                    "removal_cause = CASE WHEN appeal_removed_at IS NULL THEN 'rule' "
-                    "ELSE 'appeal' END, removal_detail = %s, ledger_intervals = %s "
-                    f"WHERE id IN ({marks})",
-                    [STALE_DETAIL, "[]", *chunk],
-                )
+        if stale:
+            stale_defects_retire(stale)
 
     def reset(self) -> None:
         """Nothing to delete: rows are kept (appeals reference them) and refreshed on replay."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,6 +30,7 @@ from defectdesk.policy.profile import METRICS, Policy
 from defectdesk.policy.selectors import policy_for
 
 MAX_HISTORY_DAYS = 400
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +85,10 @@ def parse_day(value: str | date | None, field: str, today: date, default: date) 
         day = value
     else:
         try:
-            day = date.fromisoformat(str(value).strip())
+            text = str(value).strip()
+            if not _DAY.fullmatch(text):
+                raise ValueError(text)
+            day = date.fromisoformat(text)
         except ValueError:
             raise BadRequest(
                 f"{field} is not a date.",
