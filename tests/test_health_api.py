@@ -220,8 +220,8 @@ def test_openapi_documents_the_health_endpoints(db: Any) -> None:
         "/api/v1/sellers/{seller}/health/outlook",
         "/api/v1/defects",
     ):
-        responses = schema["paths"][path]["get"]["responses"]
-        assert {"200", "401", "404"} <= set(responses), (path, responses.keys())
+        responses = schema["paths"][route]["get"]["responses"]
+        assert {"200", "401", "404"} <= set(responses), (route, responses.keys())
     history = schema["paths"]["/api/v1/sellers/{seller}/health/history"]["get"]
     assert {p["name"] for p in history["parameters"]} >= {"marketplace", "metric", "from", "to"}
 

@@ -98,6 +98,7 @@ def _referenced_clause() -> str:
         if not (rel.one_to_many or rel.one_to_one):
             continue
         model = rel.related_model
+        assert not isinstance(model, str)
         column = rel.field.column
         checks.append(
             f"EXISTS (SELECT 1 FROM {model._meta.db_table} r "  # noqa: S608
