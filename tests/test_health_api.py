@@ -212,7 +212,7 @@ def test_explanations_name_the_orders_and_add_up(ledger: None, cast: dict[str, A
 
 def test_openapi_documents_the_health_endpoints(db: Any) -> None:
     schema = Client().get("/api/v1/openapi.json").json()
-    for path in (
+    for route in (
         "/api/v1/sellers/{seller}/health",
         "/api/v1/sellers/{seller}/health/history",
         "/api/v1/sellers/{seller}/health/explain",
