@@ -94,7 +94,6 @@ def user_list(request: HttpRequest) -> HttpResponse:
     assert viewer.seller is not None
     errors: dict[str, list[str]] = {}
     typed = {"username": "", "email": "", "role": Membership.Role.STAFF.value}
-    status = 200
     if request.method == "POST":
         typed = {
             "username": request.POST.get("username", "").strip(),
@@ -126,7 +125,6 @@ def user_list(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             errors = field_errors(exc) or {"": [exc.detail]}
-            status = exc.status
         else:
             messages.success(request, _("User %(name)s was added.") % {"name": typed["username"]})
             return redirect("users")
@@ -138,7 +136,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
         errors=errors,
         typed=typed,
     )
-    return render(request, "web/users.html", context, status=status)
+    return render(request, "web/users.html", context)
 
 
 @page
@@ -148,7 +146,6 @@ def token_list(request: HttpRequest) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     raw = ""
     typed_name = ""
-    status = 200
     if request.method == "POST":
         typed_name = request.POST.get("name", "").strip()[:100]
         try:
@@ -160,7 +157,6 @@ def token_list(request: HttpRequest) -> HttpResponse:
             )
         except DomainError as exc:
             errors = field_errors(exc) or {"": [exc.detail]}
-            status = exc.status
         else:
             typed_name = ""
             messages.success(request, _("Token “%(name)s” was created.") % {"name": token.name})
@@ -172,7 +168,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         errors=errors,
         typed_name=typed_name,
     )
-    response = render(request, "web/tokens.html", context, status=status)
+    response = render(request, "web/tokens.html", context)
     if raw:
         response["Cache-Control"] = "no-store"
     return response

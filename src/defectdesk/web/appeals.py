@@ -149,7 +149,6 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
     if existing is not None and request.method != "POST":
         return redirect("appeal", existing.pk)
     form = FormState()
-    status = 200
     if request.method == "POST":
         form = _form_from(request)
         action = request.POST.get("action", "save")
@@ -175,7 +174,6 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
                 again = open_appeal_for_defect(defect)
                 if again is None:
                     form.errors = _errors(exc)
-                    status = exc.status
                 else:
                     messages.info(
                         request,
@@ -190,7 +188,6 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
                 if exc.status == 404:
                     raise
                 form.errors = _errors(exc)
-                status = exc.status
             else:
                 if action == "submit":
                     messages.success(request, _("Your appeal was submitted."))
@@ -198,14 +195,13 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
                     messages.success(request, _("Your draft was saved."))
                 return redirect("appeal", appeal.pk)
     context = _form_context(viewer, defect, form)
-    return render(request, "web/appeal_form.html", context, status=status)
+    return render(request, "web/appeal_form.html", context)
 
 
 def _draft_post(request: HttpRequest, viewer: Viewer, appeal: Appeal) -> HttpResponse:
     form = _form_from(request)
     action = request.POST.get("action", "save")
     defect = appeal.defect
-    status = 200
     if action == "suggest":
         _suggest_into(form, defect)
     else:
@@ -237,12 +233,10 @@ def _draft_post(request: HttpRequest, viewer: Viewer, appeal: Appeal) -> HttpRes
                 )
                 return _status_page(request, viewer, current, stale_text=form.explanation)
             form.errors = _errors(exc)
-            status = exc.status
         except DomainError as exc:
             if exc.status == 404:
                 raise
             form.errors = _errors(exc)
-            status = exc.status
         else:
             if action == "submit":
                 messages.success(request, _("Your appeal was submitted."))
@@ -250,7 +244,7 @@ def _draft_post(request: HttpRequest, viewer: Viewer, appeal: Appeal) -> HttpRes
                 messages.success(request, _("Your draft was saved."))
             return redirect("appeal", appeal.pk)
     context = _form_context(viewer, defect, form, appeal)
-    return render(request, "web/appeal_form.html", context, status=status)
+    return render(request, "web/appeal_form.html", context)
 
 
 def _status_page(
@@ -261,7 +255,6 @@ def _status_page(
     reply_text: str = "",
     reply_errors: dict[str, list[str]] | None = None,
     stale_text: str = "",
-    status: int = 200,
 ) -> HttpResponse:
     defect = appeal.defect
     reason = next((r for r in reasons_for(defect.kind) if r.code == appeal.reason), None)
@@ -290,7 +283,7 @@ def _status_page(
         is_open=appeal.status not in (Status.APPROVED, Status.DENIED, Status.WITHDRAWN),
         in_review=appeal.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED),
     )
-    return render(request, "web/appeal_detail.html", context, status=status)
+    return render(request, "web/appeal_detail.html", context)
 
 
 ACTION_TITLES: dict[str, Any] = {
@@ -369,7 +362,6 @@ def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
             current,
             reply_text=text,
             reply_errors=_errors(exc),
-            status=exc.status,
         )
     messages.success(request, _("Your reply was sent; the appeal is back in review."))
     return redirect("appeal", appeal.pk)

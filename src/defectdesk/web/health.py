@@ -60,6 +60,14 @@ class MetricCard:
     numerator_url: str
     denominator_url: str
 
+    @property
+    def window_from(self) -> date:
+        return date.fromisoformat(self.data["window"]["from"])
+
+    @property
+    def window_to(self) -> date:
+        return date.fromisoformat(self.data["window"]["to"])
+
 
 def _orders_url(**params: Any) -> str:
     pairs: list[tuple[str, str]] = []

@@ -3,11 +3,12 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from defectdesk.web import account, appeals, health, orders
+from defectdesk.web import account, appeals, health, orders, probe
 
 urlpatterns = [
     path("signin/", auth_views.LoginView.as_view(template_name="web/signin.html"), name="signin"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
+    path("healthz", probe.healthz, name="healthz"),
     path("", health.account_health, name="home"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/export.csv", orders.order_export, name="orders_export"),

@@ -18,6 +18,14 @@ register = template.Library()
 NAV_SELLERS_SHOWN = 50
 
 
+def _url_or_none(name: str) -> str | None:
+    """The path of a page another area serves, or None while it does not exist."""
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
 @register.simple_tag(takes_context=True)
 def nav_state(context: template.Context) -> dict[str, Any]:
     """Unread notifications, the viewer's roles and the sellers they may switch to (cached)."""
@@ -33,12 +41,11 @@ def nav_state(context: template.Context) -> dict[str, Any]:
             .order_by("external_id")
             .values_list("external_id", "name")[:NAV_SELLERS_SHOWN]
         )
-    try:
-        review_url: str | None = reverse("review_queue")
-    except NoReverseMatch:
-        review_url = None
+    review_url, operator_url = _url_or_none("review_queue"), _url_or_none("operator_home")
     state = {
         "review_url": review_url,
+        "operator_url": operator_url,
+        "is_operator": principal.is_operator,
         "unread": unread_count(request.user),
         "is_reviewer": principal.is_reviewer,
         "sees_all": principal.sees_all_sellers,

@@ -1,0 +1,351 @@
+"""Seller Center benchmark: every merchant page under wrk against the 1,000,000-order ledger.
+
+    .venv/bin/python bench/web.py [--orders 1000000] [--connections 8] [--duration 10]
+
+Loads the generated ledger into PostgreSQL once (database dd_bench_web, kept between runs and
+reused when it already holds the ledger), serves the app with gunicorn on loopback, signs in
+as the owner of the busiest seller and drives each page with wrk. It prints requests/s and
+p50/p99 latency per page, and each page's throughput as a share of a trivial view (/healthz)
+served the same way in the same run. Targets: p99 below 150 ms at 8 connections; Account
+health and Orders at 30% or more of the trivial view's throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import OUT, ROOT, ledger_file
+
+DB_NAME = "dd_bench_web"
+DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+BENCH_USER = "bench-owner"
+TRIVIAL = "/healthz"
+
+
+def _psql(sql: str, db: str = "postgres") -> str:
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAtc", sql, db],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip()
+
+
+def _django() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "defectdesk.settings")
+    django.setup()
+
+
+def load(path: Path, expected_orders: int) -> dict[str, Any]:
+    """In a child process: migrate, and import the ledger unless the database already holds it."""
+    _django()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from defectdesk.core.actors import SYSTEM
+    from defectdesk.ledger.actions import marketplace_set
+    from defectdesk.ledger.importer import import_path
+    from defectdesk.ledger.models import Order
+
+    call_command("migrate", verbosity=0)
+    have = Order.objects.count()
+    if have >= expected_orders * 0.95:
+        return {"loaded": False, "orders": have, "seconds": 0.0}
+    marketplace_set(actor=SYSTEM, code="US", timezone="America/Los_Angeles", currency="USD")
+    started = time.monotonic()
+    result = import_path(str(path), "ndjson", batch_size=5000)
+    assert not result.rejected, result.rejected[:3]
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    return {
+        "loaded": True,
+        "orders": Order.objects.count(),
+        "seconds": time.monotonic() - started,
+    }
+
+
+def prepare() -> dict[str, Any]:
+    """In a child process: the bench user (owner of the busiest seller), a session, page URLs."""
+    _django()
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db.models import Count
+
+    from defectdesk.accounts.actions import user_create
+    from defectdesk.accounts.models import Seller
+    from defectdesk.appeals.actions import appeal_create
+    from defectdesk.appeals.models import Appeal
+    from defectdesk.appeals.selectors import appealable_until_many
+    from defectdesk.core.actors import SYSTEM
+    from defectdesk.defects.models import Defect
+    from defectdesk.ledger.models import Order
+
+    busiest = (
+        Order.objects.values("seller_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("seller_id", "n")
+        .first()
+    )
+    assert busiest is not None, "the database holds no orders"
+    seller = Seller.objects.get(pk=busiest[0])
+    user = user_create(
+        actor=SYSTEM,
+        username=BENCH_USER,
+        password=secrets.token_urlsafe(16),
+        seller=seller.external_id,
+        role="owner",
+    )
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session["web.seller"] = seller.external_id
+    session.create()
+
+    active = list(
+        Defect.objects.filter(seller=seller, status=Defect.Status.ACTIVE)
+        .select_related("order")
+        .order_by("-opened_at")[:200]
+    )
+    until = appealable_until_many(active)
+    from django.utils import timezone
+
+    now = timezone.now()
+    open_ones = [d for d in active if until.get(d.pk) and until[d.pk] >= now]
+    appeal = Appeal.objects.filter(seller=seller).order_by("-id").first()
+    if appeal is None and open_ones:
+        appeal = appeal_create(
+            actor=user,
+            defect=open_ones[0],
+            reason="other",
+            explanation="The buyer's complaint concerns something outside our control entirely.",
+        )
+    appealed = set(Appeal.objects.filter(seller=seller).values_list("defect_id", flat=True))
+    fresh = next((d for d in open_ones if d.pk not in appealed), None)
+    order = active[0].order if active else Order.objects.filter(seller=seller).first()
+    assert order is not None
+    busiest_ref = order.order_ref
+    pages = {
+        "trivial view": TRIVIAL,
+        "Account health": "/",
+        "Orders": "/orders/",
+        "Orders: Problem orders": "/orders/?problem=1",
+        "Orders: search SKU, page 5": "/orders/?q=" + (order.skus.split(",")[0] or "x") + "&page=5",
+        "Orders: last page": "/orders/?page=9999",
+        "Order page": f"/orders/{order.marketplace.code}/{busiest_ref}/",
+        "Appeals": "/appeals/",
+        "Messages": "/messages/",
+        "Notifications": "/notifications/",
+        "Users": "/settings/users/",
+        "API tokens": "/settings/tokens/",
+    }
+    if appeal is not None:
+        pages["Appeal page"] = f"/appeals/{appeal.pk}/"
+    if fresh is not None:
+        pages["Appeal form"] = f"/defects/{fresh.pk}/appeal/"
+    return {
+        "seller": seller.external_id,
+        "seller_orders": busiest[1],
+        "session": session.session_key,
+        "pages": pages,
+        "user_id": get_user_model().objects.get(username=BENCH_USER).pk,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_up(port: int, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+_LAT = re.compile(r"^\s+(50|99)(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, cookie: str, connections: int, duration: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-H",
+            f"Cookie: sessionid={cookie}",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = {p: _ms(v, u) for p, v, u in _LAT.findall(out)}
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "rps": rps,
+        "p50": lat.get("50", float("nan")),
+        "p99": lat.get("99", float("nan")),
+        "errors": float(non2xx.group(1)) if non2xx else 0.0,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--sellers", type=int, default=500)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--child", choices=["load", "prepare"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    path = ledger_file(args.orders, args.sellers, args.days, args.seed)
+    if args.child == "load":
+        print(json.dumps(load(path, args.orders)))
+        return
+    if args.child == "prepare":
+        print(json.dumps(prepare()))
+        return
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"):
+        _psql(f"CREATE DATABASE {DB_NAME}")
+    env = {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "DJANGO_SETTINGS_MODULE": "defectdesk.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_COOKIES": "0",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_CONN_MAX_AGE": "600",
+    }
+    env.pop("DEFECTDESK_TESTING", None)
+    common = [
+        "--orders",
+        str(args.orders),
+        "--sellers",
+        str(args.sellers),
+        "--days",
+        str(args.days),
+        "--seed",
+        str(args.seed),
+    ]
+
+    def child(kind: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", kind, *common],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    loaded = child("load")
+    if loaded["loaded"]:
+        print(f"loaded {loaded['orders']:,} orders into {DB_NAME} in {loaded['seconds']:.0f}s")
+    else:
+        print(f"{DB_NAME} already holds the ledger ({loaded['orders']:,} orders); not reloaded")
+    info = child("prepare")
+    print(f"signed in as the owner of {info['seller']} ({info['seller_orders']:,} orders)")
+    port = _free_port()
+    static = OUT / "web-static"
+    subprocess.run(
+        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+        env={**env, "STATIC_ROOT": str(static)},
+        check=True,
+    )
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "defectdesk.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(ROOT),
+        ],
+        env=env,
+    )
+    results: dict[str, dict[str, float]] = {}
+    try:
+        _wait_up(port)
+        base = f"http://127.0.0.1:{port}"
+        for name, page in info["pages"].items():
+            wrk(base + page, info["session"], args.connections, 2)  # warm up
+            results[name] = wrk(base + page, info["session"], args.connections, args.duration)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    trivial = results["trivial view"]["rps"]
+    print(
+        f"\n{args.connections} connections, {args.duration}s per page, "
+        f"{args.workers} gunicorn workers\n"
+    )
+    print(f"{'page':32s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s}  notes")
+    failed = []
+    for name, r in results.items():
+        share = r["rps"] / trivial if trivial else 0.0
+        notes = []
+        if r["p99"] >= 150:
+            notes.append("p99 over 150 ms")
+            failed.append(name)
+        if name in ("Account health", "Orders") and share < 0.30:
+            notes.append("below 30% of trivial")
+            failed.append(name)
+        if r["errors"]:
+            notes.append(f"{r['errors']:.0f} non-2xx responses")
+            failed.append(name)
+        print(
+            f"{name:32s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%}  "
+            + "; ".join(notes)
+        )
+    print("\nall targets met" if not failed else f"\ntargets missed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
