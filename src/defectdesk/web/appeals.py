@@ -50,6 +50,12 @@ TABS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "decided": (gettext_lazy("Decided"), (Status.APPROVED, Status.DENIED, Status.WITHDRAWN)),
 }
 FIELD_OF = {"file": "files", "defect": "", "body": "", "message": "message"}
+FIELD_LABELS: dict[str, Any] = {
+    "reason": gettext_lazy("Reason"),
+    "explanation": gettext_lazy("Explanation"),
+    "files": gettext_lazy("Supporting files"),
+    "message": gettext_lazy("Your reply"),
+}
 
 
 @dataclass
@@ -68,7 +74,11 @@ def _errors(exc: DomainError) -> dict[str, list[str]]:
         target = "files" if isinstance(exc, TooLarge) else ""
         found = {target: [exc.detail]}
     for name, items in found.items():
-        grouped.setdefault(FIELD_OF.get(name, name), []).extend(items)
+        target = FIELD_OF.get(name, name)
+        label = FIELD_LABELS.get(target)
+        grouped.setdefault(target, []).extend(
+            f"{label} {m}" if label and m.startswith(("is ", "must ")) else m for m in items
+        )
     grouped.setdefault("", [])
     if not grouped[""]:
         grouped[""] = [exc.detail]
@@ -185,7 +195,7 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
                     )
                     return redirect("appeal", again.pk)
             except DomainError as exc:
-                if exc.status == 404:
+                if exc.status in (403, 404):
                     raise
                 form.errors = _errors(exc)
             else:
@@ -234,7 +244,7 @@ def _draft_post(request: HttpRequest, viewer: Viewer, appeal: Appeal) -> HttpRes
                 return _status_page(request, viewer, current, stale_text=form.explanation)
             form.errors = _errors(exc)
         except DomainError as exc:
-            if exc.status == 404:
+            if exc.status in (403, 404):
                 raise
             form.errors = _errors(exc)
         else:
@@ -281,7 +291,7 @@ def _status_page(
         max_mb=f"{rules.max_file_bytes / (1024 * 1024):g}",
         file_types=", ".join(sorted({STORED_EXTENSION[t].upper() for t in rules.allowed_types})),
         is_open=appeal.status not in (Status.APPROVED, Status.DENIED, Status.WITHDRAWN),
-        in_review=appeal.status in (Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED),
+        in_review=appeal.status in (Status.SUBMITTED, Status.IN_REVIEW),
     )
     return render(request, "web/appeal_detail.html", context)
 
@@ -353,7 +363,7 @@ def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
         _uploads_check(uploads, rules)
         appeal_reply(actor=viewer.principal, appeal=appeal, message=text, uploads=uploads)
     except DomainError as exc:
-        if exc.status == 404:
+        if exc.status in (403, 404):
             raise
         current = appeal_for(viewer.principal, appeal_id)
         return _status_page(
