@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from itertools import chain
 from operator import itemgetter
-from typing import IO, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -66,17 +66,17 @@ class SellerProfile:
     seller_cancel: float = 0.004
     marketplace_cancel: float = 0.002
     late_ship: float = 0.015
-    never_ship: float = 0.002
+    never_ship: float = 0.0015
     no_tracking: float = 0.006
     no_scan: float = 0.008
     late_delivery: float = 0.03
-    lost: float = 0.002
+    lost: float = 0.0015
     refund: float = 0.025
     unrefunded_return: float = 0.04
     positive_feedback: float = 0.09
-    negative_feedback: float = 0.003
-    claim: float = 0.0012
-    chargeback: float = 0.0012
+    negative_feedback: float = 0.002
+    claim: float = 0.0008
+    chargeback: float = 0.001
     chargeback_fraud_share: float = 0.4
     buyer_message: float = 0.06
     message_response: float = 0.96
@@ -426,7 +426,10 @@ class _Quota:
     def __init__(self, rate: float, r: Callable[[], float]) -> None:
         self.rate = rate
         self.r = r
-        self.countdown = r() / rate if rate > 0 else float("inf")
+        if rate >= 1:
+            self.countdown = float("-inf")
+        else:
+            self.countdown = r() / rate if rate > 0 else float("inf")
 
     def hit(self) -> bool:
         self.countdown -= 1.0
@@ -624,7 +627,7 @@ class _Ledger:
                     "marketplace": marketplace,
                     "seller": ctx[1],
                     "order": ctx[0],
-                    "data": values[0] if keys is None else dict(zip(keys, values, strict=True)),
+                    "data": values[0] if keys is None else dict(zip(keys, values, strict=False)),
                 }
 
     def _order(self, index: int, day: int) -> None:
@@ -728,14 +731,16 @@ class _Ledger:
             late_delivery = r() < (p.late_delivery + trouble) / 3
         if lost:
             delivered = None
-        elif late_delivery or deliver_by - shipped < 20 * HOUR:
-            late_delivery = True
-            moment = deliver_by + HOUR + int(r() ** 2 * 5 * DAY)
-            delivered = cal.at(cal.day_of(moment), 9 * HOUR + r() * 11 * HOUR)
         else:
-            moment = shipped + 18 * HOUR + int((deliver_by - shipped - 19 * HOUR) * r() ** 1.3)
+            if late_delivery or deliver_by - shipped < 20 * HOUR:
+                late_delivery = True
+                moment = max(deliver_by, shipped + 18 * HOUR) + HOUR + int(r() ** 2 * 5 * DAY)
+            else:
+                span = deliver_by - shipped - 19 * HOUR
+                moment = shipped + 18 * HOUR + int(span * r() ** 1.3)
+            # Parcels arrive in the daytime, unless that would break the story told so far.
             delivered = cal.at(cal.day_of(moment), 9 * HOUR + r() * 11 * HOUR)
-            if delivered <= shipped + 6 * HOUR or delivered > deliver_by:
+            if delivered <= shipped + 6 * HOUR or (delivered > deliver_by) != late_delivery:
                 delivered = moment
         if story.tracking is not None:
             if no_scan:
@@ -753,7 +758,6 @@ class _Story:
 
     __slots__ = (
         "cancel_after_shipping",
-        "carrier",
         "code",
         "ctx",
         "ledger",
@@ -791,7 +795,6 @@ class _Story:
         self.r = ledger.rng.random
         self.cancel_after_shipping = False
         self.tracking: str | None = None
-        self.carrier = ""
         self.messages = 0
 
     def _choice(self, options: Sequence[str]) -> str:
@@ -812,7 +815,6 @@ class _Story:
             carrier = _MARKETPLACE_CARRIER
             service = self._choice(_MARKETPLACE_SERVICES)
             self.tracking = f"TBA{int(r() * 10**12):012d}"
-        self.carrier = carrier
         if self.tracking is None:
             self.push(when, "order.shipped", self.ctx, _K_SHIPPED_UNTRACKED, carrier, service)
         else:
@@ -834,12 +836,13 @@ class _Story:
         self.push(when, "shipment.scanned", self.ctx, _K_SCANNED, status, location)
 
     def scans(self, shipped: int, delivered: int | None, exception: bool) -> None:
-        """Acceptance, one or two hops, maybe an exception, and out for delivery."""
+        """Acceptance, up to two hops in transit, maybe an exception, and out for delivery."""
         r = self.r
         last = delivered if delivered is not None else shipped + 4 * DAY
         accepted = shipped + 300 + int(r() * min(8 * HOUR, (last - shipped) // 4))
         self.scan(accepted, "accepted")
-        hops = 1 if r() < 0.8 else 2
+        u = r()
+        hops = 0 if u < 0.25 else (1 if u < 0.85 else 2)
         gap = (last - accepted) // (hops + 2)
         moment = accepted
         for hop in range(hops):
@@ -847,6 +850,8 @@ class _Story:
             self.scan(moment, "in_transit")
             if exception and hop == 0:
                 self.scan(moment + gap // 2, "exception")
+        if exception and hops == 0:
+            self.scan(accepted + gap, "exception")
         if delivered is not None:
             out = delivered - max(60, int(min(5 * HOUR, gap // 2) * (0.2 + 0.8 * r())))
             self.scan(out, "out_for_delivery")
@@ -1123,7 +1128,13 @@ def generate_events(
     return ledger.events()
 
 
-def write_ndjson(events: Iterable[dict[str, Any]], stream: IO[bytes]) -> int:
+class BinaryWriter(Protocol):
+    """Anything with a `write(bytes)`: a file opened "wb", sys.stdout.buffer, BytesIO."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+def write_ndjson(events: Iterable[dict[str, Any]], stream: BinaryWriter) -> int:
     """Write events as NDJSON (one object per line) to a binary stream; the number written."""
     dumps = orjson.dumps
     count = 0
