@@ -90,25 +90,31 @@ def _links(name: str, data: dict[str, Any], odr_kinds: tuple[str, ...]) -> tuple
 
 
 def _changes(scope: Scope, as_of: date, cards: list[MetricCard]) -> list[dict[str, Any]]:
-    """For each metric that moved in the last 7 days: what entered and what left its count."""
+    """Each metric that moved in the last 7 days; for the ODR and any failing metric, what
+    entered and what left its count (explaining every metric would fold too many orders)."""
     out = []
     for card in cards:
-        if card.name == "contact_response_rate" or card.week_ago == card.data["rate"]:
+        if card.week_ago == card.data["rate"]:
             continue
-        change = explain_change(scope, card.name, as_of - timedelta(days=7), as_of)
-        if not change["entered"] and not change["left"]:
-            continue
-        out.append(
-            {
-                "name": card.name,
-                "label": card.label,
-                "before": change["from"]["rate"],
-                "after": change["to"]["rate"],
-                "entered": change["entered"][:CHANGES_SHOWN],
-                "left": change["left"][:CHANGES_SHOWN],
-                "more": max(0, len(change["entered"]) + len(change["left"]) - 2 * CHANGES_SHOWN),
-            }
-        )
+        item: dict[str, Any] = {
+            "name": card.name,
+            "label": card.label,
+            "before": card.week_ago,
+            "after": card.data["rate"],
+            "entered": [],
+            "left": [],
+            "more": 0,
+        }
+        explain = card.name == "order_defect_rate" or card.data["status"] == "bad"
+        if explain and card.name != "contact_response_rate":
+            change = explain_change(scope, card.name, as_of - timedelta(days=7), as_of)
+            for key in ("entered", "left"):
+                item[key] = [
+                    {**o, "reason": str(o.get("reason", "")).replace("_", " ")}
+                    for o in change[key][:CHANGES_SHOWN]
+                ]
+            item["more"] = max(0, len(change["entered"]) + len(change["left"]) - 2 * CHANGES_SHOWN)
+        out.append(item)
     return out
 
 

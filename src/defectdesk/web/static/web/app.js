@@ -23,7 +23,7 @@
         var n = field.value.replace(/\r\n/g, "\n").trim().length;
         out.textContent = template.replace("{n}", n.toLocaleString()).replace("{max}", max.toLocaleString())
           .replace("{min}", min.toLocaleString());
-        out.classList.toggle("over", (max && n > max) || n < min);
+        out.classList.toggle("over", (max && n > max) || (n > 0 && n < min));
       }
       field.addEventListener("input", update);
       update();
@@ -64,10 +64,12 @@
     var suggestion = document.getElementById("suggested-text");
     var insert = document.getElementById("insert-suggestion");
     var explanation = document.getElementById("id_explanation");
+    var emptyGuidance = guidance ? guidance.getAttribute("data-empty") || "" : "";
+    var emptySuggestion = suggestion ? suggestion.getAttribute("data-empty") || "" : "";
     function show() {
       var entry = catalogue[select.value] || {};
-      if (guidance) { guidance.textContent = entry.guidance || ""; }
-      if (suggestion) { suggestion.textContent = entry.suggestion || ""; }
+      if (guidance) { guidance.textContent = entry.guidance || emptyGuidance; }
+      if (suggestion) { suggestion.textContent = entry.suggestion || emptySuggestion; }
     }
     select.addEventListener("change", show);
     if (insert && explanation) {
