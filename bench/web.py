@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import OUT, ROOT, ledger_file
 
 DB_NAME = "dd_bench_web"
-DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 BENCH_USER = "bench-owner"
 TRIVIAL = "/healthz"
 
@@ -245,11 +244,13 @@ def main() -> None:
         return
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install -y wrk)")
-    if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"):
-        _psql(f"CREATE DATABASE {DB_NAME}")
+    # The full ledger lives in dd_bench_web; smaller trial runs get a database of their own.
+    db = DB_NAME if args.orders == 1_000_000 else f"{DB_NAME}_{args.orders}"
+    if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'"):
+        _psql(f"CREATE DATABASE {db}")
     env = {
         **os.environ,
-        "DATABASE_URL": DB_URL,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
         "DJANGO_SETTINGS_MODULE": "defectdesk.settings",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -282,9 +283,9 @@ def main() -> None:
 
     loaded = child("load")
     if loaded["loaded"]:
-        print(f"loaded {loaded['orders']:,} orders into {DB_NAME} in {loaded['seconds']:.0f}s")
+        print(f"loaded {loaded['orders']:,} orders into {db} in {loaded['seconds']:.0f}s")
     else:
-        print(f"{DB_NAME} already holds the ledger ({loaded['orders']:,} orders); not reloaded")
+        print(f"{db} already holds the ledger ({loaded['orders']:,} orders); not reloaded")
     info = child("prepare")
     print(f"signed in as the owner of {info['seller']} ({info['seller_orders']:,} orders)")
     port = _free_port()
