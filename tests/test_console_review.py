@@ -285,3 +285,34 @@ def test_statistics_count_decisions_rates_and_breaches_per_reviewer(
     assert stats.by_kind["negative_feedback"].approved == 1
     assert "rita" in page.content.decode()
     assert client_for(cast["rita"]).get("/review/stats/?days=0").status_code == 422
+
+
+def test_approving_without_a_note_is_refused_where_policy_requires_one(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    from defectdesk.appeals.policy import appeal_policy_set
+    from defectdesk.core.actors import SYSTEM
+    from defectdesk.ledger.models import Marketplace
+
+    appeal_policy_set(
+        actor=SYSTEM,
+        marketplace=Marketplace.objects.get(code="US"),
+        filing_window_days={},
+        hours={},
+        auto_rules={},
+        approval_note_required=True,
+    )
+    appeal = submitted(cast, make_event, "111-0000001-0000001")
+    rita = client_for(cast["rita"])
+    page = rita.get(f"/review/appeals/{appeal.pk}/").content.decode()
+    assert "Note to the merchant (required by policy)" in page
+    url = f"/review/appeals/{appeal.pk}/decide/"
+    refused = rita.post(url, {"decision": "approve", "note": "  ", "seen": "submitted"})
+    assert refused.status_code == 422
+    assert "asks for a note to the merchant with every approval" in refused.content.decode()
+    appeal.refresh_from_db()
+    assert appeal.status == "submitted" and appeal.decided_at is None
+    assert not AuditEvent.objects.filter(object_id=str(appeal.pk), action="appeal.approve").exists()
+    rita.post(url, {"decision": "approve", "note": "Product review only.", "seen": "submitted"})
+    appeal.refresh_from_db()
+    assert appeal.status == "approved" and appeal.decision_note == "Product review only."

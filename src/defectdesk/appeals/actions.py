@@ -766,6 +766,17 @@ def appeal_decide(*, actor: Who, appeal: Appeal | int, decision: Any, note: Any 
             )
         rules = appeal_rules_for(locked.marketplace_id)
         text = note.strip() if isinstance(note, str) else note
+        if decision == "approve" and rules.approval_note_required and not text:
+            raise ValidationFailed(
+                "The approval was not recorded.",
+                [
+                    FieldError(
+                        "note",
+                        "is required: this marketplace's policy asks for a note to the "
+                        "merchant with every approval",
+                    )
+                ],
+            )
         if decision == "deny" or text:
             text = _text(note, "note", low=1, high=rules.message_max, what="note")
         now = timezone.now()

@@ -29,6 +29,8 @@ class AppealPolicy(models.Model):
     info_hours = models.PositiveIntegerField(null=True, blank=True)
     # {"fulfilled_by_marketplace": "approve" | "recommend" | "off", ...}
     auto_rules = models.JSONField(default=dict, blank=True)
+    # A reviewer's approval must then carry a note to the merchant.
+    approval_note_required = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

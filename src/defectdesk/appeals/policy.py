@@ -46,6 +46,7 @@ def appeal_rules_for(marketplace_id: int) -> AppealRules:
         review_hours=pick(row.review_hours, defaults.review_hours),
         info_hours=pick(row.info_hours, defaults.info_hours),
         auto_rules=modes,
+        approval_note_required=row.approval_note_required,
     )
 
 
@@ -102,6 +103,7 @@ def appeal_policy_set(
     filing_window_days: dict[str, Any],
     hours: dict[str, Any],
     auto_rules: dict[str, Any],
+    approval_note_required: bool | None = None,
 ) -> AppealPolicy:
     """Store a marketplace's filing windows, deadlines and automatic rule modes (all or none)."""
     errors = appeal_policy_errors(
@@ -116,6 +118,7 @@ def appeal_policy_set(
             "review_hours": row.review_hours,
             "info_hours": row.info_hours,
             "auto_rules": row.auto_rules,
+            "approval_note_required": row.approval_note_required,
         }
         row.filing_window_days = {**(row.filing_window_days or {}), **filing_window_days}
         row.auto_rules = {**(row.auto_rules or {}), **auto_rules}
@@ -123,12 +126,15 @@ def appeal_policy_set(
             row.review_hours = hours["review_hours"]
         if "info_hours" in hours:
             row.info_hours = hours["info_hours"]
+        if approval_note_required is not None:
+            row.approval_note_required = bool(approval_note_required)
         row.save()
         after = {
             "filing_window_days": row.filing_window_days,
             "review_hours": row.review_hours,
             "info_hours": row.info_hours,
             "auto_rules": row.auto_rules,
+            "approval_note_required": row.approval_note_required,
         }
         if after != before:
             audit_record(

@@ -57,6 +57,7 @@ class AppealRules:
     review_hours: int = 48
     info_hours: int = 72
     auto_rules: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_AUTO_RULES))
+    approval_note_required: bool = False
 
     def window_for(self, kind: str) -> timedelta:
         return timedelta(days=self.filing_window_days.get(kind, self.fallback_window_days))

@@ -200,6 +200,7 @@ def policy_form_parse(
             appeal["auto_rules"][rule] = post.get(field, "")
     errors += profile_errors(profile_complete(profile))
     errors += appeal_policy_errors(**appeal)
+    appeal["approval_note_required"] = post.get("approval_note_required") == "on"
     return profile, appeal, errors
 
 
@@ -215,10 +216,12 @@ def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, A
         values[f"filing_window_days.{kind}"] = str(rules.filing_window_days.get(kind, ""))
     values["review_hours"] = str(rules.review_hours)
     values["info_hours"] = str(rules.info_hours)
+    values["approval_note_required"] = "on" if rules.approval_note_required else ""
     for rule in DEFAULT_AUTO_RULES:
         values[f"auto_rules.{rule}"] = rules.mode_of(rule)
     if post is not None:
         values.update({k: post.get(k, "") for k in values if k in post})
+        values["approval_note_required"] = post.get("approval_note_required", "")
     return {
         "market": market,
         "values": values,

@@ -174,6 +174,7 @@ def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
         "left": time_left(deadline, now),
         "deadline": deadline,
         "info_hours": rules.info_hours,
+        "note_required": rules.approval_note_required,
         "info_due_if_asked": now + rules.info_period,
         "denial_reasons": DENIAL_REASONS,
         "reviewers": reviewers(),
