@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -168,28 +171,37 @@ def test_processes_refuse_an_unmigrated_database(tmp_path: Path, command: list[s
     assert "migrations to apply; run `defectdesk migrate` first" in result.stderr
 
 
-def test_worker_and_scheduler_run_once_and_exit_0(tmp_path: Path) -> None:
-    assert run(tmp_path, "migrate", "--verbosity", "0").returncode == 0
-    worker = run(tmp_path, "worker", "--batch", "--worker-id", "w-test")
-    assert worker.returncode == 0, worker.stderr
-    assert "worker w-test taking jobs from default" in worker.stdout
-    scheduler = run(tmp_path, "scheduler", "--once")
-    assert scheduler.returncode == 0, scheduler.stderr
+@dataclass(frozen=True)
+class LoadedDemo:
+    """A var folder in which `demo --no-serve` ran twice, and what the two runs printed."""
+
+    var: Path
+    first: subprocess.CompletedProcess[str]
+    second: subprocess.CompletedProcess[str]
+
+    def copy_to(self, tmp_path: Path) -> None:
+        shutil.copytree(self.var, tmp_path / "var")
 
 
-def test_demo_no_serve_loads_twice_without_duplicates(tmp_path: Path) -> None:
-    first = run(tmp_path, "demo", "--no-serve", "--orders", "120", DEFECTDESK_EMBEDDED="1")
+@pytest.fixture(scope="module")
+def loaded_demo(tmp_path_factory: pytest.TempPathFactory) -> LoadedDemo:
+    """Migrating and loading take a while: done once for the tests that need a loaded demo."""
+    home = tmp_path_factory.mktemp("demo")
+    first = run(home, "demo", "--no-serve", "--orders", "120", DEFECTDESK_EMBEDDED="1")
+    second = run(home, "demo", "--no-serve", DEFECTDESK_EMBEDDED="1")
+    return LoadedDemo(home / "var", first, second)
+
+
+def test_demo_no_serve_loads_twice_without_duplicates(loaded_demo: LoadedDemo) -> None:
+    first, second = loaded_demo.first, loaded_demo.second
     assert first.returncode == 0, first.stderr
     assert "loaded " in first.stdout and "(0 already there)" in first.stdout
-    second = run(tmp_path, "demo", "--no-serve", DEFECTDESK_EMBEDDED="1")
     assert second.returncode == 0, second.stderr
     assert "the demo is already loaded" in second.stdout
     for out in (first.stdout, second.stdout):
         assert "DefectDesk demo: http://127.0.0.1:8000/" in out
         assert "rita   password demo-rita-2026" in out
-    import sqlite3
-
-    db = sqlite3.connect(tmp_path / "var" / "defectdesk.sqlite3")
+    db = sqlite3.connect(loaded_demo.var / "defectdesk.sqlite3")
     try:
         users = db.execute("SELECT COUNT(*) FROM auth_user").fetchone()[0]
         loads = db.execute(
@@ -200,8 +212,29 @@ def test_demo_no_serve_loads_twice_without_duplicates(tmp_path: Path) -> None:
     assert (users, loads) == (5, 2)  # started + loaded, written once
 
 
+def test_worker_and_scheduler_run_once_and_exit_0(tmp_path: Path, loaded_demo: LoadedDemo) -> None:
+    loaded_demo.copy_to(tmp_path)
+    scheduler = run(tmp_path, "scheduler", "--once")
+    assert scheduler.returncode == 0, scheduler.stderr
+    assert "enqueued deliver outbox" in scheduler.stdout
+    worker = run(tmp_path, "worker", "--batch", "--worker-id", "w-test")
+    assert worker.returncode == 0, worker.stderr
+    assert "worker w-test taking jobs from default" in worker.stdout
+    db = sqlite3.connect(tmp_path / "var" / "defectdesk.sqlite3")
+    try:
+        statuses = db.execute(
+            "SELECT DISTINCT status FROM django_tasks_database_dbtaskresult"
+        ).fetchall()
+    finally:
+        db.close()
+    assert statuses == [("SUCCESSFUL",)]
+
+
 @pytest.fixture
-def demo_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+def demo_process(
+    tmp_path: Path, loaded_demo: LoadedDemo
+) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    loaded_demo.copy_to(tmp_path)
     port = free_port()
     proc = subprocess.Popen(
         [*CLI, "demo", "--orders", "80", "--bind", f"127.0.0.1:{port}"],
