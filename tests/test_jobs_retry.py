@@ -133,3 +133,21 @@ def test_a_plain_task_gets_the_default_policy() -> None:
 def test_worker_leaves_no_heartbeat_behind_when_it_stops() -> None:
     run_due_jobs("w-clean")
     assert not WorkerHeartbeat.objects.filter(worker_id="w-clean").exists()
+
+
+@job(max_attempts=1)
+def cut_short() -> None:
+    """Stands for a job running when the worker is told to stop at once."""
+    raise SystemExit(1)
+
+
+def test_job_cut_short_by_a_forced_stop_is_put_back_at_once() -> None:
+    with time_machine.travel(T0, tick=False):
+        result = cut_short.enqueue()
+        with pytest.raises(SystemExit):
+            run_due_jobs("w-stopping")
+    row = DBTaskResult.objects.get(id=result.id)
+    # Even with no attempts left: being stopped is not the job's failure.
+    assert (row.status, row.run_after) == (TaskResultStatus.READY, T0)
+    assert attempts_of(result.id) == [(1, "retry", T0)]
+    assert not WorkerHeartbeat.objects.filter(worker_id="w-stopping").exists()
