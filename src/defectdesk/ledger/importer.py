@@ -53,7 +53,7 @@ def import_stream(
     markets = marketplace_refs()
     total = IngestResult()
     for batch in _batches(reader(stream, max_line_bytes=limit), size):
-        total.merge(events_ingest(batch, markets=markets))
+        total.merge(events_ingest(batch, markets=markets, durable=False))
         if progress is not None:
             progress(stream.tell() if stream.seekable() else 0, len(batch), total)
     return total

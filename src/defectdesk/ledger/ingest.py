@@ -86,9 +86,16 @@ def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any
 
 
 def events_ingest(
-    candidates: Sequence[Candidate], *, markets: dict[str, MarketplaceRef] | None = None
+    candidates: Sequence[Candidate],
+    *,
+    markets: dict[str, MarketplaceRef] | None = None,
+    durable: bool = True,
 ) -> IngestResult:
-    """Validate and apply one batch in one transaction; rejects are reported, never applied."""
+    """Validate and apply one batch in one transaction; rejects are reported, never applied.
+
+    `durable=False` (file imports) lets PostgreSQL acknowledge the commit before its WAL is
+    flushed: a crash can lose the last batches, and re-running the import restores them.
+    """
     markets = markets if markets is not None else marketplace_refs()
     infos = {code: MarketplaceInfo(code, ref.currency) for code, ref in markets.items()}
     result = IngestResult()
@@ -108,6 +115,8 @@ def events_ingest(
         if is_postgres():
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK_KEY])
+                if not durable:
+                    cur.execute("SET LOCAL synchronous_commit = off")
         accepted = _dedupe(valid, result)
         accepted = _check_orders(accepted, markets, result)
         if accepted:
