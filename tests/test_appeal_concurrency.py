@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -34,29 +35,42 @@ def clock() -> Iterator[None]:
         yield
 
 
-def _race(calls: list[Callable[[], int]]) -> list[int]:
-    """Run the calls at once, each on its own connection; their status codes."""
-    barrier = threading.Barrier(len(calls))
-    codes: list[int] = []
-    lock = threading.Lock()
+class Racers:
+    """THREADS worker threads, each keeping its own database connection across rounds."""
 
-    def run(call: Callable[[], int]) -> None:
-        try:
+    def __init__(self) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=THREADS)
+
+    def race(self, calls: list[Callable[[], int]]) -> list[int]:
+        """Run the calls at once (released together by a barrier); their sorted status codes."""
+        barrier = threading.Barrier(len(calls))
+
+        def run(call: Callable[[], int]) -> int:
             barrier.wait()
-            code = call()
-        except Exception as exc:
-            code = getattr(exc, "status", 500)
-        finally:
-            connection.close()
-        with lock:
-            codes.append(code)
+            try:
+                return call()
+            except Exception as exc:
+                return int(getattr(exc, "status", 500))
 
-    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sorted(codes)
+        return sorted(self.pool.map(run, calls))
+
+    def close(self) -> None:
+        """Close every worker's connection (the barrier puts one task on each thread)."""
+        barrier = threading.Barrier(THREADS)
+
+        def close_own(_: int) -> None:
+            barrier.wait()
+            connection.close()
+
+        list(self.pool.map(close_own, range(THREADS)))
+        self.pool.shutdown()
+
+
+@pytest.fixture
+def racers() -> Iterator[Racers]:
+    pool = Racers()
+    yield pool
+    pool.close()
 
 
 def _client(user: Any) -> Client:
@@ -68,7 +82,7 @@ def _client(user: Any) -> Client:
 
 @pytest.mark.django_db(transaction=True)
 def test_32_concurrent_decisions_leave_exactly_one(
-    postgres_only: None, cast: dict[str, Any], make_event: Any, clock: None
+    postgres_only: None, cast: dict[str, Any], make_event: Any, clock: None, racers: Racers
 ) -> None:
     reviewers = [_client(cast["rita"]) for _ in range(THREADS)]
     for n in range(ROUNDS):
@@ -91,7 +105,9 @@ def test_32_concurrent_decisions_leave_exactly_one(
                 ).status_code
             )
 
-        codes = _race([decide(c, "approve" if i % 2 else "deny") for i, c in enumerate(reviewers)])
+        codes = racers.race(
+            [decide(c, "approve" if i % 2 else "deny") for i, c in enumerate(reviewers)]
+        )
         assert codes == [200] + [409] * (THREADS - 1), codes
         appeal.refresh_from_db()
         decisions = AuditEvent.objects.filter(
@@ -107,7 +123,7 @@ def test_32_concurrent_decisions_leave_exactly_one(
 
 @pytest.mark.django_db(transaction=True)
 def test_32_concurrent_filings_leave_exactly_one_open_appeal(
-    postgres_only: None, cast: dict[str, Any], make_event: Any, clock: None
+    postgres_only: None, cast: dict[str, Any], make_event: Any, clock: None, racers: Racers
 ) -> None:
     merchants = [_client(cast["alice"]) for _ in range(THREADS)]
     for n in range(ROUNDS):
@@ -119,7 +135,7 @@ def test_32_concurrent_filings_leave_exactly_one_open_appeal(
                 client.post("/api/v1/appeals", body, content_type="application/json").status_code
             )
 
-        codes = _race([file(c) for c in merchants])
+        codes = racers.race([file(c) for c in merchants])
         assert codes == [201] + [409] * (THREADS - 1), codes
         assert Appeal.objects.filter(defect=defect).count() == 1
         assert (
