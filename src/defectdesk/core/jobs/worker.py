@@ -7,6 +7,7 @@ import os
 import socket
 import threading
 from datetime import datetime, timedelta
+from traceback import format_exception
 from typing import Any
 
 from django.db import DatabaseError, connections, transaction
@@ -164,14 +165,23 @@ def _job_retry(row: DBTaskResult, exc: BaseException, retry_at: datetime) -> boo
     return bool(changed)
 
 
-def _job_fail(row: DBTaskResult, exc: BaseException) -> None:
+def _job_fail(row: DBTaskResult, exc: BaseException) -> bool:
+    now = timezone.now()
     with transaction.atomic():
-        row.set_failed(exc)
+        # Guarded like a retry: a job recovered and claimed elsewhere meanwhile is left alone.
+        changed = DBTaskResult.objects.filter(
+            pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
+        ).update(
+            status=TaskResultStatus.FAILED,
+            finished_at=now,
+            return_value=None,
+            exception_class_path=f"{type(exc).__module__}.{type(exc).__qualname__}",
+            traceback="".join(format_exception(exc)),
+        )
+        if not changed:
+            return False
         _attempt_record(
-            row,
-            outcome=JobAttempt.Outcome.FAILED,
-            finished_at=row.finished_at or timezone.now(),
-            error=_error_text(exc),
+            row, outcome=JobAttempt.Outcome.FAILED, finished_at=now, error=_error_text(exc)
         )
         audit_record(
             actor=JOBS_ACTOR,
@@ -183,6 +193,7 @@ def _job_fail(row: DBTaskResult, exc: BaseException) -> None:
             note=_error_text(exc)[:500],
             data={"task": row.task_path, "attempts": len(row.worker_ids)},
         )
+    return True
 
 
 class JobWorker(Worker):
@@ -228,8 +239,9 @@ class JobWorker(Worker):
                     if self.recover_every > 0 and elapsed - last_recover >= self.recover_every:
                         last_recover = elapsed
                         jobs_recover()
-                except DatabaseError as exc:
-                    logger.warning("heartbeat of worker %s failed: %s", self.worker_id, exc)
+                except Exception:
+                    # Keep beating: a silent worker would have its running job taken away.
+                    logger.exception("heartbeat of worker %s failed", self.worker_id)
         finally:
             connections.close_all()
 
@@ -289,7 +301,8 @@ class JobWorker(Worker):
             attempt,
             _error_text(exc),
         )
-        _job_fail(row, exc)
+        if not _job_fail(row, exc):
+            return
         try:
             task_finished.send(sender=type(row.task.get_backend()), task_result=row.task_result)
         except Exception:
