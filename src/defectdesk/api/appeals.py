@@ -441,7 +441,7 @@ def packet(request: HttpRequest, appeal_id: int) -> Any:
 
 @router.get(
     "/review/queue",
-    response={200: AppealPageOut, **error_responses(401, 403, 422)},
+    response={200: AppealPageOut, **error_responses(401, 404, 422)},
     summary="Open appeals awaiting review, soonest deadline first",
     tags=["review"],
 )

@@ -90,7 +90,8 @@ def _require_reviewer(principal: Principal, appeal: Appeal) -> None:
     if not principal.may_read_seller(appeal.seller_id):
         raise NotFound(f"Appeal {appeal.pk} not found.")
     if not principal.is_reviewer:
-        raise Forbidden("Only reviewers may do that.")
+        # Reviewer actions do not exist for merchants, not even on their own appeals.
+        raise NotFound(f"Appeal {appeal.pk} not found.")
 
 
 def _text(value: Any, field: str, *, low: int, high: int, what: str) -> str:

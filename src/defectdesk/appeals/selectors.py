@@ -13,7 +13,7 @@ from defectdesk.appeals.models import Appeal, AppealFile
 from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.rules_policy import AppealRules
 from defectdesk.appeals.transitions import OPEN_STATUSES, REVIEW_STATUSES
-from defectdesk.core.errors import Forbidden, NotFound
+from defectdesk.core.errors import NotFound
 from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
@@ -75,7 +75,8 @@ def open_appeal_for_defect(defect: Defect) -> Appeal | None:
 def review_queue(who: Who) -> QuerySet[Appeal]:
     """Appeals awaiting a reviewer, soonest review deadline first (reviewers only)."""
     if not principal_of(who).is_reviewer:
-        raise Forbidden("Only reviewers see the review queue.")
+        # Merchants are not told that the queue exists (DESIGN §1: foreign objects answer 404).
+        raise NotFound("Not found.")
     return (
         appeals_visible_to(who)
         .filter(status__in=sorted(REVIEW_STATUSES))
