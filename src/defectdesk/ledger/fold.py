@@ -8,7 +8,7 @@ claim decision and message) so that rules can evaluate the order as of any momen
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -163,6 +163,35 @@ class OrderState:
     event_ids: list[str] = field(default_factory=list)
     ignored_event_ids: list[str] = field(default_factory=list)
     last_event_at: datetime | None = None
+    # The largest (occurred_at, event id) folded so far, applied or ignored.
+    last_key: tuple[datetime, str] | None = None
+
+    def clone(self) -> OrderState:
+        """A copy that can be folded further without changing this one."""
+        return replace(
+            self,
+            items=list(self.items),
+            shipments=list(self.shipments),
+            scans=list(self.scans),
+            refunds=list(self.refunds),
+            feedback={
+                k: Feedback(
+                    f.feedback_id,
+                    list(f.postings),
+                    f.removed_at,
+                    f.removed_reason,
+                    f.removed_event_id,
+                )
+                for k, f in self.feedback.items()
+            },
+            claims={k: replace(d, decisions=list(d.decisions)) for k, d in self.claims.items()},
+            chargebacks={
+                k: replace(d, decisions=list(d.decisions)) for k, d in self.chargebacks.items()
+            },
+            messages={k: replace(m) for k, m in self.messages.items()},
+            event_ids=list(self.event_ids),
+            ignored_event_ids=list(self.ignored_event_ids),
+        )
 
     @property
     def is_placed(self) -> bool:
@@ -226,26 +255,53 @@ def _dec(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
+def _key(event: LedgerEvent) -> tuple[datetime, str]:
+    return (event.occurred_at, event.event_id)
+
+
+def _fold_step(state: OrderState, event: LedgerEvent, placed: LedgerEvent | None) -> None:
+    if (placed is not None and event.seller != placed.seller) or (
+        event.type == "order.placed" and event is not placed
+    ):
+        state.ignored_event_ids.append(event.event_id)
+    else:
+        _apply(state, event)
+        state.event_ids.append(event.event_id)
+        state.last_event_at = event.occurred_at
+    state.last_key = _key(event)
+
+
 def fold_order(marketplace: str, order_ref: str, events: Iterable[LedgerEvent]) -> OrderState:
     """The state of one order from all of its events, in any order."""
     state = OrderState(marketplace=marketplace, order_ref=order_ref)
-    ordered = sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+    ordered = sorted(events, key=_key)
     placed = next((e for e in ordered if e.type == "order.placed"), None)
     if placed is not None:
         state.seller = placed.seller
     for event in ordered:
-        if placed is not None and event.seller != placed.seller:
-            state.ignored_event_ids.append(event.event_id)
-            continue
-        if event.type == "order.placed" and event is not placed:
-            state.ignored_event_ids.append(event.event_id)
-            continue
-        _apply(state, event)
-        state.event_ids.append(event.event_id)
-        state.last_event_at = event.occurred_at
+        _fold_step(state, event, placed)
     if placed is None and ordered:
         state.seller = ordered[0].seller
     return state
+
+
+def fold_more(state: OrderState, events: Iterable[LedgerEvent]) -> OrderState | None:
+    """A placed order's state with more events folded in, when they all come after it.
+
+    The result equals `fold_order` over all the events; None when some new event sorts
+    before what was folded already (the caller then folds from scratch). `state` is unchanged.
+    """
+    ordered = sorted(events, key=_key)
+    if state.placed_event_id is None or state.seller is None:
+        return None
+    if ordered and state.last_key is not None and _key(ordered[0]) <= state.last_key:
+        return None
+    assert state.placed_at is not None
+    placed = LedgerEvent(state.placed_event_id, "order.placed", state.placed_at, state.seller, {})
+    more = state.clone()
+    for event in ordered:
+        _fold_step(more, event, placed)
+    return more
 
 
 def _apply(state: OrderState, event: LedgerEvent) -> None:

@@ -11,7 +11,13 @@ from typing import IO
 
 from django.conf import settings
 
-from defectdesk.ledger.ingest import Candidate, IngestResult, events_ingest, marketplace_refs
+from defectdesk.ledger.ingest import (
+    Candidate,
+    FoldCache,
+    IngestResult,
+    events_ingest,
+    marketplace_refs,
+)
 from defectdesk.ledger.sources import SourceError, read_csv, read_ndjson
 
 Progress = Callable[[int, int, IngestResult], None]
@@ -45,6 +51,7 @@ def import_stream(
     *,
     batch_size: int | None = None,
     progress: Progress | None = None,
+    cache: FoldCache | None = None,
 ) -> IngestResult:
     """Import one stream of events; returns what was created, repeated and rejected."""
     size = batch_size or settings.INGEST_BATCH_SIZE
@@ -52,8 +59,9 @@ def import_stream(
     reader = read_csv if fmt == "csv" else read_ndjson
     markets = marketplace_refs()
     total = IngestResult()
+    cache = cache if cache is not None else FoldCache(settings.INGEST_FOLD_CACHE)
     for batch in _batches(reader(stream, max_line_bytes=limit), size):
-        total.merge(events_ingest(batch, markets=markets, durable=False))
+        total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
         if progress is not None:
             progress(stream.tell() if stream.seekable() else 0, len(batch), total)
     return total

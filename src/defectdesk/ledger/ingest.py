@@ -6,7 +6,7 @@ The file importer, the HTTP API and the Stripe webhook all call `events_ingest`.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +20,7 @@ from defectdesk.accounts.models import Seller
 from defectdesk.core.bulk import bulk_insert, bulk_upsert, fetch_in, is_postgres
 from defectdesk.core.errors import FieldError
 from defectdesk.core.timeutil import local_date, zone
-from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
+from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_more, fold_order
 from defectdesk.ledger.models import Event, Marketplace, Order
 from defectdesk.ledger.projection import MarketplaceRef, OrderChange, projectors
 from defectdesk.ledger.schemas import MarketplaceInfo, ValidEvent, event_validate
@@ -90,11 +90,14 @@ def events_ingest(
     *,
     markets: dict[str, MarketplaceRef] | None = None,
     durable: bool = True,
+    cache: FoldCache | None = None,
 ) -> IngestResult:
     """Validate and apply one batch in one transaction; rejects are reported, never applied.
 
     `durable=False` (file imports) lets PostgreSQL acknowledge the commit before its WAL is
     flushed: a crash can lose the last batches, and re-running the import restores them.
+    A `cache` (one per import run) keeps recently folded orders so that their events need
+    not be read back and refolded when more of them arrive.
     """
     markets = markets if markets is not None else marketplace_refs()
     infos = {code: MarketplaceInfo(code, ref.currency) for code, ref in markets.items()}
@@ -118,14 +121,11 @@ def events_ingest(
                 if not durable:
                     cur.execute("SET LOCAL synchronous_commit = off")
         accepted = _dedupe(valid, result)
-        accepted = _check_orders(accepted, markets, result)
+        counts: dict[tuple[int, str], int] = {}
+        accepted = _check_orders(accepted, markets, result, counts)
         if accepted:
             _append(accepted, markets)
-            _project(
-                {(markets[e.marketplace].id, e.order) for _, e in accepted},
-                {e.event_id for _, e in accepted},
-                markets,
-            )
+            _project([e for _, e in accepted], markets, counts, cache)
         result.created = len(accepted)
     return result
 
@@ -167,22 +167,27 @@ def _check_orders(
     accepted: list[tuple[Candidate, ValidEvent]],
     markets: dict[str, MarketplaceRef],
     result: IngestResult,
+    counts: dict[tuple[int, str], int],
 ) -> list[tuple[Candidate, ValidEvent]]:
-    """Reject a second order.placed and events whose seller is not the order's."""
+    """Reject a second order.placed and events whose seller is not the order's.
+
+    Fills `counts` with the applied-event count of every touched order already placed.
+    """
     keys_by_market: dict[int, set[str]] = defaultdict(set)
     for _, e in accepted:
         keys_by_market[markets[e.marketplace].id].add(e.order)
     owner: dict[tuple[int, str], str] = {}
     for market_id, refs in keys_by_market.items():
         rows = fetch_in(
-            f"SELECT o.order_ref, s.external_id FROM {ORDER_TABLE} o "  # noqa: S608
+            f"SELECT o.order_ref, s.external_id, o.event_count FROM {ORDER_TABLE} o "  # noqa: S608
             f"JOIN {SELLER_TABLE} s ON s.id = o.seller_id WHERE o.marketplace_id = %s AND {{in}}",
             "o.order_ref",
             sorted(refs),
             [market_id],
         )
-        for ref, seller in rows:
+        for ref, seller, count in rows:
             owner[(market_id, ref)] = seller
+            counts[(market_id, ref)] = count
     placed_in_db = set(owner)
     for _, e in accepted:
         key = (markets[e.marketplace].id, e.order)
@@ -381,14 +386,62 @@ def order_row(state: OrderState, market: MarketplaceRef, seller_id: int) -> list
     ]
 
 
+class FoldCache:
+    """Recently folded orders of one import run; the least recently used are dropped.
+
+    An entry is used only while the order's stored applied-event count still matches it, so
+    events that another writer added in the meantime send the order back to a full refold.
+    """
+
+    def __init__(self, capacity: int = 100_000) -> None:
+        self.capacity = capacity
+        self._states: OrderedDict[tuple[int, str], OrderState] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[int, str], count: int | None) -> OrderState | None:
+        state = self._states.get(key)
+        if state is None or count != len(state.event_ids):
+            return None
+        self._states.move_to_end(key)
+        return state
+
+    def put_all(self, states: list[tuple[tuple[int, str], OrderState]]) -> None:
+        for key, state in states:
+            self._states[key] = state
+            self._states.move_to_end(key)
+        while len(self._states) > self.capacity:
+            self._states.popitem(last=False)
+
+
 def _project(
-    keys: set[tuple[int, str]], new_ids: set[str], markets: dict[str, MarketplaceRef]
+    accepted: list[ValidEvent],
+    markets: dict[str, MarketplaceRef],
+    counts: dict[tuple[int, str], int],
+    cache: FoldCache | None,
 ) -> None:
-    """Refold the touched orders and project them (state before and after the batch)."""
+    """Fold the touched orders and project them (their state before and after the batch)."""
+    new: dict[tuple[int, str], list[LedgerEvent]] = defaultdict(list)
+    for e in accepted:
+        new[(markets[e.marketplace].id, e.order)].append(
+            LedgerEvent(e.event_id, e.type, e.occurred_at, e.seller, e.data)
+        )
     by_id = {ref.id: ref for ref in markets.values()}
-    events = load_order_events(keys)
     states: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = []
-    for (market_id, ref), evs in events.items():
+    refold: set[tuple[int, str]] = set()
+    for key, evs in new.items():
+        cached = cache.get(key, counts.get(key)) if cache is not None else None
+        after = fold_more(cached, evs) if cached is not None else None
+        if after is None:
+            refold.add(key)
+        else:
+            assert cached is not None
+            states.append((cached, after, by_id[key[0]]))
+    if cache is not None:
+        cache.hits += len(new) - len(refold)
+        cache.misses += len(refold)
+    new_ids = {e.event_id for e in accepted}
+    for (market_id, ref), evs in load_order_events(refold).items():
         market = by_id[market_id]
         after = fold_order(market.code, ref, evs)
         if not after.is_placed:
@@ -399,6 +452,9 @@ def _project(
             before = None
         states.append((before, after, market))
     project_states(states)
+    if cache is not None:
+        done = [((m.id, after.order_ref), after) for _, after, m in states]
+        transaction.on_commit(lambda: cache.put_all(done))
 
 
 def project_states(states: list[tuple[OrderState | None, OrderState, MarketplaceRef]]) -> None:
