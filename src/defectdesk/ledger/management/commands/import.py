@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import Any
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         failed = False
         started = time.monotonic()
         for path in options["files"]:
-            bar = ProgressBar(path, file_size(path), self.stderr._out)  # type: ignore[attr-defined]
+            bar = ProgressBar(path, file_size(path), sys.stderr)
             try:
                 result = import_path(
                     path,
