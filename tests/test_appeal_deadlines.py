@@ -185,3 +185,16 @@ def test_appeals_past_their_review_deadline_are_flagged_once(
     assert sorted((m.object_id, m.user.username) for m in breach) == sorted(
         [(str(first.pk), "rita"), (str(second.pk), "rita")]
     )
+
+
+def test_a_policy_with_unknown_modes_or_bad_windows_is_refused(marketplace: Any) -> None:
+    from django.core.exceptions import ValidationError
+
+    policy = AppealPolicy(
+        marketplace=marketplace,
+        auto_rules={"refund_before_claim": "maybe"},
+        filing_window_days={"refund": 0},
+    )
+    with pytest.raises(ValidationError) as refused:
+        policy.full_clean()
+    assert set(refused.value.message_dict) >= {"auto_rules", "filing_window_days"}

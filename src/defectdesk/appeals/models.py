@@ -39,6 +39,17 @@ class AppealPolicy(models.Model):
     def __str__(self) -> str:
         return f"Appeal policy for {self.marketplace}"
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from defectdesk.appeals.policy import appeal_policy_validate
+        from defectdesk.core.errors import DomainError
+
+        try:
+            appeal_policy_validate(self.auto_rules or {}, self.filing_window_days or {})
+        except DomainError as exc:
+            raise ValidationError({e.field.split(".")[0]: e.message for e in exc.errors}) from exc
+
 
 class Appeal(models.Model):
     """A merchant's appeal of one defect, from draft to decision."""
