@@ -139,3 +139,29 @@ def test_demo_command_no_serve_loads_twice_without_duplicates(
     assert snapshot() == before
     for out in (first, second):
         assert "alice  password demo-alice-2026" in out
+
+
+@pytest.mark.django_db
+def test_demo_refuses_a_us_marketplace_with_orders_in_another_currency(
+    make_event: Any,
+) -> None:
+    from django.core.management import CommandError, call_command
+
+    from defectdesk.ledger.ingest import Candidate, events_ingest
+
+    Marketplace.objects.create(code="US", name="US", timezone="America/New_York", currency="EUR")
+    placed = make_event(total={"amount": "19.99", "currency": "EUR"})
+    assert events_ingest([Candidate(0, placed)]).created == 1
+    with pytest.raises(CommandError, match="orders exist in EUR; the currency cannot change"):
+        call_command("demo", "--no-serve", "--orders", "20")
+    assert Order.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="demo.load").exists()
+    assert get_user_model().objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_demo_moves_an_existing_us_marketplace_to_its_zone() -> None:
+    Marketplace.objects.create(code="US", name="US", timezone="Europe/Berlin", currency="USD")
+    loaded = demo_load(orders=30)
+    assert Marketplace.objects.get().timezone == "America/Los_Angeles"
+    assert max(Order.objects.values_list("order_date", flat=True)) == loaded.end

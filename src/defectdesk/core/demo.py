@@ -17,6 +17,7 @@ from defectdesk.core.timeutil import zone
 from defectdesk.ledger.actions import marketplace_set
 from defectdesk.ledger.generator import demo_profiles, generate_events, write_ndjson
 from defectdesk.ledger.importer import import_stream
+from defectdesk.ledger.rebuild import ledger_rebuild
 
 DEMO_ACTOR = Actor(rule="demo")
 DEMO_MARKETPLACE = ("US", "United States", "America/Los_Angeles", "USD")
@@ -91,7 +92,9 @@ def demo_load(*, orders: int = DEMO_ORDERS, seed: int = DEMO_SEED) -> DemoLoad:
     else:
         end = timezone.now().astimezone(zone(tz_name)).date()
     with transaction.atomic():
-        marketplace_set(actor=DEMO_ACTOR, code=code, timezone=tz_name, currency=currency, name=name)
+        _, zone_changed = marketplace_set(
+            actor=DEMO_ACTOR, code=code, timezone=tz_name, currency=currency, name=name
+        )
         for seller in DEMO_SELLERS:
             seller_ensure(seller.external_id, name=seller.name)
         for login in DEMO_LOGINS:
@@ -114,6 +117,9 @@ def demo_load(*, orders: int = DEMO_ORDERS, seed: int = DEMO_SEED) -> DemoLoad:
                 to_state="started",
                 data={"end": end.isoformat(), "orders": orders, "seed": seed, "days": DEMO_DAYS},
             )
+    if zone_changed:
+        # An existing US marketplace had another zone: its order dates move with it.
+        ledger_rebuild()
     ledger = io.BytesIO()
     write_ndjson(
         generate_events(

@@ -20,6 +20,7 @@ from django.db import connections
 
 from defectdesk.core.demo import DEMO_ORDERS, DEMO_SEED, demo_load, demo_logins_text
 from defectdesk.core.deploy import ensure_safe_to_serve
+from defectdesk.core.errors import DomainError
 from defectdesk.core.management.args import positive_int
 
 STOP_GRACE_SECONDS = 10.0
@@ -91,6 +92,8 @@ class Command(BaseCommand):
         started = time.monotonic()
         try:
             loaded = demo_load(orders=options["orders"], seed=options["seed"])
+        except DomainError as exc:
+            raise CommandError(f"the demo cannot be loaded: {exc}") from exc
         except KeyboardInterrupt:
             raise CommandError(
                 "interrupted while loading; run the demo again to finish loading", returncode=130
