@@ -158,6 +158,15 @@ def test_alice_appeals_negative_feedback_and_rita_approves(
         for s in ("submitted", "in review", "information requested", "in review", "approved")
     ]
     assert Notification.objects.filter(user=cast["bob"]).count() == 5  # her staff too
+    listed = alice.get("/api/v1/notifications").json()
+    assert (listed["count"], listed["unread"]) == (5, 5)
+    assert listed["items"][0]["subject"] == f"Appeal {appeal['id']}: approved"
+    assert listed["items"][0]["link"] == f"/appeals/{appeal['id']}/"
+    ids = [n["id"] for n in listed["items"]]
+    assert alice.post(
+        "/api/v1/notifications/read", {"ids": ids}, content_type="application/json"
+    ).json() == {"marked": 5}
+    assert client_for(cast["carol"]).get("/api/v1/notifications").json()["count"] == 0
     assert not Notification.objects.filter(user=cast["carol"]).exists()
     from django.core import mail
 

@@ -36,6 +36,9 @@ from defectdesk.appeals.selectors import (
 )
 from defectdesk.appeals.transitions import Status
 from defectdesk.core.errors import BadRequest, FieldError, TooLarge, ValidationFailed
+from defectdesk.notify.actions import notification_mark_read
+from defectdesk.notify.models import Notification
+from defectdesk.notify.selectors import notifications_for, unread_count
 
 router = Router(tags=["appeals"])
 
@@ -487,3 +490,84 @@ def decide(request: HttpRequest, appeal_id: int, body: DecideIn) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
     appeal_decide(actor=principal(request), appeal=appeal, decision=body.decision, note=body.note)
     return _detail(appeal_id, request)
+
+
+class NotificationOut(Schema):
+    id: int
+    subject: str
+    body: str
+    link: str
+    created_at: str | None
+    read: bool
+
+
+class NotificationPageOut(Schema):
+    items: list[NotificationOut]
+    count: int
+    unread: int
+    page: int
+    page_size: int
+
+
+class MarkReadIn(Schema):
+    ids: list[int]
+
+
+def _notification(n: Notification) -> dict[str, Any]:
+    return {
+        "id": n.pk,
+        "subject": n.subject,
+        "body": n.body,
+        "link": n.link,
+        "created_at": n.created_at.isoformat().replace("+00:00", "Z"),
+        "read": n.read_at is not None,
+    }
+
+
+@router.get(
+    "/notifications",
+    response={200: NotificationPageOut, **error_responses(401, 422)},
+    summary="The signed-in user's in-app notifications, newest first",
+    tags=["notifications"],
+)
+def list_notifications(
+    request: HttpRequest,
+    unread: bool = False,
+    page: int = Query(1),  # type: ignore[type-arg]
+    page_size: int = Query(50),  # type: ignore[type-arg]
+) -> Any:
+    user = principal(request).user
+    qs = notifications_for(user)
+    if unread:
+        qs = qs.filter(read_at__isnull=True)
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationFailed(
+            "The page is not valid.",
+            [
+                FieldError(
+                    "page" if page < 1 else "page_size",
+                    "must be 1 or more" if page < 1 else f"must be between 1 and {MAX_PAGE_SIZE}",
+                )
+            ],
+        )
+    start = (page - 1) * page_size
+    return {
+        "items": [_notification(n) for n in qs[start : start + page_size]],
+        "count": qs.count(),
+        "unread": unread_count(user),
+        "page": page,
+        "page_size": page_size,
+    }
+
+
+@router.post(
+    "/notifications/read",
+    response={200: dict[str, int], **error_responses(401, 422)},
+    summary="Mark some of your notifications read",
+    tags=["notifications"],
+)
+def mark_read(request: HttpRequest, body: MarkReadIn) -> Any:
+    user = principal(request).user
+    if user is None or not user.is_authenticated:
+        return {"marked": 0}
+    return {"marked": notification_mark_read(user_id=user.pk, notification_ids=body.ids)}
