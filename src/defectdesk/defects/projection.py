@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
 
-from defectdesk.core.bulk import bulk_upsert
+from defectdesk.core.bulk import bulk_upsert, fetch_in
 from defectdesk.defects.models import Defect
 from defectdesk.defects.rules import DefectFact, defect_facts, with_appeal
 from defectdesk.ledger.projection import OrderChange
@@ -42,13 +42,18 @@ def _iso(moment: datetime | None) -> str | None:
 def existing_defects(order_ids: Sequence[int]) -> dict[ExistingKey, tuple[int, datetime | None]]:
     """(order, kind, source key) -> (defect id, appeal_removed_at) for these orders."""
     found: dict[ExistingKey, tuple[int, datetime | None]] = {}
-    for start in range(0, len(order_ids), IN_CHUNK):
-        chunk = order_ids[start : start + IN_CHUNK]
-        rows = Defect.objects.filter(order_id__in=chunk).values_list(
-            "id", "order_id", "kind", "source_key", "appeal_removed_at"
-        )
-        for pk, order_id, kind, key, appeal_at in rows:
-            found[(order_id, kind, key)] = (pk, appeal_at)
+    rows = fetch_in(
+        f"SELECT id, order_id, kind, source_key, appeal_removed_at FROM "  # noqa: S608
+        f"{Defect._meta.db_table} WHERE {{in}}",
+        "order_id",
+        list(order_ids),
+    )
+    for pk, order_id, kind, key, appeal_at in rows:
+        if isinstance(appeal_at, str):
+            appeal_at = datetime.fromisoformat(appeal_at)
+        if appeal_at is not None and appeal_at.tzinfo is None:
+            appeal_at = appeal_at.replace(tzinfo=UTC)
+        found[(order_id, kind, key)] = (pk, appeal_at)
     return found
 
 
@@ -136,18 +141,33 @@ class DefectProjector:
 
     name = "defects"
 
+    def __init__(self) -> None:
+        # What the last batch gave, for projectors later in the same batch (the counters):
+        # the changes object, each order's facts (appeals applied) and the appeal cuts.
+        self.last_changes: Sequence[OrderChange] | None = None
+        self.last_facts: dict[int, list[DefectFact]] = {}
+        self.last_cuts: dict[ExistingKey, datetime] = {}
+
     def apply(self, changes: Sequence[OrderChange]) -> None:
         policies = policies_by_marketplace()
         existing = existing_defects([c.order_id for c in changes])
         rows: list[list[Any]] = []
         seen: set[ExistingKey] = set()
+        facts_by_order: dict[int, list[DefectFact]] = {}
         for change in changes:
             policy: Policy = policies.get(change.marketplace.id, DEFAULT_POLICY)
+            facts = []
             for fact in defect_facts(change.after, policy):
                 key = (change.order_id, fact.kind, fact.source_key)
                 seen.add(key)
                 appeal_at = existing.get(key, (0, None))[1]
-                rows.append(defect_row(change, with_appeal(fact, appeal_at)))
+                fact = with_appeal(fact, appeal_at)
+                facts.append(fact)
+                rows.append(defect_row(change, fact))
+            facts_by_order[change.order_id] = facts
+        self.last_changes = changes
+        self.last_facts = facts_by_order
+        self.last_cuts = {k: at for k, (_, at) in existing.items() if at is not None}
         bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
         stale = [pk for key, (pk, _) in existing.items() if key not in seen]
         if stale:

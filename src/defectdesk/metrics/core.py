@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from defectdesk.defects.rules import DefectFact
@@ -45,9 +46,18 @@ METRIC_KIND = {
 }
 
 
+_DAYS: dict[tuple[datetime, ZoneInfo], int] = {}
+
+
 def day_of(moment: datetime, tz: ZoneInfo) -> int:
     """The first day as of which an event at `moment` is visible (its local date)."""
-    return moment.astimezone(tz).date().toordinal()
+    key = (moment, tz)
+    day = _DAYS.get(key)
+    if day is None:
+        if len(_DAYS) > 500_000:
+            _DAYS.clear()
+        day = _DAYS[key] = moment.astimezone(tz).date().toordinal()
+    return day
 
 
 def day_reached(moment: datetime, tz: ZoneInfo) -> int:
@@ -164,8 +174,7 @@ def message_facts(state: OrderState) -> list[MessageFacts]:
     return out
 
 
-@dataclass(slots=True)
-class Membership:
+class Membership(NamedTuple):
     """The days as of which one order (or message) is in one part of one metric."""
 
     metric: int
@@ -173,6 +182,13 @@ class Membership:
     key_day: int
     days: DayIntervals
     subject: str = ""  # the message id for the contact response rate, else ""
+
+
+# Parts every order is in from its order date on, whatever happens to it: the same before and
+# after any event, so an update of an order already counted can leave them out.
+STATIC_PARTS = frozenset(
+    {(ODR, DEN), (ODR, DEN_MERCHANT), (ODR, DEN_MARKETPLACE), (REFUND, DEN), (CANCEL, DEN)}
+)
 
 
 def _after(day: int) -> DayIntervals:
@@ -185,8 +201,13 @@ def order_memberships(
     messages: Sequence[MessageFacts],
     tz: ZoneInfo,
     policy: Policy,
+    *,
+    static: bool = True,
 ) -> list[Membership]:
-    """Every part of every metric this order (and its buyer messages) is in, and when."""
+    """Every part of every metric this order (and its buyer messages) is in, and when.
+
+    With static=False the STATIC_PARTS are left out (for updating an order already counted).
+    """
     key = day_of(order.placed_at, tz)
     by_kind: dict[str, DayIntervals] = defaultdict(list)
     for fact in defects:
@@ -195,7 +216,7 @@ def order_memberships(
     out: list[Membership] = []
 
     def add(metric: int, part: int, days: DayIntervals, k: int = key, subject: str = "") -> None:
-        if days:
+        if days and (static or (metric, part) not in STATIC_PARTS):
             out.append(Membership(metric, part, k, days, subject))
 
     everyone = _after(key)

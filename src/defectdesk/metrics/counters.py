@@ -8,7 +8,7 @@ from datetime import date
 from django.db import connection
 
 from defectdesk.core.bulk import bulk_insert, is_postgres
-from defectdesk.defects.projection import appeal_cuts, facts_with_appeals
+from defectdesk.defects.projection import appeal_cuts, defect_projector, facts_with_appeals
 from defectdesk.defects.rules import DefectFact, defect_facts
 from defectdesk.ledger.fold import OrderState
 from defectdesk.ledger.projection import MarketplaceRef, OrderChange
@@ -36,10 +36,11 @@ def state_deltas(
     policy: Policy,
     sign: int,
     into: dict[Contribution, int],
+    static: bool = True,
 ) -> None:
     """Add (sign = 1) or take away (sign = -1) one order's contributions."""
     memberships = order_memberships(
-        order_facts(state), facts, message_facts(state), market.timezone, policy
+        order_facts(state), facts, message_facts(state), market.timezone, policy, static=static
     )
     membership_deltas(memberships, sign, into)
 
@@ -80,18 +81,27 @@ def counters_add(deltas: dict[CounterKey, int]) -> None:
 def changes_deltas(
     changes: Sequence[OrderChange], policies: dict[int, Policy]
 ) -> dict[CounterKey, int]:
-    """The counter deltas of a batch: each order's new contributions minus its old ones."""
-    cuts = appeal_cuts([c.order_id for c in changes])
+    """The counter deltas of a batch: each order's new contributions minus its old ones.
+
+    The defects projector ran first on the same changes: its facts and appeal cuts are reused.
+    """
+    shared = defect_projector.last_changes is changes
+    cuts = defect_projector.last_cuts if shared else appeal_cuts([c.order_id for c in changes])
     out: dict[CounterKey, int] = {}
     for change in changes:
         market = change.marketplace
         policy = policies.get(market.id, DEFAULT_POLICY)
         local: dict[Contribution, int] = {}
+        # An order counted before keeps its static parts: only the rest can move.
+        static = change.before is None or not change.before.is_placed
         for sign, state in ((-1, change.before), (1, change.after)):
             if state is None or not state.is_placed:
                 continue
-            facts = facts_with_appeals(change.order_id, defect_facts(state, policy), cuts)
-            state_deltas(state, facts, market, policy, sign, local)
+            if shared and state is change.after:
+                facts = defect_projector.last_facts[change.order_id]
+            else:
+                facts = facts_with_appeals(change.order_id, defect_facts(state, policy), cuts)
+            state_deltas(state, facts, market, policy, sign, local, static)
         for (metric, part, key, day), delta in local.items():
             if delta:
                 ck = (change.seller_id, market.id, metric, part, key, day)
