@@ -93,37 +93,27 @@ def appeal_history(appeal: Appeal) -> QuerySet[AuditEvent]:
 
 def _seller_funded_decisions(defects: list[Defect]) -> dict[int, datetime]:
     """For claim defects whose latest decision is granted_seller_funded: that decision's time."""
-    claims = [d for d in defects if d.kind == Defect.Kind.A_TO_Z_CLAIM]
-    if not claims:
-        return {}
-    by_order: dict[tuple[int, str], list[Defect]] = {}
-    for defect in claims:
-        by_order.setdefault((defect.marketplace_id, defect.order.order_ref), []).append(defect)
+    by_market: dict[int, list[Defect]] = {}
+    for defect in defects:
+        if defect.kind == Defect.Kind.A_TO_Z_CLAIM:
+            by_market.setdefault(defect.marketplace_id, []).append(defect)
     found: dict[int, datetime] = {}
-    market_ids = {m for m, _ in by_order}
-    for market_id in market_ids:
-        refs = [ref for m, ref in by_order if m == market_id]
-        events = (
+    for market_id, claims in by_market.items():
+        refs = sorted({d.order.order_ref for d in claims})
+        rows = (
             Event.objects.filter(marketplace_id=market_id, order_ref__in=refs, type="claim.decided")
             .order_by("occurred_at", "event_id")
             .values_list("order_ref", "occurred_at", "data")
         )
+        # The latest decision by event time wins (DESIGN §3).
         latest: dict[tuple[str, str], tuple[datetime, str]] = {}
-        for ref, occurred, data in events:
+        for ref, occurred, data in rows:
             latest[(ref, str(data.get("claim_id")))] = (occurred, str(data.get("outcome")))
-        for defect in by_order_items(by_order, market_id):
-            key = (defect.order.order_ref, defect.source_key)
-            hit = latest.get(key)
-            if hit is None and not defect.source_key:
-                hits = [v for (r, _), v in latest.items() if r == defect.order.order_ref]
-                hit = hits[-1] if hits else None
+        for defect in claims:
+            hit = latest.get((defect.order.order_ref, defect.source_key))
             if hit is not None and hit[1] == "granted_seller_funded":
                 found[defect.pk] = hit[0]
     return found
-
-
-def by_order_items(by_order: dict[tuple[int, str], list[Defect]], market_id: int) -> list[Defect]:
-    return [d for (m, _), group in by_order.items() if m == market_id for d in group]
 
 
 def appealable_until_many(
