@@ -41,14 +41,3 @@ def order_events(order: Order) -> QuerySet[Event]:
         marketplace_id=order.marketplace_id, order_ref=order.order_ref
     ).order_by("occurred_at", "event_id")
 
-
-MESSAGE_TYPES = ("message.received", "message.sent", "message.no_response_needed")
-
-
-def order_messages(orders: QuerySet[Order], marketplace_id: int) -> QuerySet[Event]:
-    """Buyer and seller messages on these (already visible) orders of one marketplace."""
-    return Event.objects.filter(
-        marketplace_id=marketplace_id,
-        order_ref__in=orders.filter(marketplace_id=marketplace_id).values("order_ref"),
-        type__in=MESSAGE_TYPES,
-    ).order_by("-occurred_at", "-seq")

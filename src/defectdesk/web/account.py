@@ -17,14 +17,15 @@ from defectdesk.accounts.models import Membership
 from defectdesk.accounts.selectors import seller_members, seller_tokens, username_taken
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
-from defectdesk.ledger.selectors import order_messages, orders_visible_to
-from defectdesk.metrics.health import marketplace_for_seller
+from defectdesk.messaging.selectors import AtRiskOrder, at_risk_orders, buyer_messages_for_seller
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.selectors import notifications_for
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
 
 MESSAGE_DAYS = 30
 MESSAGES_SHOWN = 100
+AT_RISK_SHOWN = 50
+RESPONSE_HOURS = 24
 
 
 @page
@@ -58,24 +59,36 @@ def notification_read(request: HttpRequest) -> HttpResponse:
 @page
 def message_list(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
-    rows = []
-    market = None
+    now = timezone.now()
+    rows: list[dict[str, object]] = []
+    risky: list[AtRiskOrder] = []
     if viewer.seller is not None:
-        try:
-            market = marketplace_for_seller(viewer.seller, request.GET.get("marketplace") or None)
-        except DomainError:
-            market = None
-    if viewer.seller is not None and market is not None:
-        since = timezone.now() - timedelta(days=MESSAGE_DAYS)
-        orders = orders_visible_to(viewer.principal).filter(
-            seller=viewer.seller, placed_at__gte=since - timedelta(days=MESSAGE_DAYS)
+        since = now - timedelta(days=MESSAGE_DAYS)
+        found = (
+            buyer_messages_for_seller(viewer.seller)
+            .filter(received_at__gte=since)
+            .order_by("-received_at")[:MESSAGES_SHOWN]
         )
-        rows = list(
-            order_messages(orders, market.pk)
-            .filter(occurred_at__gte=since)
-            .only("occurred_at", "type", "order_ref", "data")[:MESSAGES_SHOWN]
-        )
-    context = base_context(viewer, "messages", rows=rows, marketplace=market, days=MESSAGE_DAYS)
+        for message in found:
+            due = message.received_at + timedelta(hours=RESPONSE_HOURS)
+            if message.no_response_needed_at is not None:
+                state = "none_needed"
+            elif message.answered_at is not None:
+                state = "answered" if message.answered_at <= due else "late"
+            else:
+                state = "open" if now <= due else "overdue"
+            rows.append({"message": message, "due": due, "state": state})
+        risky = at_risk_orders(viewer.seller, now, limit=AT_RISK_SHOWN)
+    open_count = sum(1 for r in rows if r["state"] in ("open", "overdue"))
+    context = base_context(
+        viewer,
+        "messages",
+        rows=rows,
+        risky=risky,
+        days=MESSAGE_DAYS,
+        open_count=open_count,
+        hours=RESPONSE_HOURS,
+    )
     return render(request, "web/messages.html", context)
 
 
