@@ -28,31 +28,48 @@ def _too_long(limit: int) -> tuple[FieldError, ...]:
     )
 
 
-def read_ndjson(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[Candidate]:
-    """One candidate per non-blank line; a line over the limit is skipped without being held."""
-    line_no = 0
-    first = True
+def _lines(stream: IO[bytes], max_line_bytes: int, chunk: int = 1 << 20) -> Iterator[bytes | None]:
+    """The stream's lines without their newline; None for a line over the limit (skipped
+    in bounded pieces, never held whole)."""
+    pending = b""
+    skipping = False
     while True:
-        line = stream.readline(max_line_bytes + 1)
-        if not line:
+        block = stream.read(chunk)
+        if not block:
+            if pending or skipping:
+                yield None if skipping or len(pending) > max_line_bytes else pending
             return
-        line_no += 1
-        if first:
-            line = line.removeprefix(b"\xef\xbb\xbf")
-            first = False
-        if len(line) > max_line_bytes and not line.endswith(b"\n"):
-            while True:  # drain the rest of the long line in bounded pieces
-                rest = stream.readline(max_line_bytes)
-                if not rest or rest.endswith(b"\n"):
-                    break
+        if skipping:
+            end = block.find(b"\n")
+            if end < 0:
+                continue
+            yield None
+            skipping = False
+            block = block[end + 1 :]
+        parts = (pending + block).split(b"\n")
+        pending = parts.pop()
+        for line in parts:
+            yield None if len(line) > max_line_bytes else line
+        if len(pending) > max_line_bytes:
+            pending = b""
+            skipping = True
+
+
+def read_ndjson(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[Candidate]:
+    """One candidate per non-blank line; a line over the limit is rejected, not held."""
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    for line_no, line in enumerate(_lines(stream, max_line_bytes), start=1):
+        if line is None:
             yield Candidate(line_no, None, _too_long(max_line_bytes))
             continue
-        text = line.strip()
-        if not text:
+        if line_no == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        if not line.strip():
             continue
         try:
-            yield Candidate(line_no, orjson.loads(text))
-        except orjson.JSONDecodeError as exc:
+            yield Candidate(line_no, loads(line))
+        except decode_error as exc:
             yield Candidate(line_no, None, (FieldError("line", f"is not valid JSON: {exc}"),))
 
 
