@@ -193,7 +193,10 @@ def test_rita_works_the_most_urgent_appeal_and_otto_audits_it(
 
     otto = open_page("otto")
     _sign_in(otto.page, base, "otto")
-    otto.page.goto(f"{base}/operator/")
+    otto.page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Operator settings"
+    ).click()
+    otto.page.wait_for_url(f"{base}/operator/")
     otto.page.get_by_role("link", name="Audit log").first.click()
     otto.page.wait_for_url(f"{base}/operator/audit/")
     otto.page.get_by_label("Appeal").fill(str(urgent.pk))
@@ -247,7 +250,9 @@ def test_otto_previews_and_saves_a_lower_odr_target(
     otto = open_page("otto")
     page = otto.page
     _sign_in(page, base, "otto")
-    page.goto(f"{base}/operator/")
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Operator settings"
+    ).click()
     page.get_by_role("link", name="Marketplaces and policy").first.click()
     page.get_by_role("link", name="Policy of US").click()
     page.wait_for_url(f"{base}/operator/marketplaces/US/policy/")

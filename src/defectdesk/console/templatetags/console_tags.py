@@ -1,4 +1,4 @@
-"""Template helpers of the console: percentages, durations, the reviewer/operator nav links."""
+"""Template helpers of the console: percentages, durations, evidence times, lookups."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from django import template
-from django.http import HttpRequest
 from django.utils import timezone
 
-from defectdesk.accounts.roles import principal_for_user
 from defectdesk.console.explain import percent
 
 register = template.Library()
@@ -44,15 +42,3 @@ def isotime(value: Any) -> str:
 @register.filter
 def get(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key, "") if isinstance(mapping, dict) else ""
-
-
-@register.inclusion_tag("console/nav_links.html", takes_context=True)
-def console_links(context: dict[str, Any]) -> dict[str, Any]:
-    """The `Review queue` link for reviewers (and operators) and `Operator settings`."""
-    request: HttpRequest | None = context.get("request")
-    user = getattr(request, "user", None)
-    principal = principal_for_user(user)
-    return {
-        "show_queue": principal.is_reviewer or principal.is_operator,
-        "show_operator": principal.is_operator,
-    }
