@@ -316,3 +316,21 @@ def test_approving_without_a_note_is_refused_where_policy_requires_one(
     rita.post(url, {"decision": "approve", "note": "Product review only.", "seen": "submitted"})
     appeal.refresh_from_db()
     assert appeal.status == "approved" and appeal.decision_note == "Product review only."
+
+
+def test_a_draft_and_a_decided_appeal_offer_no_decision_forms(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    defect = negative_feedback(make_event)
+    draft = appeal_create(
+        actor=cast["alice"], defect=defect, reason="product_review_only", explanation=EXPLANATION
+    )
+    rita = client_for(cast["rita"])
+    page = rita.get(f"/review/appeals/{draft.pk}/").content.decode()
+    assert 'id="approve-form"' not in page and 'id="info-form"' not in page
+    assert "Not submitted yet: nothing was frozen." in page
+    appeal_submit(actor=cast["alice"], appeal=draft)
+    assert 'id="approve-form"' in rita.get(f"/review/appeals/{draft.pk}/").content.decode()
+    appeal_decide(actor=cast["rita"], appeal=draft, decision="approve", note="")
+    decided = rita.get(f"/review/appeals/{draft.pk}/").content.decode()
+    assert 'id="approve-form"' not in decided and 'id="decision"' in decided

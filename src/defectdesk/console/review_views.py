@@ -30,7 +30,12 @@ from defectdesk.appeals.selectors import (
     appeal_history,
     order_state_of,
 )
-from defectdesk.appeals.transitions import DECIDED_STATUSES, FINAL_STATUSES, Status
+from defectdesk.appeals.transitions import (
+    DECIDED_STATUSES,
+    FINAL_STATUSES,
+    REVIEW_STATUSES,
+    Status,
+)
 from defectdesk.console.access import console_principal, reviewer_page
 from defectdesk.console.explain import DENIAL_LABELS, DENIAL_REASONS, defect_reason
 from defectdesk.console.health import sellers_health
@@ -178,7 +183,8 @@ def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
         "info_due_if_asked": now + rules.info_period,
         "denial_reasons": DENIAL_REASONS,
         "reviewers": reviewers(),
-        "can_act": principal.is_reviewer and appeal.status not in FINAL_STATUSES,
+        # A draft is the merchant's until submitted; decided and withdrawn ones are closed.
+        "can_act": principal.is_reviewer and appeal.status in REVIEW_STATUSES,
         "is_reviewer": principal.is_reviewer,
         "is_final": appeal.status in FINAL_STATUSES,
         **REVIEW_NAV,
