@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 
 from django.db import transaction
 from django.utils import timezone
@@ -121,19 +121,19 @@ def demo_load(*, orders: int = DEMO_ORDERS, seed: int = DEMO_SEED) -> DemoLoad:
         # An existing US marketplace had another zone: its order dates move with it.
         ledger_rebuild()
     ledger = io.BytesIO()
-    write_ndjson(
-        generate_events(
-            orders=orders,
-            profiles=demo_profiles(),
-            days=DEMO_DAYS,
-            seed=seed,
-            end=end,
-            marketplace=code,
-            timezone=tz_name,
-            currency=currency,
-        ),
-        ledger,
+    # The generator covers the whole of the end day; the demo stops at the present moment.
+    now = timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    events = generate_events(
+        orders=orders,
+        profiles=demo_profiles(),
+        days=DEMO_DAYS,
+        seed=seed,
+        end=end,
+        marketplace=code,
+        timezone=tz_name,
+        currency=currency,
     )
+    write_ndjson((e for e in events if e["occurred_at"] <= now), ledger)
     ledger.seek(0)
     result = import_stream(ledger, "ndjson")
     if result.rejected:
