@@ -1,4 +1,4 @@
-"""Settings, all read from the environment (see docs/configuration.md)."""
+"""Settings, all read from the environment (every variable is listed in docs/operations.md)."""
 
 from __future__ import annotations
 
