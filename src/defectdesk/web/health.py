@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.cache import cache
+from django.db.models import Count, Max, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 
 from defectdesk.core.errors import DomainError
 from defectdesk.defects.models import Defect
+from defectdesk.ledger.models import Order
 from defectdesk.metrics.explain import explain_change, outlook
 from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
 from defectdesk.policy.profile import METRICS
@@ -22,6 +26,8 @@ from defectdesk.web.charts import TrendPoint, trend_svg
 from defectdesk.web.common import base_context, page, viewer_for
 
 TREND_DAYS = 90
+# The version in the key makes a stale entry unreachable; the timeout only bounds memory.
+HEALTH_CACHE_SECONDS = 3600
 PROJECTION_DAYS = 30
 CHANGES_SHOWN = 12
 
@@ -141,22 +147,34 @@ def _rolloff(scope: Scope, as_of: date) -> dict[str, Any]:
     return {"calendar": calendar, "active": len(seen["defects"])}
 
 
-@page
-def account_health(request: HttpRequest) -> HttpResponse:
-    viewer = viewer_for(request)
-    if viewer.seller is None:
-        return render(request, "web/health.html", base_context(viewer, "health", empty=True))
-    error = ""
-    try:
-        scope = scope_for(viewer.seller, request.GET.get("marketplace") or None)
-        today = scope.today
-        as_of = parse_day(request.GET.get("as_of"), "as_of", today, today)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        error = str(exc)
-        scope = scope_for(viewer.seller, None)
-        as_of = today = scope.today
+def data_version(scope: Scope) -> str:
+    """A digest that changes whenever anything behind the seller's health may have changed:
+    an order event, a defect opened or removed (by the ledger or an appeal), or the policy."""
+    orders = Order.objects.filter(
+        seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk
+    ).aggregate(n=Count("id"), last=Max("last_event_at"))
+    defects = Defect.objects.filter(
+        seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk
+    ).aggregate(
+        n=Count("id"),
+        opened=Max("opened_at"),
+        removed=Max("removed_at"),
+        appealed=Max("appeal_removed_at"),
+        active=Count("id", filter=Q(status=Defect.Status.ACTIVE)),
+    )
+    raw = repr((sorted(orders.items()), sorted(defects.items()), scope.policy.profile))
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
+    """The health, cards, changes and roll-offs as of a day; cached until the data changes."""
+    key = (
+        f"web:health:{scope.seller.pk}:{scope.marketplace.pk}:{as_of.isoformat()}:"
+        f"{get_language()}:{data_version(scope)}"
+    )
+    found = cache.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     health = seller_health(scope, as_of)
     week_ago = seller_health(scope, as_of - timedelta(days=7))
     odr_kinds = scope.policy.metrics["order_defect_rate"].kinds
@@ -187,19 +205,45 @@ def account_health(request: HttpRequest) -> HttpResponse:
                 denominator_url=den_url,
             )
         )
+    computed = {
+        "health": health,
+        "cards": cards,
+        "changes": _changes(scope, as_of, cards),
+        "rolloff": _rolloff(scope, as_of),
+    }
+    cache.set(key, computed, HEALTH_CACHE_SECONDS)
+    return computed
+
+
+@page
+def account_health(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request)
+    if viewer.seller is None:
+        return render(request, "web/health.html", base_context(viewer, "health", empty=True))
+    error = ""
+    try:
+        scope = scope_for(viewer.seller, request.GET.get("marketplace") or None)
+        today = scope.today
+        as_of = parse_day(request.GET.get("as_of"), "as_of", today, today)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        error = str(exc)
+        scope = scope_for(viewer.seller, None)
+        as_of = today = scope.today
+    computed = _health_computed(scope, as_of)
+    odr_kinds = scope.policy.metrics["order_defect_rate"].kinds
     labels = dict(Defect.Kind.choices)
-    changes = _changes(scope, as_of, cards)
     context = base_context(
         viewer,
         "health",
-        health=health,
-        cards=cards,
-        odr=cards[0],
+        health=computed["health"],
+        cards=computed["cards"],
         as_of=as_of,
         today=today,
         marketplace=scope.marketplace,
-        changes=changes,
-        rolloff=_rolloff(scope, as_of),
+        changes=computed["changes"],
+        rolloff=computed["rolloff"],
         error=error,
         odr_kind_labels=[(k, labels.get(k, k)) for k in odr_kinds],
     )
