@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.http import HttpRequest
@@ -26,16 +27,6 @@ METRIC_HELP = (
     "order_defect_rate, pre_fulfillment_cancel_rate, late_shipment_rate, valid_tracking_rate, "
     "on_time_delivery_rate, refund_rate or contact_response_rate"
 )
-
-
-class Target(Schema):
-    value: float
-    condition: str = Field(description='"lt": the rate must stay below; "gt": above')
-
-
-class Window(Schema):
-    from_: str = Field(alias="from")
-    to: str
 
 
 class HealthQuery(Schema):
@@ -153,8 +144,6 @@ def get_changes(request: HttpRequest, seller: str, q: Query[HistoryQuery]) -> An
     scope = scope_for(found, q.marketplace)
     today = scope.today
     last = parse_day(q.to, "to", today, today)
-    from datetime import timedelta
-
     first = parse_day(q.from_, "from", today, last - timedelta(days=1))
     history_range(scope, first, last)
     return explain_change(scope, q.metric, first, last)
