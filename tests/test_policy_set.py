@@ -94,3 +94,28 @@ def test_changing_a_defect_rule_recomputes_defects_and_history(
         marketplace=marketplace, actor=SYSTEM, profile={"defects": {"refund": {"enabled": True}}}
     )
     assert health_as_of("S-1", "US", AS_OF)["metrics"]["refund_rate"]["numerator"] == 1
+
+
+def test_policy_command_shows_and_refuses_bad_files(
+    refunded: None, marketplace: Any, tmp_path: Any
+) -> None:
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"metrics": {"late_shipment_rate": {"window_days": -7}}}')
+    with pytest.raises(CommandError, match=r"metrics\.late_shipment_rate\.window_days"):
+        call_command("policy", "set", "US", str(bad), skip_checks=True)
+    good = tmp_path / "good.json"
+    good.write_text('{"metrics": {"late_shipment_rate": {"target": 0.05}}}')
+    out = io.StringIO()
+    call_command("policy", "set", "US", str(good), stdout=out, skip_checks=True)
+    assert "version 1" in out.getvalue()
+    shown = io.StringIO()
+    call_command("policy", "show", "US", stdout=shown, skip_checks=True)
+    assert '"target": 0.05' in shown.getvalue()
+    with pytest.raises(CommandError, match="not JSON"):
+        bad.write_text("{")
+        call_command("policy", "set", "US", str(bad), skip_checks=True)
