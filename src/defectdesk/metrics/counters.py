@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from django.db import connection
 
@@ -14,6 +15,8 @@ from defectdesk.ledger.fold import OrderState
 from defectdesk.ledger.projection import MarketplaceRef, OrderChange
 from defectdesk.metrics.core import (
     Contribution,
+    MessageFacts,
+    OrderFacts,
     membership_deltas,
     message_facts,
     order_facts,
@@ -29,9 +32,20 @@ CONFLICT = "seller_id, marketplace_id, metric, key_day, change_day, part"
 CounterKey = tuple[int, int, int, int, int, int]  # seller, marketplace, metric, part, key, change
 
 
-def state_deltas(
-    state: OrderState,
-    facts: Sequence[DefectFact],
+MetricInputs = tuple[OrderFacts, tuple[tuple[str, tuple[Any, ...]], ...], tuple[MessageFacts, ...]]
+
+
+def metric_inputs(state: OrderState, facts: Sequence[DefectFact]) -> MetricInputs:
+    """All that an order's memberships depend on (equal inputs give equal memberships)."""
+    return (
+        order_facts(state),
+        tuple((f.kind, f.intervals) for f in facts),
+        tuple(message_facts(state)),
+    )
+
+
+def inputs_deltas(
+    inputs: MetricInputs,
     market: MarketplaceRef,
     policy: Policy,
     sign: int,
@@ -39,9 +53,11 @@ def state_deltas(
     static: bool = True,
 ) -> None:
     """Add (sign = 1) or take away (sign = -1) one order's contributions."""
-    memberships = order_memberships(
-        order_facts(state), facts, message_facts(state), market.timezone, policy, static=static
-    )
+    order, kinds, messages = inputs
+    facts = [
+        DefectFact(kind, "", intervals[0][0], intervals) for kind, intervals in kinds if intervals
+    ]
+    memberships = order_memberships(order, facts, messages, market.timezone, policy, static=static)
     membership_deltas(memberships, sign, into)
 
 
@@ -91,17 +107,25 @@ def changes_deltas(
     for change in changes:
         market = change.marketplace
         policy = policies.get(market.id, DEFAULT_POLICY)
+        after = change.after
+        if shared:
+            after_facts = defect_projector.last_facts[change.order_id]
+        else:
+            after_facts = facts_with_appeals(change.order_id, defect_facts(after, policy), cuts)
+        new = metric_inputs(after, after_facts)
+        before = change.before
         local: dict[Contribution, int] = {}
-        # An order counted before keeps its static parts: only the rest can move.
-        static = change.before is None or not change.before.is_placed
-        for sign, state in ((-1, change.before), (1, change.after)):
-            if state is None or not state.is_placed:
-                continue
-            if shared and state is change.after:
-                facts = defect_projector.last_facts[change.order_id]
-            else:
-                facts = facts_with_appeals(change.order_id, defect_facts(state, policy), cuts)
-            state_deltas(state, facts, market, policy, sign, local, static)
+        if before is None or not before.is_placed:
+            inputs_deltas(new, market, policy, 1, local)
+        else:
+            old = metric_inputs(
+                before, facts_with_appeals(change.order_id, defect_facts(before, policy), cuts)
+            )
+            if old == new:
+                continue  # nothing the metrics read has changed
+            # An order counted before keeps its static parts: only the rest can move.
+            inputs_deltas(old, market, policy, -1, local, static=False)
+            inputs_deltas(new, market, policy, 1, local, static=False)
         for (metric, part, key, day), delta in local.items():
             if delta:
                 ck = (change.seller_id, market.id, metric, part, key, day)
