@@ -244,3 +244,28 @@ def test_defect_list_shows_own_defects_only(ledger: None, cast: dict[str, Any]) 
     bad = client_for(cast["alice"]).get("/api/v1/defects?kind=rude&status=gone")
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"kind", "status"}
+
+
+@time_machine.travel(TODAY, tick=False)
+def test_marketplace_must_be_named_when_the_seller_sells_in_two(
+    ledger: None, cast: dict[str, Any], make_event: Any
+) -> None:
+    from defectdesk.ledger.models import Marketplace
+
+    Marketplace.objects.create(code="SG", timezone="Asia/Singapore", currency="SGD")
+    alice = client_for(cast["alice"])
+    carol = client_for(cast["carol"])
+    assert carol.get("/api/v1/sellers/S-2/health").json()["marketplace"] == "US"
+    ingest(
+        make_event(
+            order="SG-1",
+            marketplace="SG",
+            at="2026-10-01T00:00:00Z",
+            total={"amount": "5.00", "currency": "SGD"},
+        )
+    )
+    ambiguous = alice.get("/api/v1/sellers/S-1/health")
+    assert ambiguous.status_code == 400
+    assert ambiguous.json()["errors"] == [{"field": "marketplace", "message": "is required here"}]
+    sg = alice.get("/api/v1/sellers/S-1/health?marketplace=SG").json()
+    assert sg["metrics"]["refund_rate"]["denominator"] == 1

@@ -57,15 +57,12 @@ def marketplace_for_seller(seller: Seller, code: str | None) -> Marketplace:
         if market is None:
             raise NotFound(f"Marketplace {code!r} not found.")
         return market
-    ids = list(
-        Order.objects.filter(seller=seller).values_list("marketplace_id", flat=True).distinct()[:2]
-    )
-    if len(ids) == 1:
-        return Marketplace.objects.get(pk=ids[0])
-    if not ids:
-        markets = list(Marketplace.objects.all()[:2])
-        if len(markets) == 1:
-            return markets[0]
+    markets = list(Marketplace.objects.all())
+    if len(markets) == 1:
+        return markets[0]
+    selling = [m for m in markets if Order.objects.filter(seller=seller, marketplace=m).exists()]
+    if len(selling) == 1:
+        return selling[0]
     raise BadRequest(
         "Name the marketplace: this seller sells in more than one (or none).",
         [FieldError("marketplace", "is required here")],
