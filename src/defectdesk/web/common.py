@@ -40,20 +40,31 @@ class Viewer:
 def viewer_for(request: HttpRequest) -> Viewer:
     """The principal and the seller in view: `?seller=`, else the session's, else the first."""
     principal = principal_for_user(request.user)
-    wanted = request.GET.get("seller") or request.session.get(SESSION_SELLER)
-    seller = None
-    if wanted:
-        try:
-            seller = seller_for(principal, str(wanted))
-        except NotFound:
-            if request.GET.get("seller"):
-                raise
-            seller = None
-    if seller is None:
-        seller = sellers_visible_to(principal).order_by("external_id").first()
-    if seller is not None and request.session.get(SESSION_SELLER) != seller.external_id:
-        request.session[SESSION_SELLER] = seller.external_id
+    asked = request.GET.get("seller")
+    seller: Seller | None
+    if asked:
+        seller = seller_for(principal, str(asked))
+    else:
+        seller = _session_seller(request, principal)
+        if seller is None:
+            seller = sellers_visible_to(principal).order_by("external_id").first()
+    if seller is not None:
+        remembered = [seller.pk, seller.external_id, seller.name]
+        if request.session.get(SESSION_SELLER) != remembered:
+            request.session[SESSION_SELLER] = remembered
     return Viewer(principal, seller)
+
+
+def _session_seller(request: HttpRequest, principal: Principal) -> Seller | None:
+    """The seller remembered in the session, if the principal may still read it."""
+    remembered = request.session.get(SESSION_SELLER)
+    if not isinstance(remembered, list) or len(remembered) != 3:
+        return None
+    pk, external_id, name = remembered
+    if not isinstance(pk, int) or not principal.may_read_seller(pk):
+        return None
+    # Only its id, external id and name are read from a page's seller; no query needed.
+    return Seller(pk=pk, external_id=str(external_id), name=str(name))
 
 
 def page(

@@ -35,7 +35,7 @@ def nav_state(context: template.Context) -> dict[str, Any]:
         return cached  # type: ignore[no-any-return]
     principal = principal_for_user(request.user)
     sellers = []
-    if not principal.sees_all_sellers:
+    if not principal.sees_all_sellers and len(principal.seller_ids()) > 1:
         sellers = list(
             sellers_visible_to(principal)
             .order_by("external_id")
