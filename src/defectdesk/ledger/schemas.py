@@ -279,9 +279,9 @@ def event_validate(
         data = schema.model_validate(envelope.data)
     except ValidationError as exc:
         return errors + _messages(exc, "data.")
-    if market is not None:
-        total = getattr(data, "total", None)
-        if total is not None and total.currency != market.currency:
+    if market is not None and isinstance(data, OrderPlaced):
+        total = data.total
+        if total.currency != market.currency:
             errors.append(
                 FieldError(
                     "data.total.currency",
