@@ -92,6 +92,15 @@ def _shop(make_event: Any) -> None:
                 comment="Colour is not what I expected",
             )
         )
+    events.append(
+        make_event(
+            "message.received",
+            order=SECOND_ORDER,
+            at="2026-10-20T09:00:00Z",
+            message_id="M-1",
+            body="Can I return the mug? <b>It is the wrong colour</b>",
+        )
+    )
     foreign = make_event(order="222-0000001-0000001", seller="S-2", at="2026-09-10T12:00:00Z")
     events.append(foreign)
     result = events_ingest([Candidate(i, e) for i, e in enumerate(events)])
@@ -152,6 +161,10 @@ def test_alice_appeals_a_problem_order_and_sees_her_health_improve(
     page.get_by_role("link", name=FEEDBACK_ORDER).click()
     page.wait_for_url(f"{base}/orders/US/{FEEDBACK_ORDER}/")
     assert page.get_by_text("Appealable until").is_visible()
+    # Dates show in the viewer's zone (the browser runs in Europe/Berlin).
+    assert "Oct 10, 2026 11:00 CEST" in page.locator("#defects-title + article").inner_text()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
     alice.check_accessible()
     alice.shoot("04-order")
 
@@ -242,6 +255,7 @@ def test_alice_appeals_a_problem_order_and_sees_her_health_improve(
     assert page.get_by_role("link", name=f"#{appeal.pk}").is_visible()
     alice.shoot("13-appeals-decided")
     page.goto(f"{base}/messages/")
+    assert page.get_by_text("<b>It is the wrong colour</b>", exact=False).count() == 1
     alice.check_accessible()
     alice.shoot("14-messages")
     page.goto(f"{base}/settings/users/")
