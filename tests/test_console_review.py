@@ -334,3 +334,29 @@ def test_a_draft_and_a_decided_appeal_offer_no_decision_forms(
     appeal_decide(actor=cast["rita"], appeal=draft, decision="approve", note="")
     decided = rita.get(f"/review/appeals/{draft.pk}/").content.decode()
     assert 'id="approve-form"' not in decided and 'id="decision"' in decided
+
+
+def test_the_queue_costs_the_same_queries_however_many_appeals_it_shows(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rita = client_for(cast["rita"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert rita.get("/review/").status_code == 200
+        return len(seen)
+
+    submitted(cast, make_event, "111-0000001-0000001")
+    few = queries()
+    for i in range(2, 7):
+        seller = "S-1" if i % 2 else "S-2"
+        submitted_by = cast["alice"] if seller == "S-1" else cast["carol"]
+        defect = negative_feedback(make_event, order=f"111-000000{i}-000000{i}", seller=seller)
+        appeal = appeal_create(
+            actor=submitted_by, defect=defect, reason="product_review_only", explanation=EXPLANATION
+        )
+        appeal_submit(actor=submitted_by, appeal=appeal)
+    assert queries() == few
