@@ -100,7 +100,7 @@ def _changes(scope: Scope, as_of: date, cards: list[MetricCard]) -> list[dict[st
     entered and what left its count (explaining every metric would fold too many orders)."""
     out = []
     for card in cards:
-        if card.week_ago == card.data["rate"]:
+        if card.week_ago == card.data["rate"] or None in (card.week_ago, card.data["rate"]):
             continue
         item: dict[str, Any] = {
             "name": card.name,
