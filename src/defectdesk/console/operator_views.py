@@ -45,6 +45,12 @@ from defectdesk.policy.profile import METRICS, profile_complete, profile_errors
 from defectdesk.policy.selectors import policy_for
 
 AUDIT_PAGE_SIZE = 100
+RULE_LABELS = {
+    "fulfilled_by_marketplace": "Feedback on a marketplace-fulfilled order",
+    "refund_before_claim": "Refund issued before the claim was filed",
+    "delivered_before_claim": "Delivery scanned before a not-received claim",
+    "scan_before_ship_by": "First carrier scan before ship-by",
+}
 MARKETPLACE_FIELDS = (
     ("code", "Code", "Letters, digits, - or _; e.g. US"),
     ("name", "Name", ""),
@@ -227,7 +233,7 @@ def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, A
         "values": values,
         "metrics": [(name, METRIC_LABELS[name]) for name in METRICS],
         "kinds": [(kind, Defect.Kind(kind).label) for kind in DEFAULT_FILING_WINDOW_DAYS],
-        "rules": list(DEFAULT_AUTO_RULES),
+        "rules": [(rule, RULE_LABELS.get(rule, rule)) for rule in DEFAULT_AUTO_RULES],
         "modes": RULE_MODES,
         "errors": {},
         "preview": None,
