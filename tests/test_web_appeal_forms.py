@@ -185,3 +185,20 @@ def test_a_reply_error_keeps_the_text_and_changes_nothing(cast: Any, make_event:
     assert ok.status_code == 302
     appeal.refresh_from_db()
     assert appeal.status == "in_review"
+
+
+def test_the_appeal_page_links_a_packet_that_downloads_with_the_session(
+    cast: Any, make_event: Any
+) -> None:
+    defect = shop(make_event)["feedback"]
+    appeal = appeal_create(
+        actor=cast["alice"], defect=defect, reason="other", explanation=EXPLANATION
+    )
+    appeal_submit(actor=cast["alice"], appeal=appeal)
+    alice = client_for(cast["alice"])
+    page = alice.get(f"/appeals/{appeal.pk}/").content.decode()
+    link = f"/api/v1/appeals/{appeal.pk}/packet.pdf"
+    assert link in page
+    packet = alice.get(link)
+    assert packet.status_code == 200 and packet["Content-Type"] == "application/pdf"
+    assert client_for(cast["carol"]).get(link).status_code == 404
