@@ -40,4 +40,3 @@ def order_events(order: Order) -> QuerySet[Event]:
     return Event.objects.filter(
         marketplace_id=order.marketplace_id, order_ref=order.order_ref
     ).order_by("occurred_at", "event_id")
-
