@@ -10,10 +10,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from defectdesk.appeals.actions import appeal_create, appeal_submit
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.web.csvsafe import csv_cell
 from tests.test_appeal_support import client_for, frozen, ingest, media  # noqa: F401
-from tests.test_web_support import shop
+from tests.test_web_support import EXPLANATION, shop
 
 pytestmark = pytest.mark.usefixtures("media", "frozen")
 
@@ -175,7 +176,16 @@ def test_page_queries_do_not_grow_with_the_data(
     defects = shop(make_event)
     alice = client_for(cast["alice"])
     order = defects["feedback"].order
-    urls = [*PAGES, f"/orders/US/{order.order_ref}/"]
+    appeal = appeal_create(
+        actor=cast["alice"], defect=defects["feedback"], reason="other", explanation=EXPLANATION
+    )
+    appeal_submit(actor=cast["alice"], appeal=appeal)
+    urls = [
+        *PAGES,
+        f"/orders/US/{order.order_ref}/",
+        f"/appeals/{appeal.pk}/",
+        f"/defects/{defects['other'].pk}/appeal/",
+    ]
     before = {url: _queries(alice, url) for url in urls}
     _placed(make_event, 0, 300)
     for n in range(20, 40):
