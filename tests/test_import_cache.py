@@ -13,7 +13,7 @@ from defectdesk.core.actors import SYSTEM
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.actions import marketplace_set
 from defectdesk.ledger.generator import generate_events
-from defectdesk.ledger.importer import import_stream
+from defectdesk.ledger.importer import import_path, import_stream
 from defectdesk.ledger.ingest import Candidate, FoldCache, events_ingest
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.rebuild import ledger_rebuild
@@ -74,3 +74,25 @@ def test_cached_import_matches_a_rebuild_even_with_a_writer_in_between() -> None
     ledger_rebuild()
     assert snapshot() == imported
     assert Order.objects.get(order_ref=shipped["order"]).first_scan_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_import_equals_a_rebuild_and_lists_rejects_by_line(tmp_path: Any) -> None:
+    marketplace_set(actor=SYSTEM, code="US", timezone="America/Los_Angeles", currency="USD")
+    events = list(generate_events(orders=300, sellers=6, days=30, seed=5, end=date(2026, 10, 31)))
+    lines = [orjson.dumps(e) for e in events]
+    lines.insert(100, b'{"id": "broken", ')
+    bad = dict(
+        events[5], id="bad-rating", type="feedback.posted", data={"feedback_id": "F", "rating": 9}
+    )
+    lines.insert(200, orjson.dumps(bad))
+    path = tmp_path / "ledger.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = import_path(str(path), batch_size=97, workers=3)
+    assert result.created == len(events)
+    assert [(r.position, r.event_id) for r in result.rejected] == [(101, None), (201, "bad-rating")]
+    imported = snapshot()
+    ledger_rebuild()
+    assert snapshot() == imported
+    again = import_path(str(path), batch_size=500, workers=2)
+    assert (again.created, again.duplicates) == (0, len(events))

@@ -183,6 +183,8 @@ INGEST_MAX_LINE_BYTES = int(os.environ.get("INGEST_MAX_LINE_BYTES", str(1024 * 1
 API_MAX_EVENTS = 10_000
 # Orders an import keeps folded in memory between batches (about 2 KB each).
 INGEST_FOLD_CACHE = int(os.environ.get("INGEST_FOLD_CACHE", "100000"))
+# Processes that import one NDJSON file into PostgreSQL side by side (sellers split by slot).
+INGEST_WORKERS = int(os.environ.get("INGEST_WORKERS", str(min(os.cpu_count() or 1, 4))))
 
 LOGGING = {
     "version": 1,

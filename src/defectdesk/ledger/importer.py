@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import queue
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import orjson
 from django.conf import settings
+from django.db import connections
 
+from defectdesk.core.bulk import is_postgres
+from defectdesk.core.errors import FieldError
 from defectdesk.ledger.ingest import (
     Candidate,
     FoldCache,
     IngestResult,
     events_ingest,
     marketplace_refs,
+    seller_slot,
 )
-from defectdesk.ledger.sources import SourceError, read_csv, read_ndjson
+from defectdesk.ledger.sources import SourceError, _lines, read_csv, read_ndjson
 
 Progress = Callable[[int, int, IngestResult], None]
 
@@ -73,12 +80,149 @@ def import_path(
     *,
     batch_size: int | None = None,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> IngestResult:
+    """Import one file (or stdin for "-"); NDJSON files on PostgreSQL use parallel workers."""
     kind = detect_format(path, fmt)
+    parallel = settings.INGEST_WORKERS if workers is None else workers
     if path == "-":
         return import_stream(sys.stdin.buffer, kind, batch_size=batch_size, progress=progress)
+    if parallel > 1 and kind == "ndjson" and is_postgres():
+        return _import_parallel(path, batch_size, progress, parallel)
     with open(path, "rb") as stream:
         return import_stream(stream, kind, batch_size=batch_size, progress=progress)
+
+
+_SELLER_KEY = b'"seller"'
+
+
+def _line_part(line: bytes, parts: int) -> int:
+    """Which worker takes a line: by the seller's lock slot, read without parsing the JSON.
+
+    Only a heuristic for spreading the work: whichever worker applies an event, it takes the
+    lock of the event's real seller, so a misrouted line is still applied correctly.
+    """
+    at = line.find(_SELLER_KEY)
+    while at >= 0:
+        rest = line[at + len(_SELLER_KEY) :].lstrip()
+        if rest.startswith(b":"):
+            value = rest[1:].lstrip()
+            if value.startswith(b'"'):
+                end = value.find(b'"', 1)
+                if end > 0:
+                    return seller_slot(value[1:end].decode(errors="replace")) % parts
+            break
+        at = line.find(_SELLER_KEY, at + 1)
+    return 0
+
+
+def _part_candidates(
+    stream: IO[bytes], part: int, parts: int, limit: int, seen: Any
+) -> Iterator[Candidate]:
+    loads = orjson.loads
+    for line_no, line in enumerate(_lines(stream, limit), start=1):
+        if line_no % 4096 == 0:
+            seen[part] = stream.tell()
+        if line is None:
+            if part == 0:
+                yield Candidate(
+                    line_no,
+                    None,
+                    (
+                        FieldError(
+                            "line",
+                            f"is longer than {limit:,} "
+                            "bytes; split the event or raise "
+                            "INGEST_MAX_LINE_BYTES",
+                        ),
+                    ),
+                )
+            continue
+        if line_no == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        if not line.strip() or _line_part(line, parts) != part:
+            continue
+        try:
+            yield Candidate(line_no, loads(line))
+        except orjson.JSONDecodeError as exc:
+            yield Candidate(line_no, None, (FieldError("line", f"is not valid JSON: {exc}"),))
+
+
+def _import_part(
+    path: str, size: int, part: int, parts: int, done: Any, seen: Any, out: Any
+) -> None:
+    """One worker process: the lines of its partition, in batches, through events_ingest."""
+    try:
+        markets = marketplace_refs()
+        cache = FoldCache(max(settings.INGEST_FOLD_CACHE // parts, 1000))
+        total = IngestResult()
+        with open(path, "rb") as stream:
+            cands = _part_candidates(stream, part, parts, settings.INGEST_MAX_LINE_BYTES, seen)
+            for batch in _batches(cands, size):
+                total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
+                with done.get_lock():
+                    done.value += len(batch)
+            seen[part] = stream.tell()
+        out.put((part, total, None))
+    except Exception as exc:  # reported to the parent, which raises it
+        out.put((part, None, f"{type(exc).__name__}: {exc}"))
+    finally:
+        connections.close_all()
+
+
+def _import_parallel(
+    path: str, batch_size: int | None, progress: Progress | None, parts: int
+) -> IngestResult:
+    """Import one NDJSON file with `parts` processes, each taking the sellers of its slots."""
+    ctx = multiprocessing.get_context("fork")
+    done = ctx.Value("q", 0)
+    seen = ctx.Array("q", parts)
+    out = ctx.Queue()
+    size = batch_size or settings.INGEST_BATCH_SIZE
+    connections.close_all()  # children open their own connections
+    workers = [
+        ctx.Process(target=_import_part, args=(path, size, part, parts, done, seen, out))
+        for part in range(parts)
+    ]
+    for worker in workers:
+        worker.start()
+    results: dict[int, IngestResult] = {}
+    errors: list[str] = []
+    reported = 0
+    try:
+        while len(results) + len(errors) < parts:
+            try:
+                part, result, error = out.get(timeout=0.5)
+            except queue.Empty:
+                if not any(w.is_alive() for w in workers) and out.empty():
+                    errors.append("an import worker stopped without a result")
+                    break
+            else:
+                if error is not None:
+                    errors.append(error)
+                else:
+                    results[part] = result
+            if progress is not None:
+                now = done.value
+                position = sum(int(v) for v in seen[:]) // parts
+                progress(position, now - reported, _merged(results.values()))
+                reported = now
+    finally:
+        for worker in workers:
+            worker.join(timeout=60)
+            if worker.is_alive():
+                worker.terminate()
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    return _merged(results.values())
+
+
+def _merged(results: Iterable[IngestResult]) -> IngestResult:
+    total = IngestResult()
+    for result in results:
+        total.merge(result)
+    total.rejected.sort(key=lambda r: r.position)
+    return total
 
 
 class ProgressBar:

@@ -11,8 +11,8 @@ from defectdesk.accounts.models import Seller
 from defectdesk.core.bulk import is_postgres
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
 from defectdesk.ledger.ingest import (
-    INGEST_LOCK_KEY,
     _as_utc,
+    ingest_lock,
     marketplace_refs,
     project_states,
 )
@@ -34,9 +34,7 @@ def ledger_rebuild(progress: Callable[[int], None] | None = None) -> int:
     )
     orders = 0
     with transaction.atomic():
-        if is_postgres():
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK_KEY])
+        ingest_lock()
         for projector in projectors():
             projector.reset()
         batch: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = []

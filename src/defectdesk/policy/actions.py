@@ -17,7 +17,7 @@ from defectdesk.core.bulk import is_postgres
 from defectdesk.core.errors import ValidationFailed
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
 from defectdesk.ledger.ingest import (
-    INGEST_LOCK_KEY,
+    ingest_lock,
     marketplace_refs,
     project_states,
 )
@@ -48,9 +48,7 @@ def policy_set(
         raise ValidationFailed("The policy is not valid; the previous policy is kept.", errors)
     new = policy_from_profile(complete)
     with transaction.atomic():
-        if is_postgres():
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [INGEST_LOCK_KEY])
+        ingest_lock()
         old = policy_for(marketplace.id)
         row, created = MarketplacePolicy.objects.select_for_update().get_or_create(
             marketplace=marketplace,
