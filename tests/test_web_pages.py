@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -42,3 +43,67 @@ def test_signed_out_visitors_go_to_sign_in(db: Any) -> None:
     response = Client().get("/orders/")
     assert response.status_code == 302
     assert response["Location"].startswith("/signin/?next=/orders/")
+
+
+def test_notifications_show_the_unread_count_and_can_be_marked_read(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    from django.db import transaction
+
+    from defectdesk.notify.actions import notify_users, outbox_deliver
+    from defectdesk.notify.models import Notification
+
+    with transaction.atomic():
+        notify_users(
+            user_ids=[cast["alice"].pk],
+            subject="Appeal 7: <b>approved</b>",
+            body="Your appeal was approved.",
+            link="/appeals/7/",
+        )
+        notify_users(user_ids=[cast["alice"].pk], subject="Second", body="More.")
+    outbox_deliver()
+    alice = client_for(cast["alice"])
+    page = alice.get("/notifications/").content.decode()
+    assert '<span class="badge">2' in page
+    assert "Appeal 7: &lt;b&gt;approved&lt;/b&gt;" in page
+    first = Notification.objects.get(subject="Second")
+    alice.post("/notifications/read/", {"id": str(first.pk)})
+    assert '<span class="badge">1' in alice.get("/notifications/").content.decode()
+    alice.post("/notifications/read/", {"all": "1"})
+    assert 'class="badge"' not in alice.get("/notifications/").content.decode()
+    assert not Notification.objects.filter(read_at__isnull=True).exists()
+    # Nobody marks someone else's notifications read.
+    client_for(cast["carol"]).post("/notifications/read/", {"all": "1"})
+
+
+def test_owners_add_users_and_tokens_and_refuse_bad_input(cast: dict[str, Any]) -> None:
+    from defectdesk.accounts.models import ApiToken, Membership
+
+    alice = client_for(cast["alice"])
+    taken = alice.post(
+        "/settings/users/", {"username": "carol", "password": "long-enough-1", "role": "staff"}
+    )
+    assert "this user name is taken" in taken.content.decode()
+    assert not Membership.objects.filter(user=cast["carol"], seller__external_id="S-1").exists()
+    short = alice.post(
+        "/settings/users/", {"username": "dave", "password": "short", "role": "staff"}
+    )
+    assert "at least 8 characters" in short.content.decode()
+    assert 'value="dave"' in short.content.decode()
+    made = alice.post(
+        "/settings/users/", {"username": "dave", "password": "long-enough-1", "role": "read_only"}
+    )
+    assert made.status_code == 302
+    assert Membership.objects.get(user__username="dave").role == "read_only"
+    created = alice.post("/settings/tokens/", {"name": "sync", "read_only": "1"})
+    body = created.content.decode()
+    token = ApiToken.objects.get(name="sync")
+    assert token.seller.external_id == "S-1" and token.read_only
+    assert re.search(r'id="new-token">dd_[0-9a-f]{8}_', body)
+    assert alice.post("/settings/tokens/", {"name": "  "}).status_code == 200
+    assert ApiToken.objects.count() == 1
+    carol = client_for(cast["carol"])
+    assert carol.post(f"/settings/tokens/{token.pk}/revoke/").status_code == 404
+    alice.post(f"/settings/tokens/{token.pk}/revoke/")
+    token.refresh_from_db()
+    assert token.revoked_at is not None
