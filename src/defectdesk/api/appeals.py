@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import html
+import io
 from typing import Any
 
 import orjson
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParser
+from django.http.request import RawPostDataException
 from ninja import Query, Router, Schema
 from ninja import Status as Reply
 
@@ -35,6 +39,7 @@ from defectdesk.appeals.selectors import (
     review_queue,
 )
 from defectdesk.appeals.transitions import Status
+from defectdesk.appeals.uploads import filename_check
 from defectdesk.core.errors import BadRequest, FieldError, TooLarge, ValidationFailed
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.models import Notification
@@ -183,11 +188,38 @@ def _detail(appeal_id: int, request: HttpRequest) -> dict[str, Any]:
     return appeal_detail(appeal, suggested=suggested)
 
 
+class _NameCheckingParser(MultiPartParser):
+    """Django's parser quietly rewrites unsafe file names (drops paths, NUL, line breaks) and
+    truncates long ones; refuse them instead, naming what is wrong."""
+
+    def sanitize_file_name(self, file_name: str) -> str | None:
+        filename_check(html.unescape(file_name))  # Django unescapes HTML entities first
+        return super().sanitize_file_name(file_name)
+
+
+def _multipart(request: HttpRequest) -> tuple[Any, Any]:
+    """The request's multipart fields and files, parsed with the file-name check."""
+    cached = getattr(request, "_appeal_multipart", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    try:
+        body = request.body
+    except RawPostDataException:  # already read as a stream (for a CSRF token): use Django's
+        parsed: tuple[Any, Any] = (request.POST, request.FILES)
+    else:
+        parser = _NameCheckingParser(
+            request.META, io.BytesIO(body), request.upload_handlers, request.encoding
+        )
+        parsed = parser.parse()
+    request._appeal_multipart = parsed  # type: ignore[attr-defined]
+    return parsed
+
+
 def _uploads(request: HttpRequest, appeal_id: int) -> list[tuple[str, bytes]]:
     """The multipart files sent in the field `file`, read within the size limit."""
     appeal = appeal_for(principal(request), appeal_id)
     limit = appeal_rules_for(appeal.marketplace_id).max_file_bytes
-    files: list[UploadedFile] = request.FILES.getlist("file")
+    files: list[UploadedFile] = _multipart(request)[1].getlist("file")
     out = []
     for item in files:
         name = item.name or ""
@@ -414,7 +446,7 @@ def reply(request: HttpRequest, appeal_id: int) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
     uploads: list[tuple[str, bytes]] = []
     if _is_multipart(request):
-        message: Any = request.POST.get("message")
+        message: Any = _multipart(request)[0].get("message")
         uploads = _uploads(request, appeal_id)
     else:
         try:
