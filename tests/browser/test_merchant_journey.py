@@ -107,8 +107,10 @@ def _shop(make_event: Any) -> None:
     assert result.rejected == [], result.rejected
 
 
-def _sign_in(page: Any, base: str, username: str) -> None:
+def _sign_in(page: Any, base: str, username: str, shoot: Any = None) -> None:
     page.goto(f"{base}/signin/")
+    if shoot is not None:
+        shoot("00-sign-in")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -138,7 +140,7 @@ def test_alice_appeals_a_problem_order_and_sees_her_health_improve(
     alice = open_page("alice")
     page = alice.page
 
-    _sign_in(page, base, "alice")
+    _sign_in(page, base, "alice", alice.shoot)
     page.reload()  # the browser's time zone cookie is now set
     assert page.get_by_role("heading", name="Account health", level=1).is_visible()
     odr_before = _odr_text(page)
@@ -209,6 +211,10 @@ def test_alice_appeals_a_problem_order_and_sees_her_health_improve(
 
     appeal = Appeal.objects.get(defect__order__order_ref=FEEDBACK_ORDER)
     assert Appeal.objects.filter(defect=appeal.defect).count() == 1
+    page.goto(f"{base}/appeals/?tab=review")
+    assert "Decision expected by" in page.locator("tbody").inner_text()
+    alice.check_accessible()
+    alice.shoot("07b-appeals-under-review")
     appeal_request_info(
         actor=cast["rita"],
         appeal=appeal.pk,
