@@ -11,6 +11,13 @@ WIDTH, HEIGHT = 320, 96
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 36, 8, 8, 18
 
 
+# The text alternative; callers pass translated formats with the same fields.
+SUMMARY_TEXTS = {
+    "empty": "{label}: no orders in the window from {first} to {last}.",
+    "trend": "{label} from {first} to {last}: {start} to {end}; target {sign} {target}.",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class TrendPoint:
     day: date
@@ -29,6 +36,7 @@ def trend_svg(
     condition: str,
     label: str,
     status: str = "none",
+    texts: dict[str, str] | None = None,
 ) -> str:
     """A line of the daily rate with a dashed target line; text alternative in <title>."""
     rates = [p.rate for p in points if p.rate is not None]
@@ -74,12 +82,18 @@ def trend_svg(
     start_rate = next((p.rate for p in points if p.rate is not None), None)
     end_rate = next((p.rate for p in reversed(points) if p.rate is not None), None)
     sign = "<" if condition == "lt" else ">"
+    words = {**SUMMARY_TEXTS, **(texts or {})}
     if start_rate is None or end_rate is None:
-        summary = f"{label}: no orders in the window from {first} to {last}."
+        summary = words["empty"].format(label=label, first=first, last=last)
     else:
-        summary = (
-            f"{label} from {first} to {last}: {_pct(start_rate)} to {_pct(end_rate)}; "
-            f"target {sign} {_pct(target)}."
+        summary = words["trend"].format(
+            label=label,
+            first=first,
+            last=last,
+            start=_pct(start_rate),
+            end=_pct(end_rate),
+            sign=sign,
+            target=_pct(target),
         )
     axis = 'font-family="system-ui,sans-serif" font-size="10" fill="#545d6e"'
     return (

@@ -15,6 +15,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
 from defectdesk.core.errors import DomainError
 from defectdesk.defects.models import Defect
@@ -147,6 +148,13 @@ def _rolloff(scope: Scope, as_of: date) -> dict[str, Any]:
     return {"calendar": calendar, "active": len(seen["defects"])}
 
 
+def _chart_texts() -> dict[str, str]:
+    return {
+        "empty": _("{label}: no orders in the window from {first} to {last}."),
+        "trend": _("{label} from {first} to {last}: {start} to {end}; target {sign} {target}."),
+    }
+
+
 def data_version(scope: Scope) -> str:
     """A digest that changes whenever anything behind the seller's health may have changed:
     an order event, a defect opened or removed (by the ledger or an appeal), or the policy."""
@@ -198,6 +206,7 @@ def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
                         condition=spec.condition,
                         label=label,
                         status=data["status"],
+                        texts=_chart_texts(),
                     )
                 ),
                 week_ago=week_ago["metrics"][name]["rate"],
