@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -157,10 +157,11 @@ def _chart_texts() -> dict[str, str]:
 
 def data_version(scope: Scope) -> str:
     """A digest that changes whenever anything behind the seller's health may have changed:
-    an order event, a defect opened or removed (by the ledger or an appeal), or the policy."""
+    any accepted event (however late its time), a defect opened or removed (by the ledger or
+    an appeal), or the policy."""
     orders = Order.objects.filter(
         seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk
-    ).aggregate(n=Count("id"), last=Max("last_event_at"))
+    ).aggregate(n=Count("id"), events=Sum("event_count"), last=Max("last_event_at"))
     defects = Defect.objects.filter(
         seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk
     ).aggregate(
