@@ -115,3 +115,23 @@ def test_trend_chart_is_escaped_and_describes_itself() -> None:
     assert "from 2026-10-01 to 2026-10-03: 2% to 1%; target &lt; 1%" in svg
     empty = trend_svg([], target=0.9, condition="gt", label="CRR")
     assert "no orders in the window" in empty
+
+
+@pytest.mark.usefixtures("clock")
+def test_a_late_event_with_an_old_time_still_refreshes_the_page(cast: Any, make_event: Any) -> None:
+    refs = _ten_orders_two_bad(make_event)
+    alice = client_for(cast["alice"])
+    vtr = r'aria-label="Valid tracking rate ([^ ]+): see the orders'
+    assert re.search(vtr, alice.get("/").content.decode()).group(1) == "—"  # type: ignore[union-attr]
+    ingest(
+        make_event(
+            "order.shipped",
+            order=refs[6],
+            at="2026-09-12T10:00:00Z",
+            carrier="UPS",
+            tracking_number="1Z1",
+        ),
+        make_event("shipment.scanned", order=refs[6], at="2026-09-12T18:00:00Z", status="accepted"),
+    )
+    page = alice.get("/").content.decode()
+    assert re.search(vtr, page).group(1) == "100.00%"  # type: ignore[union-attr]
