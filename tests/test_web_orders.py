@@ -201,3 +201,24 @@ def test_page_queries_do_not_grow_with_the_data(
     for url in urls:
         with django_assert_max_num_queries(HEALTH_MAX if url == "/" else 20):
             alice.get(url)
+
+
+def test_a_defect_dated_in_the_future_does_not_count_yet(cast: Any, make_event: Any) -> None:
+    from defectdesk.defects.models import Defect
+
+    ref = "111-0000077-0000077"
+    ingest(
+        make_event(
+            order=ref,
+            at="2026-10-11T12:00:00Z",
+            ship_by="2026-10-14T23:59:59-07:00",
+            deliver_by="2026-10-20T23:59:59-07:00",
+        )
+    )
+    upcoming = Defect.objects.filter(order__order_ref=ref, status="active")
+    alice = client_for(cast["alice"])
+    assert ref not in _refs(alice.get("/orders/?problem=1"))
+    page = alice.get(f"/orders/US/{ref}/").content.decode()
+    # The projection already holds the late shipment that ship-by will bring, dated then.
+    assert upcoming.filter(kind="late_shipment").exists()
+    assert "Not yet counted" in page and "/appeal/" not in page

@@ -7,6 +7,7 @@ from datetime import date
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from defectdesk.defects.models import Defect
@@ -111,7 +112,11 @@ def filters_apply(orders: QuerySet[Order], f: OrderFilters) -> QuerySet[Order]:
             | Q(skus__icontains=f.q)
         )
     if f.problem or f.kinds:
-        defects = Defect.objects.filter(order_id=OuterRef("pk"), status=Defect.Status.ACTIVE)
+        # A defect the projection dates in the future (e.g. deliver-by not yet passed) does
+        # not count yet, so it does not make a problem order.
+        defects = Defect.objects.filter(
+            order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
+        )
         if f.kinds:
             defects = defects.filter(kind__in=f.kinds)
         orders = orders.filter(Exists(defects))

@@ -41,7 +41,9 @@ def _orders(viewer: Viewer, filters: OrderFilters) -> Any:
 def _active_kinds(order_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     rows = (
-        Defect.objects.filter(order_id__in=order_ids, status=Defect.Status.ACTIVE)
+        Defect.objects.filter(
+            order_id__in=order_ids, status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
+        )
         .order_by("kind")
         .values_list("order_id", "kind")
     )
@@ -161,6 +163,7 @@ class DefectView:
     past_appeals: list[Appeal]
     can_appeal: bool
     blocked: str
+    upcoming: bool
 
 
 def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
@@ -186,8 +189,11 @@ def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
         used = sum(1 for a in mine if a.submitted_at is not None)
         closes = until.get(defect.pk)
         blocked = ""
+        upcoming = defect.status == Defect.Status.ACTIVE and defect.opened_at > now
         if defect.status != Defect.Status.ACTIVE:
             blocked = _("This defect was removed; it no longer counts.")
+        elif upcoming:
+            blocked = _("It does not count yet; you can appeal it once it does.")
         elif open_one is not None:
             blocked = ""
         elif closes is not None and now > closes:
@@ -209,6 +215,7 @@ def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
                 past_appeals=[a for a in mine if a is not open_one],
                 can_appeal=can,
                 blocked=blocked,
+                upcoming=upcoming,
             )
         )
     return out
