@@ -146,28 +146,35 @@ class DefectProjector:
         # the changes object, each order's facts (appeals applied) and the appeal cuts.
         self.last_changes: Sequence[OrderChange] | None = None
         self.last_facts: dict[int, list[DefectFact]] = {}
+        self.last_before_facts: dict[int, list[DefectFact]] = {}
         self.last_cuts: dict[ExistingKey, datetime] = {}
 
     def apply(self, changes: Sequence[OrderChange]) -> None:
         policies = policies_by_marketplace()
         existing = existing_defects([c.order_id for c in changes])
+        cuts = {k: at for k, (_, at) in existing.items() if at is not None}
         rows: list[list[Any]] = []
         seen: set[ExistingKey] = set()
         facts_by_order: dict[int, list[DefectFact]] = {}
+        before_by_order: dict[int, list[DefectFact]] = {}
         for change in changes:
             policy: Policy = policies.get(change.marketplace.id, DEFAULT_POLICY)
-            facts = []
-            for fact in defect_facts(change.after, policy):
-                key = (change.order_id, fact.kind, fact.source_key)
-                seen.add(key)
-                appeal_at = existing.get(key, (0, None))[1]
-                fact = with_appeal(fact, appeal_at)
-                facts.append(fact)
-                rows.append(defect_row(change, fact))
+            facts = facts_with_appeals(change.order_id, defect_facts(change.after, policy), cuts)
             facts_by_order[change.order_id] = facts
+            seen.update((change.order_id, f.kind, f.source_key) for f in facts)
+            before = change.before
+            if before is not None and before.is_placed:
+                old = facts_with_appeals(change.order_id, defect_facts(before, policy), cuts)
+                before_by_order[change.order_id] = old
+                if old == facts and all(
+                    (change.order_id, f.kind, f.source_key) in existing for f in facts
+                ):
+                    continue  # its rows already say this
+            rows.extend(defect_row(change, fact) for fact in facts)
         self.last_changes = changes
         self.last_facts = facts_by_order
-        self.last_cuts = {k: at for k, (_, at) in existing.items() if at is not None}
+        self.last_before_facts = before_by_order
+        self.last_cuts = cuts
         bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
         stale = [pk for key, (pk, _) in existing.items() if key not in seen]
         if stale:

@@ -118,9 +118,13 @@ def changes_deltas(
         if before is None or not before.is_placed:
             inputs_deltas(new, market, policy, 1, local)
         else:
-            old = metric_inputs(
-                before, facts_with_appeals(change.order_id, defect_facts(before, policy), cuts)
-            )
+            if shared:
+                before_facts = defect_projector.last_before_facts[change.order_id]
+            else:
+                before_facts = facts_with_appeals(
+                    change.order_id, defect_facts(before, policy), cuts
+                )
+            old = metric_inputs(before, before_facts)
             if old == new:
                 continue  # nothing the metrics read has changed
             # An order counted before keeps its static parts: only the rest can move.
