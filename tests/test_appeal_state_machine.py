@@ -356,7 +356,7 @@ def test_appeal_actions_by_every_role_keep_the_invariants(
     run_state_machine_as_test(
         AppealMachine,
         settings=settings(
-            max_examples=30,
+            max_examples=20,
             derandomize=True,
             stateful_step_count=30,
             deadline=None,
