@@ -198,3 +198,19 @@ def test_a_policy_with_unknown_modes_or_bad_windows_is_refused(marketplace: Any)
     with pytest.raises(ValidationError) as refused:
         policy.full_clean()
     assert set(refused.value.message_dict) >= {"auto_rules", "filing_window_days"}
+
+
+def test_the_deadline_and_delivery_jobs_are_registered_with_the_scheduler(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    from defectdesk.appeals.jobs import info_requests_expire_job
+    from defectdesk.core.jobs import periodic_jobs
+
+    names = {job.name for job in periodic_jobs()}
+    assert {"expire information requests", "flag overdue reviews", "deliver outbox"} <= names
+    with time_machine.travel(NOW, tick=False) as clock:
+        appeal = _submitted(cast, negative_feedback(make_event))
+        appeal_request_info(actor=cast["rita"], appeal=appeal, question="Photos, please.")
+        clock.shift(timedelta(hours=73))
+        assert info_requests_expire_job.call() == 1
+    assert Appeal.objects.get().status == "denied"
