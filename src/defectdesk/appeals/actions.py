@@ -54,6 +54,10 @@ from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_us
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Upload = tuple[str, bytes]
+DRAFT_FILES_ONLY = (
+    "Files can be added to a draft only; to answer an information request, attach them to "
+    "your reply."
+)
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -262,11 +266,9 @@ def _unstore(names: Sequence[str]) -> None:
         default_storage.delete(name)
 
 
-def _files_check(
-    appeal: Appeal, uploads: Sequence[Upload], rules: AppealRules, field: str = "file"
-) -> list[CheckedFile]:
+def _count_check(appeal: Appeal, adding: int, rules: AppealRules, field: str = "file") -> None:
     have = AppealFile.objects.filter(appeal=appeal).count()
-    if have + len(uploads) > rules.max_files:
+    if have + adding > rules.max_files:
         raise ValidationFailed(
             "Too many files.",
             [
@@ -275,6 +277,12 @@ def _files_check(
                 )
             ],
         )
+
+
+def _files_check(
+    appeal: Appeal, uploads: Sequence[Upload], rules: AppealRules, field: str = "file"
+) -> list[CheckedFile]:
+    _count_check(appeal, len(uploads), rules, field)
     return [upload_check(name, content, rules, field) for name, content in uploads]
 
 
@@ -408,6 +416,8 @@ def appeal_attach(
     _require_writer(principal, current)
     if not uploads:
         raise ValidationFailed("No file was sent.", [FieldError("file", "is required")])
+    if current.status != Status.DRAFT:
+        raise Conflict(DRAFT_FILES_ONLY)
     rules = appeal_rules_for(current.marketplace_id)
     checked = _files_check(current, uploads, rules)
     names = _store(checked, current)
@@ -416,11 +426,8 @@ def appeal_attach(
         with transaction.atomic():
             locked = _locked(current)
             if locked.status != Status.DRAFT:
-                raise Conflict(
-                    "Files can be added to a draft only; to answer an information "
-                    "request, attach them to your reply."
-                )
-            _files_check(locked, uploads, rules)
+                raise Conflict(DRAFT_FILES_ONLY)
+            _count_check(locked, len(uploads), rules)
             now = timezone.now()
             rows = _file_rows(locked, checked, names, who, now)
             audit_record(
@@ -565,7 +572,7 @@ def appeal_reply(
                     "No information was requested on this appeal; there is nothing to reply to."
                 )
             if uploads:
-                _files_check(locked, uploads, rules)
+                _count_check(locked, len(uploads), rules)
             now = timezone.now()
             reply = AppealMessage.objects.create(
                 appeal=locked,
