@@ -269,14 +269,8 @@ def _unstore(names: Sequence[str]) -> None:
 def _count_check(appeal: Appeal, adding: int, rules: AppealRules, field: str = "file") -> None:
     have = AppealFile.objects.filter(appeal=appeal).count()
     if have + adding > rules.max_files:
-        raise ValidationFailed(
-            "Too many files.",
-            [
-                FieldError(
-                    field, f"an appeal may have at most {rules.max_files} files; it has {have}"
-                )
-            ],
-        )
+        message = f"an appeal may have at most {rules.max_files} files; {have} already attached"
+        raise ValidationFailed("Too many files.", [FieldError(field, message)])
 
 
 def _files_check(
