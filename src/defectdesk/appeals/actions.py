@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -880,3 +880,28 @@ def appeals_flag_overdue(*, now: datetime | None = None) -> int:
             )
             flagged += 1
     return flagged
+
+
+def evidence_sweep_orphans(*, older_than: timedelta = timedelta(days=1)) -> int:
+    """Delete stored evidence files no appeal refers to (left when an outer transaction rolled
+    back after the files were written); returns how many were deleted."""
+    cutoff = timezone.now() - older_than
+    deleted = 0
+    pending = ["appeals"]
+    while pending:
+        folder = pending.pop()
+        try:
+            folders, files = default_storage.listdir(folder)
+        except FileNotFoundError:
+            continue
+        pending.extend(f"{folder}/{name}" for name in folders)
+        names = [f"{folder}/{name}" for name in files]
+        known = set(
+            AppealFile.objects.filter(storage_name__in=names).values_list("storage_name", flat=True)
+        )
+        for name in names:
+            if name in known or default_storage.get_modified_time(name) > cutoff:
+                continue
+            default_storage.delete(name)
+            deleted += 1
+    return deleted

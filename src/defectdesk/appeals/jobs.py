@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from defectdesk.appeals.actions import appeals_expire_due, appeals_flag_overdue
+from defectdesk.appeals.actions import (
+    appeals_expire_due,
+    appeals_flag_overdue,
+    evidence_sweep_orphans,
+)
 from defectdesk.core.jobs import periodic
 
 
@@ -18,3 +22,9 @@ def info_requests_expire_job() -> int:
 def reviews_flag_overdue_job() -> int:
     """Flag appeals past their review deadline and tell the reviewers."""
     return appeals_flag_overdue()
+
+
+@periodic("sweep orphaned evidence files", every=timedelta(hours=6))
+def evidence_sweep_job() -> int:
+    """Delete stored evidence files that no appeal refers to."""
+    return evidence_sweep_orphans()
