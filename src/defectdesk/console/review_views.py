@@ -11,7 +11,6 @@ from typing import Any
 import filetype
 from django.contrib import messages
 from django.core.files.storage import default_storage
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -43,6 +42,7 @@ from defectdesk.console.queue import (
     queue_appeals,
     queue_counts,
     queue_filters_parse,
+    queue_page,
     queue_rows,
     reviewers,
     time_left,
@@ -100,16 +100,19 @@ def queue(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as exc:
         errors, status = _errors(exc), 422
         filters = queue_filters_parse({})
+    counts = queue_counts(principal, now, me)  # type: ignore[arg-type]
     appeals = queue_appeals(principal, filters, now, me)  # type: ignore[arg-type]
-    page = Paginator(appeals, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = queue_rows(list(page.object_list), now)
+    unfiltered = not filters.as_query()
+    page, shown = queue_page(
+        appeals, request.GET.get("page"), PAGE_SIZE, counts["open"] if unfiltered else None
+    )
     context = {
         "page": page,
-        "rows": rows,
+        "rows": queue_rows(shown, now),
         "filters": filters,
         "query": filters.as_query(),
         "errors": errors,
-        "counts": queue_counts(principal, now, me),  # type: ignore[arg-type]
+        "counts": counts,
         "statuses": [(s, Status(s).label) for s in ("submitted", "in_review", "info_requested")],
         "kinds": Defect.Kind.choices,
         "reasons": sorted(

@@ -1,0 +1,261 @@
+"""Reviewer console benchmark: the review queue and review page under wrk with 20,000 open appeals.
+
+    .venv/bin/python bench/review.py [--orders 300000] [--appeals 20000] [--connections 8]
+
+Follows bench/web.py: loads the generated ledger into PostgreSQL once (database
+dd_bench_review, kept and reused between runs), opens 20,000 appeals on distinct active defects
+(rows written directly, as the benchmark's fixture; the console itself only ever reads them),
+serves the app with gunicorn on loopback, signs in as a reviewer and drives each page with wrk.
+It prints requests/s and p50/p99 latency per page and each page's throughput as a share of a
+trivial view (/healthz). Target: p99 below 150 ms at 8 connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import OUT, ROOT, ledger_file
+from bench.web import _django, _free_port, _psql, _wait_up, load, wrk
+
+DB_NAME = "dd_bench_review"
+DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
+BENCH_USER = "bench-reviewer"
+TRIVIAL = "/healthz"
+EXPLANATION = (
+    "The buyer's complaint concerns the carrier's handling after the parcel left us; our "
+    "records show it was shipped on time with tracking."
+)
+
+
+def open_appeals(wanted: int) -> dict[str, Any]:
+    """Open appeals until `wanted` are awaiting review, on distinct active defects."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from defectdesk.appeals.models import Appeal
+    from defectdesk.appeals.reasons import reasons_for
+    from defectdesk.appeals.transitions import REVIEW_STATUSES, Status
+    from defectdesk.defects.models import Defect
+
+    have = Appeal.objects.filter(status__in=sorted(REVIEW_STATUSES)).count()
+    if have >= wanted:
+        return {"created": 0, "open": have, "seconds": 0.0}
+    started = time.monotonic()
+    taken = Appeal.objects.values_list("defect_id", flat=True)
+    defects = list(
+        Defect.objects.filter(status=Defect.Status.ACTIVE)
+        .exclude(pk__in=taken)
+        .order_by("id")
+        .values_list("pk", "seller_id", "marketplace_id", "kind")[: wanted - have]
+    )
+    now = timezone.now()
+    rows = []
+    for i, (defect_id, seller_id, market_id, kind) in enumerate(defects):
+        submitted = now - timedelta(minutes=(i * 7) % (3 * 24 * 60))
+        status = (Status.SUBMITTED, Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED)[
+            i % 4
+        ]
+        reasons = reasons_for(kind)
+        rows.append(
+            Appeal(
+                defect_id=defect_id,
+                seller_id=seller_id,
+                marketplace_id=market_id,
+                status=status,
+                reason=reasons[0].code if reasons else "other",
+                explanation=EXPLANATION,
+                created_at=submitted,
+                updated_at=submitted,
+                submitted_at=submitted,
+                review_due_at=submitted + timedelta(hours=48),
+                info_due_at=now + timedelta(hours=24) if status == Status.INFO_REQUESTED else None,
+                recommendations=[{"rule": "scan_before_ship_by", "mode": "recommend", "facts": {}}]
+                if i % 10 == 0
+                else [],
+                system_evidence={"order": {"fulfillment": "merchant"}, "timeline": []},
+            )
+        )
+    Appeal.objects.bulk_create(rows, batch_size=2000)
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    return {
+        "created": len(rows),
+        "open": Appeal.objects.filter(status__in=sorted(REVIEW_STATUSES)).count(),
+        "seconds": time.monotonic() - started,
+    }
+
+
+def prepare(appeals: int) -> dict[str, Any]:
+    """In a child process: the appeals, the bench reviewer, a session and the page URLs."""
+    _django()
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from defectdesk.accounts.actions import user_create
+    from defectdesk.appeals.models import Appeal
+    from defectdesk.appeals.transitions import REVIEW_STATUSES
+    from defectdesk.core.actors import SYSTEM
+
+    opened = open_appeals(appeals)
+    user = user_create(
+        actor=SYSTEM,
+        username=BENCH_USER,
+        password=secrets.token_urlsafe(16),
+        reviewer=True,
+    )
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.create()
+    queue = Appeal.objects.filter(status__in=sorted(REVIEW_STATUSES)).order_by(
+        "review_due_at", "id"
+    )
+    urgent = queue.select_related("defect__order", "seller").first()
+    assert urgent is not None, "no open appeal: the ledger has too few active defects"
+    middle = queue[queue.count() // 2]
+    pages = {
+        "trivial view": TRIVIAL,
+        "Review queue": "/review/",
+        "Review queue: overdue": "/review/?overdue=1",
+        "Review queue: page 200": "/review/?page=200",
+        "Review queue: kind filter": "/review/?kind=late_shipment&status=submitted",
+        "Review queue: search order": "/review/?q=" + urgent.defect.order.order_ref[:9],
+        "Review queue: search seller": "/review/?q=" + urgent.seller.external_id,
+        "Review page (most urgent)": f"/review/appeals/{urgent.pk}/",
+        "Review page (middle)": f"/review/appeals/{middle.pk}/",
+        "Reviewer statistics": "/review/stats/",
+    }
+    return {"opened": opened, "session": session.session_key, "pages": pages}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=300_000)
+    parser.add_argument("--sellers", type=int, default=500)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--appeals", type=int, default=20_000)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--child", choices=["load", "prepare"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    path = ledger_file(args.orders, args.sellers, args.days, args.seed)
+    if args.child == "load":
+        print(json.dumps(load(path, args.orders)))
+        return
+    if args.child == "prepare":
+        print(json.dumps(prepare(args.appeals)))
+        return
+    if not shutil.which("wrk"):
+        sys.exit("wrk is not installed (apt-get install -y wrk)")
+    if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"):
+        _psql(f"CREATE DATABASE {DB_NAME}")
+    env = {
+        **os.environ,
+        "DATABASE_URL": DB_URL,
+        "DJANGO_SETTINGS_MODULE": "defectdesk.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_COOKIES": "0",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_CONN_MAX_AGE": "600",
+    }
+    env.pop("DEFECTDESK_TESTING", None)
+    common = ["--orders", str(args.orders), "--sellers", str(args.sellers)]
+    common += ["--days", str(args.days), "--seed", str(args.seed), "--appeals", str(args.appeals)]
+
+    def child(kind: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", kind, *common],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+    loaded = child("load")
+    if loaded["loaded"]:
+        print(f"loaded {loaded['orders']:,} orders into {DB_NAME} in {loaded['seconds']:.0f}s")
+    else:
+        print(f"{DB_NAME} already holds the ledger ({loaded['orders']:,} orders); not reloaded")
+    info = child("prepare")
+    opened = info["opened"]
+    print(
+        f"{opened['open']:,} open appeals ({opened['created']:,} opened now in "
+        f"{opened['seconds']:.0f}s); signed in as {BENCH_USER}"
+    )
+    port = _free_port()
+    static = OUT / "web-static"
+    subprocess.run(
+        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+        env={**env, "STATIC_ROOT": str(static)},
+        check=True,
+    )
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "defectdesk.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(args.workers),
+            "--worker-class",
+            "sync",
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(ROOT),
+        ],
+        env=env,
+    )
+    results: dict[str, dict[str, float]] = {}
+    try:
+        _wait_up(port)
+        base = f"http://127.0.0.1:{port}"
+        for name, page in info["pages"].items():
+            wrk(base + page, info["session"], args.connections, 2)  # warm up
+            results[name] = wrk(base + page, info["session"], args.connections, args.duration)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    trivial = results["trivial view"]["rps"]
+    print(
+        f"\n{args.connections} connections, {args.duration}s per page, "
+        f"{args.workers} gunicorn workers\n"
+    )
+    print(f"{'page':32s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s}  notes")
+    failed = []
+    for name, r in results.items():
+        share = r["rps"] / trivial if trivial else 0.0
+        notes = []
+        if r["p99"] >= 150:
+            notes.append("p99 over 150 ms")
+            failed.append(name)
+        if r["errors"]:
+            notes.append(f"{r['errors']:.0f} non-2xx responses")
+            failed.append(name)
+        print(
+            f"{name:32s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%}  "
+            + "; ".join(notes)
+        )
+    print("\nall targets met" if not failed else f"\ntargets missed: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()
