@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from defectdesk.accounts.models import Seller
-from defectdesk.appeals.transitions import OPEN_STATUSES, Status
+from defectdesk.appeals.transitions import OPEN_STATUSES, REVIEW_STATUSES, Status
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Marketplace
 
@@ -121,6 +121,12 @@ class Appeal(models.Model):
             models.Index(fields=["seller", "status"], name="appeals_seller_status_idx"),
             models.Index(fields=["status", "review_due_at"], name="appeals_queue_idx"),
             models.Index(fields=["status", "info_due_at"], name="appeals_info_due_idx"),
+            # The review queue: open appeals by deadline, read in order without sorting.
+            models.Index(
+                fields=["review_due_at", "id"],
+                condition=models.Q(status__in=sorted(REVIEW_STATUSES)),
+                name="appeals_review_queue_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 
 from defectdesk.accounts.models import Seller, StaffRole
@@ -18,6 +20,7 @@ from defectdesk.appeals.models import Appeal
 from defectdesk.appeals.reasons import CATALOGUE, reason_lookup
 from defectdesk.appeals.selectors import appeals_visible_to, review_queue
 from defectdesk.appeals.transitions import REVIEW_STATUSES, Status
+from defectdesk.console.explain import percent
 from defectdesk.console.health import SellerHealth, sellers_health
 from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.defects.models import Defect
@@ -235,34 +238,66 @@ def time_left(due: datetime | None, now: datetime) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
-    appeal: Appeal
-    reason_label: str
-    deadline: datetime | None
-    deadline_kind: str
+    """One queue line, ready to print (the page renders 50 of them; each lookup counts)."""
+
+    pk: int
+    url: str
+    assign_url: str
+    status: str
+    status_label: str
+    deadline_iso: str
+    deadline_text: str
+    merchant_deadline: bool
     left: dict[str, Any]
+    kind_label: str
+    order_ref: str
+    reason_label: str
+    seller: str
+    seller_name: str
     health: SellerHealth | None
-    recommendation: list[dict[str, Any]]
+    odr_text: str
+    recommended_rules: tuple[str, ...]
+    assigned_to: str
+    assigned_id: int | None
 
 
 def queue_rows(appeals: list[Appeal], now: datetime) -> list[QueueRow]:
     """What each queue line shows: one health query per marketplace on the page."""
     health = sellers_health({(a.seller_id, a.marketplace_id) for a in appeals})
+    prefix = reverse("review_queue")
     rows = []
     for appeal in appeals:
-        reason = reason_lookup(appeal.defect.kind, appeal.reason)
-        if appeal.status == Status.INFO_REQUESTED:
-            deadline, deadline_kind = appeal.info_due_at, "merchant"
-        else:
-            deadline, deadline_kind = appeal.review_due_at, "review"
+        defect = appeal.defect
+        reason = reason_lookup(defect.kind, appeal.reason)
+        merchant = appeal.status == Status.INFO_REQUESTED
+        deadline = appeal.info_due_at if merchant else appeal.review_due_at
+        seller_health = health.get((appeal.seller_id, appeal.marketplace_id))
+        local = timezone.localtime(deadline) if deadline is not None else None
         rows.append(
             QueueRow(
-                appeal=appeal,
-                reason_label=reason.label if reason else appeal.reason,
-                deadline=deadline,
-                deadline_kind=deadline_kind,
+                pk=appeal.pk,
+                url=f"{prefix}appeals/{appeal.pk}/",
+                assign_url=f"{prefix}appeals/{appeal.pk}/assign/",
+                status=appeal.status,
+                status_label=Status(appeal.status).label,
+                deadline_iso=local.isoformat() if local else "",
+                deadline_text=local.strftime("%Y-%m-%d %H:%M %Z") if local else "—",
+                merchant_deadline=merchant,
                 left=time_left(deadline, now),
-                health=health.get((appeal.seller_id, appeal.marketplace_id)),
-                recommendation=[r for r in (appeal.recommendations or []) if isinstance(r, dict)],
+                kind_label=Defect.Kind(defect.kind).label,
+                order_ref=defect.order.order_ref,
+                reason_label=reason.label if reason else appeal.reason,
+                seller=appeal.seller.external_id,
+                seller_name=appeal.seller.name,
+                health=seller_health,
+                odr_text=percent(seller_health.odr) if seller_health else "",
+                recommended_rules=tuple(
+                    str(r.get("rule", ""))
+                    for r in (appeal.recommendations or [])
+                    if isinstance(r, dict)
+                ),
+                assigned_to=appeal.assigned_to.get_username() if appeal.assigned_to else "",
+                assigned_id=appeal.assigned_to_id,
             )
         )
     return rows

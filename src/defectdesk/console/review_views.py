@@ -16,6 +16,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from defectdesk.appeals.actions import appeal_assign, appeal_decide, appeal_request_info
@@ -121,6 +122,13 @@ def queue(request: HttpRequest) -> HttpResponse:
         ),
         "reviewers": reviewers(),
         "is_reviewer": principal.is_reviewer,
+        "me": request.user.get_username(),
+        # Translated once, not once per row.
+        "at_risk_label": _("At risk"),
+        "healthy_label": _("Healthy"),
+        "approve_label": _("Approve"),
+        "nobody_label": _("Nobody"),
+        "assign_label": _("Assign to me"),
         **REVIEW_NAV,
         "tab": "queue",
     }
