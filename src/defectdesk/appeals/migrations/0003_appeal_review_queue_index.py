@@ -5,18 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('appeals', '0002_appeal_policy_approval_note'),
-        ('defects', '0001_initial'),
-        ('ledger', '0002_stripe_webhooks'),
+        ("accounts", "0001_initial"),
+        ("appeals", "0002_appeal_policy_approval_note"),
+        ("defects", "0001_initial"),
+        ("ledger", "0002_stripe_webhooks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='appeal',
-            index=models.Index(condition=models.Q(('status__in', ['in_review', 'info_requested', 'submitted'])), fields=['review_due_at', 'id'], name='appeals_review_queue_idx'),
+            model_name="appeal",
+            index=models.Index(
+                condition=models.Q(("status__in", ["in_review", "info_requested", "submitted"])),
+                fields=["review_due_at", "id"],
+                name="appeals_review_queue_idx",
+            ),
         ),
     ]
