@@ -11,6 +11,7 @@ from typing import Any
 import filetype
 from django.contrib import messages
 from django.core.files.storage import default_storage
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -159,12 +160,10 @@ def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
         .order_by("-decided_at", "-id")[:10]
     )
     since = now - timedelta(days=90)
-    outcomes = {
-        s: Appeal.objects.filter(
-            seller_id=appeal.seller_id, status=s, decided_at__gte=since
-        ).count()
-        for s in (Status.APPROVED, Status.DENIED)
-    }
+    outcomes = Appeal.objects.filter(seller_id=appeal.seller_id, decided_at__gte=since).aggregate(
+        approved=Count("id", filter=Q(status=Status.APPROVED)),
+        denied=Count("id", filter=Q(status=Status.DENIED)),
+    )
     files = list(appeal.files.all())
     for item in files:
         item.preview = "image" if item.content_type in INLINE_IMAGES else "download"  # type: ignore[attr-defined]
