@@ -130,7 +130,7 @@ def prepare(appeals: int) -> dict[str, Any]:
         "trivial view": TRIVIAL,
         "Review queue": "/review/",
         "Review queue: overdue": "/review/?overdue=1",
-        "Review queue: page 200": "/review/?page=200",
+        "Review queue: page 400": "/review/?page=400",
         "Review queue: kind filter": "/review/?kind=late_shipment&status=submitted",
         "Review queue: search order": "/review/?q=" + urgent.defect.order.order_ref[:9],
         "Review queue: search seller": "/review/?q=" + urgent.seller.external_id,

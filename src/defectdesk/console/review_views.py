@@ -54,7 +54,7 @@ from defectdesk.core.errors import DomainError, FieldError, NotFound, Validation
 from defectdesk.defects.models import Defect
 from defectdesk.policy.selectors import policy_for
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 REVIEW_NAV = {"section": "review", "active": "review"}
 # Served inline only when the stored bytes really are one of these images.
 INLINE_IMAGES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
