@@ -6,12 +6,13 @@ from datetime import datetime
 
 from django.db import transaction
 
+from defectdesk.accounts.models import Seller
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.timeutil import zone
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.fold import fold_order
-from defectdesk.ledger.ingest import load_order_events
+from defectdesk.ledger.ingest import ingest_lock, load_order_events
 from defectdesk.ledger.models import Marketplace, Order
 from defectdesk.ledger.projection import MarketplaceRef, OrderChange, projectors
 
@@ -26,6 +27,8 @@ def defect_remove_by_appeal(
     transaction. Removing a defect already removed by an appeal changes nothing.
     """
     with transaction.atomic():
+        # Ingestion's lock for the seller first, then the row: the order ingestion takes them.
+        ingest_lock([Seller.objects.values_list("external_id", flat=True).get(pk=defect.seller_id)])
         locked = Defect.objects.select_for_update().get(pk=defect.pk)
         if locked.appeal_removed_at is not None:
             return locked

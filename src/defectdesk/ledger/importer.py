@@ -13,7 +13,7 @@ from typing import IO, Any
 
 import orjson
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections
 
 from defectdesk.core.bulk import is_postgres
 from defectdesk.core.errors import FieldError
@@ -87,7 +87,8 @@ def import_path(
     parallel = settings.INGEST_WORKERS if workers is None else workers
     if path == "-":
         return import_stream(sys.stdin.buffer, kind, batch_size=batch_size, progress=progress)
-    if parallel > 1 and kind == "ndjson" and is_postgres():
+    # Workers need connections of their own: not inside a caller's transaction.
+    if parallel > 1 and kind == "ndjson" and is_postgres() and not connection.in_atomic_block:
         return _import_parallel(path, batch_size, progress, parallel)
     with open(path, "rb") as stream:
         return import_stream(stream, kind, batch_size=batch_size, progress=progress)
