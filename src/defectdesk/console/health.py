@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.models import Marketplace
-from defectdesk.metrics.core import METRIC_CODE, HealthSums, health_json, window_days
+from defectdesk.metrics.core import DEN, METRIC_CODE, NUM, HealthSums, health_json, window_days
 from defectdesk.metrics.counters import TABLE
 from defectdesk.policy.profile import METRICS, Policy
 from defectdesk.policy.selectors import policy_for
@@ -42,10 +42,11 @@ def _clause(policy: Policy, as_of: date) -> tuple[str, list[Any]]:
 def sums_by_seller(
     marketplace: Marketplace, policy: Policy, as_of: date, seller_ids: Iterable[int] | None
 ) -> dict[int, HealthSums]:
-    """Part sums per seller as of a day: one grouped query (every seller when ids is None)."""
+    """Numerators and denominators per seller as of a day (all sellers for None), one query."""
     clause, params = _clause(policy, as_of)
-    where = "marketplace_id = %s AND change_day <= %s"
-    args: list[Any] = [marketplace.pk, as_of]
+    # Only numerators and denominators: the status needs nothing else.
+    where = "marketplace_id = %s AND change_day <= %s AND part IN (%s, %s)"
+    args: list[Any] = [marketplace.pk, as_of, DEN, NUM]
     if seller_ids is not None:
         ids = sorted(set(seller_ids))
         if not ids:
