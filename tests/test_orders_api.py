@@ -122,3 +122,29 @@ def test_reply_to_the_buyer(cast: Any, orders: None) -> None:
         "/api/v1/orders/US/111-0000002/messages", {"body": ""}, content_type="application/json"
     )
     assert empty.status_code == 422
+
+
+def test_a_deadline_still_ahead_is_not_a_problem_yet(cast: Any, make_event: Any) -> None:
+    import time_machine
+
+    from defectdesk.appeals.actions import appeal_create
+    from defectdesk.core.errors import Conflict
+    from defectdesk.defects.models import Defect
+
+    placed = make_event(order="111-9", at="2026-10-01T12:00:00Z")  # ship by Oct 4 06:59 UTC
+    with time_machine.travel("2026-10-02T12:00:00Z", tick=False):
+        assert events_ingest([Candidate(0, placed)]).created == 1
+        defect = Defect.objects.get(order__order_ref="111-9", kind="late_shipment")
+        alice = as_user(cast["alice"])
+        assert alice.get("/api/v1/orders?problem=true").json()["count"] == 0
+        assert alice.get("/api/v1/orders/US/111-9").json()["active_defects"] == []
+        with pytest.raises(Conflict, match="opens only on"):
+            appeal_create(
+                actor=cast["alice"],
+                defect=defect,
+                reason="other",
+                explanation="The carrier collected it on time, see the scan record.",
+            )
+    with time_machine.travel("2026-10-05T12:00:00Z", tick=False):
+        alice = as_user(cast["alice"])
+        assert alice.get("/api/v1/orders?problem=true").json()["count"] == 1

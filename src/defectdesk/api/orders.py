@@ -134,9 +134,9 @@ class ReplyOut(Schema):
 
 def _active_kinds(orders: list[Order]) -> dict[int, list[str]]:
     kinds: dict[int, list[str]] = {o.id: [] for o in orders}
-    rows = Defect.objects.filter(order_id__in=kinds, status=Defect.Status.ACTIVE).values_list(
-        "order_id", "kind"
-    )
+    rows = Defect.objects.filter(
+        order_id__in=kinds, status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
+    ).values_list("order_id", "kind")
     for order_id, kind in rows:
         kinds[order_id].append(kind)
     return kinds
@@ -191,7 +191,11 @@ def list_orders(request: HttpRequest, q: Query[OrderQuery]) -> Any:
             [FieldError("kind", f"must be one of {', '.join(sorted(KINDS))}")],
         )
     if q.problem or q.kind:
-        defects = Defect.objects.filter(order_id=OuterRef("pk"), status=Defect.Status.ACTIVE)
+        # A deadline-based defect (late shipment, ...) whose deadline is still ahead is not
+        # a problem yet.
+        defects = Defect.objects.filter(
+            order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
+        )
         if q.kind:
             defects = defects.filter(kind=q.kind)
         qs = qs.filter(Exists(defects))
@@ -218,7 +222,11 @@ def get_order(request: HttpRequest, marketplace: str, order: str) -> Any:
     defects = list(Defect.objects.filter(order=found).order_by("opened_at", "id"))
     until = appealable_until_many(defects)
     appeals = appeals_visible_to(who).filter(defect__order=found).order_by("id")
-    body = _order_dict(found, [d.kind for d in defects if d.status == Defect.Status.ACTIVE])
+    now = timezone.now()
+    body = _order_dict(
+        found,
+        [d.kind for d in defects if d.status == Defect.Status.ACTIVE and d.opened_at <= now],
+    )
     body.update(
         items_ordered=found.items,
         events=[
