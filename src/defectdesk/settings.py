@@ -181,8 +181,8 @@ INGEST_BATCH_SIZE = int(os.environ.get("INGEST_BATCH_SIZE", "5000"))
 # Largest accepted line of an import file or request body line, in bytes.
 INGEST_MAX_LINE_BYTES = int(os.environ.get("INGEST_MAX_LINE_BYTES", str(1024 * 1024)))
 API_MAX_EVENTS = 10_000
-# Orders an import keeps folded in memory between batches (about 2 KB each).
-INGEST_FOLD_CACHE = int(os.environ.get("INGEST_FOLD_CACHE", "100000"))
+# Orders an import keeps folded in memory between batches (about 4 KB each), in all.
+INGEST_FOLD_CACHE = int(os.environ.get("INGEST_FOLD_CACHE", "50000"))
 # Processes that import one NDJSON file into PostgreSQL side by side (sellers split by slot).
 INGEST_WORKERS = int(os.environ.get("INGEST_WORKERS", str(min(os.cpu_count() or 1, 4))))
 
