@@ -22,65 +22,73 @@ from defectdesk.ledger.projection import MarketplaceRef, projectors
 ORDERS_PER_BATCH = 5000
 
 
-def ledger_rebuild(progress: Callable[[int], None] | None = None) -> int:
-    """Reset the projectors and refold every order in one transaction; returns orders seen."""
+def orders_replay(
+    marketplace_id: int | None = None, progress: Callable[[int], None] | None = None
+) -> int:
+    """Refold every order (of one marketplace, or all) and project it, in the caller's
+    transaction, streaming the ledger; returns the number of orders seen."""
     by_id = {ref.id: ref for ref in marketplace_refs().values()}
     data_col = "e.data::text" if is_postgres() else "e.data"
+    where = "WHERE e.marketplace_id = %s " if marketplace_id is not None else ""
     sql = (
         f"SELECT e.marketplace_id, e.order_ref, e.event_id, e.type, e.occurred_at, "  # noqa: S608
         f"s.external_id, {data_col} FROM {Event._meta.db_table} e "
-        f"JOIN {Seller._meta.db_table} s ON s.id = e.seller_id "
+        f"JOIN {Seller._meta.db_table} s ON s.id = e.seller_id {where}"
         "ORDER BY e.marketplace_id, e.order_ref"
     )
     orders = 0
+    batch: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = []
+    key: tuple[int, str] | None = None
+    events: list[LedgerEvent] = []
+
+    def flush_order() -> None:
+        nonlocal orders
+        if key is None:
+            return
+        market = by_id[key[0]]
+        state = fold_order(market.code, key[1], events)
+        orders += 1
+        if state.is_placed:
+            batch.append((None, state, market))
+
+    cursor = connection.chunked_cursor()
+    try:
+        cursor.execute(sql, [marketplace_id] if marketplace_id is not None else [])
+        while True:
+            rows = cursor.fetchmany(10_000)
+            if not rows:
+                break
+            for market_id, ref, event_id, kind, occurred, seller, data in rows:
+                if (market_id, ref) != key:
+                    flush_order()
+                    key, events = (market_id, ref), []
+                    if len(batch) >= ORDERS_PER_BATCH:
+                        project_states(batch)
+                        batch = []
+                        if progress:
+                            progress(orders)
+                events.append(
+                    LedgerEvent(
+                        event_id,
+                        kind,
+                        _as_utc(occurred),
+                        seller,
+                        orjson.loads(data) if isinstance(data, str) else data,
+                    )
+                )
+        flush_order()
+        project_states(batch)
+    finally:
+        cursor.close()
+    if progress:
+        progress(orders)
+    return orders
+
+
+def ledger_rebuild(progress: Callable[[int], None] | None = None) -> int:
+    """Reset the projectors and refold every order in one transaction; returns orders seen."""
     with transaction.atomic():
         ingest_lock()
         for projector in projectors():
             projector.reset()
-        batch: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = []
-        key: tuple[int, str] | None = None
-        events: list[LedgerEvent] = []
-
-        def flush_order() -> None:
-            nonlocal orders
-            if key is None:
-                return
-            market = by_id[key[0]]
-            state = fold_order(market.code, key[1], events)
-            orders += 1
-            if state.is_placed:
-                batch.append((None, state, market))
-
-        cursor = connection.chunked_cursor()
-        try:
-            cursor.execute(sql)
-            while True:
-                rows = cursor.fetchmany(10_000)
-                if not rows:
-                    break
-                for market_id, ref, event_id, kind, occurred, seller, data in rows:
-                    if (market_id, ref) != key:
-                        flush_order()
-                        key, events = (market_id, ref), []
-                        if len(batch) >= ORDERS_PER_BATCH:
-                            project_states(batch)
-                            batch = []
-                            if progress:
-                                progress(orders)
-                    occurred = _as_utc(occurred)
-                    events.append(
-                        LedgerEvent(
-                            event_id,
-                            kind,
-                            occurred,
-                            seller,
-                            orjson.loads(data) if isinstance(data, str) else data,
-                        )
-                    )
-            flush_order()
-            project_states(batch)
-        finally:
-            cursor.close()
-    if progress:
-        progress(orders)
-    return orders
+        return orders_replay(None, progress)

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from defectdesk.accounts.models import Seller
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
-from defectdesk.core.bulk import is_postgres
 from defectdesk.core.errors import ValidationFailed
-from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
-from defectdesk.ledger.ingest import (
-    ingest_lock,
-    marketplace_refs,
-    project_states,
-)
-from defectdesk.ledger.models import Event, Marketplace
-from defectdesk.ledger.projection import MarketplaceRef, projectors
+from defectdesk.ledger.ingest import ingest_lock
+from defectdesk.ledger.models import Marketplace
+from defectdesk.ledger.projection import projectors
+from defectdesk.ledger.rebuild import orders_replay
 from defectdesk.policy.models import MarketplacePolicy
 from defectdesk.policy.profile import policy_from_profile, profile_complete, profile_errors
 from defectdesk.policy.selectors import policy_for
@@ -75,66 +67,10 @@ def policy_set(
     return row
 
 
-def _as_utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
 def marketplace_replay(marketplace_id: int, progress: Callable[[int], None] | None = None) -> int:
     """Reset one marketplace's projections and refold its orders, in the caller's transaction."""
-    market: MarketplaceRef = next(
-        ref for ref in marketplace_refs().values() if ref.id == marketplace_id
-    )
     for projector in projectors():
         reset = getattr(projector, "reset_marketplace", None)
         if reset is not None:
             reset(marketplace_id)
-    data_col = "e.data::text" if is_postgres() else "e.data"
-    sql = (
-        f"SELECT e.order_ref, e.event_id, e.type, e.occurred_at, s.external_id, {data_col} "  # noqa: S608
-        f"FROM {Event._meta.db_table} e JOIN {Seller._meta.db_table} s ON s.id = e.seller_id "
-        "WHERE e.marketplace_id = %s ORDER BY e.order_ref"
-    )
-    orders = 0
-    batch: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = []
-    key: str | None = None
-    events: list[LedgerEvent] = []
-
-    def flush_order() -> None:
-        nonlocal orders
-        if key is None:
-            return
-        state = fold_order(market.code, key, events)
-        orders += 1
-        if state.is_placed:
-            batch.append((None, state, market))
-
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [marketplace_id])
-        while True:
-            rows = cursor.fetchmany(10_000)
-            if not rows:
-                break
-            for ref, event_id, kind, occurred, seller, data in rows:
-                if ref != key:
-                    flush_order()
-                    key, events = ref, []
-                    if len(batch) >= ORDERS_PER_BATCH:
-                        project_states(batch)
-                        batch = []
-                        if progress:
-                            progress(orders)
-                occurred = _as_utc(occurred)
-                events.append(
-                    LedgerEvent(
-                        event_id,
-                        kind,
-                        occurred,
-                        seller,
-                        orjson.loads(data) if isinstance(data, str) else data,
-                    )
-                )
-    flush_order()
-    project_states(batch)
-    return orders
+    return orders_replay(marketplace_id, progress)
