@@ -37,8 +37,8 @@ def seller_for(
 
 def seller_members(seller: Seller) -> QuerySet[Membership]:
     """The users who work for a seller, with their roles (for its owners' Users page)."""
-    return Membership.objects.filter(seller=seller).select_related("user").order_by(
-        "user__username"
+    return (
+        Membership.objects.filter(seller=seller).select_related("user").order_by("user__username")
     )
 
 
