@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -18,8 +18,9 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from defectdesk.core.errors import DomainError
+from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
-from defectdesk.ledger.models import Order
+from defectdesk.ledger.models import Event
 from defectdesk.metrics.explain import explain_change, outlook
 from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
 from defectdesk.policy.profile import METRICS
@@ -157,21 +158,11 @@ def _chart_texts() -> dict[str, str]:
 
 def data_version(scope: Scope) -> str:
     """A digest that changes whenever anything behind the seller's health may have changed:
-    any accepted event (however late its time), a defect opened or removed (by the ledger or
-    an appeal), or the policy."""
-    orders = Order.objects.filter(
-        seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk
-    ).aggregate(n=Count("id"), events=Sum("event_count"), last=Max("last_event_at"))
-    defects = Defect.objects.filter(
-        seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk
-    ).aggregate(
-        n=Count("id"),
-        opened=Max("opened_at"),
-        removed=Max("removed_at"),
-        appealed=Max("appeal_removed_at"),
-        active=Count("id", filter=Q(status=Defect.Status.ACTIVE)),
-    )
-    raw = repr((sorted(orders.items()), sorted(defects.items()), scope.policy.profile))
+    any accepted event (the ledger's sequence), any action (an approved appeal, a policy
+    change: the audit log's sequence), or the policy itself. Both reads are index lookups."""
+    last_event = Event.objects.aggregate(last=Max("seq"))["last"]
+    last_action = AuditEvent.objects.aggregate(last=Max("id"))["last"]
+    raw = repr((last_event, last_action, scope.policy.profile))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -102,7 +102,9 @@ def filters_parse(params: QueryDict) -> OrderFilters:
     )
 
 
-def filters_apply(orders: QuerySet[Order], f: OrderFilters) -> QuerySet[Order]:
+def filters_apply(
+    orders: QuerySet[Order], f: OrderFilters, seller_id: int | None = None
+) -> QuerySet[Order]:
     """Narrow an already visible set of orders by the filters, in the chosen order."""
     if f.q:
         orders = orders.filter(
@@ -114,12 +116,13 @@ def filters_apply(orders: QuerySet[Order], f: OrderFilters) -> QuerySet[Order]:
     if f.problem or f.kinds:
         # A defect the projection dates in the future (e.g. deliver-by not yet passed) does
         # not count yet, so it does not make a problem order.
-        defects = Defect.objects.filter(
-            order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
-        )
+        defects = Defect.objects.filter(status=Defect.Status.ACTIVE, opened_at__lte=timezone.now())
+        if seller_id is not None:
+            # Driven from the seller's defects (few) rather than probing every order (many).
+            defects = defects.filter(seller_id=seller_id)
         if f.kinds:
             defects = defects.filter(kind__in=f.kinds)
-        orders = orders.filter(Exists(defects))
+        orders = orders.filter(pk__in=defects.values("order_id"))
     if f.status:
         orders = orders.filter(status=f.status)
     if f.fulfillment:

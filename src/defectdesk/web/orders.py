@@ -35,7 +35,7 @@ def _orders(viewer: Viewer, filters: OrderFilters) -> Any:
     visible = orders_visible_to(viewer.principal)
     if viewer.seller is None:
         return visible.none()
-    return filters_apply(visible.filter(seller=viewer.seller), filters)
+    return filters_apply(visible.filter(seller=viewer.seller), filters, viewer.seller.pk)
 
 
 def _active_kinds(order_ids: list[int]) -> dict[int, list[str]]:
