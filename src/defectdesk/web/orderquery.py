@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -116,13 +116,12 @@ def filters_apply(
     if f.problem or f.kinds:
         # A defect the projection dates in the future (e.g. deliver-by not yet passed) does
         # not count yet, so it does not make a problem order.
-        defects = Defect.objects.filter(status=Defect.Status.ACTIVE, opened_at__lte=timezone.now())
-        if seller_id is not None:
-            # Driven from the seller's defects (few) rather than probing every order (many).
-            defects = defects.filter(seller_id=seller_id)
+        defects = Defect.objects.filter(
+            order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
+        )
         if f.kinds:
             defects = defects.filter(kind__in=f.kinds)
-        orders = orders.filter(pk__in=defects.values("order_id"))
+        orders = orders.filter(Exists(defects))
     if f.status:
         orders = orders.filter(status=f.status)
     if f.fulfillment:

@@ -7,12 +7,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
 from defectdesk.appeals.models import Appeal
@@ -28,6 +30,28 @@ from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, 
 from defectdesk.web.timeline import WHY_IT_COUNTS, event_detail, event_title
 
 PAGE_SIZE = 50
+# Counting every order of a very large seller costs a scan; beyond this many the list says
+# "10,000+" and pages up to there (narrow the filters to reach older orders).
+COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """A paginator whose count stops at COUNT_CAP (one LIMITed count, not a full scan)."""
+
+    @cached_property
+    def count(self) -> int:
+        rows = cast("QuerySet[Order]", self.object_list)
+        return rows[: COUNT_CAP + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+    @cached_property
+    def num_pages(self) -> int:
+        return max(1, -(-min(self.count, COUNT_CAP) // self.per_page))
+
+
 EXPORT_CHUNK = 2000
 
 
@@ -69,7 +93,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "marketplace__code",
         "seller__external_id",
     )
-    current = Paginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    current = CappedPaginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(current.object_list)
     kinds = _active_kinds([o.pk for o in rows])
     labels = dict(Defect.Kind.choices)
