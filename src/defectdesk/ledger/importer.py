@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from asgiref.local import Local
 from django.conf import settings
 from django.db import connection, connections
 
@@ -95,6 +96,7 @@ def import_path(
 
 
 _SELLER_KEY = b'"seller"'
+_INHERITED: list[Any] = []
 
 
 def _line_part(line: bytes, parts: int) -> int:
@@ -153,6 +155,10 @@ def _import_part(
     path: str, size: int, part: int, parts: int, done: Any, seen: Any, out: Any
 ) -> None:
     """One worker process: the lines of its partition, in batches, through events_ingest."""
+    # Database connections inherited through fork belong to the parent (another thread may
+    # have reopened one): set them aside untouched, and let this process open its own.
+    _INHERITED.append(connections._connections)  # type: ignore[attr-defined]
+    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
     try:
         markets = marketplace_refs()
         cache = FoldCache(max(settings.INGEST_FOLD_CACHE // parts, 1000))
