@@ -78,6 +78,9 @@ class Watched:
 
     def check_accessible(self) -> None:
         """One h1; every visible form control has a label; no horizontal scroll at phone width."""
+        # A click that submits a form returns before the next page has its stylesheet;
+        # measure the page as a person sees it, once it has loaded.
+        self.page.wait_for_load_state("load")
         problems = self.page.evaluate(
             """() => {
               const out = [];
