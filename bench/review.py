@@ -26,8 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import OUT, ROOT, ledger_file
-from bench.web import _django, _free_port, _psql, _wait_up, load, wrk
+from bench._common import ledger_file
+from bench.web import _django, _psql, drive_pages, load
 
 DB_NAME = "dd_bench_review"
 DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
@@ -200,40 +200,16 @@ def main() -> None:
         f"{opened['open']:,} open appeals ({opened['created']:,} opened now in "
         f"{opened['seconds']:.0f}s); signed in as {BENCH_USER}"
     )
-    port = _free_port()
-    static = OUT / "web-static"
-    subprocess.run(
-        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
-        env={**env, "STATIC_ROOT": str(static)},
-        check=True,
+    results = drive_pages(
+        env,
+        info["pages"],
+        info["session"],
+        workers=args.workers,
+        connections=args.connections,
+        duration=args.duration,
+        preload=False,
+        check=False,
     )
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "defectdesk.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
-            "--chdir",
-            str(ROOT),
-        ],
-        env=env,
-    )
-    results: dict[str, dict[str, float]] = {}
-    try:
-        _wait_up(port)
-        base = f"http://127.0.0.1:{port}"
-        for name, page in info["pages"].items():
-            wrk(base + page, info["session"], args.connections, 2)  # warm up
-            results[name] = wrk(base + page, info["session"], args.connections, args.duration)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     trivial = results["trivial view"]["rps"]
     print(
         f"\n{args.connections} connections, {args.duration}s per page, "

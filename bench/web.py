@@ -245,6 +245,55 @@ def wrk(url: str, cookie: str, connections: int, duration: int) -> dict[str, flo
     }
 
 
+def drive_pages(
+    env: dict[str, str],
+    pages: dict[str, str],
+    session: str,
+    *,
+    workers: int,
+    connections: int,
+    duration: int,
+    preload: bool,
+    check: bool,
+) -> dict[str, dict[str, float]]:
+    """Serve the app with gunicorn on loopback and drive each page with wrk; figures by page."""
+    port = _free_port()
+    static = OUT / "web-static"
+    subprocess.run(
+        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+        env={**env, "STATIC_ROOT": str(static)},
+        check=True,
+    )
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "defectdesk.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "sync",
+        "--log-level",
+        "warning",
+        "--chdir",
+        str(ROOT),
+    ]
+    server = subprocess.Popen([*command, "--preload"] if preload else command, env=env)
+    results: dict[str, dict[str, float]] = {}
+    try:
+        _wait_up(port)
+        base = f"http://127.0.0.1:{port}"
+        for name, page in pages.items():
+            if check:
+                check_page(base + page, session)
+            wrk(base + page, session, connections, 2)  # warm up
+            results[name] = wrk(base + page, session, connections, duration)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -315,42 +364,16 @@ def main() -> None:
         print(f"{db} already holds {loaded['orders']:,} of {args.orders:,} orders; not reloaded")
     info = child("prepare")
     print(f"signed in as the owner of {info['seller']} ({info['seller_orders']:,} orders)")
-    port = _free_port()
-    static = OUT / "web-static"
-    subprocess.run(
-        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
-        env={**env, "STATIC_ROOT": str(static)},
+    results = drive_pages(
+        env,
+        info["pages"],
+        info["session"],
+        workers=args.workers,
+        connections=args.connections,
+        duration=args.duration,
+        preload=True,
         check=True,
     )
-    server = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "defectdesk.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(args.workers),
-            "--worker-class",
-            "sync",
-            "--log-level",
-            "warning",
-            "--chdir",
-            str(ROOT),
-            "--preload",
-        ],
-        env=env,
-    )
-    results: dict[str, dict[str, float]] = {}
-    try:
-        _wait_up(port)
-        base = f"http://127.0.0.1:{port}"
-        for name, page in info["pages"].items():
-            check_page(base + page, info["session"])
-            wrk(base + page, info["session"], args.connections, 2)  # warm up
-            results[name] = wrk(base + page, info["session"], args.connections, args.duration)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     trivial = results["trivial view"]["rps"]
     print(
         f"\n{args.connections} connections, {args.duration}s per page, "
