@@ -16,6 +16,7 @@ from ninja import Query, Router, Schema
 from ninja import Status as Reply
 
 from defectdesk.api.auth import principal
+from defectdesk.api.pagination import paginate
 from defectdesk.api.schemas import error_responses
 from defectdesk.appeals.actions import (
     appeal_assign,
@@ -169,17 +170,7 @@ class ReasonsOut(Schema):
 
 
 def _page(qs: Any, page: int, page_size: int) -> dict[str, Any]:
-    errors = []
-    if page < 1:
-        errors.append(FieldError("page", "must be 1 or more"))
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        errors.append(FieldError("page_size", f"must be between 1 and {MAX_PAGE_SIZE}"))
-    if errors:
-        raise ValidationFailed("The page is not valid.", errors)
-    count = qs.count()
-    start = (page - 1) * page_size
-    items = [appeal_summary(a) for a in qs[start : start + page_size]]
-    return {"items": items, "count": count, "page": page, "page_size": page_size}
+    return paginate(qs, page, page_size, lambda rows: [appeal_summary(a) for a in rows])
 
 
 def _detail(appeal_id: int, request: HttpRequest) -> dict[str, Any]:
