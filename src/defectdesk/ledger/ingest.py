@@ -146,8 +146,10 @@ def events_ingest(
         counts: dict[tuple[int, str], int] = {}
         accepted = _check_orders(accepted, markets, result, counts)
         if accepted:
+            events = [e for _, e in accepted]
+            plan = _plan(events, markets, counts, cache)
             _append(accepted, markets)
-            _project([e for _, e in accepted], markets, counts, cache)
+            _project(plan, markets, cache)
         result.created = len(accepted)
     return result
 
@@ -436,20 +438,35 @@ class FoldCache:
             self._states.popitem(last=False)
 
 
-def _project(
+@dataclass
+class _Plan:
+    """How a batch's touched orders will be folded, worked out before the batch is stored."""
+
+    # The batch's events of each touched order, in arrival order.
+    new: dict[tuple[int, str], list[LedgerEvent]]
+    # Orders whose cached state takes the new events: (key, cached state, state after).
+    extended: list[tuple[tuple[int, str], OrderState, OrderState]]
+    # Orders folded from their stored events (read before the batch's own were appended).
+    stored: dict[tuple[int, str], list[LedgerEvent]]
+
+
+def _plan(
     accepted: list[ValidEvent],
     markets: dict[str, MarketplaceRef],
     counts: dict[tuple[int, str], int],
     cache: FoldCache | None,
-) -> None:
-    """Fold the touched orders and project them (their state before and after the batch)."""
+) -> _Plan:
+    """Fold forward the cached orders; read the stored events of the others.
+
+    Runs before the batch is appended, so what is read back is only what was stored earlier:
+    an order placed in this batch usually has nothing stored, and costs an empty lookup.
+    """
     new: dict[tuple[int, str], list[LedgerEvent]] = defaultdict(list)
     for e in accepted:
         new[(markets[e.marketplace].id, e.order)].append(
             LedgerEvent(e.event_id, e.type, e.occurred_at, e.seller, e.data)
         )
-    by_id = {ref.id: ref for ref in markets.values()}
-    states: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = []
+    extended: list[tuple[tuple[int, str], OrderState, OrderState]] = []
     refold: set[tuple[int, str]] = set()
     for key, evs in new.items():
         cached = cache.get(key, counts.get(key)) if cache is not None else None
@@ -458,18 +475,29 @@ def _project(
             refold.add(key)
         else:
             assert cached is not None
-            states.append((cached, after, by_id[key[0]]))
+            extended.append((key, cached, after))
     if cache is not None:
-        cache.hits += len(new) - len(refold)
+        cache.hits += len(extended)
         cache.misses += len(refold)
-    new_ids = {e.event_id for e in accepted}
-    for (market_id, ref), evs in load_order_events(refold).items():
-        market = by_id[market_id]
-        after = fold_order(market.code, ref, evs)
+    return _Plan(new, extended, load_order_events(refold))
+
+
+def _project(plan: _Plan, markets: dict[str, MarketplaceRef], cache: FoldCache | None) -> None:
+    """Project the touched orders: their state before and after the batch."""
+    by_id = {ref.id: ref for ref in markets.values()}
+    states: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = [
+        (cached, after, by_id[key[0]]) for key, cached, after in plan.extended
+    ]
+    folded = {key for key, _, _ in plan.extended}
+    for key, evs in plan.new.items():
+        if key in folded:
+            continue
+        market = by_id[key[0]]
+        old = plan.stored.get(key, [])
+        after = fold_order(market.code, key[1], [*old, *evs])
         if not after.is_placed:
             continue
-        old = [e for e in evs if e.event_id not in new_ids]
-        before = fold_order(market.code, ref, old) if old else None
+        before = fold_order(market.code, key[1], old) if old else None
         if before is not None and not before.is_placed:
             before = None
         states.append((before, after, market))
