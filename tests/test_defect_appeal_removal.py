@@ -13,6 +13,7 @@ from defectdesk.core.models import AuditEvent
 from defectdesk.defects.actions import defect_remove_by_appeal
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.ingest import Candidate, events_ingest
+from defectdesk.ledger.models import Order
 from defectdesk.ledger.rebuild import ledger_rebuild
 from defectdesk.metrics.health import health_as_of, metric_history, scope_for
 
@@ -82,3 +83,24 @@ def test_appeal_removal_survives_rebuild_with_the_same_id(claimed: Defect) -> No
     assert (
         metric_history(scope, "order_defect_rate", date(2026, 8, 20), date(2026, 9, 20)) == history
     )
+
+
+def test_problem_orders_follow_the_removal(claimed: Defect) -> None:
+    """The order's problem mark (what `Problem orders` lists) goes with its last defect."""
+
+    def marks() -> dict[str, datetime | None]:
+        return dict(Order.objects.values_list("order_ref", "problem_since"))
+
+    assert marks() == {
+        "O-0": None,
+        "O-1": None,
+        "O-2": datetime(2026, 8, 10, 18, tzinfo=UTC),
+        "O-3": None,
+    }
+    defect_remove_by_appeal(
+        defect=claimed, appeal_id=7, at=datetime(2026, 9, 5, 18, tzinfo=UTC), actor=SYSTEM
+    )
+    assert marks()["O-2"] is None
+    Order.objects.filter(order_ref="O-2").update(problem_since=datetime(2026, 1, 1, tzinfo=UTC))
+    ledger_rebuild()  # a rebuild sets every mark anew
+    assert marks()["O-2"] is None

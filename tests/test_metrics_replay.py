@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from defectdesk.accounts.models import Seller
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.ingest import Candidate, events_ingest
-from defectdesk.ledger.models import Marketplace
+from defectdesk.ledger.models import Marketplace, Order
 from defectdesk.ledger.rebuild import ledger_rebuild
 from defectdesk.metrics.health import metric_history, scope_for, seller_health
 from defectdesk.metrics.models import DailyCounter
@@ -24,8 +24,20 @@ from tests.test_metrics_reference import ZONES, ledgers
 DAYS = [date(2026, 6, 1) + timedelta(days=i) for i in range(0, 120, 7)]
 
 
+def problem_marks_agree() -> None:
+    """Each order's `problem_since` is when the earliest of its active defects opened."""
+    earliest: dict[int, Any] = {}
+    for order_id, opened in Defect.objects.filter(status=Defect.Status.ACTIVE).values_list(
+        "order_id", "opened_at"
+    ):
+        earliest[order_id] = min(opened, earliest.get(order_id, opened))
+    for pk, since in Order.objects.values_list("pk", "problem_since"):
+        assert since == earliest.get(pk), (pk, since, earliest.get(pk))
+
+
 def snapshot(market: str) -> dict[str, Any]:
     """Everything the projections hold, in a comparable form."""
+    problem_marks_agree()
     seller = Seller.objects.get(external_id="S-9")
     scope = scope_for(seller, market)
     counters: dict[tuple[Any, ...], int] = {}

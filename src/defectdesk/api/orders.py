@@ -193,12 +193,13 @@ def list_orders(request: HttpRequest, q: Query[OrderQuery]) -> Any:
     if q.problem or q.kind:
         # A deadline-based defect (late shipment, ...) whose deadline is still ahead is not
         # a problem yet.
-        defects = Defect.objects.filter(
-            order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
-        )
+        now = timezone.now()
+        qs = qs.filter(problem_since__lte=now)
         if q.kind:
-            defects = defects.filter(kind=q.kind)
-        qs = qs.filter(Exists(defects))
+            defects = Defect.objects.filter(
+                order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lte=now
+            )
+            qs = qs.filter(Exists(defects.filter(kind=q.kind)))
     if q.q:
         term = q.q.strip()[:128]
         qs = qs.filter(

@@ -11,6 +11,7 @@ from django.db import connection
 from defectdesk.core.bulk import bulk_upsert, fetch_in
 from defectdesk.defects.models import Defect
 from defectdesk.defects.rules import DefectFact, defect_facts, with_appeal
+from defectdesk.ledger.models import Order
 from defectdesk.ledger.projection import OrderChange
 from defectdesk.policy.profile import DEFAULT_POLICY, Policy
 from defectdesk.policy.selectors import policies_by_marketplace
@@ -136,6 +137,35 @@ def stale_defects_retire(ids: Sequence[int]) -> None:
             )
 
 
+def problem_since(facts: Sequence[DefectFact]) -> datetime | None:
+    """When the earliest of these active defects opened; None when none is active."""
+    return min((f.opened_at for f in facts if f.is_active), default=None)
+
+
+def orders_mark_problems(marks: Sequence[tuple[int, datetime | None]]) -> None:
+    """Set the orders' `problem_since` (order id, value); rows already right are not written."""
+    if not marks:
+        return
+    table = Order._meta.db_table
+    with connection.cursor() as cur:
+        if connection.vendor != "postgresql":
+            adapt = connection.ops.adapt_datetimefield_value
+            cur.executemany(
+                f"UPDATE {table} SET problem_since = %s WHERE id = %s "  # noqa: S608
+                "AND problem_since IS NOT %s",
+                [(adapt(at), pk, adapt(at)) for pk, at in marks],
+            )
+            return
+        for start in range(0, len(marks), IN_CHUNK):
+            chunk = marks[start : start + IN_CHUNK]
+            cur.execute(
+                f"UPDATE {table} o SET problem_since = v.at "  # noqa: S608
+                "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
+                "WHERE o.id = v.id AND o.problem_since IS DISTINCT FROM v.at",
+                [[pk for pk, _ in chunk], [at for _, at in chunk]],
+            )
+
+
 class DefectProjector:
     """Upserts defects by (order, kind, source key) so ids stay stable across rebuilds."""
 
@@ -172,6 +202,17 @@ class DefectProjector:
                     continue  # its rows already say this
             rows.extend(defect_row(change, fact) for fact in facts)
         self.last_changes = changes
+        # Orders placed before this batch whose active defects did not change keep their mark;
+        # the others (new, rebuilt, or changed) are marked anew.
+        orders_mark_problems(
+            [
+                (c.order_id, problem_since(facts_by_order[c.order_id]))
+                for c in changes
+                if c.order_id not in before_by_order
+                or problem_since(before_by_order[c.order_id])
+                != problem_since(facts_by_order[c.order_id])
+            ]
+        )
         self.last_facts = facts_by_order
         self.last_before_facts = before_by_order
         self.last_cuts = cuts

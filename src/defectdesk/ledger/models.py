@@ -80,6 +80,9 @@ class Order(models.Model):
     feedback_rating = models.PositiveSmallIntegerField(null=True, blank=True)
     last_event_at = models.DateTimeField()
     event_count = models.PositiveIntegerField(default=0)
+    # When the earliest of the order's active defects opened (None: no active defect). Kept
+    # by the defects projection, so that `Problem orders` is one index range, not a join.
+    problem_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -91,6 +94,11 @@ class Order(models.Model):
             models.Index(fields=["seller", "-placed_at"], name="ledger_order_seller_idx"),
             models.Index(fields=["payment_ref"], name="ledger_order_payment_idx"),
             models.Index(fields=["order_ref"], name="ledger_order_ref_idx"),
+            models.Index(
+                fields=["seller", "-placed_at"],
+                name="ledger_order_problem_idx",
+                condition=models.Q(problem_since__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -116,12 +116,18 @@ def filters_apply(
     if f.problem or f.kinds:
         # A defect the projection dates in the future (e.g. deliver-by not yet passed) does
         # not count yet, so it does not make a problem order.
-        defects = Defect.objects.filter(
-            order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
-        )
+        now = timezone.now()
+        orders = orders.filter(problem_since__lte=now)
         if f.kinds:
-            defects = defects.filter(kind__in=f.kinds)
-        orders = orders.filter(Exists(defects))
+            defects = Defect.objects.filter(
+                order_id=OuterRef("pk"),
+                status=Defect.Status.ACTIVE,
+                opened_at__lte=now,
+                kind__in=f.kinds,
+            )
+            if seller_id is not None:
+                defects = defects.filter(seller_id=seller_id)
+            orders = orders.filter(Exists(defects))
     if f.status:
         orders = orders.filter(status=f.status)
     if f.fulfillment:
