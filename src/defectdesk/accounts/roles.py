@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import BigIntegerField, Value
 
 from defectdesk.accounts.models import ApiToken, Membership, StaffRole
 
@@ -62,8 +63,18 @@ def principal_for_user(user: AbstractBaseUser | AnonymousUser | None) -> Princip
     cached = getattr(user, "_defectdesk_principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    seller_roles = dict(Membership.objects.filter(user_id=user.pk).values_list("seller_id", "role"))
-    staff = set(StaffRole.objects.filter(user_id=user.pk).values_list("role", flat=True))
+    # Both kinds of role in one round trip (a staff role has no seller).
+    memberships = Membership.objects.filter(user_id=user.pk).values_list("seller_id", "role")
+    staff_rows = StaffRole.objects.filter(user_id=user.pk).annotate(
+        no_seller=Value(None, output_field=BigIntegerField())
+    )
+    seller_roles: dict[int, str] = {}
+    staff: set[str] = set()
+    for seller_id, role in memberships.union(staff_rows.values_list("no_seller", "role"), all=True):
+        if seller_id is None:
+            staff.add(role)
+        else:
+            seller_roles[seller_id] = role
     principal = Principal(user=user, seller_roles=seller_roles, staff_roles=staff)
     setattr(user, "_defectdesk_principal", principal)  # noqa: B010
     return principal
