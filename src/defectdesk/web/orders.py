@@ -27,6 +27,7 @@ from defectdesk.ledger.selectors import order_events, order_for, orders_visible_
 from defectdesk.web.common import Viewer, base_context, page, viewer_for
 from defectdesk.web.csvsafe import csv_cell
 from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
+from defectdesk.web.ordertable import order_rows_html
 from defectdesk.web.timeline import WHY_IT_COUNTS, event_detail, event_title
 
 PAGE_SIZE = 50
@@ -104,6 +105,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "orders",
         page=current,
         rows=rows,
+        rows_html=order_rows_html(rows),
         filters=filters,
         kinds=Defect.Kind.choices,
         statuses=Order.Status.choices,
