@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
@@ -170,12 +171,15 @@ def data_version(scope: Scope) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
-    """The health, cards, changes and roll-offs as of a day; cached until the data changes."""
-    key = (
+def _health_key(scope: Scope, as_of: date) -> str:
+    return (
         f"web:health:{scope.seller.pk}:{scope.marketplace.pk}:{as_of.isoformat()}:"
         f"{get_language()}:{data_version(scope)}"
     )
+
+
+def _health_computed(scope: Scope, as_of: date, key: str) -> dict[str, Any]:
+    """The health, cards, changes and roll-offs as of a day; cached until the data changes."""
     found = cache.get(key)
     if found is not None:
         return found  # type: ignore[no-any-return]
@@ -236,20 +240,31 @@ def account_health(request: HttpRequest) -> HttpResponse:
         error = str(exc)
         scope = scope_for(viewer.seller, None)
         as_of = today = scope.today
-    computed = _health_computed(scope, as_of)
-    odr_kinds = scope.policy.metrics["order_defect_rate"].kinds
-    labels = dict(Defect.Kind.choices)
-    context = base_context(
-        viewer,
-        "health",
-        health=computed["health"],
-        cards=computed["cards"],
-        as_of=as_of,
-        today=today,
-        marketplace=scope.marketplace,
-        changes=computed["changes"],
-        rolloff=computed["rolloff"],
-        error=error,
-        odr_kind_labels=[(k, labels.get(k, k)) for k in odr_kinds],
-    )
+    key = _health_key(scope, as_of)
+    # The page's body is the same for everyone who may see the seller: rendered once per
+    # data version (and day, language and message), not on every request.
+    shown = hashlib.sha256(repr((today, viewer.seller.name, error)).encode()).hexdigest()[:16]
+    body_key = f"{key}:body:{shown}"
+    body = cache.get(body_key)
+    if body is None:
+        computed = _health_computed(scope, as_of, key)
+        odr_kinds = scope.policy.metrics["order_defect_rate"].kinds
+        labels = dict(Defect.Kind.choices)
+        body = render_to_string(
+            "web/health_body.html",
+            {
+                "seller": viewer.seller,
+                "health": computed["health"],
+                "cards": computed["cards"],
+                "as_of": as_of,
+                "today": today,
+                "marketplace": scope.marketplace,
+                "changes": computed["changes"],
+                "rolloff": computed["rolloff"],
+                "error": error,
+                "odr_kind_labels": [(k, labels.get(k, k)) for k in odr_kinds],
+            },
+        )
+        cache.set(body_key, body, HEALTH_CACHE_SECONDS)
+    context = base_context(viewer, "health", body=mark_safe(body))
     return render(request, "web/health.html", context)
