@@ -30,7 +30,6 @@ from bench._common import ledger_file
 from bench.web import _django, _psql, drive_pages, load
 
 DB_NAME = "dd_bench_review"
-DB_URL = f"postgres://postgres@127.0.0.1:5432/{DB_NAME}"
 BENCH_USER = "bench-reviewer"
 TRIVIAL = "/healthz"
 EXPLANATION = (
@@ -151,6 +150,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--database",
+        default=DB_NAME,
+        help="PostgreSQL database to use (e.g. dd_bench_web, which bench/web.py loads with "
+        "the 1,000,000-order ledger: pass --orders 1000000 with it)",
+    )
     parser.add_argument("--child", choices=["load", "prepare"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = ledger_file(args.orders, args.sellers, args.days, args.seed)
@@ -162,11 +167,12 @@ def main() -> None:
         return
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install -y wrk)")
-    if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}'"):
-        _psql(f"CREATE DATABASE {DB_NAME}")
+    db = args.database
+    if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'"):
+        _psql(f"CREATE DATABASE {db}")
     env = {
         **os.environ,
-        "DATABASE_URL": DB_URL,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
         "DJANGO_SETTINGS_MODULE": "defectdesk.settings",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -191,9 +197,9 @@ def main() -> None:
 
     loaded = child("load")
     if loaded["loaded"]:
-        print(f"loaded {loaded['orders']:,} orders into {DB_NAME} in {loaded['seconds']:.0f}s")
+        print(f"loaded {loaded['orders']:,} orders into {db} in {loaded['seconds']:.0f}s")
     else:
-        print(f"{DB_NAME} already holds the ledger ({loaded['orders']:,} orders); not reloaded")
+        print(f"{db} already holds the ledger ({loaded['orders']:,} orders); not reloaded")
     info = child("prepare")
     opened = info["opened"]
     print(

@@ -24,6 +24,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Caches are keyed by data versions (ledger and audit ids), which a rolled-back test can
+    hand out again: every test starts with an empty cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def marketplace(db: Any) -> Any:
     from defectdesk.ledger.models import Marketplace

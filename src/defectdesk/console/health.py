@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
@@ -15,8 +16,12 @@ from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.models import Marketplace
 from defectdesk.metrics.core import DEN, METRIC_CODE, NUM, HealthSums, health_json, window_days
 from defectdesk.metrics.counters import TABLE
+from defectdesk.metrics.version import data_version
 from defectdesk.policy.profile import METRICS, Policy
 from defectdesk.policy.selectors import policy_for
+
+# The version in the key makes a stale entry unreachable; the timeout only bounds memory.
+HEALTH_CACHE_SECONDS = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,19 +84,38 @@ def health_of(
 
 
 def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], SellerHealth]:
-    """Today's health of each (seller id, marketplace id): one query per marketplace."""
+    """Today's health of each (seller id, marketplace id): one query per marketplace for the
+    sellers not already cached under the current data version."""
     by_market: dict[int, set[int]] = defaultdict(set)
     for seller_id, market_id in pairs:
         by_market[market_id].add(seller_id)
     out: dict[tuple[int, int], SellerHealth] = {}
+    if not by_market:
+        return out
+    version = data_version()
     for market in Marketplace.objects.filter(pk__in=list(by_market)):
-        policy = policy_for(market.pk)
         today = marketplace_today(market)
-        sums = sums_by_seller(market, policy, today, by_market[market.pk])
-        for seller_id in by_market[market.pk]:
-            out[(seller_id, market.pk)] = health_of(
-                sums.get(seller_id, HealthSums()), market, policy, today
-            )
+        prefix = f"console:health:{version}:{market.pk}:{today.isoformat()}:"
+        wanted = sorted(by_market[market.pk])
+        cached = cache.get_many([f"{prefix}{pk}" for pk in wanted])
+        missing = []
+        for seller_id in wanted:
+            found = cached.get(f"{prefix}{seller_id}")
+            if found is None:
+                missing.append(seller_id)
+            else:
+                out[(seller_id, market.pk)] = found
+        if not missing:
+            continue
+        policy = policy_for(market.pk)
+        sums = sums_by_seller(market, policy, today, missing)
+        fresh = {
+            seller_id: health_of(sums.get(seller_id, HealthSums()), market, policy, today)
+            for seller_id in missing
+        }
+        for seller_id, health in fresh.items():
+            out[(seller_id, market.pk)] = health
+        cache.set_many({f"{prefix}{pk}": h for pk, h in fresh.items()}, HEALTH_CACHE_SECONDS)
     return out
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.core.cache import cache
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -19,11 +18,10 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from defectdesk.core.errors import DomainError
-from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
-from defectdesk.ledger.models import Event
 from defectdesk.metrics.explain import explain_change, outlook
 from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
+from defectdesk.metrics.version import data_version as ledger_version
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
 from defectdesk.web.common import base_context, page, viewer_for
@@ -159,15 +157,8 @@ def _chart_texts() -> dict[str, str]:
 
 def data_version(scope: Scope) -> str:
     """A digest that changes whenever anything behind the seller's health may have changed:
-    any accepted event (the ledger's sequence), any action (an approved appeal, a policy
-    change: the audit log's sequence), or the policy itself. Both reads are index lookups."""
-    with connection.cursor() as cur:
-        cur.execute(
-            f"SELECT (SELECT MAX(seq) FROM {Event._meta.db_table}), "  # noqa: S608
-            f"(SELECT MAX(id) FROM {AuditEvent._meta.db_table})"
-        )
-        last_event, last_action = cur.fetchone()
-    raw = repr((last_event, last_action, scope.policy.profile))
+    any accepted event, any action (an approved appeal, a policy change), or the policy."""
+    raw = repr((ledger_version(), scope.policy.profile))
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
