@@ -99,6 +99,27 @@ class Order(models.Model):
                 name="ledger_order_problem_idx",
                 condition=models.Q(problem_since__isnull=False),
             ),
+            # The open work behind at-risk orders: small slices of a seller's history.
+            models.Index(
+                fields=["seller", "ship_by"],
+                name="ledger_order_unshipped_idx",
+                condition=models.Q(shipped_at__isnull=True, cancelled_at__isnull=True),
+            ),
+            models.Index(
+                fields=["seller", "shipped_at"],
+                name="ledger_order_unscanned_idx",
+                condition=models.Q(shipped_at__isnull=False, first_scan_at__isnull=True),
+            ),
+            models.Index(
+                fields=["seller", "deliver_by"],
+                name="ledger_order_undelivered_idx",
+                condition=models.Q(delivered_at__isnull=True, cancelled_at__isnull=True),
+            ),
+            models.Index(
+                fields=["seller", "return_received_at"],
+                name="ledger_order_unrefunded_idx",
+                condition=models.Q(return_received_at__isnull=False, first_refund_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

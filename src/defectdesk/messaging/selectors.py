@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from defectdesk.accounts.models import Seller
 from defectdesk.ledger.models import Order
@@ -59,30 +59,39 @@ def at_risk_orders(seller: Seller, now: datetime, limit: int = 500) -> list[AtRi
         no_response_needed_at__isnull=True,
         received_at__gte=recent,
     )
-    candidates = Order.objects.filter(seller=seller, cancelled_at__isnull=True).filter(
-        Q(
-            fulfillment="merchant",
+    # One query per kind of risk, each a range of a partial index of the open orders (see
+    # the Order model), so a large seller's history is never scanned.
+    mine = Order.objects.filter(seller=seller)
+    risky_sets = [
+        mine.filter(  # merchant orders due to ship within a day
+            cancelled_at__isnull=True,
             shipped_at__isnull=True,
+            fulfillment="merchant",
             ship_by__gt=now,
             ship_by__lte=now + timedelta(hours=24),
-        )
-        | Q(
-            fulfillment="merchant",
-            shipped_at__isnull=False,
+        ),
+        mine.filter(  # shipped, but the carrier has not scanned the parcel yet
+            cancelled_at__isnull=True,
             first_scan_at__isnull=True,
+            fulfillment="merchant",
             shipped_at__gte=recent,
-        )
-        | Q(delivered_at__isnull=True, deliver_by__lt=now, deliver_by__gte=recent)
-    )
-    returns = Order.objects.filter(
-        seller=seller,
-        return_received_at__isnull=False,
-        first_refund_at__isnull=True,
-        return_received_at__lt=now - timedelta(days=2),
-        return_received_at__gte=recent,
-    )
-    ids = set(candidates.values_list("id", flat=True)[:limit])
-    ids |= set(returns.values_list("id", flat=True)[:limit])
+        ),
+        mine.filter(  # past the deliver-by date and not delivered
+            cancelled_at__isnull=True,
+            delivered_at__isnull=True,
+            deliver_by__lt=now,
+            deliver_by__gte=recent,
+        ),
+        mine.filter(  # a return received and not refunded
+            return_received_at__isnull=False,
+            first_refund_at__isnull=True,
+            return_received_at__lt=now - timedelta(days=2),
+            return_received_at__gte=recent,
+        ),
+    ]
+    ids: set[int] = set()
+    for rows in risky_sets:
+        ids |= set(rows.values_list("id", flat=True)[:limit])
     ids |= set(open_messages.values_list("order_id", flat=True)[:limit])
     orders = Order.objects.filter(id__in=ids).select_related("marketplace")
     threads: dict[int, list[BuyerThreadMessage]] = defaultdict(list)
