@@ -39,7 +39,7 @@ from defectdesk.appeals.transitions import (
 )
 from defectdesk.console.access import console_principal, reviewer_page
 from defectdesk.console.explain import DENIAL_LABELS, DENIAL_REASONS, defect_reason
-from defectdesk.console.health import health_of, marketplace_today, sums_by_seller
+from defectdesk.console.health import sellers_health
 from defectdesk.console.queue import (
     queue_appeals,
     queue_counts,
@@ -52,7 +52,6 @@ from defectdesk.console.queue import (
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
 from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from defectdesk.defects.models import Defect
-from defectdesk.metrics.core import HealthSums
 from defectdesk.policy.selectors import policy_for
 
 PAGE_SIZE = 25
@@ -150,10 +149,8 @@ def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
     state, events = order_state_of(defect)
     live = evidence_build(state, events)
     reason = reason_lookup(defect.kind, appeal.reason)
-    market = appeal.marketplace
-    today = marketplace_today(market)
-    sums = sums_by_seller(market, policy, today, [appeal.seller_id])
-    health = health_of(sums.get(appeal.seller_id, HealthSums()), market, policy, today)
+    pair = (appeal.seller_id, appeal.marketplace_id)
+    health = sellers_health([pair])[pair]
     earlier = list(
         Appeal.objects.filter(defect_id=defect.pk).exclude(pk=appeal.pk).order_by("created_at")
     )
