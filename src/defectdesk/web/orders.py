@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any, cast
 
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from defectdesk.appeals.models import Appeal
@@ -24,6 +28,7 @@ from defectdesk.appeals.transitions import OPEN_STATUSES
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.selectors import order_events, order_for, orders_visible_to
+from defectdesk.metrics.version import data_version
 from defectdesk.web.common import Viewer, base_context, page, viewer_for
 from defectdesk.web.csvsafe import csv_cell
 from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
@@ -31,6 +36,7 @@ from defectdesk.web.ordertable import order_rows_html
 from defectdesk.web.timeline import WHY_IT_COUNTS, event_detail, event_title
 
 PAGE_SIZE = 50
+LISTING_CACHE_SECONDS = 60
 # Counting every order of a very large seller costs a scan; beyond this many the list says
 # "10,000+" and pages up to there (narrow the filters to reach older orders).
 COUNT_CAP = 10_000
@@ -77,10 +83,38 @@ def _active_kinds(order_ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-@page
-def order_list(request: HttpRequest) -> HttpResponse:
-    viewer = viewer_for(request)
-    filters = filters_parse(request.GET)
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One page of the order list as shown: the count, where the page is, its rows' markup."""
+
+    count: int
+    capped: bool
+    num_pages: int
+    number: int
+    rows_html: str
+
+    @property
+    def has_rows(self) -> bool:
+        return bool(self.rows_html)
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def _listing(viewer: Viewer, filters: OrderFilters, page_number: str | None) -> Listing:
     orders = _orders(viewer, filters).only(
         "id",
         "order_ref",
@@ -94,18 +128,61 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "marketplace__code",
         "seller__external_id",
     )
-    current = CappedPaginator(orders, PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = CappedPaginator(orders, PAGE_SIZE)
+    current = paginator.get_page(page_number)
     rows = list(current.object_list)
     kinds = _active_kinds([o.pk for o in rows])
     labels = dict(Defect.Kind.choices)
     for order in rows:
         order.active_kinds = [(k, labels.get(k, k)) for k in kinds.get(order.pk, [])]  # type: ignore[attr-defined]
+    return Listing(
+        count=paginator.count,
+        capped=paginator.capped,
+        num_pages=paginator.num_pages,
+        number=current.number,
+        rows_html=order_rows_html(rows) if rows else "",
+    )
+
+
+def _listing_key(viewer: Viewer, filters: OrderFilters, page_number: str | None) -> str:
+    assert viewer.seller is not None
+    shown = (
+        filters.q,
+        filters.problem,
+        tuple(filters.kinds),
+        filters.status,
+        filters.date_from,
+        filters.date_to,
+        filters.fulfillment,
+        filters.sort,
+        page_number,
+        get_language(),
+        timezone.get_current_timezone_name(),
+    )
+    digest = hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
+    return f"web:orders:{viewer.seller.pk}:{data_version()}:{digest}"
+
+
+@page
+def order_list(request: HttpRequest) -> HttpResponse:
+    viewer = viewer_for(request)
+    filters = filters_parse(request.GET)
+    page_number = request.GET.get("page")
+    # The same page for everyone who may see the seller, until the data changes (the version
+    # in the key) or a minute passes (a defect dated ahead starts to count on its own).
+    listing: Listing | None = None
+    key = _listing_key(viewer, filters, page_number) if viewer.seller is not None else None
+    if key is not None:
+        listing = cache.get(key)
+    if listing is None:
+        listing = _listing(viewer, filters, page_number)
+        if key is not None:
+            cache.set(key, listing, LISTING_CACHE_SECONDS)
     context = base_context(
         viewer,
         "orders",
-        page=current,
-        rows=rows,
-        rows_html=order_rows_html(rows),
+        listing=listing,
+        rows_html=mark_safe(listing.rows_html),
         filters=filters,
         kinds=Defect.Kind.choices,
         statuses=Order.Status.choices,
