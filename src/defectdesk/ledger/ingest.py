@@ -494,10 +494,13 @@ def _project(plan: _Plan, markets: dict[str, MarketplaceRef], cache: FoldCache |
             continue
         market = by_id[key[0]]
         old = plan.stored.get(key, [])
-        after = fold_order(market.code, key[1], [*old, *evs])
+        before = fold_order(market.code, key[1], old) if old else None
+        # Usually the new events come after the stored ones: fold them onto `before`.
+        after = fold_more(before, evs) if before is not None else None
+        if after is None:
+            after = fold_order(market.code, key[1], [*old, *evs])
         if not after.is_placed:
             continue
-        before = fold_order(market.code, key[1], old) if old else None
         if before is not None and not before.is_placed:
             before = None
         states.append((before, after, market))
