@@ -28,7 +28,10 @@ class BuyerMessage(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["seller", "answered_at", "received_at"], name="messaging_open_idx")
+            models.Index(
+                fields=["seller", "answered_at", "received_at"], name="messaging_open_idx"
+            ),
+            models.Index(fields=["seller", "-received_at"], name="messaging_recent_idx"),
         ]
 
     def __str__(self) -> str:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,6 +22,7 @@ from defectdesk.accounts.selectors import seller_members, seller_tokens, usernam
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from defectdesk.messaging.selectors import AtRiskOrder, at_risk_orders, buyer_messages_for_seller
+from defectdesk.metrics.version import data_version
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.selectors import notifications_for
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
@@ -26,6 +31,7 @@ MESSAGE_DAYS = 30
 MESSAGES_SHOWN = 100
 AT_RISK_SHOWN = 50
 RESPONSE_HOURS = 24
+MESSAGES_CACHE_SECONDS = 30
 
 
 @page
@@ -59,6 +65,26 @@ def notification_read(request: HttpRequest) -> HttpResponse:
 @page
 def message_list(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
+    # The same for everyone who may see the seller: rendered once per data version, language
+    # and time zone, and at most every MESSAGES_CACHE_SECONDS (answer deadlines pass by
+    # themselves, so the states and the time left are never older than that).
+    key = None
+    body = None
+    if viewer.seller is not None:
+        key = (
+            f"web:messages:{viewer.seller.pk}:{data_version()}:{get_language()}:"
+            f"{timezone.get_current_timezone_name()}"
+        )
+        body = cache.get(key)
+    if body is None:
+        body = render_to_string("web/messages_body.html", _messages_context(viewer))
+        if key is not None:
+            cache.set(key, body, MESSAGES_CACHE_SECONDS)
+    context = base_context(viewer, "messages", body=mark_safe(body))
+    return render(request, "web/messages.html", context)
+
+
+def _messages_context(viewer: Viewer) -> dict[str, object]:
     now = timezone.now()
     rows: list[dict[str, object]] = []
     risky: list[AtRiskOrder] = []
@@ -79,17 +105,13 @@ def message_list(request: HttpRequest) -> HttpResponse:
                 state = "open" if now <= due else "overdue"
             rows.append({"message": message, "due": due, "state": state})
         risky = at_risk_orders(viewer.seller, now, limit=AT_RISK_SHOWN)
-    open_count = sum(1 for r in rows if r["state"] in ("open", "overdue"))
-    context = base_context(
-        viewer,
-        "messages",
-        rows=rows,
-        risky=risky,
-        days=MESSAGE_DAYS,
-        open_count=open_count,
-        hours=RESPONSE_HOURS,
-    )
-    return render(request, "web/messages.html", context)
+    return {
+        "rows": rows,
+        "risky": risky,
+        "days": MESSAGE_DAYS,
+        "open_count": sum(1 for r in rows if r["state"] in ("open", "overdue")),
+        "hours": RESPONSE_HOURS,
+    }
 
 
 def _owner(request: HttpRequest) -> Viewer:
