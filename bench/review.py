@@ -70,6 +70,7 @@ def open_appeals(wanted: int) -> dict[str, Any]:
         rows.append(
             Appeal(
                 defect_id=defect_id,
+                defect_kind=kind,
                 seller_id=seller_id,
                 marketplace_id=market_id,
                 status=status,

@@ -341,6 +341,7 @@ def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation:
             with transaction.atomic():
                 appeal = Appeal.objects.create(
                     defect=current,
+                    defect_kind=current.kind,
                     seller_id=current.seller_id,
                     marketplace_id=current.marketplace_id,
                     status=Status.DRAFT,

@@ -59,6 +59,8 @@ class Appeal(models.Model):
         DENIED = "denied", "Denied"
 
     defect = models.ForeignKey(Defect, on_delete=models.PROTECT, related_name="appeals")
+    # The defect's kind (which never changes), kept here so the queue filters on it alone.
+    defect_kind = models.CharField(max_length=32, choices=Defect.Kind.choices, default="")
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="appeals")
     marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
@@ -120,6 +122,9 @@ class Appeal(models.Model):
         indexes = [
             models.Index(fields=["seller", "status"], name="appeals_seller_status_idx"),
             models.Index(fields=["status", "review_due_at"], name="appeals_queue_idx"),
+            models.Index(
+                fields=["defect_kind", "status", "review_due_at"], name="appeals_queue_kind_idx"
+            ),
             models.Index(fields=["status", "info_due_at"], name="appeals_info_due_idx"),
             # The review queue: open appeals by deadline, read in order without sorting.
             models.Index(

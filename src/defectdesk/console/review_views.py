@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -49,6 +50,7 @@ from defectdesk.console.queue import (
     reviewers,
     time_left,
 )
+from defectdesk.console.queuetable import queue_rows_html
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
 from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from defectdesk.defects.models import Defect
@@ -108,9 +110,17 @@ def queue(request: HttpRequest) -> HttpResponse:
     page, shown = queue_page(
         appeals, request.GET.get("page"), PAGE_SIZE, counts["open"] if unfiltered else None
     )
+    rows = queue_rows(shown, now)
     context = {
         "page": page,
-        "rows": queue_rows(shown, now),
+        "rows": rows,
+        "rows_html": queue_rows_html(
+            rows,
+            csrf_token=get_token(request),
+            me=request.user.get_username(),
+            user_id=request.user.pk,
+            is_reviewer=principal.is_reviewer,
+        ),
         "filters": filters,
         "query": filters.as_query(),
         "errors": errors,
