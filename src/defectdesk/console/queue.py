@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
@@ -25,10 +26,12 @@ from defectdesk.console.health import SellerHealth, sellers_health
 from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
+from defectdesk.metrics.version import data_version
 
 # Awaiting a reviewer's decision against the review deadline (not the merchant's answer).
 WAITING_ON_REVIEWER = (Status.SUBMITTED, Status.IN_REVIEW)
 ASSIGNED_CHOICES = ("", "me", "unassigned")
+COUNTS_CACHE_SECONDS = 60
 # Large columns the queue never shows.
 HEAVY_FIELDS = (
     "explanation",
@@ -162,7 +165,16 @@ def search_match(term: str) -> Q:
 def queue_counts(
     principal: Principal, now: datetime, me: AbstractBaseUser | None
 ) -> dict[str, int]:
-    """Open, overdue, unassigned and mine, in one aggregate query."""
+    """Open, overdue, unassigned and mine, in one aggregate query, kept for a minute under the
+    data version (any decision or assignment is audited and so changes the version)."""
+    version = data_version()
+    key = (
+        f"console:queue-counts:{version}:{int(now.timestamp()) // COUNTS_CACHE_SECONDS}:"
+        f"{principal.is_reviewer}:{me.pk if me is not None else ''}"
+    )
+    found = cache.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
     counts = (
         queue_base(principal)
         .order_by()
@@ -173,7 +185,9 @@ def queue_counts(
             mine=Count("id", filter=Q(assigned_to_id=me.pk if me is not None else None)),
         )
     )
-    return {key: int(value or 0) for key, value in counts.items()}
+    result = {name: int(value or 0) for name, value in counts.items()}
+    cache.set(key, result, COUNTS_CACHE_SECONDS)
+    return result
 
 
 class KnownCountPaginator(Paginator):  # type: ignore[type-arg]
