@@ -32,6 +32,8 @@ from defectdesk.metrics.version import data_version
 WAITING_ON_REVIEWER = (Status.SUBMITTED, Status.IN_REVIEW)
 ASSIGNED_CHOICES = ("", "me", "unassigned")
 COUNTS_CACHE_SECONDS = 60
+# How many sellers, and orders, a search looks at.
+SEARCH_LIMIT = 1000
 # Large columns the queue never shows.
 HEAVY_FIELDS = (
     "explanation",
@@ -150,13 +152,20 @@ def search_match(term: str) -> Q:
     Sellers and orders are looked up first on their own indexes (an order number prefix as an
     index range), so the search never scans every open appeal's joined rows.
     """
-    sellers = Seller.objects.filter(Q(external_id__iexact=term) | Q(name__icontains=term))
+    sellers = list(
+        Seller.objects.filter(Q(external_id__iexact=term) | Q(name__icontains=term)).values_list(
+            "pk", flat=True
+        )[:SEARCH_LIMIT]
+    )
     orders = Order.objects.filter(
         order_ref__gte=term, order_ref__lt=_after_prefix(term), order_ref__startswith=term
-    ).values("pk")[:1000]
-    match = Q(seller_id__in=sellers.values("pk")) | Q(
-        defect_id__in=Defect.objects.filter(order_id__in=orders).values("pk")
+    ).values("pk")[:SEARCH_LIMIT]
+    defects = list(
+        Defect.objects.filter(order_id__in=orders).values_list("pk", flat=True)[: 4 * SEARCH_LIMIT]
     )
+    # Plain id lists: the appeals are then found through their own indexes, not by testing
+    # every open appeal against two subqueries.
+    match = Q(seller_id__in=sellers) | Q(defect_id__in=defects)
     if term.isdigit() and len(term) < 19:
         match |= Q(pk=int(term))
     return match
