@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from defectdesk.appeals.actions import (
@@ -40,10 +45,23 @@ from defectdesk.appeals.transitions import Status
 from defectdesk.appeals.uploads import EXTENSIONS, STORED_EXTENSION, upload_check
 from defectdesk.core.errors import Conflict, DomainError, Forbidden, TooLarge
 from defectdesk.defects.models import Defect
+from defectdesk.metrics.version import data_version
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
 
 Upload = tuple[str, bytes]
 
+LIST_CACHE_SECONDS = 60
+LIST_DEFERRED = (
+    "explanation",
+    "system_evidence",
+    "recommendations",
+    "decision_facts",
+    "decision_note",
+    "defect__ledger_intervals",
+    "defect__source_event_ids",
+    "defect__removal_detail",
+    "defect__order__items",
+)
 TABS: dict[str, tuple[Any, tuple[str, ...]]] = {
     "action": (gettext_lazy("Action required"), (Status.INFO_REQUESTED, Status.DRAFT)),
     "review": (gettext_lazy("Under review"), (Status.SUBMITTED, Status.IN_REVIEW)),
@@ -397,6 +415,31 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
     tab = request.GET.get("tab", "action")
     if tab not in TABS:
         tab = "action"
+    page_number = request.GET.get("page")
+    # The same for everyone who may see the seller until an appeal or the ledger changes
+    # (every appeal action is audited, which changes the data version).
+    key = None
+    body = None
+    if viewer.seller is not None:
+        shown = repr(
+            (tab, sorted(request.GET.lists()), get_language(), timezone.get_current_timezone_name())
+        )
+        digest = hashlib.sha256(shown.encode()).hexdigest()[:24]
+        key = f"web:appeals:{viewer.seller.pk}:{data_version()}:{digest}"
+        body = cache.get(key)
+    if body is None:
+        body = render_to_string(
+            "web/appeal_list_body.html",
+            _appeal_list_context(viewer, tab, page_number),
+            request=request,
+        )
+        if key is not None:
+            cache.set(key, body, LIST_CACHE_SECONDS)
+    context = base_context(viewer, "appeals", body=mark_safe(body))
+    return render(request, "web/appeal_list.html", context)
+
+
+def _appeal_list_context(viewer: Viewer, tab: str, page_number: str | None) -> dict[str, Any]:
     visible = appeals_visible_to(viewer.principal)
     visible = visible.filter(seller=viewer.seller) if viewer.seller is not None else visible.none()
     counts = {
@@ -410,11 +453,12 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
         chosen = chosen.order_by("review_due_at", "id")
     else:
         chosen = chosen.order_by("-updated_at", "-id")
-    current = Paginator(chosen, 50).get_page(request.GET.get("page"))
+    # The list shows none of the long texts and JSON documents of the appeal and its defect.
+    chosen = chosen.defer(*LIST_DEFERRED)
+    current = Paginator(chosen, 50).get_page(page_number)
     rows = list(current.object_list)
     labels = dict(Defect.Kind.choices)
     for appeal in rows:
-        appeal.kind_label = labels.get(appeal.defect.kind, appeal.defect.kind)  # type: ignore[attr-defined]
+        appeal.kind_label = labels.get(appeal.defect_kind, appeal.defect_kind)  # type: ignore[attr-defined]
     tabs = [(name, label, counts[name]) for name, (label, _s) in TABS.items()]
-    context = base_context(viewer, "appeals", tab=tab, tabs=tabs, page=current, rows=rows)
-    return render(request, "web/appeal_list.html", context)
+    return {"tab": tab, "tabs": tabs, "page": current, "rows": rows}
