@@ -39,7 +39,7 @@ def queue_rows_html(
         left = row.left
         deadline_class = "pill bad" if left["overdue"] else ("pill warn" if left["soon"] else "")
         whose = f'<br><span class="muted">{merchant_due}</span>' if row.merchant_deadline else ""
-        seller = escape(row.seller)
+        seller: str = escape(row.seller)
         if row.seller_name:
             seller += f' <span class="muted">{escape(row.seller_name)}</span>'
         health = ""
