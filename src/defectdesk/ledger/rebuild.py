@@ -8,6 +8,8 @@ import orjson
 from django.db import connection, transaction
 
 from defectdesk.accounts.models import Seller
+from defectdesk.core.actors import SYSTEM, Actor
+from defectdesk.core.audit import audit_record
 from defectdesk.core.bulk import is_postgres
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
 from defectdesk.ledger.ingest import (
@@ -85,10 +87,22 @@ def orders_replay(
     return orders
 
 
-def ledger_rebuild(progress: Callable[[int], None] | None = None) -> int:
-    """Reset the projectors and refold every order in one transaction; returns orders seen."""
+def ledger_rebuild(progress: Callable[[int], None] | None = None, *, actor: Actor = SYSTEM) -> int:
+    """Reset the projectors and refold every order in one transaction; returns orders seen.
+
+    Audited: besides recording who rebuilt, the new audit id changes the data version that
+    page caches are keyed by, so nothing computed before the rebuild is shown after it.
+    """
     with transaction.atomic():
         ingest_lock()
         for projector in projectors():
             projector.reset()
-        return orders_replay(None, progress)
+        orders = orders_replay(None, progress)
+        audit_record(
+            actor=actor,
+            action="ledger.rebuild",
+            object_type="ledger",
+            object_id="all",
+            data={"orders": orders},
+        )
+        return orders
