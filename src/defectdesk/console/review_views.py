@@ -5,19 +5,24 @@ Thin views: reads go through selectors, every change through the appeal actions.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
 import filetype
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -54,12 +59,16 @@ from defectdesk.console.queuetable import queue_rows_html
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
 from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from defectdesk.defects.models import Defect
+from defectdesk.metrics.version import data_version
 from defectdesk.policy.selectors import policy_for
 
 PAGE_SIZE = 25
 REVIEW_NAV = {"section": "review", "active": "review"}
 # Served inline only when the stored bytes really are one of these images.
 INLINE_IMAGES = {"image/png", "image/jpeg", "image/webp", "image/gif"}
+
+
+APPEAL_CACHE_SECONDS = 3600
 
 
 def _errors(exc: DomainError) -> dict[str, str]:
@@ -149,25 +158,26 @@ def queue(request: HttpRequest) -> HttpResponse:
 # -- one appeal ----------------------------------------------------------------------------
 
 
-def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
-    principal = console_principal(request)
+def _appeal_facts(appeal: Appeal, policy: Any) -> dict[str, Any]:
+    """What the page shows about the appeal, its defect, order and seller (no forms)."""
     now = timezone.now()
     defect = appeal.defect
     order = defect.order
-    policy = policy_for(appeal.marketplace_id)
-    rules = appeal_rules_for(appeal.marketplace_id)
     state, events = order_state_of(defect)
     live = evidence_build(state, events)
-    reason = reason_lookup(defect.kind, appeal.reason)
     pair = (appeal.seller_id, appeal.marketplace_id)
     health = sellers_health([pair])[pair]
+    # Only what the lists show: not the explanations and frozen evidence of other appeals.
     earlier = list(
-        Appeal.objects.filter(defect_id=defect.pk).exclude(pk=appeal.pk).order_by("created_at")
+        Appeal.objects.filter(defect_id=defect.pk)
+        .exclude(pk=appeal.pk)
+        .only("pk", "status", "decision_note", "created_at")
+        .order_by("created_at")
     )
     recent = list(
         Appeal.objects.filter(seller_id=appeal.seller_id, status__in=sorted(DECIDED_STATUSES))
         .exclude(pk=appeal.pk)
-        .select_related("defect")
+        .only("pk", "status", "decided_at", "defect_kind")
         .order_by("-decided_at", "-id")[:10]
     )
     since = now - timedelta(days=90)
@@ -178,15 +188,12 @@ def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
     files = list(appeal.files.all())
     for item in files:
         item.preview = "image" if item.content_type in INLINE_IMAGES else "download"  # type: ignore[attr-defined]
-    deadline = (
-        appeal.info_due_at if appeal.status == Status.INFO_REQUESTED else appeal.review_due_at
-    )
     return {
         "appeal": appeal,
         "defect": defect,
         "order": order,
         "why": defect_reason(defect, order.order_date, policy),
-        "reason": reason,
+        "reason": reason_lookup(defect.kind, appeal.reason),
         "timeline": live["timeline"],
         "evidence": appeal.system_evidence or {},
         "files": files,
@@ -197,6 +204,45 @@ def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
         "health": health,
         "recommendations": [r for r in (appeal.recommendations or []) if isinstance(r, dict)],
         "history": list(appeal_history(appeal)),
+    }
+
+
+def _appeal_parts(appeal: Appeal, policy: Any) -> tuple[str, str]:
+    """The facts column and the seller column, rendered once per data version: every change
+    to an appeal is audited and every event advances the ledger, so neither goes stale."""
+    shown = repr((get_language(), timezone.get_current_timezone_name()))
+    key = (
+        f"console:appeal:{appeal.pk}:{data_version()}:"
+        f"{hashlib.sha256(shown.encode()).hexdigest()[:16]}"
+    )
+    found = cache.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    facts = _appeal_facts(appeal, policy)
+    parts = (
+        render_to_string("console/appeal_facts.html", facts),
+        render_to_string("console/appeal_side.html", facts),
+    )
+    cache.set(key, parts, APPEAL_CACHE_SECONDS)
+    return parts
+
+
+def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
+    principal = console_principal(request)
+    now = timezone.now()
+    defect = appeal.defect
+    policy = policy_for(appeal.marketplace_id)
+    rules = appeal_rules_for(appeal.marketplace_id)
+    facts_html, side_html = _appeal_parts(appeal, policy)
+    deadline = (
+        appeal.info_due_at if appeal.status == Status.INFO_REQUESTED else appeal.review_due_at
+    )
+    return {
+        "appeal": appeal,
+        "defect": defect,
+        "order": defect.order,
+        "facts_html": mark_safe(facts_html),
+        "side_html": mark_safe(side_html),
         "left": time_left(deadline, now),
         "deadline": deadline,
         "info_hours": rules.info_hours,
