@@ -1,14 +1,15 @@
-"""Seller Center benchmark: every merchant page under wrk against the 1,000,000-order ledger.
+"""Seller Center and reviewer console benchmark: every page under wrk, 1,000,000 orders.
 
     .venv/bin/python bench/web.py [--orders 1000000] [--connections 8] [--duration 10]
 
 Loads the generated ledger into PostgreSQL once (database dd_bench_web, kept between runs and
-reused when it already holds the ledger), serves the app with gunicorn on loopback, signs in
-as the owner of the busiest seller and drives each page with wrk. It prints requests/s and
-p50/p99 latency per page, and each page's throughput as a share of a trivial view (/healthz)
-served the same way in the same run. Targets: p99 below 150 ms at 8 connections; Account
-health and Orders at 30% or more of the trivial view's throughput.
-"""
+reused when it already holds the ledger), opens 20,000 appeals for the reviewer console
+(bench/review.py's fixture; --no-console skips the console), serves the app with gunicorn on
+loopback, signs in as the owner of the busiest seller and drives each merchant page with wrk,
+then signs in as a reviewer and drives the review queue and review page. It prints requests/s
+and p50/p99 latency per page, and each page's throughput as a share of a trivial view
+(/healthz) served the same way in the same run. Targets: p99 below 150 ms at 8 connections;
+Account health and Orders at 30% or more of the trivial view's throughput."""
 
 from __future__ import annotations
 
@@ -308,6 +309,17 @@ def main() -> None:
         action="store_true",
         help="benchmark whatever part of the ledger the database holds, without importing more",
     )
+    parser.add_argument(
+        "--appeals",
+        type=int,
+        default=20_000,
+        help="open appeals for the reviewer console's pages (bench/review.py's fixture)",
+    )
+    parser.add_argument(
+        "--no-console",
+        action="store_true",
+        help="drive the merchant pages only, not the review queue and review page",
+    )
     parser.add_argument("--child", choices=["load", "prepare"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = ledger_file(args.orders, args.sellers, args.days, args.seed)
@@ -362,6 +374,28 @@ def main() -> None:
         print(f"loaded {loaded['orders']:,} orders into {db} in {loaded['seconds']:.0f}s")
     else:
         print(f"{db} already holds {loaded['orders']:,} of {args.orders:,} orders; not reloaded")
+    console: dict[str, Any] | None = None
+    if not args.no_console:
+        # The reviewer console's fixture first (20,000 open appeals, some of them the busiest
+        # seller's), so that the merchant's Appeals page is measured with them too.
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("review.py")),
+                "--child",
+                "prepare",
+                *common,
+                "--appeals",
+                str(args.appeals),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        console = json.loads(done.stdout.strip().splitlines()[-1])
+        opened = console["opened"]
+        print(f"{opened['open']:,} open appeals for the reviewer console")
     info = child("prepare")
     print(f"signed in as the owner of {info['seller']} ({info['seller_orders']:,} orders)")
     results = drive_pages(
@@ -374,12 +408,24 @@ def main() -> None:
         preload=True,
         check=True,
     )
+    if console is not None:
+        reviewer = drive_pages(
+            env,
+            {k: v for k, v in console["pages"].items() if k != "trivial view"},
+            console["session"],
+            workers=args.workers,
+            connections=args.connections,
+            duration=args.duration,
+            preload=True,
+            check=True,
+        )
+        results.update({f"Console: {k}": v for k, v in reviewer.items()})
     trivial = results["trivial view"]["rps"]
     print(
         f"\n{args.connections} connections, {args.duration}s per page, "
         f"{args.workers} gunicorn workers\n"
     )
-    print(f"{'page':32s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s}  notes")
+    print(f"{'page':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s}  notes")
     failed = []
     for name, r in results.items():
         share = r["rps"] / trivial if trivial else 0.0
@@ -394,7 +440,7 @@ def main() -> None:
             notes.append(f"{r['errors']:.0f} failed or non-2xx responses")
             failed.append(name)
         print(
-            f"{name:32s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%}  "
+            f"{name:40s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%}  "
             + "; ".join(notes)
         )
     print("\nall targets met" if not failed else f"\ntargets missed: {', '.join(failed)}")
