@@ -7,6 +7,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 
 def _env_bool(name: str, default: bool = False) -> bool:
@@ -14,6 +15,20 @@ def _env_bool(name: str, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    """A whole number from the environment; a bad value stops start-up, naming the variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw.replace("_", ""))
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw[:40]!r}") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {value}")
+    return value
 
 
 def _env_list(name: str, default: str = "") -> list[str]:
@@ -109,7 +124,7 @@ _default_db = f"sqlite:///{VAR_DIR / 'defectdesk.sqlite3'}"
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", _default_db),
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_max_age=_env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
 }
@@ -162,7 +177,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_PORT = _env_int("EMAIL_PORT", 25, 1)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS")
@@ -177,14 +192,14 @@ TASKS = {
 STRIPE_WEBHOOK_SECRET = _env_list("STRIPE_WEBHOOK_SECRET")
 
 # Ingestion batch size: events validated and applied per transaction.
-INGEST_BATCH_SIZE = int(os.environ.get("INGEST_BATCH_SIZE", "5000"))
+INGEST_BATCH_SIZE = _env_int("INGEST_BATCH_SIZE", 5000, 1)
 # Largest accepted line of an import file or request body line, in bytes.
-INGEST_MAX_LINE_BYTES = int(os.environ.get("INGEST_MAX_LINE_BYTES", str(1024 * 1024)))
+INGEST_MAX_LINE_BYTES = _env_int("INGEST_MAX_LINE_BYTES", 1024 * 1024, 1)
 API_MAX_EVENTS = 10_000
 # Orders an import keeps folded in memory between batches (about 4 KB each), in all.
-INGEST_FOLD_CACHE = int(os.environ.get("INGEST_FOLD_CACHE", "50000"))
+INGEST_FOLD_CACHE = _env_int("INGEST_FOLD_CACHE", 50000)
 # Processes that import one NDJSON file into PostgreSQL side by side (sellers split by slot).
-INGEST_WORKERS = int(os.environ.get("INGEST_WORKERS", str(min(os.cpu_count() or 1, 4))))
+INGEST_WORKERS = _env_int("INGEST_WORKERS", min(os.cpu_count() or 1, 4), 1)
 
 LOGGING = {
     "version": 1,
