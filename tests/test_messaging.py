@@ -119,3 +119,31 @@ def test_read_only_staff_cannot_reply_and_empty_reply_is_refused(cast: Any, risk
         message_reply(
             actor=Actor(user=alice), principal=principal_for_user(alice), order=order, body="   "
         )
+
+
+def test_the_order_page_shows_the_buyer_thread_and_takes_a_reply(cast: Any, risky: None) -> None:
+    from tests.test_appeal_support import client_for
+
+    url = "/orders/US/o-msg/"
+    with time_machine.travel(datetime(2026, 10, 2, 12, 0, tzinfo=UTC), tick=False):
+        alice = client_for(cast["alice"])
+        page = alice.get(url).content.decode()
+        assert "Buyer messages" in page and "A-to-z claim" in page and "left to answer" in page
+        assert "Send reply" in page
+        # Refused: nothing sent, the message and what was typed are shown by the field.
+        empty = alice.post(url + "reply/", {"body": "   "})
+        assert empty.status_code == 200 and "is empty" in empty.content.decode()
+        assert BuyerMessage.objects.get(message_id="m9").answered_at is None
+        sent = alice.post(url + "reply/", {"body": "<script>alert(1)</script> On its way!"})
+        assert sent.status_code == 302 and sent["Location"].endswith("/orders/US/o-msg/#messages")
+        assert BuyerMessage.objects.get(message_id="m9").answered_at is not None
+        after = alice.get(url).content.decode()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; On its way!" in after
+        assert "<script>alert(1)</script>" not in after
+        assert "Answered" in after
+        # Read-only staff see the thread without the form and may not post; others see nothing.
+        bob = client_for(cast["bob"])
+        assert "Send reply" not in bob.get(url).content.decode()
+        assert bob.post(url + "reply/", {"body": "hi"}).status_code == 403
+        assert client_for(cast["carol"]).post(url + "reply/", {"body": "hi"}).status_code == 404
+        assert alice.get(url + "reply/").status_code == 405

@@ -24,6 +24,11 @@ def buyer_messages_for_seller(seller: Seller) -> QuerySet[BuyerMessage]:
     return BuyerMessage.objects.filter(seller=seller).select_related("order", "order__marketplace")
 
 
+def order_buyer_messages(order: Order) -> QuerySet[BuyerMessage]:
+    """The buyer's messages on one (already visible) order, oldest first."""
+    return BuyerMessage.objects.filter(order=order).order_by("received_at", "id")
+
+
 def _facts(order: Order) -> OrderFacts:
     return OrderFacts(
         order.fulfillment,

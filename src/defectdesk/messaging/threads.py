@@ -20,6 +20,22 @@ _MENTIONS = {
 }
 
 
+def answer_state(
+    received_at: datetime,
+    answered_at: datetime | None,
+    no_response_needed_at: datetime | None,
+    now: datetime,
+) -> tuple[str, datetime]:
+    """Where a buyer message stands and when its answer is due: `none_needed`, `answered`,
+    `late` (answered after the 24 hours), `open` (time left) or `overdue`."""
+    due = received_at + RESPONSE_WINDOW
+    if no_response_needed_at is not None:
+        return "none_needed", due
+    if answered_at is not None:
+        return ("answered" if answered_at <= due else "late"), due
+    return ("open" if now <= due else "overdue"), due
+
+
 def message_mentions(body: str | None) -> list[str]:
     """Which warning topics (claim, refund, non-delivery) a buyer message mentions."""
     if not body:

@@ -22,6 +22,7 @@ from defectdesk.accounts.selectors import seller_members, seller_tokens, usernam
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from defectdesk.messaging.selectors import AtRiskOrder, at_risk_orders, buyer_messages_for_seller
+from defectdesk.messaging.threads import answer_state
 from defectdesk.metrics.version import data_version
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.selectors import notifications_for
@@ -96,13 +97,9 @@ def _messages_context(viewer: Viewer) -> dict[str, object]:
             .order_by("-received_at")[:MESSAGES_SHOWN]
         )
         for message in found:
-            due = message.received_at + timedelta(hours=RESPONSE_HOURS)
-            if message.no_response_needed_at is not None:
-                state = "none_needed"
-            elif message.answered_at is not None:
-                state = "answered" if message.answered_at <= due else "late"
-            else:
-                state = "open" if now <= due else "overdue"
+            state, due = answer_state(
+                message.received_at, message.answered_at, message.no_response_needed_at, now
+            )
             rows.append({"message": message, "due": due, "state": state})
         risky = at_risk_orders(viewer.seller, now, limit=AT_RISK_SHOWN)
     return {

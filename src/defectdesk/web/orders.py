@@ -10,26 +10,34 @@ from datetime import datetime
 from itertools import islice
 from typing import Any, cast
 
+from django.contrib import messages
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from defectdesk.appeals.models import Appeal
 from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.selectors import appealable_until_many, appeals_visible_to
 from defectdesk.appeals.transitions import OPEN_STATUSES
+from defectdesk.core.actors import Actor
+from defectdesk.core.errors import ValidationFailed
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.selectors import order_events, order_for, orders_visible_to
+from defectdesk.messaging.actions import MAX_BODY, message_reply
+from defectdesk.messaging.selectors import order_buyer_messages
+from defectdesk.messaging.threads import answer_state
 from defectdesk.metrics.version import data_version
-from defectdesk.web.common import Viewer, base_context, page, viewer_for
+from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
 from defectdesk.web.csvsafe import csv_cell
 from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
 from defectdesk.web.ordertable import order_rows_html
@@ -328,8 +336,45 @@ def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
 def order_detail(request: HttpRequest, marketplace: str, order_ref: str) -> HttpResponse:
     viewer = viewer_for(request)
     order = order_for(viewer.principal, marketplace, order_ref)
+    return _order_page(request, viewer, order)
+
+
+@page
+@require_POST
+def order_reply(request: HttpRequest, marketplace: str, order_ref: str) -> HttpResponse:
+    """Answer the buyer on this order (a `message.sent` event); errors show by the field."""
+    viewer = viewer_for(request)
+    order = order_for(viewer.principal, marketplace, order_ref)
+    body = request.POST.get("body", "")
+    try:
+        message_reply(
+            actor=Actor(user=request.user), principal=viewer.principal, order=order, body=body
+        )
+    except ValidationFailed as exc:
+        found = field_errors(exc)
+        shown = {"body": [m for ms in found.values() for m in ms] or [str(exc)]}
+        return _order_page(request, viewer, order, reply=body, reply_errors=shown)
+    messages.success(request, _("Your reply was sent to the buyer."))
+    return redirect(f"{reverse('order', args=[order.marketplace.code, order.order_ref])}#messages")
+
+
+def _order_page(
+    request: HttpRequest,
+    viewer: Viewer,
+    order: Order,
+    *,
+    reply: str = "",
+    reply_errors: dict[str, list[str]] | None = None,
+) -> HttpResponse:
     if viewer.seller is None or viewer.seller.pk != order.seller_id:
         viewer = Viewer(viewer.principal, order.seller)
+    now = timezone.now()
+    buyer_messages = []
+    for message in order_buyer_messages(order):
+        state, due = answer_state(
+            message.received_at, message.answered_at, message.no_response_needed_at, now
+        )
+        buyer_messages.append({"message": message, "state": state, "due": due})
     events = [
         {
             "at": e.occurred_at,
@@ -340,6 +385,14 @@ def order_detail(request: HttpRequest, marketplace: str, order_ref: str) -> Http
         for e in order_events(order).only("occurred_at", "type", "data", "event_id")
     ]
     context = base_context(
-        viewer, "orders", order=order, events=events, defects=_defect_views(viewer, order)
+        viewer,
+        "orders",
+        order=order,
+        events=events,
+        defects=_defect_views(viewer, order),
+        buyer_messages=buyer_messages,
+        reply=reply,
+        reply_errors=reply_errors or {},
+        reply_limit=MAX_BODY,
     )
     return render(request, "web/order_detail.html", context)

@@ -13,6 +13,11 @@ urlpatterns = [
     path("orders/", orders.order_list, name="orders"),
     path("orders/export.csv", orders.order_export, name="orders_export"),
     path("orders/<str:marketplace>/<str:order_ref>/", orders.order_detail, name="order"),
+    path(
+        "orders/<str:marketplace>/<str:order_ref>/reply/",
+        orders.order_reply,
+        name="order_reply",
+    ),
     path("defects/<int:defect_id>/appeal/", appeals.appeal_new, name="appeal_new"),
     path("appeals/", appeals.appeal_list, name="appeals"),
     path("appeals/<int:appeal_id>/", appeals.appeal_detail, name="appeal"),
