@@ -355,7 +355,7 @@ def order_reply(request: HttpRequest, marketplace: str, order_ref: str) -> HttpR
         shown = {"body": [m for ms in found.values() for m in ms] or [str(exc)]}
         return _order_page(request, viewer, order, reply=body, reply_errors=shown)
     messages.success(request, _("Your reply was sent to the buyer."))
-    return redirect(f"{reverse('order', args=[order.marketplace.code, order.order_ref])}#messages")
+    return redirect(reverse("order", args=[order.marketplace.code, order.order_ref]))
 
 
 def _order_page(
@@ -369,12 +369,7 @@ def _order_page(
     if viewer.seller is None or viewer.seller.pk != order.seller_id:
         viewer = Viewer(viewer.principal, order.seller)
     now = timezone.now()
-    buyer_messages = []
-    for message in order_buyer_messages(order):
-        state, due = answer_state(
-            message.received_at, message.answered_at, message.no_response_needed_at, now
-        )
-        buyer_messages.append({"message": message, "state": state, "due": due})
+    stored = list(order_events(order).only("occurred_at", "type", "data", "event_id"))
     events = [
         {
             "at": e.occurred_at,
@@ -382,15 +377,33 @@ def _order_page(
             "title": event_title(e.type),
             "detail": event_detail(e.type, e.data),
         }
-        for e in order_events(order).only("occurred_at", "type", "data", "event_id")
+        for e in stored
     ]
+    # The order is the thread: the buyer's messages, each with where its answer stands, and
+    # the seller's replies, in time order.
+    states = {m.message_id: m for m in order_buyer_messages(order)}
+    thread = []
+    for e in stored:
+        if e.type not in ("message.received", "message.sent"):
+            continue
+        row: dict[str, Any] = {
+            "at": e.occurred_at,
+            "from_buyer": e.type == "message.received",
+            "body": (e.data or {}).get("body") or "",
+        }
+        found = states.get(str((e.data or {}).get("message_id", "")))
+        if row["from_buyer"] and found is not None:
+            row["state"], row["due"] = answer_state(
+                found.received_at, found.answered_at, found.no_response_needed_at, now
+            )
+        thread.append(row)
     context = base_context(
         viewer,
         "orders",
         order=order,
         events=events,
         defects=_defect_views(viewer, order),
-        buyer_messages=buyer_messages,
+        thread=thread,
         reply=reply,
         reply_errors=reply_errors or {},
         reply_limit=MAX_BODY,
