@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
@@ -26,7 +25,7 @@ from defectdesk.console.health import SellerHealth, sellers_health
 from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
-from defectdesk.metrics.version import data_version
+from defectdesk.metrics.version import version_cached
 
 # Awaiting a reviewer's decision against the review deadline (not the merchant's answer).
 WAITING_ON_REVIEWER = (Status.SUBMITTED, Status.IN_REVIEW)
@@ -176,27 +175,29 @@ def queue_counts(
 ) -> dict[str, int]:
     """Open, overdue, unassigned and mine, in one aggregate query, kept for a minute under the
     data version (any decision or assignment is audited and so changes the version)."""
-    version = data_version()
-    key = (
-        f"console:queue-counts:{version}:{int(now.timestamp()) // COUNTS_CACHE_SECONDS}:"
-        f"{principal.is_reviewer}:{me.pk if me is not None else ''}"
-    )
-    found = cache.get(key)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    counts = (
-        queue_base(principal)
-        .order_by()
-        .aggregate(
-            open=Count("id"),
-            overdue=Count("id", filter=Q(status__in=WAITING_ON_REVIEWER, review_due_at__lt=now)),
-            unassigned=Count("id", filter=Q(assigned_to__isnull=True)),
-            mine=Count("id", filter=Q(assigned_to_id=me.pk if me is not None else None)),
+
+    def count() -> dict[str, int]:
+        counts = (
+            queue_base(principal)
+            .order_by()
+            .aggregate(
+                open=Count("id"),
+                overdue=Count(
+                    "id", filter=Q(status__in=WAITING_ON_REVIEWER, review_due_at__lt=now)
+                ),
+                unassigned=Count("id", filter=Q(assigned_to__isnull=True)),
+                mine=Count("id", filter=Q(assigned_to_id=me.pk if me is not None else None)),
+            )
         )
+        return {name: int(value or 0) for name, value in counts.items()}
+
+    # The minute is part of the key: the overdue count grows as deadlines pass.
+    shown = (
+        int(now.timestamp()) // COUNTS_CACHE_SECONDS,
+        principal.is_reviewer,
+        me.pk if me is not None else None,
     )
-    result = {name: int(value or 0) for name, value in counts.items()}
-    cache.set(key, result, COUNTS_CACHE_SECONDS)
-    return result
+    return version_cached("console:queue-counts", shown, count, COUNTS_CACHE_SECONDS)
 
 
 class KnownCountPaginator(Paginator):  # type: ignore[type-arg]

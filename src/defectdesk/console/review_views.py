@@ -5,13 +5,11 @@ Thin views: reads go through selectors, every change through the appeal actions.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
 import filetype
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.files.storage import default_storage
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -22,7 +20,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -59,7 +56,7 @@ from defectdesk.console.queuetable import queue_rows_html
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
 from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from defectdesk.defects.models import Defect
-from defectdesk.metrics.version import data_version
+from defectdesk.metrics.version import version_cached
 from defectdesk.policy.selectors import policy_for
 
 PAGE_SIZE = 25
@@ -210,21 +207,15 @@ def _appeal_facts(appeal: Appeal, policy: Any) -> dict[str, Any]:
 def _appeal_parts(appeal: Appeal, policy: Any) -> tuple[str, str]:
     """The facts column and the seller column, rendered once per data version: every change
     to an appeal is audited and every event advances the ledger, so neither goes stale."""
-    shown = repr((get_language(), timezone.get_current_timezone_name()))
-    key = (
-        f"console:appeal:{appeal.pk}:{data_version()}:"
-        f"{hashlib.sha256(shown.encode()).hexdigest()[:16]}"
-    )
-    found = cache.get(key)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    facts = _appeal_facts(appeal, policy)
-    parts = (
-        render_to_string("console/appeal_facts.html", facts),
-        render_to_string("console/appeal_side.html", facts),
-    )
-    cache.set(key, parts, APPEAL_CACHE_SECONDS)
-    return parts
+
+    def render_parts() -> tuple[str, str]:
+        facts = _appeal_facts(appeal, policy)
+        return (
+            render_to_string("console/appeal_facts.html", facts),
+            render_to_string("console/appeal_side.html", facts),
+        )
+
+    return version_cached("console:appeal", appeal.pk, render_parts, APPEAL_CACHE_SECONDS)
 
 
 def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
+from django.utils.translation import get_language
 
 from defectdesk.core.models import AuditEvent
 from defectdesk.ledger.models import Event
+
+T = TypeVar("T")
 
 
 def data_version() -> str:
@@ -22,3 +31,22 @@ def data_version() -> str:
         )
         row = cur.fetchone()
     return f"{row[0] or 0}.{row[1] or 0}"
+
+
+def version_cached(name: str, parts: object, compute: Callable[[], T], seconds: int) -> T:
+    """`compute()`, kept in this process's cache under the data version.
+
+    The key holds `name`, `parts` (what the result depends on: a seller, filters, a day), the
+    data version, and the active language and time zone (results are often rendered text).
+    Anything that changes the data changes the version, so a stale entry is never read again;
+    `seconds` bounds memory, and how long a time-dependent result (a deadline passing) may lag.
+    `compute()` must not return None.
+    """
+    shown = repr((parts, get_language(), timezone.get_current_timezone_name()))
+    key = f"{name}:{data_version()}:{hashlib.sha256(shown.encode()).hexdigest()[:32]}"
+    found = cache.get(key)
+    if found is not None:
+        return cast(T, found)
+    value = compute()
+    cache.set(key, value, seconds)
+    return value

@@ -5,14 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,7 +21,7 @@ from defectdesk.core.actors import Actor
 from defectdesk.core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from defectdesk.messaging.selectors import AtRiskOrder, at_risk_orders, buyer_messages_for_seller
 from defectdesk.messaging.threads import answer_state
-from defectdesk.metrics.version import data_version
+from defectdesk.metrics.version import version_cached
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.selectors import notifications_for
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
@@ -66,21 +64,17 @@ def notification_read(request: HttpRequest) -> HttpResponse:
 @page
 def message_list(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
-    # The same for everyone who may see the seller: rendered once per data version, language
-    # and time zone, and at most every MESSAGES_CACHE_SECONDS (answer deadlines pass by
-    # themselves, so the states and the time left are never older than that).
-    key = None
-    body = None
-    if viewer.seller is not None:
-        key = (
-            f"web:messages:{viewer.seller.pk}:{data_version()}:{get_language()}:"
-            f"{timezone.get_current_timezone_name()}"
-        )
-        body = cache.get(key)
-    if body is None:
-        body = render_to_string("web/messages_body.html", _messages_context(viewer))
-        if key is not None:
-            cache.set(key, body, MESSAGES_CACHE_SECONDS)
+
+    # The same for everyone who may see the seller: rendered once per data version, and at
+    # most every MESSAGES_CACHE_SECONDS (answer deadlines pass by themselves, so the states
+    # and the time left are never older than that).
+    def render_body() -> str:
+        return render_to_string("web/messages_body.html", _messages_context(viewer))
+
+    if viewer.seller is None:
+        body = render_body()
+    else:
+        body = version_cached("web:messages", viewer.seller.pk, render_body, MESSAGES_CACHE_SECONDS)
     context = base_context(viewer, "messages", body=mark_safe(body))
     return render(request, "web/messages.html", context)
 

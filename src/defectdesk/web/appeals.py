@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from defectdesk.appeals.actions import (
@@ -45,7 +42,7 @@ from defectdesk.appeals.transitions import Status
 from defectdesk.appeals.uploads import EXTENSIONS, STORED_EXTENSION, upload_check
 from defectdesk.core.errors import Conflict, DomainError, Forbidden, TooLarge
 from defectdesk.defects.models import Defect
-from defectdesk.metrics.version import data_version
+from defectdesk.metrics.version import version_cached
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
 
 Upload = tuple[str, bytes]
@@ -416,25 +413,21 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
     if tab not in TABS:
         tab = "action"
     page_number = request.GET.get("page")
+
     # The same for everyone who may see the seller until an appeal or the ledger changes
     # (every appeal action is audited, which changes the data version).
-    key = None
-    body = None
-    if viewer.seller is not None:
-        shown = repr(
-            (tab, sorted(request.GET.lists()), get_language(), timezone.get_current_timezone_name())
-        )
-        digest = hashlib.sha256(shown.encode()).hexdigest()[:24]
-        key = f"web:appeals:{viewer.seller.pk}:{data_version()}:{digest}"
-        body = cache.get(key)
-    if body is None:
-        body = render_to_string(
+    def render_body() -> str:
+        return render_to_string(
             "web/appeal_list_body.html",
             _appeal_list_context(viewer, tab, page_number),
             request=request,
         )
-        if key is not None:
-            cache.set(key, body, LIST_CACHE_SECONDS)
+
+    if viewer.seller is None:
+        body = render_body()
+    else:
+        shown = (viewer.seller.pk, tab, sorted(request.GET.lists()))
+        body = version_cached("web:appeals", shown, render_body, LIST_CACHE_SECONDS)
     context = base_context(viewer, "appeals", body=mark_safe(body))
     return render(request, "web/appeal_list.html", context)
 

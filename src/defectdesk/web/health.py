@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from defectdesk.core.errors import DomainError
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.explain import explain_change, outlook
 from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
-from defectdesk.metrics.version import data_version as ledger_version
+from defectdesk.metrics.version import version_cached
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
 from defectdesk.web.common import base_context, page, viewer_for
@@ -155,25 +153,8 @@ def _chart_texts() -> dict[str, str]:
     }
 
 
-def data_version(scope: Scope) -> str:
-    """A digest that changes whenever anything behind the seller's health may have changed:
-    any accepted event, any action (an approved appeal, a policy change), or the policy."""
-    raw = repr((ledger_version(), scope.policy.profile))
-    return hashlib.sha256(raw.encode()).hexdigest()[:32]
-
-
-def _health_key(scope: Scope, as_of: date) -> str:
-    return (
-        f"web:health:{scope.seller.pk}:{scope.marketplace.pk}:{as_of.isoformat()}:"
-        f"{get_language()}:{data_version(scope)}"
-    )
-
-
-def _health_computed(scope: Scope, as_of: date, key: str) -> dict[str, Any]:
-    """The health, cards, changes and roll-offs as of a day; cached until the data changes."""
-    found = cache.get(key)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
+def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
+    """The health, cards, changes and roll-offs as of a day."""
     health = seller_health(scope, as_of)
     week_ago = seller_health(scope, as_of - timedelta(days=7))
     odr_kinds = scope.policy.metrics["order_defect_rate"].kinds
@@ -211,7 +192,6 @@ def _health_computed(scope: Scope, as_of: date, key: str) -> dict[str, Any]:
         "changes": _changes(scope, as_of, cards),
         "rolloff": _rolloff(scope, as_of),
     }
-    cache.set(key, computed, HEALTH_CACHE_SECONDS)
     return computed
 
 
@@ -231,20 +211,16 @@ def account_health(request: HttpRequest) -> HttpResponse:
         error = str(exc)
         scope = scope_for(viewer.seller, None)
         as_of = today = scope.today
-    key = _health_key(scope, as_of)
-    # The page's body is the same for everyone who may see the seller: rendered once per
-    # data version (and day, language and message), not on every request.
-    shown = hashlib.sha256(repr((today, viewer.seller.name, error)).encode()).hexdigest()[:16]
-    body_key = f"{key}:body:{shown}"
-    body = cache.get(body_key)
-    if body is None:
-        computed = _health_computed(scope, as_of, key)
+    seller = viewer.seller
+
+    def render_body() -> str:
+        computed = _health_computed(scope, as_of)
         odr_kinds = scope.policy.metrics["order_defect_rate"].kinds
         labels = dict(Defect.Kind.choices)
-        body = render_to_string(
+        return render_to_string(
             "web/health_body.html",
             {
-                "seller": viewer.seller,
+                "seller": seller,
                 "health": computed["health"],
                 "cards": computed["cards"],
                 "as_of": as_of,
@@ -256,6 +232,10 @@ def account_health(request: HttpRequest) -> HttpResponse:
                 "odr_kind_labels": [(k, labels.get(k, k)) for k in odr_kinds],
             },
         )
-        cache.set(body_key, body, HEALTH_CACHE_SECONDS)
+
+    # The body is the same for everyone who may see the seller: rendered once per data
+    # version (and day and message), not on every request.
+    shown = (seller.pk, seller.name, scope.marketplace.pk, as_of, today, error)
+    body = version_cached("web:health", shown, render_body, HEALTH_CACHE_SECONDS)
     context = base_context(viewer, "health", body=mark_safe(body))
     return render(request, "web/health.html", context)

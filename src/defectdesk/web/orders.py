@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any, cast
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -20,7 +18,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -36,7 +33,7 @@ from defectdesk.ledger.selectors import order_events, order_for, orders_visible_
 from defectdesk.messaging.actions import MAX_BODY, message_reply
 from defectdesk.messaging.selectors import order_buyer_messages
 from defectdesk.messaging.threads import answer_state
-from defectdesk.metrics.version import data_version
+from defectdesk.metrics.version import version_cached
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
 from defectdesk.web.csvsafe import csv_cell
 from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
@@ -152,40 +149,23 @@ def _listing(viewer: Viewer, filters: OrderFilters, page_number: str | None) -> 
     )
 
 
-def _listing_key(viewer: Viewer, filters: OrderFilters, page_number: str | None) -> str:
-    assert viewer.seller is not None
-    shown = (
-        filters.q,
-        filters.problem,
-        tuple(filters.kinds),
-        filters.status,
-        filters.date_from,
-        filters.date_to,
-        filters.fulfillment,
-        filters.sort,
-        page_number,
-        get_language(),
-        timezone.get_current_timezone_name(),
-    )
-    digest = hashlib.sha256(repr(shown).encode()).hexdigest()[:32]
-    return f"web:orders:{viewer.seller.pk}:{data_version()}:{digest}"
-
-
 @page
 def order_list(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
     filters = filters_parse(request.GET)
     page_number = request.GET.get("page")
-    # The same page for everyone who may see the seller, until the data changes (the version
-    # in the key) or a minute passes (a defect dated ahead starts to count on its own).
-    listing: Listing | None = None
-    key = _listing_key(viewer, filters, page_number) if viewer.seller is not None else None
-    if key is not None:
-        listing = cache.get(key)
-    if listing is None:
+    # The same page for everyone who may see the seller, until the data changes or a minute
+    # passes (a defect dated ahead starts to count on its own).
+    if viewer.seller is None:
         listing = _listing(viewer, filters, page_number)
-        if key is not None:
-            cache.set(key, listing, LISTING_CACHE_SECONDS)
+    else:
+        shown = (viewer.seller.pk, astuple(filters), page_number)
+        listing = version_cached(
+            "web:orders",
+            shown,
+            lambda: _listing(viewer, filters, page_number),
+            LISTING_CACHE_SECONDS,
+        )
     context = base_context(
         viewer,
         "orders",
