@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import shutil
-import subprocess
 import sys
 import time
 from datetime import timedelta
@@ -27,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ledger_file
-from bench.web import _django, _psql, drive_pages, load
+from bench.web import _django, drive_pages, load, report, run_child, serving_env
 
 DB_NAME = "dd_bench_review"
 BENCH_USER = "bench-reviewer"
@@ -169,75 +168,30 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     db = args.database
-    if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'"):
-        _psql(f"CREATE DATABASE {db}")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
-        "DJANGO_SETTINGS_MODULE": "defectdesk.settings",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_COOKIES": "0",
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_CONN_MAX_AGE": "600",
-    }
-    env.pop("DEFECTDESK_TESTING", None)
+    env = serving_env(db)
     common = ["--orders", str(args.orders), "--sellers", str(args.sellers)]
     common += ["--days", str(args.days), "--seed", str(args.seed), "--appeals", str(args.appeals)]
-
-    def child(kind: str) -> dict[str, Any]:
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", kind, *common],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
-
-    loaded = child("load")
+    here = Path(__file__)
+    loaded = run_child(here, ["--child", "load", *common], env)
     if loaded["loaded"]:
         print(f"loaded {loaded['orders']:,} orders into {db} in {loaded['seconds']:.0f}s")
     else:
         print(f"{db} already holds the ledger ({loaded['orders']:,} orders); not reloaded")
-    info = child("prepare")
+    info = run_child(here, ["--child", "prepare", *common], env)
     opened = info["opened"]
     print(
         f"{opened['open']:,} open appeals ({opened['created']:,} opened now in "
         f"{opened['seconds']:.0f}s); signed in as {BENCH_USER}"
     )
+    serving = {
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration": args.duration,
+    }
     results = drive_pages(
-        env,
-        info["pages"],
-        info["session"],
-        workers=args.workers,
-        connections=args.connections,
-        duration=args.duration,
-        preload=False,
-        check=False,
+        env, info["pages"], info["session"], preload=False, check=False, **serving
     )
-    trivial = results["trivial view"]["rps"]
-    print(
-        f"\n{args.connections} connections, {args.duration}s per page, "
-        f"{args.workers} gunicorn workers\n"
-    )
-    print(f"{'page':32s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s}  notes")
-    failed = []
-    for name, r in results.items():
-        share = r["rps"] / trivial if trivial else 0.0
-        notes = []
-        if r["p99"] >= 150:
-            notes.append("p99 over 150 ms")
-            failed.append(name)
-        if r["errors"]:
-            notes.append(f"{r['errors']:.0f} non-2xx responses")
-            failed.append(name)
-        print(
-            f"{name:32s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%}  "
-            + "; ".join(notes)
-        )
-    print("\nall targets met" if not failed else f"\ntargets missed: {', '.join(failed)}")
+    report(results, **serving)
 
 
 if __name__ == "__main__":

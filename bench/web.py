@@ -295,6 +295,69 @@ def drive_pages(
     return results
 
 
+def serving_env(db: str) -> dict[str, str]:
+    """Create the PostgreSQL database if needed; the environment the app is served with."""
+    if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'"):
+        _psql(f"CREATE DATABASE {db}")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
+        "DJANGO_SETTINGS_MODULE": "defectdesk.settings",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SECURE_COOKIES": "0",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "DATABASE_CONN_MAX_AGE": "600",
+    }
+    env.pop("DEFECTDESK_TESTING", None)
+    return env
+
+
+def run_child(script: Path, arguments: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """Run a benchmark script's child step; the JSON it prints last."""
+    done = subprocess.run(
+        [sys.executable, str(script), *arguments],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def report(
+    results: dict[str, dict[str, float]],
+    *,
+    connections: int,
+    duration: int,
+    workers: int,
+    ratio_pages: tuple[str, ...] = (),
+) -> None:
+    """Print each page's figures against the targets: p99 below 150 ms, no failed responses,
+    and the `ratio_pages` at 30% or more of the trivial view's throughput."""
+    trivial = results["trivial view"]["rps"]
+    print(f"\n{connections} connections, {duration}s per page, {workers} gunicorn workers\n")
+    print(f"{'page':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s}  notes")
+    failed = []
+    for name, r in results.items():
+        share = r["rps"] / trivial if trivial else 0.0
+        notes = []
+        if r["p99"] >= 150:
+            notes.append("p99 over 150 ms")
+        if name in ratio_pages and share < 0.30:
+            notes.append("below 30% of trivial")
+        if r["errors"]:
+            notes.append(f"{r['errors']:.0f} failed or non-2xx responses")
+        if notes:
+            failed.append(name)
+        print(
+            f"{name:40s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%}  "
+            + "; ".join(notes)
+        )
+    print("\nall targets met" if not failed else f"\ntargets missed: {', '.join(failed)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -333,41 +396,14 @@ def main() -> None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     # The full ledger lives in dd_bench_web; smaller trial runs get a database of their own.
     db = DB_NAME if args.orders == 1_000_000 else f"{DB_NAME}_{args.orders}"
-    if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'"):
-        _psql(f"CREATE DATABASE {db}")
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db}",
-        "DJANGO_SETTINGS_MODULE": "defectdesk.settings",
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_COOKIES": "0",
-        "DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_CONN_MAX_AGE": "600",
-    }
-    env.pop("DEFECTDESK_TESTING", None)
-    common = [
-        "--orders",
-        str(args.orders),
-        "--sellers",
-        str(args.sellers),
-        "--days",
-        str(args.days),
-        "--seed",
-        str(args.seed),
-    ]
+    env = serving_env(db)
+    common = ["--orders", str(args.orders), "--sellers", str(args.sellers)]
+    common += ["--days", str(args.days), "--seed", str(args.seed)]
+    here = Path(__file__)
 
     def child(kind: str) -> dict[str, Any]:
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", kind, *common]
-            + (["--as-loaded"] if args.as_loaded else []),
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+        extra = ["--as-loaded"] if args.as_loaded else []
+        return run_child(here, ["--child", kind, *common, *extra], env)
 
     loaded = child("load")
     if loaded["loaded"]:
@@ -378,72 +414,25 @@ def main() -> None:
     if not args.no_console:
         # The reviewer console's fixture first (20,000 open appeals, some of them the busiest
         # seller's), so that the merchant's Appeals page is measured with them too.
-        done = subprocess.run(
-            [
-                sys.executable,
-                str(Path(__file__).with_name("review.py")),
-                "--child",
-                "prepare",
-                *common,
-                "--appeals",
-                str(args.appeals),
-            ],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
+        console = run_child(
+            here.with_name("review.py"),
+            ["--child", "prepare", *common, "--appeals", str(args.appeals)],
+            env,
         )
-        console = json.loads(done.stdout.strip().splitlines()[-1])
-        opened = console["opened"]
-        print(f"{opened['open']:,} open appeals for the reviewer console")
+        print(f"{console['opened']['open']:,} open appeals for the reviewer console")
     info = child("prepare")
     print(f"signed in as the owner of {info['seller']} ({info['seller_orders']:,} orders)")
-    results = drive_pages(
-        env,
-        info["pages"],
-        info["session"],
-        workers=args.workers,
-        connections=args.connections,
-        duration=args.duration,
-        preload=True,
-        check=True,
-    )
+    serving = {
+        "workers": args.workers,
+        "connections": args.connections,
+        "duration": args.duration,
+    }
+    results = drive_pages(env, info["pages"], info["session"], preload=True, check=True, **serving)
     if console is not None:
-        reviewer = drive_pages(
-            env,
-            {k: v for k, v in console["pages"].items() if k != "trivial view"},
-            console["session"],
-            workers=args.workers,
-            connections=args.connections,
-            duration=args.duration,
-            preload=True,
-            check=True,
-        )
+        pages = {k: v for k, v in console["pages"].items() if k != "trivial view"}
+        reviewer = drive_pages(env, pages, console["session"], preload=True, check=True, **serving)
         results.update({f"Console: {k}": v for k, v in reviewer.items()})
-    trivial = results["trivial view"]["rps"]
-    print(
-        f"\n{args.connections} connections, {args.duration}s per page, "
-        f"{args.workers} gunicorn workers\n"
-    )
-    print(f"{'page':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s}  notes")
-    failed = []
-    for name, r in results.items():
-        share = r["rps"] / trivial if trivial else 0.0
-        notes = []
-        if r["p99"] >= 150:
-            notes.append("p99 over 150 ms")
-            failed.append(name)
-        if name in ("Account health", "Orders") and share < 0.30:
-            notes.append("below 30% of trivial")
-            failed.append(name)
-        if r["errors"]:
-            notes.append(f"{r['errors']:.0f} failed or non-2xx responses")
-            failed.append(name)
-        print(
-            f"{name:40s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%}  "
-            + "; ".join(notes)
-        )
-    print("\nall targets met" if not failed else f"\ntargets missed: {', '.join(failed)}")
+    report(results, **serving, ratio_pages=("Account health", "Orders"))
 
 
 if __name__ == "__main__":
