@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import queue
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,6 +55,39 @@ def _batches(candidates: Iterator[Candidate], size: int) -> Iterator[list[Candid
         yield batch
 
 
+# Events imported between two runs of Python's cyclic garbage collector (see `_collector`).
+COLLECT_EVERY_EVENTS = 200_000
+
+
+@contextmanager
+def _collector() -> Iterator[Callable[[int], None]]:
+    """Pause Python's automatic cyclic garbage collection for an import; collect in steps.
+
+    An import keeps tens of thousands of folded orders alive, millions of small objects, and
+    allocates many more for each batch. Left automatic, the collector would walk all of them
+    again and again (half of an import's CPU time, measured), to find almost nothing: what an
+    import frees, reference counting frees at once. The yielded function is told how many
+    events were just processed; a full collection runs every COLLECT_EVERY_EVENTS of them, so
+    the rare reference cycle is still reclaimed.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    pending = 0
+
+    def processed(events: int) -> None:
+        nonlocal pending
+        pending += events
+        if pending >= COLLECT_EVERY_EVENTS:
+            pending = 0
+            gc.collect()
+
+    try:
+        yield processed
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def import_stream(
     stream: IO[bytes],
     fmt: str,
@@ -68,10 +103,12 @@ def import_stream(
     markets = marketplace_refs()
     total = IngestResult()
     cache = cache if cache is not None else FoldCache(settings.INGEST_FOLD_CACHE)
-    for batch in _batches(reader(stream, max_line_bytes=limit), size):
-        total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
-        if progress is not None:
-            progress(stream.tell() if stream.seekable() else 0, len(batch), total)
+    with _collector() as processed:
+        for batch in _batches(reader(stream, max_line_bytes=limit), size):
+            total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
+            processed(len(batch))
+            if progress is not None:
+                progress(stream.tell() if stream.seekable() else 0, len(batch), total)
     return total
 
 
@@ -163,10 +200,11 @@ def _import_part(
         markets = marketplace_refs()
         cache = FoldCache(max(settings.INGEST_FOLD_CACHE // parts, 1000))
         total = IngestResult()
-        with open(path, "rb") as stream:
+        with open(path, "rb") as stream, _collector() as processed:
             cands = _part_candidates(stream, part, parts, settings.INGEST_MAX_LINE_BYTES, seen)
             for batch in _batches(cands, size):
                 total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
+                processed(len(batch))
                 with done.get_lock():
                     done.value += len(batch)
             seen[part] = stream.tell()
