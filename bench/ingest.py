@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--db", choices=["both", "postgres", "sqlite"], default="both")
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=20000)
     parser.add_argument(
         "--projections",
         choices=["all", "orders"],

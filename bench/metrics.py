@@ -181,7 +181,7 @@ def main() -> None:
     parser.add_argument("--sellers", type=int, default=500)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--batch-size", type=int, default=5000)
+    parser.add_argument("--batch-size", type=int, default=20000)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = ledger_file(args.orders, args.sellers, args.days, args.seed)

@@ -69,7 +69,7 @@ def load(path: Path, expected_orders: int, partial_ok: bool = False) -> dict[str
         return {"loaded": False, "orders": have, "seconds": 0.0}
     marketplace_set(actor=SYSTEM, code="US", timezone="America/Los_Angeles", currency="USD")
     started = time.monotonic()
-    result = import_path(str(path), "ndjson", batch_size=5000)
+    result = import_path(str(path), "ndjson")
     assert not result.rejected, result.rejected[:3]
     with connection.cursor() as cur:
         cur.execute("ANALYZE")

@@ -96,3 +96,27 @@ def test_parallel_import_equals_a_rebuild_and_lists_rejects_by_line(tmp_path: An
     assert snapshot() == imported
     again = import_path(str(path), batch_size=500, workers=2)
     assert (again.created, again.duplicates) == (0, len(events))
+
+
+def test_workers_get_about_the_same_number_of_lines_when_sellers_are_skewed(
+    tmp_path: Any,
+) -> None:
+    """One seller with most of the lines does not leave the other workers idle."""
+    from collections import Counter
+
+    from defectdesk.ledger.importer import _line_slot, slot_assignment
+
+    sellers = ["S-BIG"] * 30 + [f"S-{n}" for n in range(40)]
+    path = tmp_path / "skewed.ndjson"
+    with path.open("wb") as stream:
+        for i in range(20_000):
+            seller = sellers[i % len(sellers)]
+            stream.write(orjson.dumps({"id": f"e{i}", "seller": seller, "order": "o"}) + b"\n")
+    for parts in (2, 3):
+        assignment = slot_assignment(str(path), parts)
+        assert sorted(set(assignment)) == list(range(parts))
+        with path.open("rb") as stream:
+            lines = Counter(assignment[_line_slot(line)] for line in stream)
+        heaviest = max(lines.values())
+        # The big seller's slot alone holds 30/70 of the lines: balance is what remains.
+        assert heaviest <= max(20_000 * 30 / 70, 20_000 / parts) * 1.1, lines

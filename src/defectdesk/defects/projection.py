@@ -202,17 +202,18 @@ class DefectProjector:
                     continue  # its rows already say this
             rows.extend(defect_row(change, fact) for fact in facts)
         self.last_changes = changes
-        # Orders placed before this batch whose active defects did not change keep their mark;
-        # the others (new, rebuilt, or changed) are marked anew.
-        orders_mark_problems(
-            [
-                (c.order_id, problem_since(facts_by_order[c.order_id]))
-                for c in changes
-                if c.order_id not in before_by_order
-                or problem_since(before_by_order[c.order_id])
-                != problem_since(facts_by_order[c.order_id])
-            ]
-        )
+        # Orders placed before this batch whose active defects did not change keep their mark,
+        # and so do rows this batch created without a problem (their mark is empty already);
+        # the others (new with a defect, rebuilt, or changed) are marked anew.
+        marks = []
+        for c in changes:
+            since = problem_since(facts_by_order[c.order_id])
+            if c.order_id in before_by_order:
+                if problem_since(before_by_order[c.order_id]) != since:
+                    marks.append((c.order_id, since))
+            elif since is not None or not c.created:
+                marks.append((c.order_id, since))
+        orders_mark_problems(marks)
         self.last_facts = facts_by_order
         self.last_before_facts = before_by_order
         self.last_cuts = cuts

@@ -7,10 +7,11 @@ claim decision and message) so that rules can evaluate the order as of any momen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from defectdesk.core.timeutil import parse_aware
@@ -166,15 +167,25 @@ class OrderState:
     # The largest (occurred_at, event id) folded so far, applied or ignored.
     last_key: tuple[datetime, str] | None = None
 
-    def clone(self) -> OrderState:
-        """A copy that can be folded further without changing this one."""
-        return replace(
-            self,
-            items=list(self.items),
-            shipments=list(self.shipments),
-            scans=list(self.scans),
-            refunds=list(self.refunds),
-            feedback={
+    def clone(self, kinds: Collection[str] | None = None) -> OrderState:
+        """A copy that can be folded further without changing this one.
+
+        With `kinds`, the event types about to be folded into the copy: only the histories
+        those types add to are copied, the others are shared (they are never changed in place
+        by events of other types). Without, every history is copied.
+        """
+        more = OrderState(*_field_values(self))
+        more.event_ids = list(self.event_ids)
+        more.ignored_event_ids = list(self.ignored_event_ids)
+        touched: Collection[str] = _HISTORY_TYPES if kinds is None else kinds
+        if "order.shipped" in touched:
+            more.shipments = list(self.shipments)
+        if "shipment.scanned" in touched:
+            more.scans = list(self.scans)
+        if "refund.issued" in touched:
+            more.refunds = list(self.refunds)
+        if not _FEEDBACK_TYPES.isdisjoint(touched):
+            more.feedback = {
                 k: Feedback(
                     f.feedback_id,
                     list(f.postings),
@@ -183,15 +194,18 @@ class OrderState:
                     f.removed_event_id,
                 )
                 for k, f in self.feedback.items()
-            },
-            claims={k: replace(d, decisions=list(d.decisions)) for k, d in self.claims.items()},
-            chargebacks={
+            }
+        if not _CLAIM_TYPES.isdisjoint(touched):
+            more.claims = {
+                k: replace(d, decisions=list(d.decisions)) for k, d in self.claims.items()
+            }
+        if not _CHARGEBACK_TYPES.isdisjoint(touched):
+            more.chargebacks = {
                 k: replace(d, decisions=list(d.decisions)) for k, d in self.chargebacks.items()
-            },
-            messages={k: replace(m) for k, m in self.messages.items()},
-            event_ids=list(self.event_ids),
-            ignored_event_ids=list(self.ignored_event_ids),
-        )
+            }
+        if not _MESSAGE_TYPES.isdisjoint(touched):
+            more.messages = {k: replace(m) for k, m in self.messages.items()}
+        return more
 
     @property
     def is_placed(self) -> bool:
@@ -241,6 +255,21 @@ class OrderState:
             if latest is None or (posting.at, posting.event_id) > (latest.at, latest.event_id):
                 latest = posting
         return latest.rating if latest else None
+
+
+# Every field of OrderState in declaration order, read at once (for a fast shallow copy).
+_field_values = attrgetter(*(f.name for f in fields(OrderState)))
+_FEEDBACK_TYPES = frozenset({"feedback.posted", "feedback.removed"})
+_CLAIM_TYPES = frozenset({"claim.filed", "claim.decided"})
+_CHARGEBACK_TYPES = frozenset({"chargeback.filed", "chargeback.decided"})
+_MESSAGE_TYPES = frozenset({"message.received", "message.sent", "message.no_response_needed"})
+_HISTORY_TYPES = (
+    frozenset({"order.shipped", "shipment.scanned", "refund.issued"})
+    | _FEEDBACK_TYPES
+    | _CLAIM_TYPES
+    | _CHARGEBACK_TYPES
+    | _MESSAGE_TYPES
+)
 
 
 def _dt(value: Any) -> datetime | None:
@@ -298,7 +327,7 @@ def fold_more(state: OrderState, events: Iterable[LedgerEvent]) -> OrderState | 
         return None
     assert state.placed_at is not None
     placed = LedgerEvent(state.placed_event_id, "order.placed", state.placed_at, state.seller, {})
-    more = state.clone()
+    more = state.clone({e.type for e in ordered})
     for event in ordered:
         _fold_step(more, event, placed)
     return more

@@ -21,6 +21,7 @@ from django.db import connection, connections
 from defectdesk.core.bulk import is_postgres
 from defectdesk.core.errors import FieldError
 from defectdesk.ledger.ingest import (
+    LOCK_SLOTS,
     Candidate,
     FoldCache,
     IngestResult,
@@ -136,8 +137,8 @@ _SELLER_KEY = b'"seller"'
 _INHERITED: list[Any] = []
 
 
-def _line_part(line: bytes, parts: int) -> int:
-    """Which worker takes a line: by the seller's lock slot, read without parsing the JSON.
+def _line_slot(line: bytes) -> int:
+    """The lock slot of a line's seller, read without parsing the JSON (0 if not found).
 
     Only a heuristic for spreading the work: whichever worker applies an event, it takes the
     lock of the event's real seller, so a misrouted line is still applied correctly.
@@ -150,14 +151,44 @@ def _line_part(line: bytes, parts: int) -> int:
             if value.startswith(b'"'):
                 end = value.find(b'"', 1)
                 if end > 0:
-                    return seller_slot(value[1:end].decode(errors="replace")) % parts
+                    return seller_slot(value[1:end].decode(errors="replace"))
             break
         at = line.find(_SELLER_KEY, at + 1)
     return 0
 
 
+SAMPLE_WINDOWS = 64
+SAMPLE_WINDOW_BYTES = 256 * 1024
+
+
+def slot_assignment(path: str, parts: int) -> list[int]:
+    """Which worker takes each lock slot, so that the workers get about the same number of lines.
+
+    Sellers' volumes are skewed (one seller can have a sixth of all orders), so slots are not
+    dealt out in turn: lines are counted per slot in windows spread evenly over the file, and
+    the slots go, heaviest first, to the worker with the fewest lines so far.
+    """
+    weights = [0] * LOCK_SLOTS
+    size = file_size(path)
+    with open(path, "rb") as stream:
+        for window in range(SAMPLE_WINDOWS):
+            stream.seek(size * window // SAMPLE_WINDOWS)
+            lines = stream.read(SAMPLE_WINDOW_BYTES).split(b"\n")
+            # The first piece may be the end of a line cut by the seek; the last, its start.
+            for line in lines[1:-1] if window else lines[:-1]:
+                if line.strip():
+                    weights[_line_slot(line)] += 1
+    loads = [0] * parts
+    assignment = [0] * LOCK_SLOTS
+    for slot in sorted(range(LOCK_SLOTS), key=lambda s: (-weights[s], s)):
+        worker = min(range(parts), key=lambda w: (loads[w], w))
+        assignment[slot] = worker
+        loads[worker] += max(weights[slot], 1)
+    return assignment
+
+
 def _part_candidates(
-    stream: IO[bytes], part: int, parts: int, limit: int, seen: Any
+    stream: IO[bytes], part: int, assignment: list[int], limit: int, seen: Any
 ) -> Iterator[Candidate]:
     loads = orjson.loads
     for line_no, line in enumerate(_lines(stream, limit), start=1):
@@ -180,7 +211,7 @@ def _part_candidates(
             continue
         if line_no == 1:
             line = line.removeprefix(b"\xef\xbb\xbf")
-        if not line.strip() or _line_part(line, parts) != part:
+        if not line.strip() or assignment[_line_slot(line)] != part:
             continue
         try:
             yield Candidate(line_no, loads(line))
@@ -189,7 +220,7 @@ def _part_candidates(
 
 
 def _import_part(
-    path: str, size: int, part: int, parts: int, done: Any, seen: Any, out: Any
+    path: str, size: int, part: int, assignment: list[int], done: Any, seen: Any, out: Any
 ) -> None:
     """One worker process: the lines of its partition, in batches, through events_ingest."""
     # Database connections inherited through fork belong to the parent (another thread may
@@ -198,10 +229,12 @@ def _import_part(
     connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
     try:
         markets = marketplace_refs()
+        parts = max(assignment) + 1
         cache = FoldCache(max(settings.INGEST_FOLD_CACHE // parts, 1000))
         total = IngestResult()
         with open(path, "rb") as stream, _collector() as processed:
-            cands = _part_candidates(stream, part, parts, settings.INGEST_MAX_LINE_BYTES, seen)
+            limit = settings.INGEST_MAX_LINE_BYTES
+            cands = _part_candidates(stream, part, assignment, limit, seen)
             for batch in _batches(cands, size):
                 total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
                 processed(len(batch))
@@ -224,9 +257,10 @@ def _import_parallel(
     seen = ctx.Array("q", parts)
     out = ctx.Queue()
     size = batch_size or settings.INGEST_BATCH_SIZE
+    assignment = slot_assignment(path, parts)
     connections.close_all()  # children open their own connections
     workers = [
-        ctx.Process(target=_import_part, args=(path, size, part, parts, done, seen, out))
+        ctx.Process(target=_import_part, args=(path, size, part, assignment, done, seen, out))
         for part in range(parts)
     ]
     for worker in workers:

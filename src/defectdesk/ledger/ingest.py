@@ -51,8 +51,12 @@ def ingest_lock(sellers: Iterable[str] | None = None) -> None:
         return
     slots = range(LOCK_SLOTS) if sellers is None else sorted({seller_slot(s) for s in sellers})
     with connection.cursor() as cur:
-        for slot in slots:
-            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", [INGEST_LOCK_KEY, slot])
+        # One statement; the ordered subquery makes the locks be taken in ascending order.
+        cur.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, slot)) FROM "
+            "(SELECT unnest(%s::int[]) AS slot ORDER BY 1) AS slots",
+            [INGEST_LOCK_KEY, list(slots)],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,19 +520,21 @@ def project_states(states: list[tuple[OrderState | None, OrderState, Marketplace
         return
     sellers = _seller_ids({after.seller or "" for _, after, _ in states})
     rows = [order_row(after, market, sellers[after.seller or ""]) for _, after, market in states]
+    # PostgreSQL tells an inserted row from an updated one: a new row has no xmax yet.
+    created = "xmax = 0" if is_postgres() else "FALSE"
     returned = bulk_upsert(
         ORDER_TABLE,
         ORDER_COLUMNS,
         rows,
         ["marketplace_id", "order_ref"],
-        returning=["id", "marketplace_id", "order_ref"],
+        returning=["id", "marketplace_id", "order_ref", created],
     )
-    ids = {(market_id, ref): pk for pk, market_id, ref in returned}
-    changes = [
-        OrderChange(
-            ids[(market.id, after.order_ref)], sellers[after.seller or ""], market, before, after
+    ids = {(market_id, ref): (pk, bool(new)) for pk, market_id, ref, new in returned}
+    changes = []
+    for before, after, market in states:
+        pk, new = ids[(market.id, after.order_ref)]
+        changes.append(
+            OrderChange(pk, sellers[after.seller or ""], market, before, after, created=new)
         )
-        for before, after, market in states
-    ]
     for projector in projectors():
         projector.apply(changes)

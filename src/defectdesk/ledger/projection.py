@@ -32,6 +32,9 @@ class OrderChange:
     marketplace: MarketplaceRef
     before: OrderState | None  # None when the order was not placed before this batch
     after: OrderState
+    # True when this batch inserted the order's row, so its other columns (problem_since)
+    # still hold their defaults. False when it updated a row, or cannot tell (SQLite).
+    created: bool = False
 
 
 class Projector(Protocol):
