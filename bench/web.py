@@ -73,10 +73,20 @@ def load(path: Path, expected_orders: int, partial_ok: bool = False) -> dict[str
     assert not result.rejected, result.rejected[:3]
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
+    import resource
+
+    seconds = time.monotonic() - started
+    peak_kb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
     return {
         "loaded": True,
         "orders": Order.objects.count(),
-        "seconds": time.monotonic() - started,
+        "events": result.created,
+        "seconds": seconds,
+        "events_per_s": result.created / seconds,
+        "peak_rss_mb": peak_kb / 1024,
     }
 
 
@@ -407,7 +417,11 @@ def main() -> None:
 
     loaded = child("load")
     if loaded["loaded"]:
-        print(f"loaded {loaded['orders']:,} orders into {db} in {loaded['seconds']:.0f}s")
+        print(
+            f"loaded {loaded['orders']:,} orders ({loaded['events']:,} events, every projection) "
+            f"into {db} in {loaded['seconds']:.0f}s: {loaded['events_per_s']:,.0f} events/s, "
+            f"peak RSS {loaded['peak_rss_mb']:.0f} MB per process"
+        )
     else:
         print(f"{db} already holds {loaded['orders']:,} of {args.orders:,} orders; not reloaded")
     console: dict[str, Any] | None = None

@@ -33,17 +33,26 @@ def data_version() -> str:
     return f"{row[0] or 0}.{row[1] or 0}"
 
 
-def version_cached(name: str, parts: object, compute: Callable[[], T], seconds: int) -> T:
+def version_cached(
+    name: str,
+    parts: object,
+    compute: Callable[[], T],
+    seconds: int,
+    *,
+    version: str | None = None,
+) -> T:
     """`compute()`, kept in this process's cache under the data version.
 
     The key holds `name`, `parts` (what the result depends on: a seller, filters, a day), the
     data version, and the active language and time zone (results are often rendered text).
     Anything that changes the data changes the version, so a stale entry is never read again;
     `seconds` bounds memory, and how long a time-dependent result (a deadline passing) may lag.
-    `compute()` must not return None.
+    `compute()` must not return None. A page that keeps several results passes the `version`
+    it read once, so that they all come from one read (and one round trip).
     """
     shown = repr((parts, get_language(), timezone.get_current_timezone_name()))
-    key = f"{name}:{data_version()}:{hashlib.sha256(shown.encode()).hexdigest()[:32]}"
+    version = data_version() if version is None else version
+    key = f"{name}:{version}:{hashlib.sha256(shown.encode()).hexdigest()[:32]}"
     found = cache.get(key)
     if found is not None:
         return cast(T, found)

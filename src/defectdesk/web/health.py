@@ -19,7 +19,7 @@ from defectdesk.core.errors import DomainError
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.explain import explain_change, outlook
 from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
-from defectdesk.metrics.version import version_cached
+from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
 from defectdesk.web.common import base_context, page, viewer_for
@@ -201,17 +201,31 @@ def account_health(request: HttpRequest) -> HttpResponse:
     if viewer.seller is None:
         return render(request, "web/health.html", base_context(viewer, "health", empty=True))
     error = ""
+    seller = viewer.seller
+    version = data_version()
+
+    def scope_of(code: str | None) -> Scope:
+        # The marketplace and its policy change only through audited actions, which change
+        # the version: read once per version, not on every request.
+        found = version_cached(
+            "web:scope",
+            (seller.pk, code),
+            lambda: scope_for(seller, code),
+            HEALTH_CACHE_SECONDS,
+            version=version,
+        )
+        return Scope(seller, found.marketplace, found.policy)
+
     try:
-        scope = scope_for(viewer.seller, request.GET.get("marketplace") or None)
+        scope = scope_of(request.GET.get("marketplace") or None)
         today = scope.today
         as_of = parse_day(request.GET.get("as_of"), "as_of", today, today)
     except DomainError as exc:
         if exc.status == 404:
             raise
         error = str(exc)
-        scope = scope_for(viewer.seller, None)
+        scope = scope_of(None)
         as_of = today = scope.today
-    seller = viewer.seller
 
     def render_body() -> str:
         computed = _health_computed(scope, as_of)
@@ -236,6 +250,6 @@ def account_health(request: HttpRequest) -> HttpResponse:
     # The body is the same for everyone who may see the seller: rendered once per data
     # version (and day and message), not on every request.
     shown = (seller.pk, seller.name, scope.marketplace.pk, as_of, today, error)
-    body = version_cached("web:health", shown, render_body, HEALTH_CACHE_SECONDS)
+    body = version_cached("web:health", shown, render_body, HEALTH_CACHE_SECONDS, version=version)
     context = base_context(viewer, "health", body=mark_safe(body))
     return render(request, "web/health.html", context)
