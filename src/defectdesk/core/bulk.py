@@ -66,10 +66,12 @@ def bulk_upsert(
     conflict: Sequence[str],
     update: Sequence[str] | None = None,
     returning: Sequence[str] = (),
+    prepared: bool = False,
 ) -> list[tuple[Any, ...]]:
     """Insert rows, replacing the `update` columns of rows that clash on `conflict`.
 
-    With `returning`, the named columns of every inserted or updated row.
+    With `returning`, the named columns of every inserted or updated row. `prepared` rows
+    hold no dicts or lists (JSON already serialised), as in `bulk_insert`.
     """
     if not rows:
         return []
@@ -87,7 +89,7 @@ def bulk_upsert(
                 f"SELECT {cols} FROM {table} WITH NO DATA"
             )
             cur.execute(f"TRUNCATE {tmp}")
-        bulk_insert(tmp, columns, rows)
+        bulk_insert(tmp, columns, rows, prepared=prepared)
         with connection.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608

@@ -377,7 +377,7 @@ ORDER_COLUMNS = [
 
 
 def order_row(state: OrderState, market: MarketplaceRef, seller_id: int) -> list[Any]:
-    """The orders-projection row of a placed order."""
+    """The orders-projection row of a placed order (its items already JSON text)."""
     assert state.placed_at is not None
     shipment = state.first_shipment
     return [
@@ -394,7 +394,7 @@ def order_row(state: OrderState, market: MarketplaceRef, seller_id: int) -> list
         state.ship_by,
         state.deliver_by,
         state.payment_ref,
-        state.items,
+        orjson.dumps(state.items).decode(),
         " ".join(str(i.get("sku", "")) for i in state.items)[:500],
         shipment.at if shipment else None,
         shipment.carrier if shipment else None,
@@ -528,6 +528,7 @@ def project_states(states: list[tuple[OrderState | None, OrderState, Marketplace
         rows,
         ["marketplace_id", "order_ref"],
         returning=["id", "marketplace_id", "order_ref", created],
+        prepared=True,
     )
     ids = {(market_id, ref): (pk, bool(new)) for pk, market_id, ref, new in returned}
     changes = []
