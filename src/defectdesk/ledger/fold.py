@@ -167,24 +167,22 @@ class OrderState:
     # The largest (occurred_at, event id) folded so far, applied or ignored.
     last_key: tuple[datetime, str] | None = None
 
-    def clone(self, kinds: Collection[str] | None = None) -> OrderState:
-        """A copy that can be folded further without changing this one.
+    def clone(self, kinds: Collection[str]) -> OrderState:
+        """A copy into which events of these types can be folded without changing this one.
 
-        With `kinds`, the event types about to be folded into the copy: only the histories
-        those types add to are copied, the others are shared (they are never changed in place
-        by events of other types). Without, every history is copied.
+        Only the histories those types add to are copied; the others are shared, since events
+        of other types never change them in place.
         """
         more = OrderState(*_field_values(self))
         more.event_ids = list(self.event_ids)
         more.ignored_event_ids = list(self.ignored_event_ids)
-        touched: Collection[str] = _HISTORY_TYPES if kinds is None else kinds
-        if "order.shipped" in touched:
+        if "order.shipped" in kinds:
             more.shipments = list(self.shipments)
-        if "shipment.scanned" in touched:
+        if "shipment.scanned" in kinds:
             more.scans = list(self.scans)
-        if "refund.issued" in touched:
+        if "refund.issued" in kinds:
             more.refunds = list(self.refunds)
-        if not _FEEDBACK_TYPES.isdisjoint(touched):
+        if not _FEEDBACK_TYPES.isdisjoint(kinds):
             more.feedback = {
                 k: Feedback(
                     f.feedback_id,
@@ -195,15 +193,15 @@ class OrderState:
                 )
                 for k, f in self.feedback.items()
             }
-        if not _CLAIM_TYPES.isdisjoint(touched):
+        if not _CLAIM_TYPES.isdisjoint(kinds):
             more.claims = {
                 k: replace(d, decisions=list(d.decisions)) for k, d in self.claims.items()
             }
-        if not _CHARGEBACK_TYPES.isdisjoint(touched):
+        if not _CHARGEBACK_TYPES.isdisjoint(kinds):
             more.chargebacks = {
                 k: replace(d, decisions=list(d.decisions)) for k, d in self.chargebacks.items()
             }
-        if not _MESSAGE_TYPES.isdisjoint(touched):
+        if not _MESSAGE_TYPES.isdisjoint(kinds):
             more.messages = {k: replace(m) for k, m in self.messages.items()}
         return more
 
@@ -263,13 +261,6 @@ _FEEDBACK_TYPES = frozenset({"feedback.posted", "feedback.removed"})
 _CLAIM_TYPES = frozenset({"claim.filed", "claim.decided"})
 _CHARGEBACK_TYPES = frozenset({"chargeback.filed", "chargeback.decided"})
 _MESSAGE_TYPES = frozenset({"message.received", "message.sent", "message.no_response_needed"})
-_HISTORY_TYPES = (
-    frozenset({"order.shipped", "shipment.scanned", "refund.issued"})
-    | _FEEDBACK_TYPES
-    | _CLAIM_TYPES
-    | _CHARGEBACK_TYPES
-    | _MESSAGE_TYPES
-)
 
 
 def _dt(value: Any) -> datetime | None:

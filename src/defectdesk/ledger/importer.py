@@ -220,7 +220,14 @@ def _part_candidates(
 
 
 def _import_part(
-    path: str, size: int, part: int, assignment: list[int], done: Any, seen: Any, out: Any
+    path: str,
+    size: int,
+    part: int,
+    parts: int,
+    assignment: list[int],
+    done: Any,
+    seen: Any,
+    out: Any,
 ) -> None:
     """One worker process: the lines of its partition, in batches, through events_ingest."""
     # Database connections inherited through fork belong to the parent (another thread may
@@ -229,7 +236,6 @@ def _import_part(
     connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
     try:
         markets = marketplace_refs()
-        parts = max(assignment) + 1
         cache = FoldCache(max(settings.INGEST_FOLD_CACHE // parts, 1000))
         total = IngestResult()
         with open(path, "rb") as stream, _collector() as processed:
@@ -260,7 +266,9 @@ def _import_parallel(
     assignment = slot_assignment(path, parts)
     connections.close_all()  # children open their own connections
     workers = [
-        ctx.Process(target=_import_part, args=(path, size, part, assignment, done, seen, out))
+        ctx.Process(
+            target=_import_part, args=(path, size, part, parts, assignment, done, seen, out)
+        )
         for part in range(parts)
     ]
     for worker in workers:
