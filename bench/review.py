@@ -99,8 +99,10 @@ def open_appeals(wanted: int) -> dict[str, Any]:
 def prepare(appeals: int) -> dict[str, Any]:
     """In a child process: the appeals, the bench reviewer, a session and the page URLs."""
     _django()
+    from importlib import import_module
+
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
 
     from defectdesk.accounts.actions import user_create
     from defectdesk.appeals.models import Appeal
@@ -114,9 +116,9 @@ def prepare(appeals: int) -> dict[str, Any]:
         password=secrets.token_urlsafe(16),
         reviewer=True,
     )
-    session = SessionStore()
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.create()
     queue = Appeal.objects.filter(status__in=sorted(REVIEW_STATUSES)).order_by(
@@ -156,6 +158,11 @@ def main() -> None:
         help="PostgreSQL database to use (e.g. dd_bench_web, which bench/web.py loads with "
         "the 1,000,000-order ledger: pass --orders 1000000 with it)",
     )
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="the shared cache the app is served with ('' for none: each process on its own)",
+    )
     parser.add_argument("--child", choices=["load", "prepare"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = ledger_file(args.orders, args.sellers, args.days, args.seed)
@@ -168,7 +175,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     db = args.database
-    env = serving_env(db)
+    env = serving_env(db, args.redis)
     common = ["--orders", str(args.orders), "--sellers", str(args.sellers)]
     common += ["--days", str(args.days), "--seed", str(args.seed), "--appeals", str(args.appeals)]
     here = Path(__file__)

@@ -93,13 +93,15 @@ def load(path: Path, expected_orders: int, partial_ok: bool = False) -> dict[str
 def prepare() -> dict[str, Any]:
     """In a child process: the bench user (owner of the busiest seller), a session, page URLs."""
     _django()
+    from importlib import import_module
+
+    from django.conf import settings
     from django.contrib.auth import (
         BACKEND_SESSION_KEY,
         HASH_SESSION_KEY,
         SESSION_KEY,
         get_user_model,
     )
-    from django.contrib.sessions.backends.db import SessionStore
     from django.db.models import Count
 
     from defectdesk.accounts.actions import user_create
@@ -127,9 +129,9 @@ def prepare() -> dict[str, Any]:
         seller=seller.external_id,
         role="owner",
     )
-    session = SessionStore()
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session["web.seller"] = seller.external_id
     session.create()
@@ -305,8 +307,9 @@ def drive_pages(
     return results
 
 
-def serving_env(db: str) -> dict[str, str]:
-    """Create the PostgreSQL database if needed; the environment the app is served with."""
+def serving_env(db: str, redis_url: str = "") -> dict[str, str]:
+    """Create the PostgreSQL database if needed; the environment the app is served with
+    (with a shared Redis cache when `redis_url` is given, as docs/scaling.md advises)."""
     if not _psql(f"SELECT 1 FROM pg_database WHERE datname = '{db}'"):
         _psql(f"CREATE DATABASE {db}")
     env = {
@@ -319,6 +322,8 @@ def serving_env(db: str) -> dict[str, str]:
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "DATABASE_CONN_MAX_AGE": "600",
+        "REDIS_URL": redis_url,
+        "CACHE_KEY_PREFIX": f"bench-{db}",
     }
     env.pop("DEFECTDESK_TESTING", None)
     return env
@@ -393,6 +398,11 @@ def main() -> None:
         action="store_true",
         help="drive the merchant pages only, not the review queue and review page",
     )
+    parser.add_argument(
+        "--redis",
+        default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="the shared cache the app is served with ('' for none: each process on its own)",
+    )
     parser.add_argument("--child", choices=["load", "prepare"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = ledger_file(args.orders, args.sellers, args.days, args.seed)
@@ -406,7 +416,8 @@ def main() -> None:
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     # The full ledger lives in dd_bench_web; smaller trial runs get a database of their own.
     db = DB_NAME if args.orders == 1_000_000 else f"{DB_NAME}_{args.orders}"
-    env = serving_env(db)
+    env = serving_env(db, args.redis)
+    print(f"shared cache: {args.redis or 'none (each process caches on its own)'}")
     common = ["--orders", str(args.orders), "--sellers", str(args.sellers)]
     common += ["--days", str(args.days), "--seed", str(args.seed)]
     here = Path(__file__)

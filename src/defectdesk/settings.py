@@ -161,6 +161,34 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# REDIS_URL names a cache that every process shares (Redis). With it, sessions and the
+# signed-in user's account and roles are read from there rather than from the database on
+# every request. Without it, each process caches on its own, and only what cannot go stale
+# between processes (results keyed by the data version).
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+SHARED_CACHE = bool(REDIS_URL)
+CACHES = {
+    "default": (
+        {
+            "BACKEND": "defectdesk.core.cache.SharedRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "defectdesk"),
+        }
+        if SHARED_CACHE
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "shared"}
+    ),
+    # Rendered pages and computed health, keyed by the data version: never stale, so each
+    # process keeps its own copy close at hand.
+    "local": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "local",
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
+}
+if SHARED_CACHE:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+AUTHENTICATION_BACKENDS = ["defectdesk.accounts.backends.CachedModelBackend"]
+
 LOGIN_URL = "/signin/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/signin/"

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 
@@ -97,7 +97,7 @@ def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Se
         today = marketplace_today(market)
         prefix = f"console:health:{version}:{market.pk}:{today.isoformat()}:"
         wanted = sorted(by_market[market.pk])
-        cached = cache.get_many([f"{prefix}{pk}" for pk in wanted])
+        cached = caches["local"].get_many([f"{prefix}{pk}" for pk in wanted])
         missing = []
         for seller_id in wanted:
             found = cached.get(f"{prefix}{seller_id}")
@@ -115,7 +115,9 @@ def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Se
         }
         for seller_id, health in fresh.items():
             out[(seller_id, market.pk)] = health
-        cache.set_many({f"{prefix}{pk}": h for pk, h in fresh.items()}, HEALTH_CACHE_SECONDS)
+        caches["local"].set_many(
+            {f"{prefix}{pk}": h for pk, h in fresh.items()}, HEALTH_CACHE_SECONDS
+        )
     return out
 
 

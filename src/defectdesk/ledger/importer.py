@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import connection, connections
 
 from defectdesk.core.bulk import is_postgres
+from defectdesk.core.dbstats import analyze_grown
 from defectdesk.core.errors import FieldError
 from defectdesk.ledger.ingest import (
     LOCK_SLOTS,
@@ -58,6 +59,23 @@ def _batches(candidates: Iterator[Candidate], size: int) -> Iterator[list[Candid
 
 # Events imported between two runs of Python's cyclic garbage collector (see `_collector`).
 COLLECT_EVERY_EVENTS = 200_000
+# Events imported between two checks of the tables' planner statistics (see `_statistics`).
+ANALYZE_EVERY_EVENTS = 100_000
+
+
+def _statistics() -> Callable[[int], None]:
+    """A function told how many events were just imported, which every ANALYZE_EVERY_EVENTS
+    of them refreshes the statistics of the tables the import has grown (`analyze_grown`)."""
+    pending = 0
+
+    def processed(events: int) -> None:
+        nonlocal pending
+        pending += events
+        if pending >= ANALYZE_EVERY_EVENTS:
+            pending = 0
+            analyze_grown()
+
+    return processed
 
 
 @contextmanager
@@ -104,10 +122,12 @@ def import_stream(
     markets = marketplace_refs()
     total = IngestResult()
     cache = cache if cache is not None else FoldCache(settings.INGEST_FOLD_CACHE)
+    analysed = _statistics()
     with _collector() as processed:
         for batch in _batches(reader(stream, max_line_bytes=limit), size):
             total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
             processed(len(batch))
+            analysed(len(batch))
             if progress is not None:
                 progress(stream.tell() if stream.seekable() else 0, len(batch), total)
     return total
@@ -238,12 +258,14 @@ def _import_part(
         markets = marketplace_refs()
         cache = FoldCache(max(settings.INGEST_FOLD_CACHE // parts, 1000))
         total = IngestResult()
+        analysed = _statistics()
         with open(path, "rb") as stream, _collector() as processed:
             limit = settings.INGEST_MAX_LINE_BYTES
             cands = _part_candidates(stream, part, assignment, limit, seen)
             for batch in _batches(cands, size):
                 total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
                 processed(len(batch))
+                analysed(len(batch))
                 with done.get_lock():
                     done.value += len(batch)
             seen[part] = stream.tell()

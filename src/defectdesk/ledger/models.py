@@ -24,17 +24,27 @@ class Event(models.Model):
     """One fact about an order as the marketplace reported it; never updated or deleted."""
 
     seq = models.BigAutoField(primary_key=True)
-    event_id = models.CharField(max_length=128, unique=True)
+    # Unique through Meta.constraints: a unique field would also get a second, pattern-ops
+    # index on PostgreSQL, which no query uses and every append would pay for.
+    event_id = models.CharField(max_length=128)
     type = models.CharField(max_length=40)
     occurred_at = models.DateTimeField()
-    marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, db_index=False)
-    seller = models.ForeignKey(Seller, on_delete=models.PROTECT, db_index=False)
+    # No database-level foreign keys: the ingest action resolves both ids in the transaction
+    # that appends the events, and marketplaces and sellers are never deleted (PROTECT still
+    # guards deletes made through Django). A foreign key would run two lookups per event.
+    marketplace = models.ForeignKey(
+        Marketplace, on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
+    seller = models.ForeignKey(
+        Seller, on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
     order_ref = models.CharField(max_length=64)
     data = models.JSONField(default=dict)
     body_hash = models.CharField(max_length=64)
     received_at = models.DateTimeField()
 
     class Meta:
+        constraints = [models.UniqueConstraint(fields=["event_id"], name="ledger_event_id_unique")]
         indexes = [models.Index(fields=["marketplace", "order_ref"], name="ledger_event_order_idx")]
 
     def __str__(self) -> str:

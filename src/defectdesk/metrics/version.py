@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Callable
 from typing import TypeVar, cast
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -53,9 +53,10 @@ def version_cached(
     shown = repr((parts, get_language(), timezone.get_current_timezone_name()))
     version = data_version() if version is None else version
     key = f"{name}:{version}:{hashlib.sha256(shown.encode()).hexdigest()[:32]}"
-    found = cache.get(key)
+    local = caches["local"]
+    found = local.get(key)
     if found is not None:
         return cast(T, found)
     value = compute()
-    cache.set(key, value, seconds)
+    local.set(key, value, seconds)
     return value

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from defectdesk.accounts.identity import identity_changed
 from defectdesk.accounts.models import Membership, StaffRole
 from defectdesk.notify.models import Notification, OutboxMessage
 
@@ -133,6 +134,7 @@ def outbox_deliver(*, limit: int = 500) -> dict[str, int]:
                 )
             else:
                 with transaction.atomic():
+                    identity_changed(message.user_id)
                     Notification.objects.create(
                         user_id=message.user_id,
                         subject=message.subject,
@@ -167,6 +169,9 @@ def outbox_deliver(*, limit: int = 500) -> dict[str, int]:
 
 def notification_mark_read(*, user_id: int, notification_ids: Iterable[int]) -> int:
     """Mark a user's own notifications read; returns how many changed."""
-    return Notification.objects.filter(
+    changed = Notification.objects.filter(
         user_id=user_id, pk__in=list(notification_ids), read_at__isnull=True
     ).update(read_at=timezone.now())
+    if changed:
+        identity_changed(user_id)
+    return changed

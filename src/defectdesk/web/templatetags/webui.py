@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django import template
+from django.core.cache import caches
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from defectdesk.accounts.roles import principal_for_user
@@ -53,6 +59,57 @@ def nav_state(context: template.Context) -> dict[str, Any]:
     }
     setattr(request, "_web_nav", state)  # noqa: B010
     return state
+
+
+# Stands in for the CSRF token in a cached header; each request puts its own token there.
+_CSRF_SLOT = "csrf-token-slot-4c1d"
+HEADER_CACHE_SECONDS = 600
+
+
+@register.simple_tag(takes_context=True)
+def page_header(context: template.Context) -> SafeString:
+    """The page's header and navigation, rendered once for everything it shows.
+
+    The same user on the same page with the same sellers, roles and unread count sees the same
+    header, so it is kept in this process's cache under all of those; only the CSRF token of
+    the sign-out form differs between requests, and is put in afterwards."""
+    request: HttpRequest = context["request"]
+    user = context.get("user")
+    authenticated = bool(user is not None and user.is_authenticated)
+    nav = nav_state(context) if authenticated else None
+    seller = context.get("seller")
+    viewer = context.get("viewer")
+    is_owner = bool(viewer is not None and viewer.is_owner)
+    shown = repr(
+        (
+            user.pk if authenticated else None,  # type: ignore[union-attr]
+            user.get_username() if authenticated else None,  # type: ignore[union-attr]
+            context.get("active"),
+            (seller.external_id, seller.name) if seller is not None else None,
+            is_owner,
+            sorted(nav.items()) if nav is not None else None,
+            get_language(),
+        )
+    )
+    key = f"web:header:{hashlib.sha256(shown.encode()).hexdigest()[:32]}"
+    local = caches["local"]
+    html = local.get(key)
+    if html is None:
+        html = render_to_string(
+            "web/_header.html",
+            {
+                "user": user,
+                "nav": nav,
+                "active": context.get("active"),
+                "seller": seller,
+                "viewer": viewer,
+                "csrf_token": _CSRF_SLOT,
+            },
+        )
+        local.set(key, html, HEADER_CACHE_SECONDS)
+    if authenticated:
+        html = html.replace(_CSRF_SLOT, get_token(request))
+    return mark_safe(html)
 
 
 @register.filter

@@ -1,0 +1,134 @@
+"""With a shared cache (Redis), the signed-in user, their roles and unread count come from it,
+and any change to them is seen on the very next request."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import transaction
+from django.test import Client, override_settings
+
+from defectdesk.accounts.backends import CachedModelBackend
+from defectdesk.accounts.identity import identity_cached, identity_changed
+from defectdesk.accounts.models import Membership
+from defectdesk.accounts.roles import principal_for_user
+from defectdesk.notify.actions import notification_mark_read, notify_users, outbox_deliver
+from defectdesk.notify.models import Notification
+from defectdesk.notify.selectors import unread_count
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def _redis_up() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6379")
+
+
+@pytest.fixture
+def shared_cache() -> Iterator[None]:
+    caches = {
+        "default": {
+            "BACKEND": "defectdesk.core.cache.SharedRedisCache",
+            "LOCATION": REDIS,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        },
+        "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    with override_settings(
+        CACHES=caches,
+        SHARED_CACHE=True,
+        SESSION_ENGINE="django.contrib.sessions.backends.cached_db",
+    ):
+        yield
+
+
+def test_the_user_and_roles_come_from_the_cache_after_the_first_request(
+    cast: dict[str, Any], shared_cache: None, django_assert_num_queries: Any
+) -> None:
+    backend = CachedModelBackend()
+    alice = cast["alice"]
+    first = backend.get_user(alice.pk)
+    assert first is not None
+    with django_assert_num_queries(0):
+        again = backend.get_user(alice.pk)
+        assert again is not None
+        assert principal_for_user(again).seller_roles == principal_for_user(first).seller_roles
+
+
+def test_a_removed_membership_is_seen_on_the_next_request(
+    cast: dict[str, Any], shared_cache: None
+) -> None:
+    backend = CachedModelBackend()
+    bob = cast["bob"]
+    seller_id = Membership.objects.get(user=bob).seller_id
+    cached = backend.get_user(bob.pk)
+    assert cached is not None and principal_for_user(cached).may_read_seller(seller_id)
+    Membership.objects.filter(user=bob).delete()
+    fresh = backend.get_user(bob.pk)
+    assert fresh is not None and not principal_for_user(fresh).may_read_seller(seller_id)
+
+
+def test_a_deactivated_user_is_signed_out_at_once(cast: dict[str, Any], shared_cache: None) -> None:
+    backend = CachedModelBackend()
+    carol = cast["carol"]
+    assert backend.get_user(carol.pk) is not None
+    carol.is_active = False
+    carol.save()
+    assert backend.get_user(carol.pk) is None
+
+
+def test_a_change_made_while_an_entry_is_computed_is_never_served(
+    cast: dict[str, Any], shared_cache: None
+) -> None:
+    user_id = cast["alice"].pk
+    values = iter(["stale", "fresh"])
+
+    def compute_racing_a_change() -> str:
+        value = next(values)
+        identity_changed(user_id)  # another request changes the user meanwhile
+        return value
+
+    assert identity_cached(user_id, "probe", compute_racing_a_change) == "stale"
+    assert identity_cached(user_id, "probe", lambda: next(values)) == "fresh"
+
+
+def test_the_unread_count_follows_new_and_read_notifications(
+    cast: dict[str, Any], shared_cache: None, django_assert_num_queries: Any
+) -> None:
+    alice = cast["alice"]
+    assert unread_count(alice) == 0
+    with django_assert_num_queries(0):
+        assert unread_count(alice) == 0
+    with transaction.atomic():
+        notify_users(user_ids=[alice.pk], subject="Appeal 1: decided", body="Approved.")
+    outbox_deliver()
+    assert unread_count(alice) == 1
+    notification_mark_read(
+        user_id=alice.pk, notification_ids=Notification.objects.values_list("pk", flat=True)
+    )
+    assert unread_count(alice) == 0
+
+
+def test_signing_out_ends_the_session_for_every_process(
+    cast: dict[str, Any], shared_cache: None
+) -> None:
+    browser = Client()
+    assert browser.login(username="alice", password="correct-horse-1")
+    assert browser.get("/orders/").status_code == 200
+    session_cookie = browser.cookies["sessionid"].value
+    browser.post("/signout/")
+    # Another process, or a copied cookie, presenting the old session is sent to sign in.
+    other = Client()
+    other.cookies["sessionid"] = session_cookie
+    response = other.get("/orders/")
+    assert response.status_code == 302 and "/signin/" in response["Location"]
