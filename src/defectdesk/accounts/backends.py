@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 
-from defectdesk.accounts.identity import identity_cached
+from defectdesk.accounts.identity import identity_cached, shared
 from defectdesk.accounts.roles import principal_for_user
 
 
@@ -20,6 +20,11 @@ class CachedModelBackend(ModelBackend):
             user = super(CachedModelBackend, self).get_user(user_id)
             if user is not None:
                 principal_for_user(user)  # resolved once, kept with the user
+                if shared():
+                    # Every page's header shows it: one cache entry rather than two.
+                    from defectdesk.notify.selectors import unread_stored
+
+                    user._defectdesk_unread = unread_stored(user)  # type: ignore[attr-defined]
             return user
 
         user = identity_cached(user_id, "user", load)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from defectdesk.core.actors import Actor
 from defectdesk.core.models import AuditEvent
+from defectdesk.core.shared import data_changed
 
 
 def audit_record(
@@ -27,6 +28,7 @@ def audit_record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the action's transaction")
     user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    data_changed()
     return AuditEvent.objects.create(
         occurred_at=timezone.now(),
         actor_id=user.pk if user is not None else None,

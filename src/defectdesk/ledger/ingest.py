@@ -20,6 +20,7 @@ from django.utils import timezone
 from defectdesk.accounts.models import Seller
 from defectdesk.core.bulk import bulk_insert, bulk_upsert, fetch_in, is_postgres
 from defectdesk.core.errors import FieldError
+from defectdesk.core.shared import data_changed
 from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_more, fold_order
 from defectdesk.ledger.models import Event, Marketplace, Order
@@ -154,6 +155,7 @@ def events_ingest(
         if accepted:
             events = [e for _, e in accepted]
             plan = _plan(events, markets, counts, cache)
+            data_changed()
             _append(accepted, markets)
             _project(plan, markets, cache)
         result.created = len(accepted)

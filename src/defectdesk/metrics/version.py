@@ -12,18 +12,32 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from defectdesk.core.models import AuditEvent
+from defectdesk.core.shared import DATA_GEN_KEY, guarded
 from defectdesk.ledger.models import Event
 
 T = TypeVar("T")
 
 
-def data_version() -> str:
-    """The ledger's last sequence number and the audit log's last id, read in one query.
+# Bounds how long a version can outlive a change whose writer died between its commit and
+# telling the shared cache (or ran without REDIS_URL): it is read afresh at least this often.
+VERSION_ENTRY_SECONDS = 10
 
-    Every accepted event advances the first; every action that changes health without an
-    event (an approved appeal, a policy change) is audited and advances the second. Both
-    reads are index lookups, so caches keyed by this version cost one round trip to check.
+
+def data_version() -> str:
+    """A token that changes whenever the ledger or the audit log grows.
+
+    Every accepted event advances the ledger's sequence; every action that changes health
+    without an event (an approved appeal, a policy change) is audited. Pages key their caches
+    by this token. It is read from the database in one query of two index lookups; with a
+    shared cache (REDIS_URL), from there, under the generation both writers replace
+    (`core.shared.data_changed`), so that no process uses a version older than a change.
     """
+    found = guarded(DATA_GEN_KEY, "data:version", stored_data_version, VERSION_ENTRY_SECONDS)
+    return found if found is not None else stored_data_version()
+
+
+def stored_data_version() -> str:
+    """The ledger's last sequence number and the audit log's last id, read in one query."""
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT (SELECT MAX(seq) FROM {Event._meta.db_table}), "  # noqa: S608

@@ -16,12 +16,21 @@ def notifications_for(user: AbstractBaseUser | AnonymousUser | None) -> QuerySet
     return Notification.objects.filter(user_id=user.pk)
 
 
+def unread_stored(user: AbstractBaseUser | AnonymousUser) -> int:
+    """How many of the user's notifications are unread, counted in the database."""
+    return notifications_for(user).filter(read_at__isnull=True).count()
+
+
 def unread_count(user: AbstractBaseUser | AnonymousUser | None) -> int:
-    """How many of the user's notifications are unread (from the shared cache when there is
-    one: creating or reading a notification changes the user's identity generation)."""
+    """How many of the user's notifications are unread.
+
+    With a shared cache, the signed-in user is loaded with the count (accounts.backends), and
+    elsewhere it is cached on its own; creating or reading a notification changes the user's
+    identity generation, which retires both."""
     if user is None or not user.is_authenticated:
         return 0
-    found = identity_cached(
-        user.pk, "unread", lambda: notifications_for(user).filter(read_at__isnull=True).count()
-    )
+    known = getattr(user, "_defectdesk_unread", None)
+    if known is not None:
+        return int(known)
+    found = identity_cached(user.pk, "unread", lambda: unread_stored(user))
     return found or 0

@@ -23,6 +23,7 @@ from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
 from defectdesk.web.common import base_context, page, viewer_for
+from defectdesk.web.pagecache import cached_page
 
 TREND_DAYS = 90
 # The version in the key makes a stale entry unreachable; the timeout only bounds memory.
@@ -252,4 +253,4 @@ def account_health(request: HttpRequest) -> HttpResponse:
     shown = (seller.pk, seller.name, scope.marketplace.pk, as_of, today, error)
     body = version_cached("web:health", shown, render_body, HEALTH_CACHE_SECONDS, version=version)
     context = base_context(viewer, "health", body=mark_safe(body))
-    return render(request, "web/health.html", context)
+    return cached_page(request, "web/health.html", context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any, cast
@@ -14,6 +14,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -38,6 +39,7 @@ from defectdesk.web.common import Viewer, base_context, field_errors, page, view
 from defectdesk.web.csvsafe import csv_cell
 from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
 from defectdesk.web.ordertable import order_rows_html
+from defectdesk.web.pagecache import cached_page
 from defectdesk.web.timeline import WHY_IT_COUNTS, event_detail, event_title
 
 PAGE_SIZE = 50
@@ -154,33 +156,32 @@ def order_list(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
     filters = filters_parse(request.GET)
     page_number = request.GET.get("page")
-    # The same page for everyone who may see the seller, until the data changes or a minute
-    # passes (a defect dated ahead starts to count on its own).
-    if viewer.seller is None:
+
+    def render_body() -> str:
         listing = _listing(viewer, filters, page_number)
+        context = {
+            "listing": listing,
+            "rows_html": mark_safe(listing.rows_html),
+            "filters": filters,
+            "kinds": Defect.Kind.choices,
+            "statuses": Order.Status.choices,
+            "fulfilments": [
+                (f, _("Merchant") if f == "merchant" else _("Marketplace")) for f in FULFILMENTS
+            ],
+            "export_query": request.GET.urlencode(),
+            "placed_sort": "placed" if filters.sort == "-placed" else "-placed",
+        }
+        return render_to_string("web/order_list_body.html", context, request=request)
+
+    # The same page for everyone who may see the seller, with the same query string, until the
+    # data changes or a minute passes (a defect dated ahead starts to count on its own).
+    if viewer.seller is None:
+        body = render_body()
     else:
-        shown = (viewer.seller.pk, astuple(filters), page_number)
-        listing = version_cached(
-            "web:orders",
-            shown,
-            lambda: _listing(viewer, filters, page_number),
-            LISTING_CACHE_SECONDS,
-        )
-    context = base_context(
-        viewer,
-        "orders",
-        listing=listing,
-        rows_html=mark_safe(listing.rows_html),
-        filters=filters,
-        kinds=Defect.Kind.choices,
-        statuses=Order.Status.choices,
-        fulfilments=[
-            (f, _("Merchant") if f == "merchant" else _("Marketplace")) for f in FULFILMENTS
-        ],
-        export_query=request.GET.urlencode(),
-        placed_sort="placed" if filters.sort == "-placed" else "-placed",
-    )
-    return render(request, "web/order_list.html", context)
+        shown = (viewer.seller.pk, sorted(request.GET.lists()))
+        body = version_cached("web:orders", shown, render_body, LISTING_CACHE_SECONDS)
+    context = base_context(viewer, "orders", body=mark_safe(body))
+    return cached_page(request, "web/order_list.html", context)
 
 
 class _Echo:

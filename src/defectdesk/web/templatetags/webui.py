@@ -32,10 +32,8 @@ def _url_or_none(name: str) -> str | None:
         return None
 
 
-@register.simple_tag(takes_context=True)
-def nav_state(context: template.Context) -> dict[str, Any]:
+def nav_for(request: HttpRequest) -> dict[str, Any]:
     """Unread notifications, the viewer's roles and the sellers they may switch to (cached)."""
-    request: HttpRequest = context["request"]
     cached = getattr(request, "_web_nav", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -61,9 +59,35 @@ def nav_state(context: template.Context) -> dict[str, Any]:
     return state
 
 
-# Stands in for the CSRF token in a cached header; each request puts its own token there.
-_CSRF_SLOT = "csrf-token-slot-4c1d"
+@register.simple_tag(takes_context=True)
+def nav_state(context: template.Context) -> dict[str, Any]:
+    return nav_for(context["request"])
+
+
+# Stands in for the CSRF token in a cached header or page; each request puts its own there.
+CSRF_SLOT = "csrf-token-slot-4c1d"
 HEADER_CACHE_SECONDS = 600
+
+
+def header_shown(
+    request: HttpRequest, active: str | None, seller: Any, viewer: Any
+) -> tuple[str, dict[str, Any] | None]:
+    """Everything the page header shows, as a cache key, and the navigation state."""
+    user = request.user
+    authenticated = bool(user is not None and user.is_authenticated)
+    nav = nav_for(request) if authenticated else None
+    shown = repr(
+        (
+            user.pk if authenticated else None,
+            user.get_username() if authenticated else None,
+            active,
+            (seller.external_id, seller.name) if seller is not None else None,
+            bool(viewer is not None and viewer.is_owner),
+            sorted(nav.items()) if nav is not None else None,
+            get_language(),
+        )
+    )
+    return hashlib.sha256(shown.encode()).hexdigest()[:32], nav
 
 
 @register.simple_tag(takes_context=True)
@@ -72,43 +96,29 @@ def page_header(context: template.Context) -> SafeString:
 
     The same user on the same page with the same sellers, roles and unread count sees the same
     header, so it is kept in this process's cache under all of those; only the CSRF token of
-    the sign-out form differs between requests, and is put in afterwards."""
+    the sign-out form differs between requests, and is put in afterwards (or, when the whole
+    page is being cached, by web.pagecache)."""
     request: HttpRequest = context["request"]
-    user = context.get("user")
-    authenticated = bool(user is not None and user.is_authenticated)
-    nav = nav_state(context) if authenticated else None
-    seller = context.get("seller")
-    viewer = context.get("viewer")
-    is_owner = bool(viewer is not None and viewer.is_owner)
-    shown = repr(
-        (
-            user.pk if authenticated else None,  # type: ignore[union-attr]
-            user.get_username() if authenticated else None,  # type: ignore[union-attr]
-            context.get("active"),
-            (seller.external_id, seller.name) if seller is not None else None,
-            is_owner,
-            sorted(nav.items()) if nav is not None else None,
-            get_language(),
-        )
-    )
-    key = f"web:header:{hashlib.sha256(shown.encode()).hexdigest()[:32]}"
+    seller, viewer, active = context.get("seller"), context.get("viewer"), context.get("active")
+    shown, nav = header_shown(request, active, seller, viewer)
+    key = f"web:header:{shown}"
     local = caches["local"]
     html = local.get(key)
     if html is None:
         html = render_to_string(
             "web/_header.html",
             {
-                "user": user,
+                "user": request.user,
                 "nav": nav,
-                "active": context.get("active"),
+                "active": active,
                 "seller": seller,
                 "viewer": viewer,
-                "csrf_token": _CSRF_SLOT,
+                "csrf_token": CSRF_SLOT,
             },
         )
         local.set(key, html, HEADER_CACHE_SECONDS)
-    if authenticated:
-        html = html.replace(_CSRF_SLOT, get_token(request))
+    if nav is not None and context.get("csrf_token") != CSRF_SLOT:
+        html = html.replace(CSRF_SLOT, get_token(request))
     return mark_safe(html)
 
 

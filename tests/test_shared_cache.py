@@ -1,5 +1,5 @@
-"""With a shared cache (Redis), the signed-in user, their roles and unread count come from it,
-and any change to them is seen on the very next request."""
+"""With a shared cache (Redis), the signed-in user, their roles and unread count, and the data
+version come from it, and any change to them is seen on the very next request."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ from defectdesk.accounts.backends import CachedModelBackend
 from defectdesk.accounts.identity import identity_cached, identity_changed
 from defectdesk.accounts.models import Membership
 from defectdesk.accounts.roles import principal_for_user
+from defectdesk.metrics.version import data_version, stored_data_version
 from defectdesk.notify.actions import notification_mark_read, notify_users, outbox_deliver
 from defectdesk.notify.models import Notification
 from defectdesk.notify.selectors import unread_count
+from tests.test_metrics_version import test_a_cached_result_lasts_until_the_data_changes
 
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -132,3 +134,29 @@ def test_signing_out_ends_the_session_for_every_process(
     other.cookies["sessionid"] = session_cookie
     response = other.get("/orders/")
     assert response.status_code == 302 and "/signin/" in response["Location"]
+
+
+def test_the_signed_in_user_carries_a_fresh_unread_count(
+    cast: dict[str, Any], shared_cache: None
+) -> None:
+    backend = CachedModelBackend()
+    alice = cast["alice"]
+    before = backend.get_user(alice.pk)
+    assert before is not None and unread_count(before) == 0
+    with transaction.atomic():
+        notify_users(user_ids=[alice.pk], subject="Appeal 2: decided", body="Denied.")
+    outbox_deliver()
+    after = backend.get_user(alice.pk)
+    assert after is not None and unread_count(after) == 1
+
+
+def test_the_data_version_comes_from_the_cache_until_an_event_or_audited_action(
+    marketplace: Any, make_event: Any, shared_cache: None, django_assert_num_queries: Any
+) -> None:
+    first = data_version()
+    with django_assert_num_queries(0):
+        assert data_version() == first
+    test_a_cached_result_lasts_until_the_data_changes(marketplace, make_event)
+    after = data_version()
+    assert after != first
+    assert after == stored_data_version()

@@ -1,0 +1,58 @@
+"""Whole pages kept per process, for the pages merchants open most (Account health, Orders).
+
+Such a page is its header (cached under everything it shows: web.templatetags.webui) around
+its body (rendered once per data version by the view), so the finished page is a function of
+the header's key, the body, the template and the language. It is kept under those, with the
+CSRF token left as a slot that each request fills with its own. A page with flash messages to
+show is always rendered, since showing them uses them up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.messages.storage.session import SessionStorage
+from django.core.cache import caches
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
+
+from defectdesk.web.templatetags.webui import CSRF_SLOT, header_shown
+
+PAGE_CACHE_SECONDS = 600
+
+
+def messages_pending(request: HttpRequest) -> bool:
+    """Whether the page would show flash messages (stored in a cookie or the session)."""
+    storage = getattr(request, "_messages", None)
+    if storage is not None and getattr(storage, "_queued_messages", None):
+        return True
+    if CookieStorage.cookie_name in request.COOKIES:
+        return True
+    session = getattr(request, "session", None)
+    return session is not None and SessionStorage.session_key in session
+
+
+def cached_page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+    """`render(request, template, context)`, from the cache when nothing shown has changed.
+
+    The template shows the header and `context["body"]`, already rendered, and nothing else
+    that varies."""
+    if messages_pending(request):
+        return render(request, template, context)
+    shown, _ = header_shown(
+        request, context.get("active"), context.get("seller"), context.get("viewer")
+    )
+    digest = hashlib.sha256(str(context["body"]).encode())
+    digest.update(repr((template, shown, get_language())).encode())
+    key = f"web:page:{digest.hexdigest()[:40]}"
+    local = caches["local"]
+    html = local.get(key)
+    if html is None:
+        html = render_to_string(template, {**context, "csrf_token": CSRF_SLOT}, request=request)
+        local.set(key, html, PAGE_CACHE_SECONDS)
+    return HttpResponse(html.replace(CSRF_SLOT, get_token(request)))
