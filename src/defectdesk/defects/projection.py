@@ -12,7 +12,7 @@ from defectdesk.core.bulk import bulk_upsert, fetch_in
 from defectdesk.defects.models import Defect
 from defectdesk.defects.rules import DefectFact, defect_facts, with_appeal
 from defectdesk.ledger.models import Order
-from defectdesk.ledger.projection import OrderChange
+from defectdesk.ledger.projection import OrderChange, PendingOrder
 from defectdesk.policy.profile import DEFAULT_POLICY, Policy
 from defectdesk.policy.selectors import policies_by_marketplace
 
@@ -167,9 +167,15 @@ def orders_mark_problems(marks: Sequence[tuple[int, datetime | None]]) -> None:
 
 
 class DefectProjector:
-    """Upserts defects by (order, kind, source key) so ids stay stable across rebuilds."""
+    """Upserts defects by (order, kind, source key) so ids stay stable across rebuilds.
+
+    It owns the orders' `problem_since` column: during ingestion `prepare` works out each
+    order's defects before the orders' rows are written, so the column is written with the
+    row (one write per order and batch); `apply` then writes the defects. Called without
+    `prepare` (an appeal's removal), `apply` works them out and marks the orders itself."""
 
     name = "defects"
+    order_columns = ("problem_since",)
 
     def __init__(self) -> None:
         # What the last batch gave, for projectors later in the same batch (the counters):
@@ -178,23 +184,73 @@ class DefectProjector:
         self.last_facts: dict[int, list[DefectFact]] = {}
         self.last_before_facts: dict[int, list[DefectFact]] = {}
         self.last_cuts: dict[ExistingKey, datetime] = {}
+        # From `prepare` to the `apply` of the same batch, by (marketplace id, order ref):
+        # the order's facts after and before the batch, and the stored defects of the orders.
+        self._prepared: dict[tuple[int, str], tuple[list[DefectFact], list[DefectFact] | None]]
+        self._prepared = {}
+        self._prepared_existing: dict[ExistingKey, tuple[int, datetime | None]] = {}
+
+    def _facts(
+        self,
+        order_id: int | None,
+        policy: Policy,
+        before: Any,
+        after: Any,
+        cuts: dict[ExistingKey, datetime],
+    ) -> tuple[list[DefectFact], list[DefectFact] | None]:
+        """The order's facts after the batch, and before it when it was placed before."""
+        oid = order_id if order_id is not None else -1
+        facts = facts_with_appeals(oid, defect_facts(after, policy), cuts)
+        old = None
+        if before is not None and before.is_placed:
+            old = facts_with_appeals(oid, defect_facts(before, policy), cuts)
+        return facts, old
+
+    def prepare(self, pending: Sequence[PendingOrder]) -> list[tuple[Any, ...]]:
+        policies = policies_by_marketplace()
+        existing = existing_defects([p.order_id for p in pending if p.order_id is not None])
+        cuts = {k: at for k, (_, at) in existing.items() if at is not None}
+        self._prepared_existing = existing
+        self._prepared = {}
+        values = []
+        for p in pending:
+            policy: Policy = policies.get(p.marketplace.id, DEFAULT_POLICY)
+            facts, old = self._facts(p.order_id, policy, p.before, p.after, cuts)
+            self._prepared[(p.marketplace.id, p.after.order_ref)] = (facts, old)
+            values.append((problem_since(facts),))
+        return values
 
     def apply(self, changes: Sequence[OrderChange]) -> None:
-        policies = policies_by_marketplace()
-        existing = existing_defects([c.order_id for c in changes])
+        prepared, self._prepared = self._prepared, {}
+        if prepared and all((c.marketplace.id, c.after.order_ref) in prepared for c in changes):
+            existing = self._prepared_existing
+            computed = [prepared[(c.marketplace.id, c.after.order_ref)] for c in changes]
+            mark = False
+        else:
+            policies = policies_by_marketplace()
+            existing = existing_defects([c.order_id for c in changes])
+            cuts = {k: at for k, (_, at) in existing.items() if at is not None}
+            computed = [
+                self._facts(
+                    c.order_id,
+                    policies.get(c.marketplace.id, DEFAULT_POLICY),
+                    c.before,
+                    c.after,
+                    cuts,
+                )
+                for c in changes
+            ]
+            mark = True
+        self._prepared_existing = {}
         cuts = {k: at for k, (_, at) in existing.items() if at is not None}
         rows: list[list[Any]] = []
         seen: set[ExistingKey] = set()
         facts_by_order: dict[int, list[DefectFact]] = {}
         before_by_order: dict[int, list[DefectFact]] = {}
-        for change in changes:
-            policy: Policy = policies.get(change.marketplace.id, DEFAULT_POLICY)
-            facts = facts_with_appeals(change.order_id, defect_facts(change.after, policy), cuts)
+        for change, (facts, old) in zip(changes, computed, strict=True):
             facts_by_order[change.order_id] = facts
             seen.update((change.order_id, f.kind, f.source_key) for f in facts)
-            before = change.before
-            if before is not None and before.is_placed:
-                old = facts_with_appeals(change.order_id, defect_facts(before, policy), cuts)
+            if old is not None:
                 before_by_order[change.order_id] = old
                 if old == facts and all(
                     (change.order_id, f.kind, f.source_key) in existing for f in facts
@@ -202,18 +258,19 @@ class DefectProjector:
                     continue  # its rows already say this
             rows.extend(defect_row(change, fact) for fact in facts)
         self.last_changes = changes
-        # Orders placed before this batch whose active defects did not change keep their mark,
-        # and so do rows this batch created without a problem (their mark is empty already);
-        # the others (new with a defect, rebuilt, or changed) are marked anew.
-        marks = []
-        for c in changes:
-            since = problem_since(facts_by_order[c.order_id])
-            if c.order_id in before_by_order:
-                if problem_since(before_by_order[c.order_id]) != since:
+        if mark:
+            # Orders placed before this batch whose active defects did not change keep their
+            # mark, and so do rows this batch created without a problem (their mark is empty
+            # already); the others (new with a defect, rebuilt, or changed) are marked anew.
+            marks = []
+            for c in changes:
+                since = problem_since(facts_by_order[c.order_id])
+                if c.order_id in before_by_order:
+                    if problem_since(before_by_order[c.order_id]) != since:
+                        marks.append((c.order_id, since))
+                elif since is not None or not c.created:
                     marks.append((c.order_id, since))
-            elif since is not None or not c.created:
-                marks.append((c.order_id, since))
-        orders_mark_problems(marks)
+            orders_mark_problems(marks)
         self.last_facts = facts_by_order
         self.last_before_facts = before_by_order
         self.last_cuts = cuts

@@ -24,7 +24,13 @@ from defectdesk.core.shared import data_changed
 from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_more, fold_order
 from defectdesk.ledger.models import Event, Marketplace, Order
-from defectdesk.ledger.projection import MarketplaceRef, OrderChange, projectors
+from defectdesk.ledger.projection import (
+    MarketplaceRef,
+    OrderChange,
+    PendingOrder,
+    column_owners,
+    projectors,
+)
 from defectdesk.ledger.schemas import MarketplaceInfo, ValidEvent, event_validate
 
 INGEST_LOCK_KEY = 0x44656665
@@ -151,13 +157,14 @@ def events_ingest(
                 cur.execute("SET LOCAL synchronous_commit = off; SET LOCAL jit = off")
         accepted = _dedupe(valid, result)
         counts: dict[tuple[int, str], int] = {}
-        accepted = _check_orders(accepted, markets, result, counts)
+        ids: dict[tuple[int, str], int] = {}
+        accepted = _check_orders(accepted, markets, result, counts, ids)
         if accepted:
             events = [e for _, e in accepted]
             plan = _plan(events, markets, counts, cache)
             data_changed()
             _append(accepted, markets)
-            _project(plan, markets, cache)
+            _project(plan, markets, cache, ids)
         result.created = len(accepted)
     return result
 
@@ -200,10 +207,12 @@ def _check_orders(
     markets: dict[str, MarketplaceRef],
     result: IngestResult,
     counts: dict[tuple[int, str], int],
+    ids: dict[tuple[int, str], int],
 ) -> list[tuple[Candidate, ValidEvent]]:
     """Reject a second order.placed and events whose seller is not the order's.
 
-    Fills `counts` with the applied-event count of every touched order already placed.
+    Fills `counts` with the applied-event count, and `ids` with the row id, of every touched
+    order already placed.
     """
     keys_by_market: dict[int, set[str]] = defaultdict(set)
     for _, e in accepted:
@@ -211,15 +220,16 @@ def _check_orders(
     owner: dict[tuple[int, str], str] = {}
     for market_id, refs in keys_by_market.items():
         rows = fetch_in(
-            f"SELECT o.order_ref, s.external_id, o.event_count FROM {ORDER_TABLE} o "  # noqa: S608
+            f"SELECT o.order_ref, s.external_id, o.event_count, o.id FROM {ORDER_TABLE} o "  # noqa: S608
             f"JOIN {SELLER_TABLE} s ON s.id = o.seller_id WHERE o.marketplace_id = %s AND {{in}}",
             "o.order_ref",
             sorted(refs),
             [market_id],
         )
-        for ref, seller, count in rows:
+        for ref, seller, count, pk in rows:
             owner[(market_id, ref)] = seller
             counts[(market_id, ref)] = count
+            ids[(market_id, ref)] = pk
     placed_in_db = set(owner)
     for _, e in accepted:
         key = (markets[e.marketplace].id, e.order)
@@ -490,7 +500,12 @@ def _plan(
     return _Plan(new, extended, load_order_events(refold))
 
 
-def _project(plan: _Plan, markets: dict[str, MarketplaceRef], cache: FoldCache | None) -> None:
+def _project(
+    plan: _Plan,
+    markets: dict[str, MarketplaceRef],
+    cache: FoldCache | None,
+    ids: dict[tuple[int, str], int],
+) -> None:
     """Project the touched orders: their state before and after the batch."""
     by_id = {ref.id: ref for ref in markets.values()}
     states: list[tuple[OrderState | None, OrderState, MarketplaceRef]] = [
@@ -512,34 +527,71 @@ def _project(plan: _Plan, markets: dict[str, MarketplaceRef], cache: FoldCache |
         if before is not None and not before.is_placed:
             before = None
         states.append((before, after, market))
-    project_states(states)
+    project_states(states, ids)
     if cache is not None:
         done = [((m.id, after.order_ref), after) for _, after, m in states]
         transaction.on_commit(lambda: cache.put_all(done))
 
 
-def project_states(states: list[tuple[OrderState | None, OrderState, MarketplaceRef]]) -> None:
-    """Upsert the orders' rows and hand the changes to every registered projector."""
+def project_states(
+    states: list[tuple[OrderState | None, OrderState, MarketplaceRef]],
+    ids: dict[tuple[int, str], int] | None = None,
+) -> None:
+    """Upsert the orders' rows and hand the changes to every registered projector.
+
+    `ids` holds the row ids of orders already stored, when the caller has read them; the
+    projectors that own columns of the rows need them (`column_owners`)."""
     if not states:
         return
     sellers = _seller_ids({after.seller or "" for _, after, _ in states})
     rows = [order_row(after, market, sellers[after.seller or ""]) for _, after, market in states]
+    columns = list(ORDER_COLUMNS)
+    owners = column_owners()
+    if owners:
+        if ids is None:
+            ids = _order_ids({(m.id, after.order_ref) for _, after, m in states})
+        pending = [
+            PendingOrder(ids.get((m.id, after.order_ref)), m, before, after)
+            for before, after, m in states
+        ]
+        for owner in owners:
+            columns.extend(owner.order_columns)
+            for row, values in zip(rows, owner.prepare(pending), strict=True):
+                row.extend(values)
     # PostgreSQL tells an inserted row from an updated one: a new row has no xmax yet.
     created = "xmax = 0" if is_postgres() else "FALSE"
     returned = bulk_upsert(
         ORDER_TABLE,
-        ORDER_COLUMNS,
+        columns,
         rows,
         ["marketplace_id", "order_ref"],
         returning=["id", "marketplace_id", "order_ref", created],
         prepared=True,
     )
-    ids = {(market_id, ref): (pk, bool(new)) for pk, market_id, ref, new in returned}
+    by_key = {(market_id, ref): (pk, bool(new)) for pk, market_id, ref, new in returned}
     changes = []
     for before, after, market in states:
-        pk, new = ids[(market.id, after.order_ref)]
+        pk, new = by_key[(market.id, after.order_ref)]
         changes.append(
             OrderChange(pk, sellers[after.seller or ""], market, before, after, created=new)
         )
     for projector in projectors():
         projector.apply(changes)
+
+
+def _order_ids(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+    """The row ids of those of these orders already stored."""
+    by_market: dict[int, list[str]] = defaultdict(list)
+    for market_id, ref in keys:
+        by_market[market_id].append(ref)
+    found: dict[tuple[int, str], int] = {}
+    for market_id, refs in by_market.items():
+        rows = fetch_in(
+            f"SELECT o.order_ref, o.id FROM {ORDER_TABLE} o "  # noqa: S608
+            "WHERE o.marketplace_id = %s AND {in}",
+            "o.order_ref",
+            sorted(refs),
+            [market_id],
+        )
+        found.update(((market_id, ref), pk) for ref, pk in rows)
+    return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from defectdesk.ledger.fold import OrderState
@@ -37,6 +37,27 @@ class OrderChange:
     created: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class PendingOrder:
+    """An order whose row a batch is about to write: its row id if it has one yet."""
+
+    order_id: int | None
+    marketplace: MarketplaceRef
+    before: OrderState | None
+    after: OrderState
+
+
+class OrderColumns(Protocol):
+    """A projector that also owns columns of the orders' rows (the defects projection owns
+    `problem_since`). Its values are computed before the rows are written, so that each row
+    is written once per batch, and `apply` then leaves those columns alone."""
+
+    order_columns: tuple[str, ...]
+
+    def prepare(self, pending: Sequence[PendingOrder]) -> list[tuple[Any, ...]]:
+        """The values of `order_columns` for each pending order, in the same order."""
+
+
 class Projector(Protocol):
     name: str
 
@@ -57,3 +78,8 @@ def projector_register(projector: Projector) -> None:
 
 def projectors() -> list[Projector]:
     return list(_PROJECTORS)
+
+
+def column_owners() -> list[OrderColumns]:
+    """The registered projectors that own columns of the orders' rows."""
+    return [p for p in _PROJECTORS if hasattr(p, "prepare")]  # type: ignore[misc]
