@@ -160,3 +160,28 @@ def test_the_data_version_comes_from_the_cache_until_an_event_or_audited_action(
     after = data_version()
     assert after != first
     assert after == stored_data_version()
+
+
+def test_a_page_reads_the_user_and_the_data_version_in_one_round_trip(
+    cast: dict[str, Any], shared_cache: None
+) -> None:
+    from django.core.cache import caches
+
+    browser = Client()
+    assert browser.login(username="alice", password="correct-horse-1")
+    browser.get("/orders/")  # fills the entries
+    shared = caches["default"]
+    calls: list[str] = []
+    original = shared.get_many
+
+    def counted(keys: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(",".join(keys))
+        return original(keys, *args, **kwargs)
+
+    shared.get_many = counted  # type: ignore[method-assign]
+    try:
+        assert browser.get("/orders/").status_code == 200
+    finally:
+        del shared.get_many
+    assert len(calls) == 1, calls
+    assert "data:version" in calls[0] and "identity:user" in calls[0]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
@@ -20,8 +21,15 @@ from django.db import transaction
 
 T = TypeVar("T")
 
-# The generation of everything keyed by the data version (see metrics.version).
+# The generation of everything keyed by the data version, and the version (metrics.version).
 DATA_GEN_KEY = "data:gen"
+DATA_VERSION_KEY = "data:version"
+# Read along with the first entry a request reads, so that a page costs one round trip for
+# the user and the data version together (see `request_reads`).
+_COMPANIONS = (DATA_GEN_KEY, DATA_VERSION_KEY)
+
+# What this request has read from the shared cache so far; None outside a request.
+_request_reads: ContextVar[dict[str, Any] | None] = ContextVar("shared_reads", default=None)
 
 
 def shared_cache_enabled() -> bool:
@@ -35,8 +43,17 @@ def guarded(gen_key: str, key: str, compute: Callable[[], T | None], seconds: in
     if not shared_cache_enabled():
         return compute()
     cache = caches["default"]
-    found = cache.get_many([gen_key, key])
-    gen, entry = found.get(gen_key), found.get(key)
+    reads = _request_reads.get()
+    if reads is not None and gen_key in reads and key in reads:
+        gen, entry = reads[gen_key], reads[key]
+    else:
+        keys = [gen_key, key]
+        if reads is not None:
+            keys += [k for k in _COMPANIONS if k not in reads and k not in keys]
+        found = cache.get_many(keys)
+        if reads is not None:
+            reads.update({k: found.get(k) for k in keys})
+        gen, entry = found.get(gen_key), found.get(key)
     if gen is not None and isinstance(entry, tuple) and entry[0] == gen:
         return entry[1]  # type: ignore[no-any-return]
     if gen is None:
@@ -46,6 +63,8 @@ def guarded(gen_key: str, key: str, compute: Callable[[], T | None], seconds: in
     value = compute()
     if value is not None and gen is not None:
         cache.set(key, (gen, value), seconds)
+        if reads is not None:
+            reads.update({gen_key: gen, key: (gen, value)})
     return value
 
 
@@ -53,6 +72,9 @@ def generation_bump(gen_key: str) -> None:
     """Retire every entry under `gen_key`: now, and again when the transaction commits."""
     if not shared_cache_enabled():
         return
+    reads = _request_reads.get()
+    if reads is not None:
+        reads.pop(gen_key, None)  # read it afresh if this request needs it again
 
     def bump() -> None:
         caches["default"].set(gen_key, uuid.uuid4().hex, None)
@@ -64,3 +86,18 @@ def generation_bump(gen_key: str) -> None:
 def data_changed() -> None:
     """The ledger or the audit log is written in this transaction (see metrics.version)."""
     generation_bump(DATA_GEN_KEY)
+
+
+class RequestReadsMiddleware:
+    """Scopes `guarded`'s per-request memo to one request: a page reads the signed-in user and
+    the data version in one round trip, and nothing read is kept past the response."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        token = _request_reads.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_reads.reset(token)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from defectdesk.core.models import AuditEvent
-from defectdesk.core.shared import DATA_GEN_KEY, guarded
+from defectdesk.core.shared import DATA_GEN_KEY, DATA_VERSION_KEY, guarded
 from defectdesk.ledger.models import Event
 
 T = TypeVar("T")
@@ -32,7 +32,7 @@ def data_version() -> str:
     shared cache (REDIS_URL), from there, under the generation both writers replace
     (`core.shared.data_changed`), so that no process uses a version older than a change.
     """
-    found = guarded(DATA_GEN_KEY, "data:version", stored_data_version, VERSION_ENTRY_SECONDS)
+    found = guarded(DATA_GEN_KEY, DATA_VERSION_KEY, stored_data_version, VERSION_ENTRY_SECONDS)
     return found if found is not None else stored_data_version()
 
 

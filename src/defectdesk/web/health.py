@@ -23,7 +23,7 @@ from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
 from defectdesk.web.common import base_context, page, viewer_for
-from defectdesk.web.pagecache import cached_page
+from defectdesk.web.pagecache import Body, cached_page
 
 TREND_DAYS = 90
 # The version in the key makes a stale entry unreachable; the timeout only bounds memory.
@@ -228,29 +228,31 @@ def account_health(request: HttpRequest) -> HttpResponse:
         scope = scope_of(None)
         as_of = today = scope.today
 
-    def render_body() -> str:
+    def render_body() -> Body:
         computed = _health_computed(scope, as_of)
         odr_kinds = scope.policy.metrics["order_defect_rate"].kinds
         labels = dict(Defect.Kind.choices)
-        return render_to_string(
-            "web/health_body.html",
-            {
-                "seller": seller,
-                "health": computed["health"],
-                "cards": computed["cards"],
-                "as_of": as_of,
-                "today": today,
-                "marketplace": scope.marketplace,
-                "changes": computed["changes"],
-                "rolloff": computed["rolloff"],
-                "error": error,
-                "odr_kind_labels": [(k, labels.get(k, k)) for k in odr_kinds],
-            },
+        return Body.of(
+            render_to_string(
+                "web/health_body.html",
+                {
+                    "seller": seller,
+                    "health": computed["health"],
+                    "cards": computed["cards"],
+                    "as_of": as_of,
+                    "today": today,
+                    "marketplace": scope.marketplace,
+                    "changes": computed["changes"],
+                    "rolloff": computed["rolloff"],
+                    "error": error,
+                    "odr_kind_labels": [(k, labels.get(k, k)) for k in odr_kinds],
+                },
+            )
         )
 
     # The body is the same for everyone who may see the seller: rendered once per data
     # version (and day and message), not on every request.
     shown = (seller.pk, seller.name, scope.marketplace.pk, as_of, today, error)
     body = version_cached("web:health", shown, render_body, HEALTH_CACHE_SECONDS, version=version)
-    context = base_context(viewer, "health", body=mark_safe(body))
-    return cached_page(request, "web/health.html", context)
+    context = base_context(viewer, "health", body=mark_safe(body.html))
+    return cached_page(request, "web/health.html", context, body.digest)

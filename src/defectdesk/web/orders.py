@@ -39,7 +39,7 @@ from defectdesk.web.common import Viewer, base_context, field_errors, page, view
 from defectdesk.web.csvsafe import csv_cell
 from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
 from defectdesk.web.ordertable import order_rows_html
-from defectdesk.web.pagecache import cached_page
+from defectdesk.web.pagecache import Body, cached_page
 from defectdesk.web.timeline import WHY_IT_COUNTS, event_detail, event_title
 
 PAGE_SIZE = 50
@@ -157,7 +157,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
     filters = filters_parse(request.GET)
     page_number = request.GET.get("page")
 
-    def render_body() -> str:
+    def render_body() -> Body:
         listing = _listing(viewer, filters, page_number)
         context = {
             "listing": listing,
@@ -171,7 +171,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "export_query": request.GET.urlencode(),
             "placed_sort": "placed" if filters.sort == "-placed" else "-placed",
         }
-        return render_to_string("web/order_list_body.html", context, request=request)
+        return Body.of(render_to_string("web/order_list_body.html", context, request=request))
 
     # The same page for everyone who may see the seller, with the same query string, until the
     # data changes or a minute passes (a defect dated ahead starts to count on its own).
@@ -180,8 +180,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
     else:
         shown = (viewer.seller.pk, sorted(request.GET.lists()))
         body = version_cached("web:orders", shown, render_body, LISTING_CACHE_SECONDS)
-    context = base_context(viewer, "orders", body=mark_safe(body))
-    return cached_page(request, "web/order_list.html", context)
+    context = base_context(viewer, "orders", body=mark_safe(body.html))
+    return cached_page(request, "web/order_list.html", context, body.digest)
 
 
 class _Echo:

@@ -10,6 +10,7 @@ show is always rendered, since showing them uses them up.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.messages.storage.cookie import CookieStorage
@@ -37,19 +38,32 @@ def messages_pending(request: HttpRequest) -> bool:
     return session is not None and SessionStorage.session_key in session
 
 
-def cached_page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A page's rendered body with a digest of it, taken once when it is rendered."""
+
+    html: str
+    digest: str
+
+    @classmethod
+    def of(cls, html: str) -> Body:
+        return cls(html, hashlib.sha256(html.encode()).hexdigest()[:40])
+
+
+def cached_page(
+    request: HttpRequest, template: str, context: dict[str, Any], body_digest: str
+) -> HttpResponse:
     """`render(request, template, context)`, from the cache when nothing shown has changed.
 
-    The template shows the header and `context["body"]`, already rendered, and nothing else
-    that varies."""
+    The template shows the header and `context["body"]` (whose digest is `body_digest`),
+    and nothing else that varies."""
     if messages_pending(request):
         return render(request, template, context)
     shown, _ = header_shown(
         request, context.get("active"), context.get("seller"), context.get("viewer")
     )
-    digest = hashlib.sha256(str(context["body"]).encode())
-    digest.update(repr((template, shown, get_language())).encode())
-    key = f"web:page:{digest.hexdigest()[:40]}"
+    key = repr((template, shown, body_digest, get_language()))
+    key = f"web:page:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
     local = caches["local"]
     html = local.get(key)
     if html is None:
