@@ -63,19 +63,25 @@ COLLECT_EVERY_EVENTS = 200_000
 ANALYZE_EVERY_EVENTS = 100_000
 
 
-def _statistics() -> Callable[[int], None]:
-    """A function told how many events were just imported, which every ANALYZE_EVERY_EVENTS
-    of them refreshes the statistics of the tables the import has grown (`analyze_grown`)."""
+def _every(events: int, action: Callable[[], object]) -> Callable[[int], None]:
+    """A function told how many events were just imported, which runs `action` once every
+    `events` of them."""
     pending = 0
 
-    def processed(events: int) -> None:
+    def processed(count: int) -> None:
         nonlocal pending
-        pending += events
-        if pending >= ANALYZE_EVERY_EVENTS:
+        pending += count
+        if pending >= events:
             pending = 0
-            analyze_grown()
+            action()
 
     return processed
+
+
+def _statistics() -> Callable[[int], None]:
+    """Every ANALYZE_EVERY_EVENTS events, refresh the statistics of the tables the import has
+    grown (`analyze_grown`)."""
+    return _every(ANALYZE_EVERY_EVENTS, analyze_grown)
 
 
 @contextmanager
@@ -91,17 +97,8 @@ def _collector() -> Iterator[Callable[[int], None]]:
     """
     enabled = gc.isenabled()
     gc.disable()
-    pending = 0
-
-    def processed(events: int) -> None:
-        nonlocal pending
-        pending += events
-        if pending >= COLLECT_EVERY_EVENTS:
-            pending = 0
-            gc.collect()
-
     try:
-        yield processed
+        yield _every(COLLECT_EVERY_EVENTS, gc.collect)
     finally:
         if enabled:
             gc.enable()
