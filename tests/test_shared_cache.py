@@ -38,11 +38,12 @@ pytestmark = pytest.mark.skipif(not _redis_up(), reason="no Redis on 127.0.0.1:6
 
 @pytest.fixture
 def shared_cache() -> Iterator[None]:
+    prefix = f"test-{uuid.uuid4().hex}"
     caches = {
         "default": {
             "BACKEND": "defectdesk.core.cache.SharedRedisCache",
             "LOCATION": REDIS,
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            "KEY_PREFIX": prefix,
         },
         "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
@@ -52,6 +53,11 @@ def shared_cache() -> Iterator[None]:
         SESSION_ENGINE="django.contrib.sessions.backends.cached_db",
     ):
         yield
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    for key in client.scan_iter(match=f"{prefix}:*"):
+        client.delete(key)
 
 
 def test_the_user_and_roles_come_from_the_cache_after_the_first_request(

@@ -28,6 +28,11 @@ DATA_VERSION_KEY = "data:version"
 # the user and the data version together (see `request_reads`).
 _COMPANIONS = (DATA_GEN_KEY, DATA_VERSION_KEY)
 
+# How long a generation token lives untouched: a token that expired is replaced by a new one,
+# which retires the entries stored under the old (safe, and it keeps Redis from filling up
+# with the tokens of users who never come back).
+GEN_SECONDS = 7 * 24 * 3600
+
 # What this request has read from the shared cache so far; None outside a request.
 _request_reads: ContextVar[dict[str, Any] | None] = ContextVar("shared_reads", default=None)
 
@@ -58,7 +63,7 @@ def guarded(gen_key: str, key: str, compute: Callable[[], T | None], seconds: in
         return entry[1]  # type: ignore[no-any-return]
     if gen is None:
         gen = uuid.uuid4().hex
-        if not cache.add(gen_key, gen, None):  # a concurrent change's token wins over ours
+        if not cache.add(gen_key, gen, GEN_SECONDS):  # a concurrent change's token wins over ours
             gen = cache.get(gen_key)
     value = compute()
     if value is not None and gen is not None:
@@ -77,7 +82,7 @@ def generation_bump(gen_key: str) -> None:
         reads.pop(gen_key, None)  # read it afresh if this request needs it again
 
     def bump() -> None:
-        caches["default"].set(gen_key, uuid.uuid4().hex, None)
+        caches["default"].set(gen_key, uuid.uuid4().hex, GEN_SECONDS)
 
     bump()
     transaction.on_commit(bump)
