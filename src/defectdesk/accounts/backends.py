@@ -7,8 +7,9 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 
-from defectdesk.accounts.identity import identity_cached, shared
+from defectdesk.accounts.identity import identity_cached
 from defectdesk.accounts.roles import principal_for_user
+from defectdesk.core.shared import shared_cache_enabled
 
 
 class CachedModelBackend(ModelBackend):
@@ -20,7 +21,7 @@ class CachedModelBackend(ModelBackend):
             user = super(CachedModelBackend, self).get_user(user_id)
             if user is not None:
                 principal_for_user(user)  # resolved once, kept with the user
-                if shared():
+                if shared_cache_enabled():
                     # Every page's header shows it: one cache entry rather than two.
                     from defectdesk.notify.selectors import unread_stored
 

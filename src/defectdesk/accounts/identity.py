@@ -11,16 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from defectdesk.core.shared import generation_bump, guarded, shared_cache_enabled
+from defectdesk.core.shared import generation_bump, guarded
 
 T = TypeVar("T")
 
 # Also the longest a change made by a process without REDIS_URL can go unseen.
 ENTRY_SECONDS = 60
-
-
-def shared() -> bool:
-    return shared_cache_enabled()
 
 
 def identity_cached(user_id: Any, part: str, compute: Callable[[], T | None]) -> T | None:

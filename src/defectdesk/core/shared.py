@@ -25,7 +25,7 @@ T = TypeVar("T")
 DATA_GEN_KEY = "data:gen"
 DATA_VERSION_KEY = "data:version"
 # Read along with the first entry a request reads, so that a page costs one round trip for
-# the user and the data version together (see `request_reads`).
+# the user and the data version together (see `RequestReadsMiddleware`).
 _COMPANIONS = (DATA_GEN_KEY, DATA_VERSION_KEY)
 
 # How long a generation token lives untouched: a token that expired is replaced by a new one,

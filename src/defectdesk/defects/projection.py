@@ -11,6 +11,7 @@ from django.db import connection
 from defectdesk.core.bulk import bulk_upsert, fetch_in
 from defectdesk.defects.models import Defect
 from defectdesk.defects.rules import DefectFact, defect_facts, with_appeal
+from defectdesk.ledger.fold import OrderState
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.projection import OrderChange, PendingOrder
 from defectdesk.policy.profile import DEFAULT_POLICY, Policy
@@ -166,6 +167,23 @@ def orders_mark_problems(marks: Sequence[tuple[int, datetime | None]]) -> None:
             )
 
 
+def _facts_around(
+    order_id: int | None,
+    policy: Policy,
+    before: OrderState | None,
+    after: OrderState,
+    cuts: dict[ExistingKey, datetime],
+) -> tuple[list[DefectFact], list[DefectFact] | None]:
+    """An order's facts after a batch, and before it when it was placed before (appeal cuts
+    applied; an order without a row yet has none)."""
+    oid = order_id if order_id is not None else -1
+    facts = facts_with_appeals(oid, defect_facts(after, policy), cuts)
+    old = None
+    if before is not None and before.is_placed:
+        old = facts_with_appeals(oid, defect_facts(before, policy), cuts)
+    return facts, old
+
+
 class DefectProjector:
     """Upserts defects by (order, kind, source key) so ids stay stable across rebuilds.
 
@@ -190,22 +208,6 @@ class DefectProjector:
         self._prepared = {}
         self._prepared_existing: dict[ExistingKey, tuple[int, datetime | None]] = {}
 
-    def _facts(
-        self,
-        order_id: int | None,
-        policy: Policy,
-        before: Any,
-        after: Any,
-        cuts: dict[ExistingKey, datetime],
-    ) -> tuple[list[DefectFact], list[DefectFact] | None]:
-        """The order's facts after the batch, and before it when it was placed before."""
-        oid = order_id if order_id is not None else -1
-        facts = facts_with_appeals(oid, defect_facts(after, policy), cuts)
-        old = None
-        if before is not None and before.is_placed:
-            old = facts_with_appeals(oid, defect_facts(before, policy), cuts)
-        return facts, old
-
     def prepare(self, pending: Sequence[PendingOrder]) -> list[tuple[Any, ...]]:
         policies = policies_by_marketplace()
         existing = existing_defects([p.order_id for p in pending if p.order_id is not None])
@@ -215,23 +217,27 @@ class DefectProjector:
         values = []
         for p in pending:
             policy: Policy = policies.get(p.marketplace.id, DEFAULT_POLICY)
-            facts, old = self._facts(p.order_id, policy, p.before, p.after, cuts)
+            facts, old = _facts_around(p.order_id, policy, p.before, p.after, cuts)
             self._prepared[(p.marketplace.id, p.after.order_ref)] = (facts, old)
             values.append((problem_since(facts),))
         return values
 
     def apply(self, changes: Sequence[OrderChange]) -> None:
         prepared, self._prepared = self._prepared, {}
-        if prepared and all((c.marketplace.id, c.after.order_ref) in prepared for c in changes):
-            existing = self._prepared_existing
-            computed = [prepared[(c.marketplace.id, c.after.order_ref)] for c in changes]
-            mark = False
-        else:
+        # Unless `prepare` ran for exactly these orders (their rows then already hold
+        # problem_since), work out their facts here and mark the orders afterwards.
+        mark = not (
+            prepared and all((c.marketplace.id, c.after.order_ref) in prepared for c in changes)
+        )
+        existing = (
+            existing_defects([c.order_id for c in changes]) if mark else self._prepared_existing
+        )
+        self._prepared_existing = {}
+        cuts = {k: at for k, (_, at) in existing.items() if at is not None}
+        if mark:
             policies = policies_by_marketplace()
-            existing = existing_defects([c.order_id for c in changes])
-            cuts = {k: at for k, (_, at) in existing.items() if at is not None}
             computed = [
-                self._facts(
+                _facts_around(
                     c.order_id,
                     policies.get(c.marketplace.id, DEFAULT_POLICY),
                     c.before,
@@ -240,9 +246,8 @@ class DefectProjector:
                 )
                 for c in changes
             ]
-            mark = True
-        self._prepared_existing = {}
-        cuts = {k: at for k, (_, at) in existing.items() if at is not None}
+        else:
+            computed = [prepared[(c.marketplace.id, c.after.order_ref)] for c in changes]
         rows: list[list[Any]] = []
         seen: set[ExistingKey] = set()
         facts_by_order: dict[int, list[DefectFact]] = {}

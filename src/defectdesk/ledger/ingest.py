@@ -156,15 +156,14 @@ def events_ingest(
                 # threshold, where compiling them takes longer than running them.
                 cur.execute("SET LOCAL synchronous_commit = off; SET LOCAL jit = off")
         accepted = _dedupe(valid, result)
-        counts: dict[tuple[int, str], int] = {}
-        ids: dict[tuple[int, str], int] = {}
-        accepted = _check_orders(accepted, markets, result, counts, ids)
+        stored = stored_orders({(markets[e.marketplace].id, e.order) for _, e in accepted})
+        accepted = _check_orders(accepted, markets, result, stored)
         if accepted:
             events = [e for _, e in accepted]
-            plan = _plan(events, markets, counts, cache)
+            plan = _plan(events, markets, stored, cache)
             data_changed()
             _append(accepted, markets)
-            _project(plan, markets, cache, ids)
+            _project(plan, markets, cache, {key: o.id for key, o in stored.items()})
         result.created = len(accepted)
     return result
 
@@ -202,34 +201,44 @@ def _dedupe(
     return accepted
 
 
-def _check_orders(
-    accepted: list[tuple[Candidate, ValidEvent]],
-    markets: dict[str, MarketplaceRef],
-    result: IngestResult,
-    counts: dict[tuple[int, str], int],
-    ids: dict[tuple[int, str], int],
-) -> list[tuple[Candidate, ValidEvent]]:
-    """Reject a second order.placed and events whose seller is not the order's.
+@dataclass(frozen=True, slots=True)
+class StoredOrder:
+    """What a batch needs of an order already placed: its row, seller and applied events."""
 
-    Fills `counts` with the applied-event count, and `ids` with the row id, of every touched
-    order already placed.
-    """
-    keys_by_market: dict[int, set[str]] = defaultdict(set)
-    for _, e in accepted:
-        keys_by_market[markets[e.marketplace].id].add(e.order)
-    owner: dict[tuple[int, str], str] = {}
-    for market_id, refs in keys_by_market.items():
+    id: int
+    seller: str  # external id
+    event_count: int
+
+
+def stored_orders(keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], StoredOrder]:
+    """The stored rows of those of these orders (marketplace id, order ref) already placed."""
+    by_market: dict[int, set[str]] = defaultdict(set)
+    for market_id, ref in keys:
+        by_market[market_id].add(ref)
+    found: dict[tuple[int, str], StoredOrder] = {}
+    for market_id, refs in by_market.items():
         rows = fetch_in(
-            f"SELECT o.order_ref, s.external_id, o.event_count, o.id FROM {ORDER_TABLE} o "  # noqa: S608
+            f"SELECT o.order_ref, o.id, s.external_id, o.event_count FROM {ORDER_TABLE} o "  # noqa: S608
             f"JOIN {SELLER_TABLE} s ON s.id = o.seller_id WHERE o.marketplace_id = %s AND {{in}}",
             "o.order_ref",
             sorted(refs),
             [market_id],
         )
-        for ref, seller, count, pk in rows:
-            owner[(market_id, ref)] = seller
-            counts[(market_id, ref)] = count
-            ids[(market_id, ref)] = pk
+        found.update(
+            ((market_id, ref), StoredOrder(pk, seller, count)) for ref, pk, seller, count in rows
+        )
+    return found
+
+
+def _check_orders(
+    accepted: list[tuple[Candidate, ValidEvent]],
+    markets: dict[str, MarketplaceRef],
+    result: IngestResult,
+    stored: dict[tuple[int, str], StoredOrder],
+) -> list[tuple[Candidate, ValidEvent]]:
+    """Reject a second order.placed and events whose seller is not the order's (`stored`: the
+    batch's orders already placed)."""
+    owner: dict[tuple[int, str], str] = {key: o.seller for key, o in stored.items()}
     placed_in_db = set(owner)
     for _, e in accepted:
         key = (markets[e.marketplace].id, e.order)
@@ -471,7 +480,7 @@ class _Plan:
 def _plan(
     accepted: list[ValidEvent],
     markets: dict[str, MarketplaceRef],
-    counts: dict[tuple[int, str], int],
+    placed: dict[tuple[int, str], StoredOrder],
     cache: FoldCache | None,
 ) -> _Plan:
     """Fold forward the cached orders; read the stored events of the others.
@@ -487,7 +496,9 @@ def _plan(
     extended: list[tuple[tuple[int, str], OrderState, OrderState]] = []
     refold: set[tuple[int, str]] = set()
     for key, evs in new.items():
-        cached = cache.get(key, counts.get(key)) if cache is not None else None
+        known = placed.get(key)
+        count = known.event_count if known is not None else None
+        cached = cache.get(key, count) if cache is not None else None
         after = fold_more(cached, evs) if cached is not None else None
         if after is None:
             refold.add(key)
@@ -549,7 +560,8 @@ def project_states(
     owners = column_owners()
     if owners:
         if ids is None:
-            ids = _order_ids({(m.id, after.order_ref) for _, after, m in states})
+            keys = {(m.id, after.order_ref) for _, after, m in states}
+            ids = {key: o.id for key, o in stored_orders(keys).items()}
         pending = [
             PendingOrder(ids.get((m.id, after.order_ref)), m, before, after)
             for before, after, m in states
@@ -577,21 +589,3 @@ def project_states(
         )
     for projector in projectors():
         projector.apply(changes)
-
-
-def _order_ids(keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
-    """The row ids of those of these orders already stored."""
-    by_market: dict[int, list[str]] = defaultdict(list)
-    for market_id, ref in keys:
-        by_market[market_id].append(ref)
-    found: dict[tuple[int, str], int] = {}
-    for market_id, refs in by_market.items():
-        rows = fetch_in(
-            f"SELECT o.order_ref, o.id FROM {ORDER_TABLE} o "  # noqa: S608
-            "WHERE o.marketplace_id = %s AND {in}",
-            "o.order_ref",
-            sorted(refs),
-            [market_id],
-        )
-        found.update(((market_id, ref), pk) for ref, pk in rows)
-    return found

@@ -33,7 +33,8 @@ def data_version() -> str:
     (`core.shared.data_changed`), so that no process uses a version older than a change.
     """
     found = guarded(DATA_GEN_KEY, DATA_VERSION_KEY, stored_data_version, VERSION_ENTRY_SECONDS)
-    return found if found is not None else stored_data_version()
+    assert found is not None  # stored_data_version never returns None
+    return found
 
 
 def stored_data_version() -> str:

@@ -2,9 +2,9 @@
 
 Such a page is its header (cached under everything it shows: web.templatetags.webui) around
 its body (rendered once per data version by the view), so the finished page is a function of
-the header's key, the body, the template and the language. It is kept under those, with the
-CSRF token left as a slot that each request fills with its own. A page with flash messages to
-show is always rendered, since showing them uses them up.
+the header's key (which holds the language), the body and the template. It is kept under
+those, with the CSRF token left as a slot that each request fills with its own. A page with
+flash messages to show is always rendered, since showing them uses them up.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.translation import get_language
 
 from defectdesk.web.templatetags.webui import CSRF_SLOT, header_shown
 
@@ -62,8 +61,10 @@ def cached_page(
     shown, _ = header_shown(
         request, context.get("active"), context.get("seller"), context.get("viewer")
     )
-    key = repr((template, shown, body_digest, get_language()))
-    key = f"web:page:{hashlib.sha256(key.encode()).hexdigest()[:40]}"
+    # The header's key holds the language too.
+    key = (
+        f"web:page:{hashlib.sha256(repr((template, shown, body_digest)).encode()).hexdigest()[:40]}"
+    )
     local = caches["local"]
     html = local.get(key)
     if html is None:

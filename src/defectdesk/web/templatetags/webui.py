@@ -59,11 +59,6 @@ def nav_for(request: HttpRequest) -> dict[str, Any]:
     return state
 
 
-@register.simple_tag(takes_context=True)
-def nav_state(context: template.Context) -> dict[str, Any]:
-    return nav_for(context["request"])
-
-
 # Stands in for the CSRF token in a cached header or page; each request puts its own there.
 CSRF_SLOT = "csrf-token-slot-4c1d"
 HEADER_CACHE_SECONDS = 600
