@@ -120,3 +120,56 @@ def test_workers_get_about_the_same_number_of_lines_when_sellers_are_skewed(
         heaviest = max(lines.values())
         # The big seller's slot alone holds 30/70 of the lines: balance is what remains.
         assert heaviest <= max(20_000 * 30 / 70, 20_000 / parts) * 1.1, lines
+
+
+def test_read_ahead_groups_an_orders_lines_and_keeps_their_order() -> None:
+    """Every line comes out once; one order's lines stay in order and together; a repeated
+    event id stays behind its first line, even under another order."""
+    from defectdesk.ledger.importer import regrouped_batches
+
+    lines: list[bytes] = []
+    for day in range(5):
+        for order in range(6):
+            event = {"id": f"e{day}-{order}", "marketplace": "US", "order": f"o{order}"}
+            lines.append(orjson.dumps(event))
+    # The same id as o1's first line, under o4: it must follow that line, not o4's others.
+    lines.append(orjson.dumps({"id": "e0-1", "marketplace": "US", "order": "o4"}))
+    lines.append(b"not json")
+    numbered = list(enumerate(lines, start=1))
+    batches = list(regrouped_batches(numbered, size=7, ahead=1000, max_line_bytes=10_000))
+    out = [c for batch in batches for c in batch]
+    assert all(len(b) <= 7 for b in batches)
+    assert sorted(c.position for c in out) == list(range(1, len(lines) + 1))
+    for order in range(6):
+        mine = [c.position for c in out if c.raw and c.raw["order"] == f"o{order}"]
+        mine = [p for p in mine if p != 31]
+        assert mine == sorted(mine)
+        # Read ahead, an order's five lines sit side by side instead of a day apart.
+        at = [i for i, c in enumerate(out) if c.position in mine]
+        assert at[-1] - at[0] == len(at) - 1 or order == 1
+    # The repeat joins o1's group, after its first line (and, by position, o1's others).
+    o1 = [i for i, c in enumerate(out) if c.raw and c.raw["order"] == "o1"]
+    assert [out[i].position for i in o1] == [2, 8, 14, 20, 26]
+    assert out[o1[-1] + 1].position == 31
+    assert next(c for c in out if c.position == 32).errors
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("ahead", [1, 50, 100_000])
+def test_any_read_ahead_imports_what_a_rebuild_gives(
+    tmp_path: Any, settings: Any, ahead: int
+) -> None:
+    settings.INGEST_READ_AHEAD = ahead
+    marketplace_set(actor=SYSTEM, code="US", timezone="America/Los_Angeles", currency="USD")
+    events = list(generate_events(orders=200, sellers=5, days=30, seed=11, end=date(2026, 10, 31)))
+    # An id used twice with different bodies: the first line wins, the second is a clash.
+    clash = dict(events[-1], id=events[3]["id"])
+    lines = [orjson.dumps(e) for e in [*events, clash]]
+    path = tmp_path / "ledger.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    result = import_path(str(path), batch_size=61, workers=1)
+    assert result.created == len(events)
+    assert [(r.position, r.event_id) for r in result.rejected] == [(len(lines), events[3]["id"])]
+    imported = snapshot()
+    ledger_rebuild()
+    assert snapshot() == imported

@@ -51,3 +51,23 @@ def test_second_placed_and_foreign_seller_are_rejected(marketplace: Any, make_ev
     fields = sorted(r.errors[0].field for r in result.rejected)
     assert fields == ["order", "seller"]
     assert Event.objects.count() == 1
+
+
+def test_text_that_copy_escapes_is_stored_as_sent(marketplace: Any, make_event: Any) -> None:
+    """Backslashes, tabs, newlines, carriage returns, a literal \\N and non-ASCII survive the
+    bulk write exactly."""
+    tricky = 'tab\there\nnew line\r\nback\\slash \\N "quoted" \\t émoji 🙂'
+    ingest(
+        make_event(event_id="evt-back\\slash", buyer="B\\1"),
+        make_event(
+            "message.received", at="2026-10-01T13:00:00Z", message_id="M\\1", body=tricky
+        ),
+    )
+    stored = Event.objects.get(type="message.received")
+    assert stored.data["body"] == tricky
+    assert Event.objects.get(type="order.placed").event_id == "evt-back\\slash"
+    order = Order.objects.get()
+    assert order.buyer == "B\\1"
+    from defectdesk.messaging.models import BuyerMessage
+
+    assert BuyerMessage.objects.get().body == tricky

@@ -8,6 +8,7 @@ import os
 import queue
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +21,6 @@ from django.db import connection, connections
 
 from defectdesk.core.bulk import is_postgres
 from defectdesk.core.dbstats import analyze_grown
-from defectdesk.core.errors import FieldError
 from defectdesk.ledger.ingest import (
     LOCK_SLOTS,
     Candidate,
@@ -30,7 +30,12 @@ from defectdesk.ledger.ingest import (
     marketplace_refs,
     seller_slot,
 )
-from defectdesk.ledger.sources import SourceError, _lines, read_csv, read_ndjson
+from defectdesk.ledger.sources import (
+    SourceError,
+    ndjson_candidate,
+    ndjson_lines,
+    read_csv,
+)
 
 Progress = Callable[[int, int, IngestResult], None]
 
@@ -57,8 +62,66 @@ def _batches(candidates: Iterator[Candidate], size: int) -> Iterator[list[Candid
         yield batch
 
 
+def _order_group(line: bytes | None) -> tuple[int, int | None]:
+    """(the group of the line's order, a hash of its event id), read from one NDJSON line.
+
+    The group is a checksum of the marketplace and order (0 for a line that names none); two
+    orders may share a group, which only puts them in the same batches.
+    """
+    if line is None:
+        return 0, None
+    try:
+        raw = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return 0, None
+    if not isinstance(raw, dict):
+        return 0, None
+    market, order, event_id = raw.get("marketplace"), raw.get("order"), raw.get("id")
+    group = 0
+    if isinstance(market, str) and isinstance(order, str):
+        group = zlib.crc32(f"{market}\x00{order}".encode(errors="replace"))
+    return group, hash(event_id) if isinstance(event_id, str) else None
+
+
+def regrouped_batches(
+    lines: Iterable[tuple[int, bytes | None]], size: int, ahead: int, max_line_bytes: int
+) -> Iterator[list[Candidate]]:
+    """Batches of `size` candidates from NDJSON lines read `ahead` at a time and grouped by order.
+
+    An export is in time order and an order's events are spread over days of it. Cut straight
+    into batches, an order would be touched by a batch on each of those days, and every touch
+    rewrites its row, its defects and its counters (on the 1,000,000-order ledger, 3.8 touches
+    per order at 20,000 events a batch; 1.6 when 200,000 lines are read ahead). The lines read
+    ahead are sorted by order, stably: the events of one order keep their order, and a line
+    that repeats an event id stays with the first line of that id, so duplicates and clashes
+    are told apart exactly as in a straight cut. Only the raw lines are held while reading
+    ahead; each batch is parsed when it is handed out.
+    """
+    window: list[tuple[int, int, bytes | None]] = []
+    first: dict[int, int] = {}
+
+    def flush() -> Iterator[list[Candidate]]:
+        window.sort(key=lambda item: item[0])
+        for start in range(0, len(window), size):
+            yield [
+                ndjson_candidate(line_no, line, max_line_bytes=max_line_bytes)
+                for _, line_no, line in window[start : start + size]
+            ]
+        window.clear()
+        first.clear()
+
+    for line_no, line in lines:
+        group, id_hash = _order_group(line)
+        if id_hash is not None:
+            group = first.setdefault(id_hash, group)
+        window.append((group, line_no, line))
+        if len(window) >= ahead:
+            yield from flush()
+    yield from flush()
+
+
 # Events imported between two runs of Python's cyclic garbage collector (see `_collector`).
-COLLECT_EVERY_EVENTS = 200_000
+COLLECT_EVERY_EVENTS = 1_000_000
 # Events imported between two checks of the tables' planner statistics (see `_statistics`).
 ANALYZE_EVERY_EVENTS = 100_000
 
@@ -115,18 +178,23 @@ def import_stream(
     """Import one stream of events; returns what was created, repeated and rejected."""
     size = batch_size or settings.INGEST_BATCH_SIZE
     limit = settings.INGEST_MAX_LINE_BYTES
-    reader = read_csv if fmt == "csv" else read_ndjson
     markets = marketplace_refs()
     total = IngestResult()
     cache = cache if cache is not None else FoldCache(settings.INGEST_FOLD_CACHE)
     analysed = _statistics()
     with _collector() as processed:
-        for batch in _batches(reader(stream, max_line_bytes=limit), size):
+        if fmt == "csv":
+            batches = _batches(read_csv(stream, max_line_bytes=limit), size)
+        else:
+            lines = ndjson_lines(stream, max_line_bytes=limit)
+            batches = regrouped_batches(lines, size, settings.INGEST_READ_AHEAD, limit)
+        for batch in batches:
             total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
             processed(len(batch))
             analysed(len(batch))
             if progress is not None:
                 progress(stream.tell() if stream.seekable() else 0, len(batch), total)
+    total.rejected.sort(key=lambda r: r.position)
     return total
 
 
@@ -204,36 +272,18 @@ def slot_assignment(path: str, parts: int) -> list[int]:
     return assignment
 
 
-def _part_candidates(
+def _part_lines(
     stream: IO[bytes], part: int, assignment: list[int], limit: int, seen: Any
-) -> Iterator[Candidate]:
-    loads = orjson.loads
-    for line_no, line in enumerate(_lines(stream, limit), start=1):
+) -> Iterator[tuple[int, bytes | None]]:
+    """The lines of one worker's slots (a line over the limit goes to worker 0)."""
+    for line_no, line in ndjson_lines(stream, max_line_bytes=limit):
         if line_no % 4096 == 0:
             seen[part] = stream.tell()
         if line is None:
             if part == 0:
-                yield Candidate(
-                    line_no,
-                    None,
-                    (
-                        FieldError(
-                            "line",
-                            f"is longer than {limit:,} "
-                            "bytes; split the event or raise "
-                            "INGEST_MAX_LINE_BYTES",
-                        ),
-                    ),
-                )
-            continue
-        if line_no == 1:
-            line = line.removeprefix(b"\xef\xbb\xbf")
-        if not line.strip() or assignment[_line_slot(line)] != part:
-            continue
-        try:
-            yield Candidate(line_no, loads(line))
-        except orjson.JSONDecodeError as exc:
-            yield Candidate(line_no, None, (FieldError("line", f"is not valid JSON: {exc}"),))
+                yield line_no, None
+        elif assignment[_line_slot(line)] == part:
+            yield line_no, line
 
 
 def _import_part(
@@ -258,8 +308,9 @@ def _import_part(
         analysed = _statistics()
         with open(path, "rb") as stream, _collector() as processed:
             limit = settings.INGEST_MAX_LINE_BYTES
-            cands = _part_candidates(stream, part, assignment, limit, seen)
-            for batch in _batches(cands, size):
+            lines = _part_lines(stream, part, assignment, limit, seen)
+            ahead = settings.INGEST_READ_AHEAD
+            for batch in regrouped_batches(lines, size, ahead, limit):
                 total.merge(events_ingest(batch, markets=markets, durable=False, cache=cache))
                 processed(len(batch))
                 analysed(len(batch))

@@ -314,7 +314,6 @@ def _append(
             )
             for _, e in accepted
         ),
-        prepared=True,
     )
 
 
@@ -578,7 +577,6 @@ def project_states(
         rows,
         ["marketplace_id", "order_ref"],
         returning=["id", "marketplace_id", "order_ref", created],
-        prepared=True,
     )
     by_key = {(market_id, ref): (pk, bool(new)) for pk, market_id, ref, new in returned}
     changes = []

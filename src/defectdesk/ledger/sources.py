@@ -55,22 +55,31 @@ def _lines(stream: IO[bytes], max_line_bytes: int, chunk: int = 1 << 20) -> Iter
             skipping = True
 
 
+def ndjson_lines(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line) for each non-blank line, BOM removed; None for a line over the limit."""
+    for line_no, line in enumerate(_lines(stream, max_line_bytes), start=1):
+        if line is not None:
+            if line_no == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")
+            if not line.strip():
+                continue
+        yield line_no, line
+
+
+def ndjson_candidate(line_no: int, line: bytes | None, *, max_line_bytes: int) -> Candidate:
+    """The candidate of one NDJSON line (None: a line over the limit)."""
+    if line is None:
+        return Candidate(line_no, None, _too_long(max_line_bytes))
+    try:
+        return Candidate(line_no, orjson.loads(line))
+    except orjson.JSONDecodeError as exc:
+        return Candidate(line_no, None, (FieldError("line", f"is not valid JSON: {exc}"),))
+
+
 def read_ndjson(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[Candidate]:
     """One candidate per non-blank line; a line over the limit is rejected, not held."""
-    loads = orjson.loads
-    decode_error = orjson.JSONDecodeError
-    for line_no, line in enumerate(_lines(stream, max_line_bytes), start=1):
-        if line is None:
-            yield Candidate(line_no, None, _too_long(max_line_bytes))
-            continue
-        if line_no == 1:
-            line = line.removeprefix(b"\xef\xbb\xbf")
-        if not line.strip():
-            continue
-        try:
-            yield Candidate(line_no, loads(line))
-        except decode_error as exc:
-            yield Candidate(line_no, None, (FieldError("line", f"is not valid JSON: {exc}"),))
+    for line_no, line in ndjson_lines(stream, max_line_bytes=max_line_bytes):
+        yield ndjson_candidate(line_no, line, max_line_bytes=max_line_bytes)
 
 
 def read_csv(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[Candidate]:
