@@ -56,18 +56,27 @@ def test_second_placed_and_foreign_seller_are_rejected(marketplace: Any, make_ev
 def test_text_that_copy_escapes_is_stored_as_sent(marketplace: Any, make_event: Any) -> None:
     """Backslashes, tabs, newlines, carriage returns, a literal \\N and non-ASCII survive the
     bulk write exactly."""
+    ref = '111-"\\{1},'
     tricky = 'tab\there\nnew line\r\nback\\slash \\N "quoted" \\t émoji 🙂'
-    ingest(
-        make_event(event_id="evt-back\\slash", buyer="B\\1"),
+    events = (
+        make_event(event_id='evt-back\\slash"{q},', buyer="B\\1", order=ref),
         make_event(
-            "message.received", at="2026-10-01T13:00:00Z", message_id="M\\1", body=tricky
+            "message.received",
+            at="2026-10-01T13:00:00Z",
+            message_id="M\\1",
+            body=tricky,
+            order=ref,
         ),
     )
+    assert ingest(*events).created == 2
+    # Sent again, both are found by their ids (looked up in bulk) and count as repeats.
+    again = ingest(*events)
+    assert (again.created, again.duplicates, again.rejected) == (0, 2, [])
     stored = Event.objects.get(type="message.received")
     assert stored.data["body"] == tricky
-    assert Event.objects.get(type="order.placed").event_id == "evt-back\\slash"
+    assert Event.objects.get(type="order.placed").event_id == 'evt-back\\slash"{q},'
     order = Order.objects.get()
-    assert order.buyer == "B\\1"
+    assert (order.order_ref, order.buyer, order.event_count) == (ref, "B\\1", 2)
     from defectdesk.messaging.models import BuyerMessage
 
     assert BuyerMessage.objects.get().body == tricky

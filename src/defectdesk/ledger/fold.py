@@ -12,14 +12,13 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from defectdesk.core.timeutil import parse_aware
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerEvent:
-    """An accepted event as the fold reads it."""
+class LedgerEvent(NamedTuple):
+    """An accepted event as the fold reads it (a named tuple, like `ValidEvent`, for speed)."""
 
     event_id: str
     type: str

@@ -66,7 +66,9 @@ def ndjson_lines(stream: IO[bytes], *, max_line_bytes: int) -> Iterator[tuple[in
         yield line_no, line
 
 
-def ndjson_candidate(line_no: int, line: bytes | None, *, max_line_bytes: int) -> Candidate:
+def ndjson_candidate(
+    line_no: int, line: bytes | memoryview | None, *, max_line_bytes: int
+) -> Candidate:
     """The candidate of one NDJSON line (None: a line over the limit)."""
     if line is None:
         return Candidate(line_no, None, _too_long(max_line_bytes))

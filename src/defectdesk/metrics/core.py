@@ -46,7 +46,10 @@ METRIC_KIND = {
 }
 
 
+# Days of recently seen instants: an order's times come up again and again while its
+# memberships are worked out. Emptied when full: a batch's worth is what pays.
 _DAYS: dict[tuple[datetime, ZoneInfo], int] = {}
+_DAYS_HELD = 100_000
 
 
 def day_of(moment: datetime, tz: ZoneInfo) -> int:
@@ -54,7 +57,7 @@ def day_of(moment: datetime, tz: ZoneInfo) -> int:
     key = (moment, tz)
     day = _DAYS.get(key)
     if day is None:
-        if len(_DAYS) > 500_000:
+        if len(_DAYS) >= _DAYS_HELD:
             _DAYS.clear()
         day = _DAYS[key] = moment.astimezone(tz).date().toordinal()
     return day

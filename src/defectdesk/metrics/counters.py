@@ -79,7 +79,7 @@ def counters_add(deltas: dict[CounterKey, int]) -> None:
                 f"SELECT {cols} FROM {TABLE} WITH NO DATA"
             )
             cur.execute(f"TRUNCATE {tmp}")
-        bulk_insert(tmp, COLUMNS, rows)
+        bulk_insert(tmp, COLUMNS, rows, prepared=True)
         with connection.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {TABLE} AS c ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608
