@@ -14,6 +14,7 @@ import pytest
     [
         ("INGEST_WORKERS", "two", "INGEST_WORKERS must be a whole number, not 'two'"),
         ("INGEST_BATCH_SIZE", "0", "INGEST_BATCH_SIZE must be at least 1, not 0"),
+        ("INGEST_READ_AHEAD", "-5", "INGEST_READ_AHEAD must be at least 1, not -5"),
         ("DATABASE_CONN_MAX_AGE", "1.5", "DATABASE_CONN_MAX_AGE must be a whole number"),
     ],
 )

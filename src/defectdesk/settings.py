@@ -223,7 +223,7 @@ STRIPE_WEBHOOK_SECRET = _env_list("STRIPE_WEBHOOK_SECRET")
 # Ingestion batch size: events validated and applied per transaction.
 INGEST_BATCH_SIZE = _env_int("INGEST_BATCH_SIZE", 20000, 1)
 # NDJSON lines an import process reads ahead and groups by order before cutting batches.
-INGEST_READ_AHEAD = _env_int("INGEST_READ_AHEAD", 200000, 1)
+INGEST_READ_AHEAD = _env_int("INGEST_READ_AHEAD", 400000, 1)
 # Largest accepted line of an import file or request body line, in bytes.
 INGEST_MAX_LINE_BYTES = _env_int("INGEST_MAX_LINE_BYTES", 1024 * 1024, 1)
 API_MAX_EVENTS = 10_000
