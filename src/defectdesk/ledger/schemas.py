@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple, get_args, get_origin
 
 import orjson
 from pydantic import (
@@ -247,6 +247,38 @@ def event_hash(body: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
+def _normalised(
+    event_id: str,
+    kind: str,
+    occurred_at: datetime,
+    marketplace: str,
+    seller: str,
+    order: str,
+    data: dict[str, Any],
+) -> ValidEvent:
+    """The ValidEvent of checked fields: time in UTC, and the hash of the normalised body
+    (with the time as it was sent, offset kept)."""
+    body = {
+        "id": event_id,
+        "type": kind,
+        "occurred_at": occurred_at.isoformat(),
+        "marketplace": marketplace,
+        "seller": seller,
+        "order": order,
+        "data": data,
+    }
+    return ValidEvent(
+        event_id,
+        kind,
+        occurred_at.astimezone(UTC),
+        marketplace,
+        seller,
+        order,
+        data,
+        event_hash(body),
+    )
+
+
 # --- the plain path --------------------------------------------------------------------------
 # Nearly every event of an import is plain: the envelope's fields and the data's declared fields
 # only, each of its exact JSON type. For those, `_plain_event` gives exactly what the models
@@ -292,8 +324,12 @@ def _p_ident(value: object) -> object:
     return _NOT
 
 
-def _p_choice(*choices: str) -> Any:
-    allowed = frozenset(choices)
+def _p_choice(model: type[BaseModel], name: str) -> Any:
+    """A checker of the values the model's Literal field `name` allows (read from the model)."""
+    annotation = model.model_fields[name].annotation
+    options = [annotation, *get_args(annotation)]
+    literal = next(a for a in options if get_origin(a) is Literal)
+    allowed = frozenset(get_args(literal))
 
     def check(value: object) -> object:
         return value if type(value) is str and value in allowed else _NOT
@@ -379,7 +415,7 @@ _P_TEXT = _p_str(10_000)
 _PLAIN_DATA: dict[str, dict[str, tuple[Any, Any]]] = {
     "order.placed": {
         "buyer": (_p_ident, _REQUIRED),
-        "fulfillment": (_p_choice("merchant", "marketplace"), _REQUIRED),
+        "fulfillment": (_p_choice(OrderPlaced, "fulfillment"), _REQUIRED),
         "total": (_p_money, _REQUIRED),
         "ship_by": (_p_instant, _REQUIRED),
         "deliver_by": (_p_instant, _REQUIRED),
@@ -392,12 +428,12 @@ _PLAIN_DATA: dict[str, dict[str, tuple[Any, Any]]] = {
         "service": (_p_str(100), None),
     },
     "shipment.scanned": {
-        "status": (_p_choice("accepted", "in_transit", "out_for_delivery", "exception"), None),
+        "status": (_p_choice(ShipmentScanned, "status"), None),
         "location": (_p_str(200), None),
     },
     "order.delivered": {"signature": (_p_bool, None), "proof_url": (_p_str(2_000), None)},
     "order.cancelled": {
-        "requested_by": (_p_choice("buyer", "seller", "marketplace"), _REQUIRED),
+        "requested_by": (_p_choice(OrderCancelled, "requested_by"), _REQUIRED),
         "reason": (_P_TEXT, None),
     },
     "return.requested": {"reason": (_P_TEXT, None)},
@@ -405,7 +441,7 @@ _PLAIN_DATA: dict[str, dict[str, tuple[Any, Any]]] = {
     "refund.issued": {
         "amount": (_p_amount, _REQUIRED),
         "reason": (_P_TEXT, None),
-        "initiated_by": (_p_choice("seller", "marketplace"), None),
+        "initiated_by": (_p_choice(RefundIssued, "initiated_by"), None),
     },
     "feedback.posted": {
         "feedback_id": (_p_ident, _REQUIRED),
@@ -415,38 +451,21 @@ _PLAIN_DATA: dict[str, dict[str, tuple[Any, Any]]] = {
     "feedback.removed": {"feedback_id": (_p_ident, _REQUIRED), "reason": (_P_TEXT, None)},
     "claim.filed": {
         "claim_id": (_p_ident, _REQUIRED),
-        "reason": (
-            _p_choice("not_received", "not_as_described", "return_not_refunded", "other"),
-            _REQUIRED,
-        ),
+        "reason": (_p_choice(ClaimFiled, "reason"), _REQUIRED),
         "amount": (_p_amount, None),
     },
     "claim.decided": {
         "claim_id": (_p_ident, _REQUIRED),
-        "outcome": (
-            _p_choice(
-                "denied",
-                "withdrawn",
-                "refunded_by_seller",
-                "granted_seller_funded",
-                "granted_marketplace_funded",
-            ),
-            _REQUIRED,
-        ),
+        "outcome": (_p_choice(ClaimDecided, "outcome"), _REQUIRED),
     },
     "chargeback.filed": {
         "chargeback_id": (_p_ident, _REQUIRED),
-        "reason": (
-            _p_choice(
-                "not_received", "not_as_described", "duplicate", "fraud", "unrecognized", "other"
-            ),
-            _REQUIRED,
-        ),
+        "reason": (_p_choice(ChargebackFiled, "reason"), _REQUIRED),
         "amount": (_p_amount, None),
     },
     "chargeback.decided": {
         "chargeback_id": (_p_ident, _REQUIRED),
-        "outcome": (_p_choice("won", "lost", "accepted"), _REQUIRED),
+        "outcome": (_p_choice(ChargebackDecided, "outcome"), _REQUIRED),
     },
     "message.received": {"message_id": (_p_ident, _REQUIRED), "body": (_P_TEXT, None)},
     "message.sent": {"message_id": (_p_ident, _REQUIRED), "body": (_P_TEXT, None)},
@@ -482,25 +501,7 @@ def _plain_event(
         return None
     if kind == "order.placed" and data["total"]["currency"] != market.currency:
         return None
-    body = {
-        "id": event_id,
-        "type": kind,
-        "occurred_at": occurred.isoformat(),
-        "marketplace": market_code,
-        "seller": seller,
-        "order": order,
-        "data": data,
-    }
-    return ValidEvent(
-        event_id=event_id,
-        type=kind,
-        occurred_at=occurred.astimezone(UTC),
-        marketplace=market_code,
-        seller=seller,
-        order=order,
-        data=data,
-        body_hash=event_hash(body),
-    )
+    return _normalised(event_id, kind, occurred, market_code, seller, order, data)
 
 
 def event_validate(
@@ -557,26 +558,14 @@ def model_validate_event(
             )
     if errors:
         return errors
-    normalised = data.model_dump(mode="json", exclude_none=True)
-    occurred = envelope.occurred_at.astimezone(UTC)
-    body = {
-        "id": envelope.id,
-        "type": envelope.type,
-        "occurred_at": envelope.occurred_at.isoformat(),
-        "marketplace": envelope.marketplace,
-        "seller": envelope.seller,
-        "order": envelope.order,
-        "data": normalised,
-    }
-    return ValidEvent(
-        event_id=envelope.id,
-        type=envelope.type,
-        occurred_at=occurred,
-        marketplace=envelope.marketplace,
-        seller=envelope.seller,
-        order=envelope.order,
-        data=normalised,
-        body_hash=event_hash(body),
+    return _normalised(
+        envelope.id,
+        envelope.type,
+        envelope.occurred_at,
+        envelope.marketplace,
+        envelope.seller,
+        envelope.order,
+        data.model_dump(mode="json", exclude_none=True),
     )
 
 
