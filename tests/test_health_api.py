@@ -266,6 +266,8 @@ def test_marketplace_must_be_named_when_the_seller_sells_in_two(
     )
     ambiguous = alice.get("/api/v1/sellers/S-1/health")
     assert ambiguous.status_code == 400
-    assert ambiguous.json()["errors"] == [{"field": "marketplace", "message": "is required here"}]
+    assert ambiguous.json()["errors"] == [
+        {"field": "marketplace", "message": "is required here; one of: US, SG"}
+    ]
     sg = alice.get("/api/v1/sellers/S-1/health?marketplace=SG").json()
     assert sg["metrics"]["refund_rate"]["denominator"] == 1

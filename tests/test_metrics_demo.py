@@ -39,7 +39,7 @@ def test_demo_sellers_are_healthy_odr_failing_and_late_shipping(marketplace: Any
 def test_health_command_names_bad_input(cast: Any) -> None:
     for args, message in (
         (["S-404"], "Seller 'S-404' not found."),
-        (["S-1", "--marketplace", "XX"], "Marketplace 'XX' not found."),
+        (["S-1", "--marketplace", "XX"], "does not sell in marketplace 'XX'"),
         (["S-1", "--as-of", "2026-1-1"], "as_of"),
         (["S-1", "--history", "401"], "--history must be 1 to 400 days"),
     ):

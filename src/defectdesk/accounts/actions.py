@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractBaseUser, AbstractUser
 from django.db import transaction
 from django.utils import timezone
 
-from defectdesk.accounts.models import ApiToken, Membership, Seller, StaffRole
+from defectdesk.accounts.models import ApiToken, Membership, Seller, StaffRole, UserPreference
 from defectdesk.accounts.tokens import token_generate, token_hash
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import FieldError, NotFound, ValidationFailed
+from defectdesk.core.timeutil import zone
 
 VALID_SCOPES = {choice.value for choice in ApiToken.Scope}
 
@@ -213,3 +214,48 @@ def staff_roles_set(
             data={"username": locked.get_username(), "reviewer": reviewer, "operator": operator},
         )
     return locked  # type: ignore[return-value]
+
+
+def marketplace_remember(*, user: AbstractBaseUser, code: str) -> None:
+    """Remember the marketplace a user last chose to view.
+
+    A view choice like the seller kept in the session, not a change to anyone's data: it is
+    not audited, so that switching does not advance the data version every page cache reads.
+    """
+    UserPreference.objects.update_or_create(user_id=user.pk, defaults={"marketplace": code})
+    setattr(user, "_defectdesk_preference", None)  # noqa: B010
+
+
+def time_zone_set(*, actor: Actor, user: AbstractBaseUser, time_zone: str) -> None:
+    """Set the zone a user's pages show times in ("" for the marketplace's own zone)."""
+    name = time_zone.strip()
+    if name:
+        try:
+            zone(name)
+        except ValueError:
+            raise ValidationFailed(
+                "The time zone was not saved.",
+                [
+                    FieldError(
+                        "time_zone",
+                        f"{name[:64]!r} is not a known time zone; use a name such as "
+                        "America/Los_Angeles or Asia/Shanghai",
+                    )
+                ],
+            ) from None
+    with transaction.atomic():
+        pref, _ = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
+        before = pref.time_zone
+        if before == name:
+            return
+        pref.time_zone = name
+        pref.save(update_fields=["time_zone", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="user.time_zone_set",
+            object_type="user",
+            object_id=user.pk,
+            from_state=before,
+            to_state=name,
+        )
+    setattr(user, "_defectdesk_preference", None)  # noqa: B010

@@ -112,3 +112,19 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class UserPreference(models.Model):
+    """What a user chose for their own pages: the marketplace in view and a time zone."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
+    )
+    # A marketplace code, not a foreign key: accounts sit below the ledger.
+    marketplace = models.CharField(max_length=16, blank=True, default="")
+    # An IANA zone name; empty means "the marketplace's zone".
+    time_zone = models.CharField(max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.marketplace or '-'} {self.time_zone or '-'}"

@@ -49,3 +49,17 @@ def seller_tokens(seller: Seller) -> QuerySet[ApiToken]:
 
 def username_taken(username: str) -> bool:
     return get_user_model().objects.filter(username=username).exists()
+
+
+def preference_of(user: AbstractBaseUser | AnonymousUser | None) -> tuple[str, str]:
+    """A signed-in user's (marketplace code, time zone), empty strings where none was chosen."""
+    if user is None or not user.is_authenticated:
+        return "", ""
+    cached = getattr(user, "_defectdesk_preference", None)
+    if cached is None:
+        from defectdesk.accounts.models import UserPreference
+
+        row = UserPreference.objects.filter(user_id=user.pk).values_list("marketplace", "time_zone")
+        cached = next(iter(row), ("", ""))
+        setattr(user, "_defectdesk_preference", cached)  # noqa: B010
+    return cached  # type: ignore[no-any-return]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from django.db.models import QuerySet
 
 from defectdesk.accounts.models import Seller
-from defectdesk.ledger.models import Order
+from defectdesk.ledger.models import Marketplace, Order
 from defectdesk.messaging.models import BuyerMessage
 from defectdesk.messaging.threads import AtRisk, BuyerThreadMessage, OrderFacts, order_risks
 
@@ -20,8 +20,14 @@ class AtRiskOrder:
     risks: list[AtRisk]
 
 
-def buyer_messages_for_seller(seller: Seller) -> QuerySet[BuyerMessage]:
-    return BuyerMessage.objects.filter(seller=seller).select_related("order", "order__marketplace")
+def buyer_messages_for_seller(
+    seller: Seller, marketplace: Marketplace | None = None
+) -> QuerySet[BuyerMessage]:
+    """A seller's buyer messages, in one marketplace if given."""
+    found = BuyerMessage.objects.filter(seller=seller)
+    if marketplace is not None:
+        found = found.filter(order__marketplace=marketplace)
+    return found.select_related("order", "order__marketplace")
 
 
 def order_buyer_messages(order: Order) -> QuerySet[BuyerMessage]:
@@ -55,8 +61,10 @@ def _thread(row: BuyerMessage) -> BuyerThreadMessage:
     )
 
 
-def at_risk_orders(seller: Seller, now: datetime, limit: int = 500) -> list[AtRiskOrder]:
-    """Orders of a seller likely to become defects, soonest due first."""
+def at_risk_orders(
+    seller: Seller, now: datetime, limit: int = 500, marketplace_id: int | None = None
+) -> list[AtRiskOrder]:
+    """Orders of a seller (in one marketplace, if given) likely to become defects."""
     recent = now - timedelta(days=45)
     open_messages = BuyerMessage.objects.filter(
         seller=seller,
@@ -99,6 +107,8 @@ def at_risk_orders(seller: Seller, now: datetime, limit: int = 500) -> list[AtRi
         ids |= set(rows.values_list("id", flat=True)[:limit])
     ids |= set(open_messages.values_list("order_id", flat=True)[:limit])
     orders = Order.objects.filter(id__in=ids).select_related("marketplace")
+    if marketplace_id is not None:
+        orders = orders.filter(marketplace_id=marketplace_id)
     threads: dict[int, list[BuyerThreadMessage]] = defaultdict(list)
     for row in BuyerMessage.objects.filter(order_id__in=ids):
         threads[row.order_id].append(_thread(row))

@@ -50,22 +50,58 @@ class Scope:
         return local_date(timezone.now(), self.marketplace_tz)
 
 
+def seller_marketplaces(seller: Seller) -> list[Marketplace]:
+    """The marketplaces a seller sells in, the one with the most recent order first."""
+    found = []
+    for market in Marketplace.objects.all():
+        last = (
+            Order.objects.filter(seller=seller, marketplace=market)
+            .order_by("-placed_at")
+            .values_list("placed_at", flat=True)
+            .first()
+        )
+        if last is not None:
+            found.append((last, market))
+    found.sort(key=lambda pair: (pair[0], pair[1].code), reverse=True)
+    return [market for _, market in found]
+
+
+def marketplace_names(markets: list[Marketplace]) -> str:
+    return ", ".join(m.code for m in markets) or "none yet"
+
+
 def marketplace_for_seller(seller: Seller, code: str | None) -> Marketplace:
-    """The named marketplace, or the only one the seller sells in (400 when ambiguous)."""
+    """The named marketplace, or the only one the seller sells in (400 when ambiguous).
+
+    A named marketplace must be one the seller sells in (any, for a seller with no orders
+    yet); otherwise it is NotFound, and the message names the seller's marketplaces.
+    """
+    selling = seller_marketplaces(seller)
     if code:
-        market = Marketplace.objects.filter(code=code).first()
+        market = next((m for m in selling if m.code == code), None)
+        if market is None and not selling and "\x00" not in code:
+            market = Marketplace.objects.filter(code=code).first()
         if market is None:
-            raise NotFound(f"Marketplace {code!r} not found.")
+            raise NotFound(
+                f"Seller {seller.external_id} does not sell in marketplace {code[:16]!r}; "
+                f"it sells in: {marketplace_names(selling)}."
+            )
         return market
-    markets = list(Marketplace.objects.all())
-    if len(markets) == 1:
-        return markets[0]
-    selling = [m for m in markets if Order.objects.filter(seller=seller, marketplace=m).exists()]
     if len(selling) == 1:
         return selling[0]
+    markets = list(Marketplace.objects.all()[:2])
+    if not selling and len(markets) == 1:
+        return markets[0]
     raise BadRequest(
-        "Name the marketplace: this seller sells in more than one (or none).",
-        [FieldError("marketplace", "is required here")],
+        f"Name the marketplace: seller {seller.external_id} sells in {marketplace_names(selling)}.",
+        [
+            FieldError(
+                "marketplace",
+                f"is required here; one of: {marketplace_names(selling)}"
+                if selling
+                else "is required here: the seller has no orders yet",
+            )
+        ],
     )
 
 

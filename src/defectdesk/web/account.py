@@ -74,7 +74,9 @@ def message_list(request: HttpRequest) -> HttpResponse:
     if viewer.seller is None:
         body = render_body()
     else:
-        body = version_cached("web:messages", viewer.seller.pk, render_body, MESSAGES_CACHE_SECONDS)
+        market = viewer.marketplace.pk if viewer.marketplace is not None else None
+        shown = (viewer.seller.pk, market)
+        body = version_cached("web:messages", shown, render_body, MESSAGES_CACHE_SECONDS)
     context = base_context(viewer, "messages", body=mark_safe(body))
     return render(request, "web/messages.html", context)
 
@@ -86,7 +88,7 @@ def _messages_context(viewer: Viewer) -> dict[str, object]:
     if viewer.seller is not None:
         since = now - timedelta(days=MESSAGE_DAYS)
         found = (
-            buyer_messages_for_seller(viewer.seller)
+            buyer_messages_for_seller(viewer.seller, viewer.marketplace)
             .filter(received_at__gte=since)
             .order_by("-received_at")[:MESSAGES_SHOWN]
         )
@@ -95,7 +97,8 @@ def _messages_context(viewer: Viewer) -> dict[str, object]:
                 message.received_at, message.answered_at, message.no_response_needed_at, now
             )
             rows.append({"message": message, "due": due, "state": state})
-        risky = at_risk_orders(viewer.seller, now, limit=AT_RISK_SHOWN)
+        market = viewer.marketplace.pk if viewer.marketplace is not None else None
+        risky = at_risk_orders(viewer.seller, now, limit=AT_RISK_SHOWN, marketplace_id=market)
     return {
         "rows": rows,
         "risky": risky,

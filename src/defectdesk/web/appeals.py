@@ -43,7 +43,7 @@ from defectdesk.appeals.uploads import EXTENSIONS, STORED_EXTENSION, upload_chec
 from defectdesk.core.errors import Conflict, DomainError, Forbidden, TooLarge
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
-from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
+from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_at, viewer_for
 
 Upload = tuple[str, bytes]
 
@@ -169,7 +169,7 @@ def _suggest_into(form: FormState, defect: Defect) -> None:
 def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
     viewer = viewer_for(request)
     defect = defect_for_appeal(viewer.principal, defect_id)
-    viewer = Viewer(viewer.principal, defect.seller)
+    viewer = viewer_at(viewer, defect.seller, defect.marketplace)
     existing = open_appeal_for_defect(defect)
     if existing is not None and request.method != "POST":
         return redirect("appeal", existing.pk)
@@ -351,7 +351,7 @@ def _history(appeal: Appeal) -> list[dict[str, Any]]:
 def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
     appeal = appeal_for(viewer.principal, appeal_id)
-    viewer = Viewer(viewer.principal, appeal.seller)
+    viewer = viewer_at(viewer, appeal.seller, appeal.marketplace)
     editable = appeal.status == Status.DRAFT and viewer.may_write
     if request.method == "POST":
         if not viewer.may_write:
@@ -370,7 +370,7 @@ def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
 def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
     appeal = appeal_for(viewer.principal, appeal_id)
-    viewer = Viewer(viewer.principal, appeal.seller)
+    viewer = viewer_at(viewer, appeal.seller, appeal.marketplace)
     text = request.POST.get("message", "")
     uploads = _uploads(request)
     try:
@@ -426,7 +426,8 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
     if viewer.seller is None:
         body = render_body()
     else:
-        shown = (viewer.seller.pk, tab, sorted(request.GET.lists()))
+        market = viewer.marketplace.pk if viewer.marketplace is not None else None
+        shown = (viewer.seller.pk, market, tab, sorted(request.GET.lists()))
         body = version_cached("web:appeals", shown, render_body, LIST_CACHE_SECONDS)
     context = base_context(viewer, "appeals", body=mark_safe(body))
     return render(request, "web/appeal_list.html", context)
@@ -435,6 +436,8 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
 def _appeal_list_context(viewer: Viewer, tab: str, page_number: str | None) -> dict[str, Any]:
     visible = appeals_visible_to(viewer.principal)
     visible = visible.filter(seller=viewer.seller) if viewer.seller is not None else visible.none()
+    if viewer.marketplace is not None:
+        visible = visible.filter(marketplace=viewer.marketplace)
     counts = {
         name: visible.filter(status__in=list(statuses)).count()
         for name, (_label, statuses) in TABS.items()

@@ -11,14 +11,21 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 
 from defectdesk.accounts.models import Seller
 from defectdesk.accounts.roles import Principal, principal_for_user
-from defectdesk.accounts.selectors import seller_for, sellers_visible_to
+from defectdesk.accounts.selectors import preference_of, seller_for, sellers_visible_to
 from defectdesk.core.errors import DomainError, Forbidden, NotFound
+from defectdesk.core.timeutil import zone
+from defectdesk.ledger.models import Marketplace
+from defectdesk.metrics.health import marketplace_names, seller_marketplaces
+from defectdesk.metrics.version import version_cached
 
 P = ParamSpec("P")
 SESSION_SELLER = "web.seller"
+# The marketplaces a seller sells in change only with new orders (a new data version).
+MARKETS_CACHE_SECONDS = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +34,9 @@ class Viewer:
 
     principal: Principal
     seller: Seller | None
+    marketplace: Marketplace | None = None
+    marketplaces: tuple[Marketplace, ...] = ()
+    time_zone: str = ""
 
     @property
     def may_write(self) -> bool:
@@ -37,8 +47,14 @@ class Viewer:
         return self.seller is not None and self.principal.is_owner_of(self.seller.pk)
 
 
-def viewer_for(request: HttpRequest) -> Viewer:
-    """The principal and the seller in view: `?seller=`, else the session's, else the first."""
+def viewer_for(request: HttpRequest, *, marketplace: Marketplace | None = None) -> Viewer:
+    """The principal, the seller and the marketplace in view, with times shown in their zone.
+
+    The seller: `?seller=`, else the session's, else a merchant's first (staff pick one).
+    The marketplace: the one given (an order's, an appeal's), else `?marketplace=`, else the
+    one the user last chose, else the seller's with the most recent orders. Times are shown in
+    the user's own zone where they set one, else in the marketplace's.
+    """
     principal = principal_for_user(request.user)
     asked = request.GET.get("seller")
     seller: Seller | None
@@ -46,13 +62,42 @@ def viewer_for(request: HttpRequest) -> Viewer:
         seller = seller_for(principal, str(asked))
     else:
         seller = _session_seller(request, principal)
-        if seller is None:
+        if seller is None and not principal.sees_all_sellers:
             seller = sellers_visible_to(principal).order_by("external_id").first()
     if seller is not None:
         remembered = [seller.pk, seller.external_id, seller.name]
         if request.session.get(SESSION_SELLER) != remembered:
             request.session[SESSION_SELLER] = remembered
-    return Viewer(principal, seller)
+    markets: tuple[Marketplace, ...] = ()
+    if seller is not None:
+        found = seller
+        markets = tuple(
+            version_cached(
+                "web:markets", found.pk, lambda: seller_marketplaces(found), MARKETS_CACHE_SECONDS
+            )
+        )
+    chosen_code, own_zone = preference_of(request.user)
+    if marketplace is None and markets:
+        code = request.GET.get("marketplace")
+        if code:
+            marketplace = next((m for m in markets if m.code == code), None)
+            if marketplace is None:
+                who = seller.external_id if seller else "This seller"
+                raise NotFound(
+                    f"{who} does not sell in marketplace {str(code)[:16]!r}; "
+                    f"it sells in: {marketplace_names(list(markets))}."
+                )
+        else:
+            marketplace = next((m for m in markets if m.code == chosen_code), markets[0])
+    if marketplace is not None and marketplace not in markets:
+        markets = (*markets, marketplace)
+    shown_zone = own_zone or (marketplace.timezone if marketplace is not None else "")
+    if shown_zone:
+        try:
+            timezone.activate(zone(shown_zone))
+        except ValueError:
+            shown_zone = ""
+    return Viewer(principal, seller, marketplace, markets, shown_zone)
 
 
 def _session_seller(request: HttpRequest, principal: Principal) -> Seller | None:
@@ -94,3 +139,15 @@ def field_errors(exc: DomainError) -> dict[str, list[str]]:
 
 def base_context(viewer: Viewer, active: str, **extra: Any) -> dict[str, Any]:
     return {"viewer": viewer, "seller": viewer.seller, "active": active, **extra}
+
+
+def viewer_at(viewer: Viewer, seller: Seller, marketplace: Marketplace) -> Viewer:
+    """The viewer looking at one object's page: its seller, in its marketplace and zone."""
+    markets = viewer.marketplaces if viewer.seller == seller else ()
+    if marketplace not in markets:
+        markets = (*markets, marketplace)
+    _, own_zone = preference_of(viewer.principal.user)
+    shown_zone = viewer.time_zone if own_zone else marketplace.timezone
+    if not own_zone:
+        timezone.activate(zone(shown_zone))
+    return Viewer(viewer.principal, seller, marketplace, markets, shown_zone)

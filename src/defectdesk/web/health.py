@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -199,7 +199,10 @@ def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
 @page
 def account_health(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
-    if viewer.seller is None:
+    if viewer.seller is None and viewer.principal.sees_all_sellers:
+        # Staff have a home of their own; they reach a seller through the seller search.
+        return redirect("review_queue" if viewer.principal.is_reviewer else "operator_home")
+    if viewer.seller is None or viewer.marketplace is None:
         return render(request, "web/health.html", base_context(viewer, "health", empty=True))
     error = ""
     seller = viewer.seller
@@ -218,14 +221,14 @@ def account_health(request: HttpRequest) -> HttpResponse:
         return Scope(seller, found.marketplace, found.policy)
 
     try:
-        scope = scope_of(request.GET.get("marketplace") or None)
+        scope = scope_of(viewer.marketplace.code)
         today = scope.today
         as_of = parse_day(request.GET.get("as_of"), "as_of", today, today)
     except DomainError as exc:
         if exc.status == 404:
             raise
         error = str(exc)
-        scope = scope_of(None)
+        scope = scope_of(viewer.marketplace.code)
         as_of = today = scope.today
 
     def render_body() -> Body:

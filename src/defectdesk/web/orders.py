@@ -35,7 +35,7 @@ from defectdesk.messaging.actions import MAX_BODY, message_reply
 from defectdesk.messaging.selectors import order_buyer_messages
 from defectdesk.messaging.threads import answer_state
 from defectdesk.metrics.version import version_cached
-from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
+from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_at, viewer_for
 from defectdesk.web.csvsafe import csv_cell
 from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
 from defectdesk.web.ordertable import order_rows_html
@@ -73,7 +73,10 @@ def _orders(viewer: Viewer, filters: OrderFilters) -> Any:
     visible = orders_visible_to(viewer.principal)
     if viewer.seller is None:
         return visible.none()
-    return filters_apply(visible.filter(seller=viewer.seller), filters, viewer.seller.pk)
+    mine = visible.filter(seller=viewer.seller)
+    if viewer.marketplace is not None:
+        mine = mine.filter(marketplace=viewer.marketplace)
+    return filters_apply(mine, filters, viewer.seller.pk)
 
 
 def _active_kinds(order_ids: list[int]) -> dict[int, list[str]]:
@@ -178,7 +181,8 @@ def order_list(request: HttpRequest) -> HttpResponse:
     if viewer.seller is None:
         body = render_body()
     else:
-        shown = (viewer.seller.pk, sorted(request.GET.lists()))
+        market = viewer.marketplace.pk if viewer.marketplace is not None else None
+        shown = (viewer.seller.pk, market, sorted(request.GET.lists()))
         body = version_cached("web:orders", shown, render_body, LISTING_CACHE_SECONDS)
     context = base_context(viewer, "orders", body=mark_safe(body.html))
     return cached_page(request, "web/order_list.html", context, body.digest)
@@ -347,8 +351,7 @@ def _order_page(
     reply: str = "",
     reply_errors: dict[str, list[str]] | None = None,
 ) -> HttpResponse:
-    if viewer.seller is None or viewer.seller.pk != order.seller_id:
-        viewer = Viewer(viewer.principal, order.seller)
+    viewer = viewer_at(viewer, order.seller, order.marketplace)
     now = timezone.now()
     stored = list(order_events(order).only("occurred_at", "type", "data", "event_id"))
     events = [

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from defectdesk.web import account, appeals, health, orders, probe
+from defectdesk.web import account, appeals, context, health, orders, probe
 
 urlpatterns = [
     path("signin/", auth_views.LoginView.as_view(template_name="web/signin.html"), name="signin"),
@@ -26,6 +26,9 @@ urlpatterns = [
     path("messages/", account.message_list, name="messages"),
     path("notifications/", account.notification_list, name="notifications"),
     path("notifications/read/", account.notification_read, name="notifications_read"),
+    path("marketplace/", context.marketplace_switch, name="marketplace_switch"),
+    path("sellers/", context.seller_search, name="sellers"),
+    path("settings/you/", context.preferences, name="preferences"),
     path("settings/users/", account.user_list, name="users"),
     path("settings/tokens/", account.token_list, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke/", account.token_revoke_view, name="token_revoke"),

@@ -78,11 +78,23 @@ def header_shown(
             active,
             (seller.external_id, seller.name) if seller is not None else None,
             bool(viewer is not None and viewer.is_owner),
+            _markets_shown(viewer),
             sorted(nav.items()) if nav is not None else None,
             get_language(),
         )
     )
     return hashlib.sha256(shown.encode()).hexdigest()[:32], nav
+
+
+def _markets_shown(viewer: Any) -> tuple[Any, ...]:
+    """The marketplace in view, the ones to switch to, and the zone times are shown in."""
+    if viewer is None or getattr(viewer, "marketplace", None) is None:
+        return ()
+    return (
+        viewer.marketplace.code,
+        tuple(m.code for m in viewer.marketplaces),
+        viewer.time_zone,
+    )
 
 
 @register.simple_tag(takes_context=True)

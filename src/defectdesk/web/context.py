@@ -1,0 +1,119 @@
+"""The seller and marketplace in view: the marketplace switch, staff's seller search, own zone."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+
+from defectdesk.accounts.actions import marketplace_remember, time_zone_set
+from defectdesk.accounts.selectors import preference_of, sellers_visible_to
+from defectdesk.core.actors import Actor
+from defectdesk.core.errors import NotFound, ValidationFailed
+from defectdesk.core.timeutil import zone
+from defectdesk.web.common import base_context, page, viewer_for
+
+SELLERS_SHOWN = 50
+# Where the switch leads back to: the same section, in the other marketplace.
+SECTIONS = {"health": "home", "orders": "orders", "appeals": "appeals", "messages": "messages"}
+
+
+@require_POST
+@page
+def marketplace_switch(request: HttpRequest) -> HttpResponse:
+    """Show another marketplace of the seller in view, and remember it for the user."""
+    viewer = viewer_for(request)
+    code = str(request.POST.get("marketplace", ""))
+    market = next((m for m in viewer.marketplaces if m.code == code), None)
+    if market is None:
+        seller = viewer.seller.external_id if viewer.seller else _("This seller")
+        names = ", ".join(m.code for m in viewer.marketplaces) or _("none yet")
+        raise NotFound(
+            _("%(seller)s does not sell in marketplace %(code)r; it sells in: %(names)s.")
+            % {"seller": seller, "code": code[:16], "names": names}
+        )
+    marketplace_remember(user=request.user, code=market.code)  # type: ignore[arg-type]
+    target = reverse(SECTIONS.get(str(request.POST.get("next", "")), "home"))
+    query = f"?marketplace={market.code}"
+    if viewer.principal.sees_all_sellers and viewer.seller is not None:
+        query += f"&seller={viewer.seller.external_id}"
+    return redirect(target + query)
+
+
+@require_http_methods(["GET", "HEAD"])
+@page
+def seller_search(request: HttpRequest) -> HttpResponse:
+    """Find a seller by id or name, for staff who see every seller (and merchants with many)."""
+    viewer = viewer_for(request)
+    q = str(request.GET.get("q", "")).replace("\x00", "").strip()[:100]
+    found = sellers_visible_to(viewer.principal).order_by("external_id")
+    if q:
+        found = found.filter(Q(external_id__icontains=q) | Q(name__icontains=q))
+    rows = list(found[: SELLERS_SHOWN + 1])
+    return render(
+        request,
+        "web/sellers.html",
+        base_context(
+            viewer,
+            "sellers",
+            q=q,
+            sellers=rows[:SELLERS_SHOWN],
+            more=len(rows) > SELLERS_SHOWN,
+        ),
+    )
+
+
+class TimeZoneForm(forms.Form):
+    time_zone = forms.CharField(
+        label=gettext_lazy("Time zone"),
+        required=False,
+        max_length=64,
+        help_text=gettext_lazy(
+            "An IANA name such as Asia/Shanghai. Leave empty to see each marketplace's own zone."
+        ),
+    )
+
+    def clean_time_zone(self) -> str:
+        name = str(self.cleaned_data.get("time_zone") or "").strip()
+        if name:
+            try:
+                zone(name)
+            except ValueError:
+                raise ValidationError(
+                    _("%(name)s is not a known time zone; use a name such as America/Los_Angeles.")
+                    % {"name": repr(name[:64])}
+                ) from None
+        return name
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@page
+def preferences(request: HttpRequest) -> HttpResponse:
+    """The user's own settings: the zone their pages show times in."""
+    viewer = viewer_for(request)
+    own_zone = preference_of(request.user)[1]
+    form = TimeZoneForm(request.POST or None, initial={"time_zone": own_zone})
+    if request.method == "POST" and form.is_valid():
+        try:
+            time_zone_set(
+                actor=Actor(user=request.user),
+                user=request.user,  # type: ignore[arg-type]
+                time_zone=form.cleaned_data["time_zone"],
+            )
+        except ValidationFailed as exc:
+            form.add_error("time_zone", str(exc.errors[0].message))
+        else:
+            messages.success(request, _("Your time zone is saved."))
+            return redirect("preferences")
+    return render(
+        request,
+        "web/preferences.html",
+        base_context(viewer, "preferences", form=form, own_zone=own_zone),
+    )
