@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.ledger.fold import Dispute, LedgerEvent, OrderState
 
 
@@ -306,7 +307,20 @@ def explanation_suggest(state: OrderState, kind: str, reason: str, source_key: s
             f"The feedback on order {order} is a review of the product, not of our shipping "
             "or service, and belongs in the product reviews instead."
         )
-    return (
-        f"We believe this {kind.replace('_', ' ')} on order {order} should not count "
-        "against our account. Here is what happened: "
+    what_defect = _kind_label(kind)
+    chosen = reason_lookup(kind, reason)
+    because = (
+        f" {chosen.label}."
+        if chosen is not None and chosen.code != "other"
+        else " We explain below what happened and attach what shows it."
     )
+    return (
+        f"We believe the {what_defect} on order {order} should not count against our "
+        f"account.{because}"
+    )
+
+
+def _kind_label(kind: str) -> str:
+    from defectdesk.defects.models import Defect
+
+    return Defect.Kind(kind).label.lower() if kind in Defect.Kind.values else kind
