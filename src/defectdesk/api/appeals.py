@@ -100,6 +100,10 @@ class AppealSummaryOut(Schema):
     id: int
     status: str
     status_label: str
+    status_text: str = Field(
+        description='The state as the merchant reads it, e.g. "Denied: the reply deadline passed"'
+    )
+    denied_because_reply_deadline_passed: bool
     seller: str
     marketplace: str
     defect: DefectRefOut

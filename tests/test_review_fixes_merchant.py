@@ -1,0 +1,66 @@
+"""Merchant pages: expired denials named, refusals before typing, confirmations before acting."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import time_machine
+
+from defectdesk.appeals.actions import appeal_request_info, appeals_expire_due
+from defectdesk.appeals.models import Appeal
+from tests.test_appeal_deadlines import _submitted
+from tests.test_appeal_support import (  # noqa: F401 - fixtures
+    NOW,
+    client_for,
+    media,
+    negative_feedback,
+)
+
+pytestmark = pytest.mark.usefixtures("media")
+
+
+def test_a_denial_for_a_missed_reply_says_the_reply_deadline_passed(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    with time_machine.travel(NOW, tick=False) as clock:
+        appeal = _submitted(cast, negative_feedback(make_event))
+        appeal_request_info(actor=cast["rita"], appeal=appeal, question="Photos, please.")
+        clock.shift(timedelta(hours=73))
+        assert appeals_expire_due() == 1
+        alice = client_for(cast["alice"])
+        listed = alice.get("/appeals/?tab=decided").content.decode()
+        shown = alice.get(f"/appeals/{appeal.pk}/").content.decode()
+        api = alice.get(f"/api/v1/appeals/{appeal.pk}").json()
+    assert "Denied: the reply deadline passed" in listed
+    assert "Denied: the reply deadline passed" in shown
+    assert api["status_text"] == "Denied: the reply deadline passed"
+    assert api["denied_because_reply_deadline_passed"] is True
+    assert Appeal.objects.get().status == "denied"
+
+
+def test_the_messages_page_reads_the_response_hours_from_the_policy(
+    cast: dict[str, Any], make_event: Any, marketplace: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    from defectdesk.core.actors import SYSTEM
+    from defectdesk.policy.actions import policy_set
+    from tests.test_appeal_support import ingest
+
+    policy_set(
+        marketplace=marketplace,
+        actor=SYSTEM,
+        profile={"metrics": {"contact_response_rate": {"response_hours": 12}}},
+    )
+    ingest(
+        make_event(order="o-msg", at="2026-10-01T12:00:00Z"),
+        make_event("message.received", order="o-msg", at="2026-10-02T00:00:00Z", message_id="m1"),
+    )
+    # 13 hours after the message: past the policy's 12 hours, within a fixed 24.
+    with time_machine.travel(datetime(2026, 10, 2, 13, 0, tzinfo=UTC), tick=False):
+        page = client_for(cast["alice"]).get("/messages/").content.decode()
+    assert "Answer within 12 hours" in page
+    assert "24 hours" not in page
+    assert "overdue" in page.lower()
