@@ -64,3 +64,17 @@ def test_the_messages_page_reads_the_response_hours_from_the_policy(
     assert "Answer within 12 hours" in page
     assert "24 hours" not in page
     assert "overdue" in page.lower()
+
+
+@pytest.mark.parametrize("who", ["bob", "otto"])
+def test_read_only_staff_and_operators_are_refused_before_the_appeal_form(
+    cast: dict[str, Any], make_event: Any, who: str
+) -> None:
+    with time_machine.travel(NOW, tick=False):
+        defect = negative_feedback(make_event)
+        page = client_for(cast[who]).get(f"/defects/{defect.pk}/appeal/")
+    assert page.status_code in (403, 404)
+    body = page.content.decode()
+    assert "<textarea" not in body
+    if page.status_code == 403:
+        assert "may view this seller" in body or "Only the seller" in body

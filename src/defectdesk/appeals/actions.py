@@ -78,7 +78,8 @@ def _user_id(actor: Actor) -> int | None:
     return user.pk if user is not None and user.is_authenticated else None
 
 
-def _require_writer(principal: Principal, appeal_or_seller: Appeal | int) -> None:
+def writer_check(principal: Principal, appeal_or_seller: Appeal | int) -> None:
+    """Refuse (403, saying why) anyone who may see but not file or change the seller's appeals."""
     seller_id = (
         appeal_or_seller if isinstance(appeal_or_seller, int) else appeal_or_seller.seller_id
     )
@@ -330,7 +331,7 @@ def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation:
     principal = principal_of(actor)
     defect_id = defect if isinstance(defect, int) else defect.pk
     found = defect_for_appeal(principal, defect_id)
-    _require_writer(principal, found.seller_id)
+    writer_check(principal, found.seller_id)
     rules = appeal_rules_for(found.marketplace_id)
     code = _reason(found, reason)
     text = _explanation(explanation, rules)
@@ -386,7 +387,7 @@ def appeal_update(
     principal = principal_of(actor)
     with transaction.atomic():
         locked = _locked(appeal)
-        _require_writer(principal, locked)
+        writer_check(principal, locked)
         if locked.status != Status.DRAFT:
             raise Conflict(
                 f"Only a draft can be edited; this appeal is {Status(locked.status).label.lower()}."
@@ -424,7 +425,7 @@ def appeal_attach(
     """Add supporting files to a draft (all of them or none)."""
     principal = principal_of(actor)
     current = _fresh(appeal)
-    _require_writer(principal, current)
+    writer_check(principal, current)
     if not uploads:
         raise ValidationFailed("No file was sent.", [FieldError("file", "is required")])
     if current.status != Status.DRAFT:
@@ -463,7 +464,7 @@ def appeal_submit(*, actor: Who, appeal: Appeal | int) -> Appeal:
     who = actor_of(principal)
     with transaction.atomic():
         locked = _locked(appeal)
-        _require_writer(principal, locked)
+        writer_check(principal, locked)
         transition_check(locked.status, Status.SUBMITTED, verb="submitted")
         defect = Defect.objects.select_for_update().get(pk=locked.defect_id)
         rules = appeal_rules_for(locked.marketplace_id)
@@ -545,7 +546,7 @@ def appeal_withdraw(*, actor: Who, appeal: Appeal | int, note: str = "") -> Appe
     principal = principal_of(actor)
     with transaction.atomic():
         locked = _locked(appeal)
-        _require_writer(principal, locked)
+        writer_check(principal, locked)
         now = timezone.now()
         locked.withdrawn_at = now
         locked.info_due_at = None
@@ -567,7 +568,7 @@ def appeal_reply(
     """The merchant answers an information request, optionally with files."""
     principal = principal_of(actor)
     current = _fresh(appeal)
-    _require_writer(principal, current)
+    writer_check(principal, current)
     rules = appeal_rules_for(current.marketplace_id)
     text = _text(message, "message", low=1, high=rules.message_max, what="reply")
     if current.status != Status.INFO_REQUESTED:

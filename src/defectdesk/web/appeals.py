@@ -23,6 +23,7 @@ from defectdesk.appeals.actions import (
     appeal_submit,
     appeal_update,
     appeal_withdraw,
+    writer_check,
 )
 from defectdesk.appeals.evidence import explanation_suggest
 from defectdesk.appeals.models import Appeal
@@ -173,6 +174,8 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
     existing = open_appeal_for_defect(defect)
     if existing is not None and request.method != "POST":
         return redirect("appeal", existing.pk)
+    # Refuse before the form is shown, not after someone has typed an explanation into it.
+    writer_check(viewer.principal, defect.seller_id)
     form = FormState()
     if request.method == "POST":
         form = _form_from(request)
