@@ -78,3 +78,44 @@ def test_read_only_staff_and_operators_are_refused_before_the_appeal_form(
     assert "<textarea" not in body
     if page.status_code == 403:
         assert "may view this seller" in body or "Only the seller" in body
+
+
+def test_withdraw_asks_first_and_says_how_many_appeals_remain(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    with time_machine.travel(NOW, tick=False):
+        appeal = _submitted(cast, negative_feedback(make_event))
+        alice = client_for(cast["alice"])
+        asked = alice.post(f"/appeals/{appeal.pk}/withdraw/")
+        body = asked.content.decode()
+        assert asked.status_code == 200
+        assert Appeal.objects.get().status == "submitted"  # one click did nothing yet
+        assert "you can still file 1 appeal of this defect" in body
+        assert "at most 2 per defect" in body
+        assert 'name="confirm" value="yes"' in body and "<script" not in body.split("<main")[-1]
+        assert alice.get(f"/appeals/{appeal.pk}/withdraw/").status_code == 200
+        alice.post(f"/appeals/{appeal.pk}/withdraw/", {"confirm": "yes"})
+    assert Appeal.objects.get().status == "withdrawn"
+
+
+def test_revoking_a_token_asks_first(cast: dict[str, Any]) -> None:
+    from defectdesk.accounts.actions import token_create
+    from defectdesk.core.actors import SYSTEM
+
+    token, _raw = token_create(actor=SYSTEM, name="sync", seller="S-1")
+    alice = client_for(cast["alice"])
+    asked = alice.post(f"/settings/tokens/{token.pk}/revoke/")
+    assert "stops working at once" in asked.content.decode()
+    token.refresh_from_db()
+    assert token.revoked_at is None
+    alice.post(f"/settings/tokens/{token.pk}/revoke/", {"confirm": "yes"})
+    token.refresh_from_db()
+    assert token.revoked_at is not None
+    other, _raw = token_create(actor=SYSTEM, name="other", scopes=["ingest"])
+    otto = client_for(cast["otto"])
+    assert (
+        "stops working at once"
+        in otto.post(f"/operator/tokens/{other.pk}/revoke/").content.decode()
+    )
+    other.refresh_from_db()
+    assert other.revoked_at is None

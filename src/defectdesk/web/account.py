@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -235,6 +236,23 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     token = seller_tokens(viewer.seller).filter(pk=token_id).first()
     if token is None:
         raise NotFound(_("No such token."))
+    if request.POST.get("confirm") != "yes":
+        context = base_context(
+            viewer,
+            "tokens",
+            confirm_title=_("Revoke the token “%(name)s”?") % {"name": token.name},
+            confirm_lines=[
+                _(
+                    "Every program that uses it (prefix %(prefix)s…) stops working at once; "
+                    "this cannot be undone."
+                )
+                % {"prefix": token.prefix}
+            ],
+            confirm_action=reverse("token_revoke", args=[token.pk]),
+            confirm_button=_("Yes, revoke it"),
+            cancel_url=reverse("tokens"),
+        )
+        return render(request, "web/confirm.html", context)
     token_revoke(actor=Actor(user=request.user), token_id=token.pk)
     messages.success(request, _("Token “%(name)s” was revoked.") % {"name": token.name})
     return redirect("tokens")

@@ -11,9 +11,10 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from defectdesk.appeals.actions import (
@@ -34,6 +35,7 @@ from defectdesk.appeals.selectors import (
     appeal_for,
     appeal_history,
     appealable_until,
+    appeals_left,
     appeals_visible_to,
     defect_for_appeal,
     open_appeal_for_defect,
@@ -395,11 +397,39 @@ def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     return redirect("appeal", appeal.pk)
 
 
-@require_POST
 @page
 def appeal_withdraw_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
     appeal = appeal_for(viewer.principal, appeal_id)
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        writer_check(viewer.principal, appeal.seller_id)
+        left, most = appeals_left(appeal.defect)
+        counted = appeal.submitted_at is not None
+        lines = [
+            _("The appeal stops here; a withdrawn appeal cannot be reopened."),
+            ngettext(
+                "After this you can still file %(left)d appeal of this defect "
+                "(at most %(most)d per defect%(note)s).",
+                "After this you can still file %(left)d appeals of this defect "
+                "(at most %(most)d per defect%(note)s).",
+                left,
+            )
+            % {
+                "left": left,
+                "most": most,
+                "note": _("; this one counts, as it was submitted") if counted else "",
+            },
+        ]
+        context = base_context(
+            Viewer(viewer.principal, appeal.seller),
+            "appeals",
+            confirm_title=_("Withdraw appeal #%(id)s?") % {"id": appeal.pk},
+            confirm_lines=lines,
+            confirm_action=reverse("appeal_withdraw", args=[appeal.pk]),
+            confirm_button=_("Yes, withdraw the appeal"),
+            cancel_url=reverse("appeal", args=[appeal.pk]),
+        )
+        return render(request, "web/confirm.html", context)
     try:
         appeal_withdraw(actor=viewer.principal, appeal=appeal.pk)
     except Conflict as exc:
