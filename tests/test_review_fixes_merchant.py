@@ -119,3 +119,50 @@ def test_revoking_a_token_asks_first(cast: dict[str, Any]) -> None:
     )
     other.refresh_from_db()
     assert other.revoked_at is None
+
+
+def test_an_expired_session_keeps_the_typed_appeal_and_says_why(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    from django.test import Client
+
+    text = "The buyer reviewed the product itself, not our service; see the photos we attach."
+    with time_machine.travel(NOW, tick=False):
+        defect = negative_feedback(make_event)
+        browser = Client()  # signed out: the session expired while the form was open
+        url = f"/defects/{defect.pk}/appeal/"
+        sent = browser.post(url, {"reason": "product_review_only", "explanation": text})
+        assert sent.status_code == 302 and sent["Location"].startswith("/signin/?next=")
+        signin = browser.get(sent["Location"]).content.decode()
+        assert "Your session expired; sign in again to continue — your text is kept." in signin
+        signed = browser.post(
+            "/signin/", {"username": "alice", "password": "correct-horse-1", "next": url}
+        )
+        assert signed.status_code == 302 and signed["Location"] == url
+        form = browser.get(url).content.decode()
+        assert text in form
+        assert 'value="product_review_only" selected' in form or "product_review_only" in form
+        again = browser.get(url).content.decode()
+    assert text not in again  # shown once, not kept forever
+    assert not Appeal.objects.exists()
+
+
+def test_a_stale_csrf_token_gets_the_products_own_page_with_the_text(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    from django.test import Client
+
+    with time_machine.travel(NOW, tick=False):
+        defect = negative_feedback(make_event)
+        browser = Client(enforce_csrf_checks=True)
+        browser.force_login(cast["alice"])
+        refused = browser.post(
+            f"/defects/{defect.pk}/appeal/",
+            {"reason": "other", "explanation": "What I typed for a long time."},
+        )
+    assert refused.status_code == 403
+    body = refused.content.decode()
+    assert "The form has expired" in body
+    assert "What I typed for a long time." in body
+    assert "Seller Center" in body or "<nav" in body  # the product's layout, not Django's page
+    assert "CSRF verification failed" not in body

@@ -191,6 +191,7 @@ if SHARED_CACHE:
 AUTHENTICATION_BACKENDS = ["defectdesk.accounts.backends.CachedModelBackend"]
 
 LOGIN_URL = "/signin/"
+CSRF_FAILURE_VIEW = "defectdesk.web.errors.csrf_failure"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/signin/"
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
@@ -168,6 +172,43 @@ def _suggest_into(form: FormState, defect: Defect) -> None:
     form.explanation = explanation_suggest(state, defect.kind, form.reason, defect.source_key)
 
 
+KEPT = "kept_appeal_text"
+KEPT_FIELDS = ("reason", "explanation", "message")
+
+
+def _kept_on_expiry(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """A form posted after the session expired is kept in the new session, and the sign-in
+    page says why it is asked for; the form shows the text again once signed in."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method == "POST" and not request.user.is_authenticated:
+            page_path = request.path.removesuffix("reply/")
+            request.session[KEPT] = {
+                "path": page_path,
+                "fields": {k: request.POST.get(k, "")[:10_000] for k in KEPT_FIELDS},
+            }
+            messages.warning(
+                request,
+                _("Your session expired; sign in again to continue — your text is kept."),
+            )
+            return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': page_path})}")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _kept_text(request: HttpRequest) -> dict[str, str]:
+    """The text kept from a form posted to this page after the session expired (once)."""
+    kept = request.session.get(KEPT)
+    if not isinstance(kept, dict) or kept.get("path") != request.path:
+        return {}
+    del request.session[KEPT]
+    fields = kept.get("fields") or {}
+    return {k: str(fields.get(k, "")) for k in KEPT_FIELDS}
+
+
+@_kept_on_expiry
 @page
 def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
     viewer = viewer_for(request)
@@ -178,7 +219,8 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
         return redirect("appeal", existing.pk)
     # Refuse before the form is shown, not after someone has typed an explanation into it.
     writer_check(viewer.principal, defect.seller_id)
-    form = FormState()
+    kept = _kept_text(request)
+    form = FormState(reason=kept.get("reason", ""), explanation=kept.get("explanation", ""))
     if request.method == "POST":
         form = _form_from(request)
         action = request.POST.get("action", "save")
@@ -337,7 +379,8 @@ ACTION_TITLES: dict[str, Any] = {
 def _history(appeal: Appeal) -> list[dict[str, Any]]:
     out = []
     for event in appeal_history(appeal):
-        title = ACTION_TITLES.get(event.action)
+        expired = event.action == "appeal.deny" and (event.data or {}).get("cause") == "expired"
+        title = ACTION_TITLES.get("appeal.expire" if expired else event.action)
         if title is None:
             target = event.to_state
             title = Status(target).label if target in Status.values else event.action
@@ -352,6 +395,7 @@ def _history(appeal: Appeal) -> list[dict[str, Any]]:
     return out
 
 
+@_kept_on_expiry
 @page
 def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
@@ -362,15 +406,20 @@ def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
         if not viewer.may_write:
             raise Forbidden(_("Read-only access: you may view this appeal but not change it."))
         return _draft_post(request, viewer, appeal)
+    kept = _kept_text(request)
     if editable:
-        form = FormState(reason=appeal.reason, explanation=appeal.explanation)
+        form = FormState(
+            reason=kept.get("reason") or appeal.reason,
+            explanation=kept.get("explanation") or appeal.explanation,
+        )
         return render(
             request, "web/appeal_form.html", _form_context(viewer, appeal.defect, form, appeal)
         )
-    return _status_page(request, viewer, appeal)
+    return _status_page(request, viewer, appeal, reply_text=kept.get("message", ""))
 
 
 @require_POST
+@_kept_on_expiry
 @page
 def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
