@@ -34,6 +34,7 @@ def queue_rows_html(
     assign = escape(_("Assign to me"))
     token, me_html = escape(csrf_token), escape(me)
     out: list[str] = []
+    cols = _columns()
     add = out.append
     for row in rows:
         left = row.left
@@ -70,17 +71,23 @@ def queue_rows_html(
             )
         add(
             f'<tr data-appeal="{row.pk}">'
-            f'<td><a href="{escape(row.url)}">{appeal_word} {row.pk}</a><br>'
+            f'<td data-label="{cols[0]}"><a href="{escape(row.url)}">{appeal_word} {row.pk}</a><br>'
             f'<span class="pill {escape(row.status)}">{escape(row.status_label)}</span></td>'
-            f'<td class="nowrap"><span class="{deadline_class} deadline">{escape(left["text"])}'
+            f'<td class="nowrap" data-label="{cols[1]}"><span class="{deadline_class} deadline">{escape(left["text"])}'
             f'</span><br><time class="muted" datetime="{escape(row.deadline_iso)}">'
             f"{escape(row.deadline_text)}</time>{whose}</td>"
-            f"<td>{escape(row.kind_label)}<br>"
+            f'<td data-label="{cols[2]}">{escape(row.kind_label)}<br>'
             f'<span class="muted">{escape(row.order_ref)}</span></td>'
-            f"<td>{escape(row.reason_label)}</td>"
-            f"<td>{seller}<br>{health}</td>"
-            f"<td>{rules}</td>"
-            f"<td>{reviewer}</td>"
+            f'<td data-label="{cols[3]}">{escape(row.reason_label)}</td>'
+            f'<td data-label="{cols[4]}">{seller}<br>{health}</td>'
+            f'<td data-label="{cols[5]}">{rules}</td>'
+            f'<td data-label="{cols[6]}">{reviewer}</td>'
             "</tr>\n"
         )
     return mark_safe("".join(out))
+
+
+def _columns() -> list[str]:
+    """The queue's column names, for the labels of its cells on a narrow screen."""
+    names = [_("Appeal"), _("Deadline"), _("Defect"), _("Reason"), _("Seller")]
+    return [escape(n) for n in [*names, _("Recommendation"), _("Reviewer")]]
