@@ -16,11 +16,14 @@ SPILL = """(selector) => {
     for (const el of [box, ...box.querySelectorAll('*')]) {
       if (el.closest('.table-wrap') && el !== box && !el.matches('.table-wrap')) continue;
       const r = el.getBoundingClientRect();
-      if (r.width && (r.right > width + 1 || r.left < -1)) out.push(el.tagName + '.' + el.className + ' ' + Math.round(r.right));
+      if (r.width && (r.right > width + 1 || r.left < -1)) {
+        out.push(el.tagName + '.' + el.className + ' ' + Math.round(r.right));
+      }
     }
   }
   for (const wrap of document.querySelectorAll('.table-wrap')) {
-    if (wrap.scrollWidth > wrap.clientWidth + 1) out.push('table cut: ' + (wrap.scrollWidth - wrap.clientWidth) + 'px');
+    const cut = wrap.scrollWidth - wrap.clientWidth;
+    if (cut > 1) out.push('table cut: ' + cut + 'px');
   }
   return {out: out.slice(0, 5), scroll: document.documentElement.scrollWidth - width};
 }"""

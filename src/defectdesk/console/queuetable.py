@@ -73,7 +73,8 @@ def queue_rows_html(
             f'<tr data-appeal="{row.pk}">'
             f'<td data-label="{cols[0]}"><a href="{escape(row.url)}">{appeal_word} {row.pk}</a><br>'
             f'<span class="pill {escape(row.status)}">{escape(row.status_label)}</span></td>'
-            f'<td class="nowrap" data-label="{cols[1]}"><span class="{deadline_class} deadline">{escape(left["text"])}'
+            f'<td class="nowrap" data-label="{cols[1]}">'
+            f'<span class="{deadline_class} deadline">{escape(left["text"])}'
             f'</span><br><time class="muted" datetime="{escape(row.deadline_iso)}">'
             f"{escape(row.deadline_text)}</time>{whose}</td>"
             f'<td data-label="{cols[2]}">{escape(row.kind_label)}<br>'

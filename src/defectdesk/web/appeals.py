@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -176,12 +176,12 @@ KEPT = "kept_appeal_text"
 KEPT_FIELDS = ("reason", "explanation", "message")
 
 
-def _kept_on_expiry(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def _kept_on_expiry(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """A form posted after the session expired is kept in the new session, and the sign-in
     page says why it is asked for; the form shows the text again once signed in."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "POST" and not request.user.is_authenticated:
             page_path = request.path.removesuffix("reply/")
             request.session[KEPT] = {
