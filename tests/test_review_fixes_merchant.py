@@ -35,6 +35,7 @@ def test_a_denial_for_a_missed_reply_says_the_reply_deadline_passed(
         api = alice.get(f"/api/v1/appeals/{appeal.pk}").json()
     assert "Denied: the reply deadline passed" in listed
     assert "Denied: the reply deadline passed" in shown
+    assert "rule:info_request_deadline" not in shown
     assert api["status_text"] == "Denied: the reply deadline passed"
     assert api["denied_because_reply_deadline_passed"] is True
     assert Appeal.objects.get().status == "denied"

@@ -145,6 +145,12 @@ class Appeal(models.Model):
         return str(self.get_status_display())
 
     @property
+    def decided_by_text(self) -> str:
+        """Who decided, as the merchant reads it (an automatic rule is not a person's name)."""
+        label = self.decided_by_label
+        return "automatically, by the marketplace's rules" if label.startswith("rule:") else label
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 

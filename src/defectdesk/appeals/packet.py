@@ -132,10 +132,6 @@ def _file_type(content_type: str) -> str:
     return {"JPEG": "JPEG image", "PNG": "PNG image", "PDF": "PDF document"}.get(kind, kind)
 
 
-def _decider(label: str) -> str:
-    return "automatically, by the marketplace's rules" if label.startswith("rule:") else label
-
-
 def packet_render(appeal: Appeal) -> bytes:
     """The appeal packet as PDF bytes: a document a merchant can send as it is."""
     styles = getSampleStyleSheet()
@@ -254,7 +250,7 @@ def packet_render(appeal: Appeal) -> bytes:
             _p("Decision", h2),
             _p(
                 f"{appeal.status_text} on {_at(appeal.decided_at, tz)}, "
-                f"{_decider(appeal.decided_by_label)}. {appeal.decision_note}",
+                f"{appeal.decided_by_text}. {appeal.decision_note}",
                 body,
             ),
         ]

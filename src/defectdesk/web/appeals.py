@@ -388,7 +388,9 @@ def _history(appeal: Appeal) -> list[dict[str, Any]]:
             {
                 "at": event.occurred_at,
                 "title": title,
-                "actor": event.actor_label,
+                "actor": _("the marketplace's rules")
+                if event.actor_label.startswith("rule:")
+                else event.actor_label,
                 "note": event.note,
             }
         )
