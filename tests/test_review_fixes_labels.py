@@ -36,6 +36,9 @@ RAW = [
     "{'at'",
     "'outcome'",
     "appeal.submit",
+    "refund_before_claim",
+    "filed_at",
+    "refund_event",
 ]
 
 

@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from defectdesk.console.queue import QueueRow
+from defectdesk.console.templatetags.console_tags import rule_label
 
 
 def queue_rows_html(
@@ -53,7 +54,7 @@ def queue_rows_html(
         rules = (
             "".join(
                 f'<span class="pill good">{approve}</span> '
-                f'<span class="muted">{escape(rule)}</span>'
+                f'<span class="muted">{escape(rule_label(rule))}</span>'
                 for rule in row.recommended_rules
             )
             or '<span class="muted">—</span>'

@@ -95,3 +95,55 @@ def status_label(status: Any) -> str:
     if not status:
         return "—"
     return str(Status(status).label) if status in Status.values else str(status)
+
+
+FACT_LABELS = {
+    "dispute": "Claim or chargeback",
+    "dispute_reason": "Its reason",
+    "filed_at": "Filed",
+    "delivered_at": "Delivered",
+    "refund_at": "Refunded",
+    "refund_amount": "Refund amount",
+    "ship_by": "Ship by",
+    "first_scan_at": "First carrier scan",
+    "fulfillment": "Fulfilment",
+}
+
+
+@register.filter
+def rule_label(rule: Any) -> str:
+    """An automatic rule's name in words."""
+    from defectdesk.console.operator_views import RULE_LABELS
+
+    return RULE_LABELS.get(str(rule), str(rule).replace("_", " "))
+
+
+@register.filter
+def fact_rows(facts: Any) -> list[tuple[str, str]]:
+    """A rule's facts as (label, words) rows, without the ledger's event ids."""
+    from defectdesk.web.timeline import code_label
+
+    if not isinstance(facts, dict):
+        return []
+    rows = []
+    for key, value in facts.items():
+        if key == "event" or key.endswith("_event"):
+            continue
+        label = FACT_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key.endswith("_at") or key == "ship_by":
+            text = isotime(value)
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            text = code_label(value) if key in ("dispute_reason", "fulfillment") else str(value)
+        rows.append((label, text if value not in (None, "") else "—"))
+    return rows
+
+
+@register.filter
+def actor_text(label: Any) -> str:
+    """Who acted, in words: an automatic rule by its name rather than its code."""
+    text = str(label or "")
+    if text.startswith("rule:"):
+        return f"the rule “{rule_label(text.removeprefix('rule:'))}”"
+    return text
