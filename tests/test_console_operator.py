@@ -232,7 +232,7 @@ def test_operators_create_users_and_tokens_and_revoke_tokens(cast: dict[str, Any
     assert made["Cache-Control"] == "no-store"
     token = ApiToken.objects.get(name="queue bot")
     assert raw not in otto.get("/operator/tokens/").content.decode()
-    otto.post(f"/operator/tokens/{token.pk}/revoke/")
+    otto.post(f"/operator/tokens/{token.pk}/revoke/", {"confirm": "yes"})
     token.refresh_from_db()
     assert token.revoked_at is not None
     neither = otto.post("/operator/tokens/", {"name": "x"})

@@ -173,9 +173,11 @@ def test_a_form_filled_against_an_older_state_is_refused_and_names_who_changed_i
     assert "Nothing was changed by your form" in body
     appeal.refresh_from_db()
     assert appeal.status == "denied" and appeal.decided_by == ray
-    # Without the form's state the action itself refuses the second decision (409).
+    # Even against the state it now has, the action itself refuses a second decision (409).
     again = client_for(cast["rita"]).post(
-        f"/review/appeals/{appeal.pk}/decide/", {"decision": "approve"}, follow=True
+        f"/review/appeals/{appeal.pk}/decide/",
+        {"decision": "approve", "seen": "denied"},
+        follow=True,
     )
     assert "The appeal was already decided (denied by ray)" in again.content.decode()
     appeal.refresh_from_db()
@@ -186,7 +188,9 @@ def test_deciding_a_withdrawn_appeal_is_refused(cast: dict[str, Any], make_event
     appeal = submitted(cast, make_event, "111-0000001-0000001")
     appeal_withdraw(actor=cast["alice"], appeal=appeal)
     response = client_for(cast["rita"]).post(
-        f"/review/appeals/{appeal.pk}/decide/", {"decision": "approve"}, follow=True
+        f"/review/appeals/{appeal.pk}/decide/",
+        {"decision": "approve", "seen": "withdrawn"},
+        follow=True,
     )
     assert "The appeal was withdrawn; it cannot be decided." in response.content.decode()
     appeal.refresh_from_db()
@@ -199,14 +203,22 @@ def test_a_denial_needs_a_reason_from_the_list_and_a_note(
     appeal = submitted(cast, make_event, "111-0000001-0000001")
     rita = client_for(cast["rita"])
     url = f"/review/appeals/{appeal.pk}/decide/"
-    bad = rita.post(url, {"decision": "deny", "deny_reason": "made_up", "note": ""})
+    bad = rita.post(
+        url, {"decision": "deny", "deny_reason": "made_up", "note": "", "seen": "submitted"}
+    )
     assert bad.status_code == 422
     body = bad.content.decode()
     assert "choose the reason of the denial" in body and "write a note to the merchant" in body
     appeal.refresh_from_db()
     assert appeal.status == "submitted"
     rita.post(
-        url, {"decision": "deny", "deny_reason": "evidence_insufficient", "note": "No photo."}
+        url,
+        {
+            "decision": "deny",
+            "deny_reason": "evidence_insufficient",
+            "note": "No photo.",
+            "seen": "submitted",
+        },
     )
     appeal.refresh_from_db()
     assert appeal.status == "denied"

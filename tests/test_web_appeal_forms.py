@@ -92,7 +92,7 @@ def test_a_decided_appeals_id_in_the_form_changes_nothing(cast: Any, make_event:
     assert "already denied elsewhere" in response.content.decode()
     appeal.refresh_from_db()
     assert appeal.status == "denied" and appeal.reason == "other"
-    withdraw = alice.post(f"/appeals/{appeal.pk}/withdraw/", follow=True)
+    withdraw = alice.post(f"/appeals/{appeal.pk}/withdraw/", {"confirm": "yes"}, follow=True)
     assert "already decided" in withdraw.content.decode()
 
 

@@ -104,6 +104,6 @@ def test_owners_add_users_and_tokens_and_refuse_bad_input(cast: dict[str, Any]) 
     assert ApiToken.objects.count() == 1
     carol = client_for(cast["carol"])
     assert carol.post(f"/settings/tokens/{token.pk}/revoke/").status_code == 404
-    alice.post(f"/settings/tokens/{token.pk}/revoke/")
+    alice.post(f"/settings/tokens/{token.pk}/revoke/", {"confirm": "yes"})
     token.refresh_from_db()
     assert token.revoked_at is not None

@@ -191,6 +191,7 @@ if SHARED_CACHE:
 AUTHENTICATION_BACKENDS = ["defectdesk.accounts.backends.CachedModelBackend"]
 
 LOGIN_URL = "/signin/"
+CSRF_FAILURE_VIEW = "defectdesk.web.errors.csrf_failure"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/signin/"
 
@@ -211,6 +212,7 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "DefectDesk <noreply@localhost>")
+BASE_URL = os.environ.get("DEFECTDESK_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/")
 
 TASKS = {
     "default": {

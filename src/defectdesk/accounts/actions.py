@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, AbstractUser
-from django.db import transaction
+from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group, Permission
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from defectdesk.accounts.models import ApiToken, Membership, Seller, StaffRole, UserPreference
+from defectdesk.accounts.models import (
+    OPERATOR_ADMIN_PERMISSIONS,
+    OPERATOR_GROUP,
+    ApiToken,
+    Membership,
+    Seller,
+    StaffRole,
+    UserPreference,
+)
 from defectdesk.accounts.tokens import token_generate, token_hash
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
@@ -26,6 +35,32 @@ def seller_ensure(external_id: str, *, name: str = "") -> Seller:
     return seller
 
 
+def operator_group() -> Group:
+    """The group that gives operators the Django admin permissions the docs promise."""
+    group, _ = Group.objects.get_or_create(name=OPERATOR_GROUP)
+    wanted = Q()
+    for app_label, codename in OPERATOR_ADMIN_PERMISSIONS:
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    group.permissions.set(Permission.objects.filter(wanted))
+    return group
+
+
+def _operator_admin(user: AbstractUser, operator: bool) -> None:
+    """Give (or take away) the operator's Django admin: the staff flag and the operator group."""
+    user.is_staff = operator
+    user.save(update_fields=["is_staff"])
+    if operator:
+        user.groups.add(operator_group())
+    else:
+        user.groups.remove(*Group.objects.filter(name=OPERATOR_GROUP))
+
+
+def _password_errors(password: str) -> list[FieldError]:
+    if not isinstance(password, str) or len(password) < 8:
+        return [FieldError("password", "must be at least 8 characters")]
+    return []
+
+
 def user_create(
     *,
     actor: Actor,
@@ -37,12 +72,11 @@ def user_create(
     reviewer: bool = False,
     operator: bool = False,
 ) -> AbstractUser:
-    """Create (or update the password and roles of) a user."""
+    """Create a user with a seller role or staff roles; a taken user name is refused."""
     errors = []
     if not username or len(username) > 150:
         errors.append(FieldError("username", "must be 1 to 150 characters"))
-    if len(password) < 8:
-        errors.append(FieldError("password", "must be at least 8 characters"))
+    errors += _password_errors(password)
     if seller and role not in {r.value for r in Membership.Role}:
         errors.append(FieldError("role", "must be one of owner, staff, read_only"))
     if not seller and not reviewer and not operator:
@@ -50,16 +84,28 @@ def user_create(
     if errors:
         raise ValidationFailed("The user was not created.", errors)
     user_model = get_user_model()
+    taken = ValidationFailed(
+        "The user was not created.",
+        [
+            FieldError(
+                "username",
+                f"{username!r} is taken; choose another name, or change that user's password "
+                "with `defectdesk users set-password`",
+            )
+        ],
+    )
+    if user_model.objects.filter(username=username).exists():
+        raise taken
     with transaction.atomic():
-        user, created = user_model.objects.get_or_create(
-            username=username, defaults={"email": email}
-        )
-        user.set_password(password)
-        if email:
-            user.email = email
+        try:
+            with transaction.atomic():
+                user = user_model(username=username, email=email)
+                user.set_password(password)
+                user.save()
+        except IntegrityError:
+            raise taken from None
         if operator:
-            user.is_staff = True
-        user.save()
+            _operator_admin(user, True)
         seller_obj = None
         if seller:
             seller_obj = seller_ensure(seller)
@@ -74,7 +120,7 @@ def user_create(
                 StaffRole.objects.get_or_create(user=user, role=staff_role)
         audit_record(
             actor=actor,
-            action="user.create" if created else "user.update",
+            action="user.create",
             object_type="user",
             object_id=user.pk,
             seller_id=seller_obj.pk if seller_obj else None,
@@ -85,6 +131,53 @@ def user_create(
                 "reviewer": reviewer,
                 "operator": operator,
             },
+        )
+    return user  # type: ignore[return-value]
+
+
+def membership_set(*, actor: Actor, username: str, seller: str, role: str) -> Membership:
+    """Give an existing user a role at a seller (the seller is created if it is new)."""
+    if role not in {r.value for r in Membership.Role}:
+        raise ValidationFailed(
+            "The role was not given.",
+            [FieldError("role", "must be one of owner, staff, read_only")],
+        )
+    with transaction.atomic():
+        user = get_user_model().objects.filter(username=username).first()
+        if user is None:
+            raise NotFound(f"No user {username!r}.")
+        seller_obj = seller_ensure(seller)
+        membership, _ = Membership.objects.update_or_create(
+            user=user, seller=seller_obj, defaults={"role": role}
+        )
+        audit_record(
+            actor=actor,
+            action="user.membership",
+            object_type="user",
+            object_id=user.pk,
+            seller_id=seller_obj.pk,
+            data={"username": username, "seller": seller, "role": role},
+        )
+    return membership
+
+
+def user_set_password(*, actor: Actor, username: str, password: str) -> AbstractUser:
+    """Change an existing user's password; nothing else about the user changes."""
+    errors = _password_errors(password)
+    if errors:
+        raise ValidationFailed("The password was not changed.", errors)
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().filter(username=username).first()
+        if user is None:
+            raise NotFound(f"No user {username!r}.")
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        audit_record(
+            actor=actor,
+            action="user.password",
+            object_type="user",
+            object_id=user.pk,
+            data={"username": username},
         )
     return user  # type: ignore[return-value]
 
@@ -202,8 +295,7 @@ def staff_roles_set(
         for role in sorted(wanted - before):
             StaffRole.objects.create(user=locked, role=role)
         # Django admin is for operators only.
-        locked.is_staff = operator
-        locked.save(update_fields=["is_staff"])
+        _operator_admin(locked, operator)
         audit_record(
             actor=actor,
             action="user.roles",

@@ -114,6 +114,20 @@ class ApiToken(models.Model):
         return self.revoked_at is None
 
 
+OPERATOR_GROUP = "Operators"
+# What the Django admin shows operators (docs/appeals.md, docs/operations.md): the appeal policy
+# to edit, appeals, marketplaces, Stripe webhooks and job results to look at.
+OPERATOR_ADMIN_PERMISSIONS = [
+    ("appeals", "add_appealpolicy"),
+    ("appeals", "change_appealpolicy"),
+    ("appeals", "view_appealpolicy"),
+    ("appeals", "view_appeal"),
+    ("ledger", "view_marketplace"),
+    ("ledger", "view_stripewebhook"),
+    ("django_tasks_database", "view_dbtaskresult"),
+]
+
+
 class UserPreference(models.Model):
     """What a user chose for their own pages: the marketplace in view and a time zone."""
 

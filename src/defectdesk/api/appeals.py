@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParser
 from django.http.request import RawPostDataException
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja import Status as Reply
 
 from defectdesk.api.auth import principal
@@ -77,6 +77,11 @@ class RequestInfoIn(Schema):
 class DecideIn(Schema):
     decision: str
     note: str = ""
+    seen_status: str | None = Field(
+        None,
+        description="The appeal's status as the reviewer saw it; when the appeal has changed "
+        "since, the decision is refused with 409.",
+    )
 
 
 class WithdrawIn(Schema):
@@ -95,6 +100,10 @@ class AppealSummaryOut(Schema):
     id: int
     status: str
     status_label: str
+    status_text: str = Field(
+        description='The state as the merchant reads it, e.g. "Denied: the reply deadline passed"'
+    )
+    denied_because_reply_deadline_passed: bool
     seller: str
     marketplace: str
     defect: DefectRefOut
@@ -511,7 +520,13 @@ def request_info(request: HttpRequest, appeal_id: int, body: RequestInfoIn) -> A
 )
 def decide(request: HttpRequest, appeal_id: int, body: DecideIn) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
-    appeal_decide(actor=principal(request), appeal=appeal, decision=body.decision, note=body.note)
+    appeal_decide(
+        actor=principal(request),
+        appeal=appeal,
+        decision=body.decision,
+        note=body.note,
+        seen=body.seen_status,
+    )
     return _detail(appeal_id, request)
 
 

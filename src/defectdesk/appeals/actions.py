@@ -17,6 +17,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from defectdesk.accounts.models import StaffRole
@@ -28,6 +29,7 @@ from defectdesk.appeals.reasons import reason_lookup, reasons_for
 from defectdesk.appeals.rules_policy import AppealRules
 from defectdesk.appeals.selectors import (
     Who,
+    appeal_history,
     appealable_until,
     defect_for_appeal,
     order_state_of,
@@ -76,7 +78,8 @@ def _user_id(actor: Actor) -> int | None:
     return user.pk if user is not None and user.is_authenticated else None
 
 
-def _require_writer(principal: Principal, appeal_or_seller: Appeal | int) -> None:
+def writer_check(principal: Principal, appeal_or_seller: Appeal | int) -> None:
+    """Refuse (403, saying why) anyone who may see but not file or change the seller's appeals."""
     seller_id = (
         appeal_or_seller if isinstance(appeal_or_seller, int) else appeal_or_seller.seller_id
     )
@@ -192,29 +195,37 @@ def _fresh(appeal: Appeal | int) -> Appeal:
     return found
 
 
-def _link(appeal: Appeal) -> str:
-    return f"/appeals/{appeal.pk}/"
+def _seller_link(appeal: Appeal) -> str:
+    return reverse("appeal", args=[appeal.pk])
 
 
-def _notify_seller(appeal: Appeal, subject: str, body: str) -> None:
+def _review_link(appeal: Appeal) -> str:
+    return reverse("review_appeal", args=[appeal.pk])
+
+
+def _notify_seller(appeal: Appeal, subject: str, body: str, actor: Actor) -> None:
     notify_users(
         user_ids=seller_user_ids(appeal.seller_id),
         subject=subject,
         body=body,
-        link=_link(appeal),
+        link=_seller_link(appeal),
         object_type="appeal",
         object_id=appeal.pk,
+        actor_id=_user_id(actor),
     )
 
 
-def _notify_reviewers(appeal: Appeal, user_ids: Sequence[int], subject: str, body: str) -> None:
+def _notify_reviewers(
+    appeal: Appeal, user_ids: Sequence[int], subject: str, body: str, actor: Actor
+) -> None:
     notify_users(
         user_ids=user_ids,
         subject=subject,
         body=body,
-        link=_link(appeal),
+        link=_review_link(appeal),
         object_type="appeal",
         object_id=appeal.pk,
+        actor_id=_user_id(actor),
     )
 
 
@@ -255,7 +266,7 @@ def _move(
     body = f"Your appeal {appeal.pk} of {_describe(appeal)} is now {label}."
     if note:
         body += f"\n\n{note}"
-    _notify_seller(appeal, f"Appeal {appeal.pk}: {label}", body)
+    _notify_seller(appeal, f"Appeal {appeal.pk}: {label}", body, actor)
 
 
 def _store(checked: Sequence[CheckedFile], appeal: Appeal) -> list[str]:
@@ -320,7 +331,7 @@ def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation:
     principal = principal_of(actor)
     defect_id = defect if isinstance(defect, int) else defect.pk
     found = defect_for_appeal(principal, defect_id)
-    _require_writer(principal, found.seller_id)
+    writer_check(principal, found.seller_id)
     rules = appeal_rules_for(found.marketplace_id)
     code = _reason(found, reason)
     text = _explanation(explanation, rules)
@@ -376,7 +387,7 @@ def appeal_update(
     principal = principal_of(actor)
     with transaction.atomic():
         locked = _locked(appeal)
-        _require_writer(principal, locked)
+        writer_check(principal, locked)
         if locked.status != Status.DRAFT:
             raise Conflict(
                 f"Only a draft can be edited; this appeal is {Status(locked.status).label.lower()}."
@@ -414,7 +425,7 @@ def appeal_attach(
     """Add supporting files to a draft (all of them or none)."""
     principal = principal_of(actor)
     current = _fresh(appeal)
-    _require_writer(principal, current)
+    writer_check(principal, current)
     if not uploads:
         raise ValidationFailed("No file was sent.", [FieldError("file", "is required")])
     if current.status != Status.DRAFT:
@@ -453,7 +464,7 @@ def appeal_submit(*, actor: Who, appeal: Appeal | int) -> Appeal:
     who = actor_of(principal)
     with transaction.atomic():
         locked = _locked(appeal)
-        _require_writer(principal, locked)
+        writer_check(principal, locked)
         transition_check(locked.status, Status.SUBMITTED, verb="submitted")
         defect = Defect.objects.select_for_update().get(pk=locked.defect_id)
         rules = appeal_rules_for(locked.marketplace_id)
@@ -535,7 +546,7 @@ def appeal_withdraw(*, actor: Who, appeal: Appeal | int, note: str = "") -> Appe
     principal = principal_of(actor)
     with transaction.atomic():
         locked = _locked(appeal)
-        _require_writer(principal, locked)
+        writer_check(principal, locked)
         now = timezone.now()
         locked.withdrawn_at = now
         locked.info_due_at = None
@@ -557,7 +568,7 @@ def appeal_reply(
     """The merchant answers an information request, optionally with files."""
     principal = principal_of(actor)
     current = _fresh(appeal)
-    _require_writer(principal, current)
+    writer_check(principal, current)
     rules = appeal_rules_for(current.marketplace_id)
     text = _text(message, "message", low=1, high=rules.message_max, what="reply")
     if current.status != Status.INFO_REQUESTED:
@@ -603,6 +614,7 @@ def appeal_reply(
                     [locked.assigned_to_id],
                     f"Appeal {locked.pk}: the merchant replied",
                     f"The merchant answered your question on appeal {locked.pk}.\n\n{text}",
+                    who,
                 )
     except BaseException:
         _unstore(names)
@@ -678,6 +690,7 @@ def appeal_assign(*, actor: Who, appeal: Appeal | int, reviewer: Any) -> Appeal:
             f"Appeal {locked.pk} of {_describe(locked)} is yours to review; "
             f"a decision is expected by {locked.review_due_at:%Y-%m-%d %H:%M} "
             "UTC.",
+            who,
         )
     return locked
 
@@ -756,8 +769,31 @@ def _decide(
         defect_remove_by_appeal(defect=defect, appeal_id=appeal.pk, at=now, actor=actor)
 
 
-def appeal_decide(*, actor: Who, appeal: Appeal | int, decision: Any, note: Any = "") -> Appeal:
-    """A reviewer approves or denies; a second decision is a 409."""
+def _seen_check(locked: Appeal, seen: str | None) -> None:
+    """Refuse a decision made against a state the appeal no longer has; say who changed it."""
+    if seen is None or seen == locked.status:
+        return
+    if seen not in Status.values:
+        raise ValidationFailed(
+            "The decision does not say which state of the appeal you saw; reload the appeal "
+            "and decide again.",
+            [FieldError("seen_status", f"must be one of {', '.join(Status.values)}")],
+        )
+    last = appeal_history(locked).last()
+    who = last.actor_label if last is not None else "someone else"
+    when = f" at {last.occurred_at:%Y-%m-%d %H:%M} UTC" if last is not None else ""
+    raise Conflict(
+        f"While you were reading, {who} changed this appeal{when}: it is now "
+        f"{Status(locked.status).label.lower()}, not {Status(seen).label.lower()}.",
+        [FieldError("seen_status", f"is {seen!r}; the appeal is now {locked.status!r}")],
+    )
+
+
+def appeal_decide(
+    *, actor: Who, appeal: Appeal | int, decision: Any, note: Any = "", seen: str | None = None
+) -> Appeal:
+    """A reviewer approves or denies; a second decision, or one made against a state that has
+    changed since the reviewer saw it (`seen`), is a 409."""
     principal = principal_of(actor)
     who = actor_of(principal)
     if decision not in ("approve", "deny"):
@@ -767,6 +803,7 @@ def appeal_decide(*, actor: Who, appeal: Appeal | int, decision: Any, note: Any 
     with transaction.atomic():
         locked = _locked(appeal)
         _require_reviewer(principal, locked)
+        _seen_check(locked, seen)
         if locked.status in DECIDED_STATUSES:
             raise Conflict(
                 f"The appeal was already decided "
@@ -884,6 +921,7 @@ def appeals_flag_overdue(*, now: datetime | None = None) -> int:
                 f"Appeal {pk} is past its review deadline",
                 f"Appeal {pk} of {_describe(appeal)} was due for a decision by "
                 f"{appeal.review_due_at:%Y-%m-%d %H:%M} UTC.",
+                SYSTEM,
             )
             flagged += 1
     return flagged

@@ -11,11 +11,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.ledger.fold import Dispute, LedgerEvent, OrderState
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+
+
+def code_label(code: Any) -> str:
+    """A ledger code in words (the one table of labels lives with the timeline's words)."""
+    from defectdesk.web.timeline import code_label as label
+
+    return label(code)
 
 
 def _summary(event: LedgerEvent) -> str:
@@ -24,7 +32,7 @@ def _summary(event: LedgerEvent) -> str:
     if kind == "order.placed":
         total = data.get("total") or {}
         return (
-            f"Order placed ({data.get('fulfillment', 'unknown')} fulfilment, "
+            f"Order placed (fulfilled {code_label(data.get('fulfillment'))}, "
             f"{total.get('amount', '?')} {total.get('currency', '')})"
         ).strip()
     if kind == "order.shipped":
@@ -33,30 +41,41 @@ def _summary(event: LedgerEvent) -> str:
             f"{data.get('tracking_number') or 'none'}"
         )
     if kind == "shipment.scanned":
-        return f"Carrier scan: {data.get('status') or 'scan'} at {data.get('location') or '?'}"
+        where = f" at {data['location']}" if data.get("location") else ""
+        return f"Carrier scan: {code_label(data.get('status') or 'scan')}{where}"
     if kind == "order.delivered":
         signed = " with signature" if data.get("signature") else ""
         return f"Delivered{signed}"
     if kind == "order.cancelled":
-        return f"Cancelled by {data.get('requested_by')}: {data.get('reason') or 'no reason'}"
+        return (
+            f"Cancelled by the {code_label(data.get('requested_by'))}: "
+            f"{code_label(data.get('reason') or 'no reason given')}"
+        )
     if kind in ("return.requested", "return.received"):
         verb = "requested" if kind == "return.requested" else "received"
-        return f"Return {verb}: {data.get('reason') or 'no reason given'}"
+        return f"Return {verb}: {code_label(data.get('reason') or 'no reason given')}"
     if kind == "refund.issued":
         by = data.get("initiated_by")
-        return f"Refund of {data.get('amount')} issued" + (f" by the {by}" if by else "")
+        return f"Refund of {data.get('amount')} issued" + (
+            f" by the {code_label(by)}" if by else ""
+        )
     if kind == "feedback.posted":
         return f"Feedback {data.get('rating')}/5: {data.get('comment') or ''}".rstrip(": ")
     if kind == "feedback.removed":
         return f"Feedback removed: {data.get('reason') or ''}".rstrip(": ")
     if kind == "claim.filed":
-        return f"A-to-z claim {data.get('claim_id')} filed: {data.get('reason')}"
+        return (
+            f"A-to-z Guarantee claim {data.get('claim_id')} filed: {code_label(data.get('reason'))}"
+        )
     if kind == "claim.decided":
-        return f"A-to-z claim {data.get('claim_id')} decided: {data.get('outcome')}"
+        return (
+            f"A-to-z Guarantee claim {data.get('claim_id')} decided: "
+            f"{code_label(data.get('outcome'))}"
+        )
     if kind == "chargeback.filed":
-        return f"Chargeback {data.get('chargeback_id')} filed: {data.get('reason')}"
+        return f"Chargeback {data.get('chargeback_id')} filed: {code_label(data.get('reason'))}"
     if kind == "chargeback.decided":
-        return f"Chargeback {data.get('chargeback_id')} decided: {data.get('outcome')}"
+        return f"Chargeback {data.get('chargeback_id')} decided: {code_label(data.get('outcome'))}"
     if kind == "message.received":
         return "Message from the buyer"
     if kind == "message.sent":
@@ -306,7 +325,20 @@ def explanation_suggest(state: OrderState, kind: str, reason: str, source_key: s
             f"The feedback on order {order} is a review of the product, not of our shipping "
             "or service, and belongs in the product reviews instead."
         )
-    return (
-        f"We believe this {kind.replace('_', ' ')} on order {order} should not count "
-        "against our account. Here is what happened: "
+    what_defect = _kind_label(kind)
+    chosen = reason_lookup(kind, reason)
+    because = (
+        f" {chosen.label}."
+        if chosen is not None and chosen.code != "other"
+        else " We explain below what happened and attach what shows it."
     )
+    return (
+        f"We believe the {what_defect} on order {order} should not count against our "
+        f"account.{because}"
+    )
+
+
+def _kind_label(kind: str) -> str:
+    from defectdesk.defects.models import Defect
+
+    return Defect.Kind(kind).label.lower() if kind in Defect.Kind.values else kind

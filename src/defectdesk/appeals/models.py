@@ -138,6 +138,19 @@ class Appeal(models.Model):
         return f"Appeal {self.pk} ({self.status})"
 
     @property
+    def status_text(self) -> str:
+        """The state as the merchant reads it; a denial for a missed reply says so."""
+        if self.status == Status.DENIED and self.decision_cause == "expired":
+            return "Denied: the reply deadline passed"
+        return str(self.get_status_display())
+
+    @property
+    def decided_by_text(self) -> str:
+        """Who decided, as the merchant reads it (an automatic rule is not a person's name)."""
+        label = self.decided_by_label
+        return "automatically, by the marketplace's rules" if label.startswith("rule:") else label
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 

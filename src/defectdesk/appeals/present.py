@@ -37,6 +37,9 @@ def appeal_summary(appeal: Appeal) -> dict[str, Any]:
         "id": appeal.pk,
         "status": appeal.status,
         "status_label": Status(appeal.status).label,
+        "status_text": appeal.status_text,
+        "denied_because_reply_deadline_passed": appeal.status == Status.DENIED
+        and appeal.decision_cause == "expired",
         "seller": appeal.seller.external_id,
         "marketplace": appeal.marketplace.code,
         "defect": {

@@ -91,6 +91,13 @@ def review_queue(who: Who) -> QuerySet[Appeal]:
     )
 
 
+def appeals_left(defect: Defect) -> tuple[int, int]:
+    """How many more appeals of this defect may be submitted, and the most allowed."""
+    most = appeal_rules_for(defect.marketplace_id).max_appeals_per_defect
+    used = Appeal.objects.filter(defect=defect, submitted_at__isnull=False).count()
+    return max(most - used, 0), most
+
+
 def appeal_history(appeal: Appeal) -> QuerySet[AuditEvent]:
     """The appeal's audit events, oldest first."""
     return AuditEvent.objects.filter(object_type="appeal", object_id=str(appeal.pk)).order_by(

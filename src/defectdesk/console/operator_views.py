@@ -422,6 +422,25 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @operator_page
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
+    if request.POST.get("confirm") != "yes":
+        token = ApiToken.objects.filter(pk=token_id).first()
+        if token is None:
+            raise Http404("No such token.")
+        return render(
+            request,
+            "console/confirm.html",
+            {
+                "confirm_title": f"Revoke the token {token.name}?",
+                "confirm_lines": [
+                    f"Every program that uses it (prefix {token.prefix}…) stops working at "
+                    "once; this cannot be undone."
+                ],
+                "confirm_action": reverse("operator_token_revoke", args=[token.pk]),
+                "confirm_button": "Yes, revoke it",
+                "cancel_url": reverse("operator_tokens"),
+                **_nav("tokens"),
+            },
+        )
     try:
         token = token_revoke(actor=_actor(request), token_id=token_id)
     except NotFound as exc:

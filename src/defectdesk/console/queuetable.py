@@ -13,6 +13,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from defectdesk.console.queue import QueueRow
+from defectdesk.console.templatetags.console_tags import rule_label
 
 
 def queue_rows_html(
@@ -34,6 +35,7 @@ def queue_rows_html(
     assign = escape(_("Assign to me"))
     token, me_html = escape(csrf_token), escape(me)
     out: list[str] = []
+    cols = _columns()
     add = out.append
     for row in rows:
         left = row.left
@@ -52,7 +54,7 @@ def queue_rows_html(
         rules = (
             "".join(
                 f'<span class="pill good">{approve}</span> '
-                f'<span class="muted">{escape(rule)}</span>'
+                f'<span class="muted">{escape(rule_label(rule))}</span>'
                 for rule in row.recommended_rules
             )
             or '<span class="muted">—</span>'
@@ -70,17 +72,24 @@ def queue_rows_html(
             )
         add(
             f'<tr data-appeal="{row.pk}">'
-            f'<td><a href="{escape(row.url)}">{appeal_word} {row.pk}</a><br>'
+            f'<td data-label="{cols[0]}"><a href="{escape(row.url)}">{appeal_word} {row.pk}</a><br>'
             f'<span class="pill {escape(row.status)}">{escape(row.status_label)}</span></td>'
-            f'<td class="nowrap"><span class="{deadline_class} deadline">{escape(left["text"])}'
+            f'<td class="nowrap" data-label="{cols[1]}">'
+            f'<span class="{deadline_class} deadline">{escape(left["text"])}'
             f'</span><br><time class="muted" datetime="{escape(row.deadline_iso)}">'
             f"{escape(row.deadline_text)}</time>{whose}</td>"
-            f"<td>{escape(row.kind_label)}<br>"
+            f'<td data-label="{cols[2]}">{escape(row.kind_label)}<br>'
             f'<span class="muted">{escape(row.order_ref)}</span></td>'
-            f"<td>{escape(row.reason_label)}</td>"
-            f"<td>{seller}<br>{health}</td>"
-            f"<td>{rules}</td>"
-            f"<td>{reviewer}</td>"
+            f'<td data-label="{cols[3]}">{escape(row.reason_label)}</td>'
+            f'<td data-label="{cols[4]}">{seller}<br>{health}</td>'
+            f'<td data-label="{cols[5]}">{rules}</td>'
+            f'<td data-label="{cols[6]}">{reviewer}</td>'
             "</tr>\n"
         )
     return mark_safe("".join(out))
+
+
+def _columns() -> list[str]:
+    """The queue's column names, for the labels of its cells on a narrow screen."""
+    names = [_("Appeal"), _("Deadline"), _("Defect"), _("Reason"), _("Seller")]
+    return [escape(n) for n in [*names, _("Recommendation"), _("Reviewer")]]

@@ -298,8 +298,6 @@ def _refused(
 def appeal_decide_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     appeal = _appeal_or_404(request, appeal_id)
     page = reverse("review_appeal", args=[appeal.pk])
-    if _changed_meanwhile(request, appeal):
-        return _see_other(page)
     decision = request.POST.get("decision", "")
     note = request.POST.get("note", "").strip()
     form = {"decision": decision, "note": note, "deny_reason": request.POST.get("deny_reason", "")}
@@ -314,7 +312,13 @@ def appeal_decide_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
             if errors:
                 raise ValidationFailed("The denial was not recorded.", errors)
             note = f"{DENIAL_LABELS[code]}. {note}"
-        appeal_decide(actor=console_principal(request), appeal=appeal, decision=decision, note=note)
+        appeal_decide(
+            actor=console_principal(request),
+            appeal=appeal,
+            decision=decision,
+            note=note,
+            seen=request.POST.get("seen", ""),
+        )
     except DomainError as exc:
         return _refused(request, appeal, exc, form)
     verb = "approved" if decision == "approve" else "denied"

@@ -9,7 +9,8 @@ from datetime import UTC, date
 from django.db import transaction
 from django.utils import timezone
 
-from defectdesk.accounts.actions import seller_ensure, user_create
+from defectdesk.accounts.actions import membership_set, seller_ensure, user_create
+from defectdesk.accounts.selectors import username_taken
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.models import AuditEvent
@@ -98,6 +99,15 @@ def demo_load(*, orders: int = DEMO_ORDERS, seed: int = DEMO_SEED) -> DemoLoad:
         for seller in DEMO_SELLERS:
             seller_ensure(seller.external_id, name=seller.name)
         for login in DEMO_LOGINS:
+            if username_taken(login.username):
+                if login.seller:
+                    membership_set(
+                        actor=DEMO_ACTOR,
+                        username=login.username,
+                        seller=login.seller,
+                        role=login.role,
+                    )
+                continue
             user_create(
                 actor=DEMO_ACTOR,
                 username=login.username,

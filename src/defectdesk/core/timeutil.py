@@ -46,3 +46,9 @@ def parse_aware(value: str) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("must carry a UTC offset (a naive time is ambiguous)")
     return moment
+
+
+def local_text(moment: datetime, tz: ZoneInfo) -> str:
+    """An instant as people read it, zone named: "3 Dec 2026, 16:05 PST (America/Los_Angeles)"."""
+    local = moment.astimezone(tz)
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()} ({tz.key})"

@@ -20,6 +20,15 @@ class AtRiskOrder:
     risks: list[AtRisk]
 
 
+def response_window(marketplace_id: int) -> timedelta:
+    """The time a buyer message may wait for its answer: the policy's contact response hours."""
+    from defectdesk.policy.selectors import policy_for
+
+    return timedelta(
+        hours=policy_for(marketplace_id).metric("contact_response_rate").response_hours
+    )
+
+
 def buyer_messages_for_seller(
     seller: Seller, marketplace: Marketplace | None = None
 ) -> QuerySet[BuyerMessage]:
@@ -113,8 +122,11 @@ def at_risk_orders(
     for row in BuyerMessage.objects.filter(order_id__in=ids):
         threads[row.order_id].append(_thread(row))
     result = []
+    windows: dict[int, timedelta] = {}
     for order in orders:
-        risks = order_risks(_facts(order), threads[order.id], now)
+        if order.marketplace_id not in windows:
+            windows[order.marketplace_id] = response_window(order.marketplace_id)
+        risks = order_risks(_facts(order), threads[order.id], now, windows[order.marketplace_id])
         if risks:
             result.append(AtRiskOrder(order, risks))
     far = now + timedelta(days=3650)

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from defectdesk.ledger.fold import Message, OrderState
 
-RESPONSE_WINDOW = timedelta(hours=24)
 _MENTIONS = {
     "claim": re.compile(r"\b(a-?to-?z|claim|guarantee|dispute|chargeback)\b", re.I),
     "refund": re.compile(r"\b(refund|money back|reimburse)", re.I),
@@ -25,15 +24,21 @@ def answer_state(
     answered_at: datetime | None,
     no_response_needed_at: datetime | None,
     now: datetime,
+    window: timedelta,
 ) -> tuple[str, datetime]:
-    """Where a buyer message stands and when its answer is due: `none_needed`, `answered`,
-    `late` (answered after the 24 hours), `open` (time left) or `overdue`."""
-    due = received_at + RESPONSE_WINDOW
+    """Where a buyer message stands and when its answer is due (`window`, the policy's response
+    time): `none_needed`, `answered`, `late` (answered after it), `open` or `overdue`."""
+    due = received_at + window
     if no_response_needed_at is not None:
         return "none_needed", due
     if answered_at is not None:
         return ("answered" if answered_at <= due else "late"), due
     return ("open" if now <= due else "overdue"), due
+
+
+def _hours(window: timedelta) -> str:
+    hours = int(window.total_seconds() // 3600)
+    return "1 hour" if hours == 1 else f"{hours} hours"
 
 
 def message_mentions(body: str | None) -> list[str]:
@@ -104,7 +109,7 @@ class OrderFacts:
 
 
 def order_risks(
-    order: OrderFacts, messages: list[BuyerThreadMessage], now: datetime
+    order: OrderFacts, messages: list[BuyerThreadMessage], now: datetime, window: timedelta
 ) -> list[AtRisk]:
     """Why an order may become a defect soon, and what prevents it (DESIGN §7)."""
     risks: list[AtRisk] = []
@@ -171,13 +176,13 @@ def order_risks(
         if message.answered_at is not None or message.no_response_needed_at is not None:
             continue
         waited = now - message.received_at
-        due = message.received_at + RESPONSE_WINDOW
-        if waited >= timedelta(hours=12):
+        due = message.received_at + window
+        if waited >= window / 2:
             risks.append(
                 AtRisk(
                     "message_unanswered",
                     f"A buyer message has waited {int(waited.total_seconds() // 3600)} hours.",
-                    "Reply to the buyer within 24 hours of the message.",
+                    f"Reply to the buyer within {_hours(window)} of the message.",
                     due,
                 )
             )

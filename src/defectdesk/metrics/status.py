@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from defectdesk.accounts.models import Seller
@@ -38,7 +39,7 @@ def account_status_announce(
         user_ids=seller_user_ids(seller.id),
         subject=subject,
         body=body,
-        link="/health/",
+        link=f"{reverse('home')}?marketplace={marketplace.code}",
         object_type="account_status",
         object_id=seller.external_id,
     )

@@ -38,6 +38,15 @@ def reviewer_user_ids() -> list[int]:
     )
 
 
+def absolute_url(path: str) -> str:
+    """The address of a site path (from reverse()) as people open it: DEFECTDESK_BASE_URL + path."""
+    if not path:
+        return ""
+    if not path.startswith("/"):
+        raise ValueError(f"not a site path: {path!r}")
+    return f"{settings.BASE_URL}{path}"
+
+
 def notify_users(
     *,
     user_ids: Iterable[int],
@@ -46,14 +55,19 @@ def notify_users(
     link: str = "",
     object_type: str = "",
     object_id: object = "",
+    actor_id: int | None = None,
 ) -> int:
     """Write an in-app and (where the user has an address) an e-mail outbox row per user.
 
-    Must run inside the caller's transaction: the rows commit or roll back with the change.
+    `link` is a site path built with reverse(); both rows carry its absolute address and the
+    e-mail ends with it. The user who did the action (`actor_id`) is not told of it. Must run
+    inside the caller's transaction: the rows commit or roll back with the change.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify_users must run inside the action's transaction")
-    ids = sorted(set(user_ids))
+    ids = sorted(set(user_ids) - {actor_id})
+    url = absolute_url(link)
+    mail_body = f"{body}\n\nOpen it here: {url}" if url else body
     if not ids:
         return 0
     now = timezone.now()
@@ -66,7 +80,7 @@ def notify_users(
             "user_id": user_id,
             "subject": subject[:200],
             "body": body,
-            "link": link,
+            "link": url,
             "object_type": object_type,
             "object_id": str(object_id),
             "created_at": now,
@@ -74,6 +88,7 @@ def notify_users(
         }
         rows.append(OutboxMessage(channel=OutboxMessage.Channel.IN_APP, **common))
         if emails[user_id]:
+            common["body"] = mail_body
             rows.append(
                 OutboxMessage(channel=OutboxMessage.Channel.EMAIL, email=emails[user_id], **common)
             )

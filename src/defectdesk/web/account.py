@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -19,7 +20,12 @@ from defectdesk.accounts.models import Membership
 from defectdesk.accounts.selectors import seller_members, seller_tokens, username_taken
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
-from defectdesk.messaging.selectors import AtRiskOrder, at_risk_orders, buyer_messages_for_seller
+from defectdesk.messaging.selectors import (
+    AtRiskOrder,
+    at_risk_orders,
+    buyer_messages_for_seller,
+    response_window,
+)
 from defectdesk.messaging.threads import answer_state
 from defectdesk.metrics.version import version_cached
 from defectdesk.notify.actions import notification_mark_read
@@ -29,7 +35,6 @@ from defectdesk.web.common import Viewer, base_context, field_errors, page, view
 MESSAGE_DAYS = 30
 MESSAGES_SHOWN = 100
 AT_RISK_SHOWN = 50
-RESPONSE_HOURS = 24
 MESSAGES_CACHE_SECONDS = 30
 
 
@@ -81,6 +86,21 @@ def message_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/messages.html", context)
 
 
+def _hours_shown(viewer: Viewer, windows: dict[int, timedelta]) -> int:
+    """The response time the page states: the shown marketplace's policy."""
+    market = getattr(viewer, "marketplace", None)
+    market_id = getattr(market, "id", None) or next(iter(windows), None)
+    if market_id is None:
+        from defectdesk.ledger.models import Marketplace
+
+        first = Marketplace.objects.order_by("id").first()
+        if first is None:
+            return 24
+        market_id = first.id
+    window = windows.get(market_id) or response_window(market_id)
+    return int(window.total_seconds() // 3600)
+
+
 def _messages_context(viewer: Viewer) -> dict[str, object]:
     now = timezone.now()
     rows: list[dict[str, object]] = []
@@ -92,19 +112,27 @@ def _messages_context(viewer: Viewer) -> dict[str, object]:
             .filter(received_at__gte=since)
             .order_by("-received_at")[:MESSAGES_SHOWN]
         )
+        windows: dict[int, timedelta] = {}
         for message in found:
+            market = message.order.marketplace_id
+            if market not in windows:
+                windows[market] = response_window(market)
             state, due = answer_state(
-                message.received_at, message.answered_at, message.no_response_needed_at, now
+                message.received_at,
+                message.answered_at,
+                message.no_response_needed_at,
+                now,
+                windows[market],
             )
             rows.append({"message": message, "due": due, "state": state})
-        market = viewer.marketplace.pk if viewer.marketplace is not None else None
-        risky = at_risk_orders(viewer.seller, now, limit=AT_RISK_SHOWN, marketplace_id=market)
+        in_view = viewer.marketplace.pk if viewer.marketplace is not None else None
+        risky = at_risk_orders(viewer.seller, now, limit=AT_RISK_SHOWN, marketplace_id=in_view)
     return {
         "rows": rows,
         "risky": risky,
         "days": MESSAGE_DAYS,
         "open_count": sum(1 for r in rows if r["state"] in ("open", "overdue")),
-        "hours": RESPONSE_HOURS,
+        "hours": _hours_shown(viewer, windows if viewer.seller is not None else {}),
     }
 
 
@@ -211,6 +239,23 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     token = seller_tokens(viewer.seller).filter(pk=token_id).first()
     if token is None:
         raise NotFound(_("No such token."))
+    if request.POST.get("confirm") != "yes":
+        context = base_context(
+            viewer,
+            "tokens",
+            confirm_title=_("Revoke the token “%(name)s”?") % {"name": token.name},
+            confirm_lines=[
+                _(
+                    "Every program that uses it (prefix %(prefix)s…) stops working at once; "
+                    "this cannot be undone."
+                )
+                % {"prefix": token.prefix}
+            ],
+            confirm_action=reverse("token_revoke", args=[token.pk]),
+            confirm_button=_("Yes, revoke it"),
+            cancel_url=reverse("tokens"),
+        )
+        return render(request, "web/confirm.html", context)
     token_revoke(actor=Actor(user=request.user), token_id=token.pk)
     messages.success(request, _("Token “%(name)s” was revoked.") % {"name": token.name})
     return redirect("tokens")

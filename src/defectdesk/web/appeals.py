@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from defectdesk.appeals.actions import (
@@ -23,6 +28,7 @@ from defectdesk.appeals.actions import (
     appeal_submit,
     appeal_update,
     appeal_withdraw,
+    writer_check,
 )
 from defectdesk.appeals.evidence import explanation_suggest
 from defectdesk.appeals.models import Appeal
@@ -33,6 +39,7 @@ from defectdesk.appeals.selectors import (
     appeal_for,
     appeal_history,
     appealable_until,
+    appeals_left,
     appeals_visible_to,
     defect_for_appeal,
     open_appeal_for_defect,
@@ -165,6 +172,43 @@ def _suggest_into(form: FormState, defect: Defect) -> None:
     form.explanation = explanation_suggest(state, defect.kind, form.reason, defect.source_key)
 
 
+KEPT = "kept_appeal_text"
+KEPT_FIELDS = ("reason", "explanation", "message")
+
+
+def _kept_on_expiry(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """A form posted after the session expired is kept in the new session, and the sign-in
+    page says why it is asked for; the form shows the text again once signed in."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST" and not request.user.is_authenticated:
+            page_path = request.path.removesuffix("reply/")
+            request.session[KEPT] = {
+                "path": page_path,
+                "fields": {k: request.POST.get(k, "")[:10_000] for k in KEPT_FIELDS},
+            }
+            messages.warning(
+                request,
+                _("Your session expired; sign in again to continue — your text is kept."),
+            )
+            return redirect(f"{settings.LOGIN_URL}?{urlencode({'next': page_path})}")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _kept_text(request: HttpRequest) -> dict[str, str]:
+    """The text kept from a form posted to this page after the session expired (once)."""
+    kept = request.session.get(KEPT)
+    if not isinstance(kept, dict) or kept.get("path") != request.path:
+        return {}
+    del request.session[KEPT]
+    fields = kept.get("fields") or {}
+    return {k: str(fields.get(k, "")) for k in KEPT_FIELDS}
+
+
+@_kept_on_expiry
 @page
 def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
     viewer = viewer_for(request)
@@ -173,7 +217,10 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
     existing = open_appeal_for_defect(defect)
     if existing is not None and request.method != "POST":
         return redirect("appeal", existing.pk)
-    form = FormState()
+    # Refuse before the form is shown, not after someone has typed an explanation into it.
+    writer_check(viewer.principal, defect.seller_id)
+    kept = _kept_text(request)
+    form = FormState(reason=kept.get("reason", ""), explanation=kept.get("explanation", ""))
     if request.method == "POST":
         form = _form_from(request)
         action = request.POST.get("action", "save")
@@ -332,7 +379,8 @@ ACTION_TITLES: dict[str, Any] = {
 def _history(appeal: Appeal) -> list[dict[str, Any]]:
     out = []
     for event in appeal_history(appeal):
-        title = ACTION_TITLES.get(event.action)
+        expired = event.action == "appeal.deny" and (event.data or {}).get("cause") == "expired"
+        title = ACTION_TITLES.get("appeal.expire" if expired else event.action)
         if title is None:
             target = event.to_state
             title = Status(target).label if target in Status.values else event.action
@@ -340,13 +388,16 @@ def _history(appeal: Appeal) -> list[dict[str, Any]]:
             {
                 "at": event.occurred_at,
                 "title": title,
-                "actor": event.actor_label,
+                "actor": _("the marketplace's rules")
+                if event.actor_label.startswith("rule:")
+                else event.actor_label,
                 "note": event.note,
             }
         )
     return out
 
 
+@_kept_on_expiry
 @page
 def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
@@ -357,15 +408,20 @@ def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
         if not viewer.may_write:
             raise Forbidden(_("Read-only access: you may view this appeal but not change it."))
         return _draft_post(request, viewer, appeal)
+    kept = _kept_text(request)
     if editable:
-        form = FormState(reason=appeal.reason, explanation=appeal.explanation)
+        form = FormState(
+            reason=kept.get("reason") or appeal.reason,
+            explanation=kept.get("explanation") or appeal.explanation,
+        )
         return render(
             request, "web/appeal_form.html", _form_context(viewer, appeal.defect, form, appeal)
         )
-    return _status_page(request, viewer, appeal)
+    return _status_page(request, viewer, appeal, reply_text=kept.get("message", ""))
 
 
 @require_POST
+@_kept_on_expiry
 @page
 def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
@@ -392,11 +448,39 @@ def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     return redirect("appeal", appeal.pk)
 
 
-@require_POST
 @page
 def appeal_withdraw_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
     appeal = appeal_for(viewer.principal, appeal_id)
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        writer_check(viewer.principal, appeal.seller_id)
+        left, most = appeals_left(appeal.defect)
+        counted = appeal.submitted_at is not None
+        lines = [
+            _("The appeal stops here; a withdrawn appeal cannot be reopened."),
+            ngettext(
+                "After this you can still file %(left)d appeal of this defect "
+                "(at most %(most)d per defect%(note)s).",
+                "After this you can still file %(left)d appeals of this defect "
+                "(at most %(most)d per defect%(note)s).",
+                left,
+            )
+            % {
+                "left": left,
+                "most": most,
+                "note": _("; this one counts, as it was submitted") if counted else "",
+            },
+        ]
+        context = base_context(
+            Viewer(viewer.principal, appeal.seller),
+            "appeals",
+            confirm_title=_("Withdraw appeal #%(id)s?") % {"id": appeal.pk},
+            confirm_lines=lines,
+            confirm_action=reverse("appeal_withdraw", args=[appeal.pk]),
+            confirm_button=_("Yes, withdraw the appeal"),
+            cancel_url=reverse("appeal", args=[appeal.pk]),
+        )
+        return render(request, "web/confirm.html", context)
     try:
         appeal_withdraw(actor=viewer.principal, appeal=appeal.pk)
     except Conflict as exc:

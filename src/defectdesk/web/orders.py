@@ -32,7 +32,7 @@ from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.selectors import order_events, order_for, orders_visible_to
 from defectdesk.messaging.actions import MAX_BODY, message_reply
-from defectdesk.messaging.selectors import order_buyer_messages
+from defectdesk.messaging.selectors import order_buyer_messages, response_window
 from defectdesk.messaging.threads import answer_state
 from defectdesk.metrics.version import version_cached
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_at, viewer_for
@@ -378,7 +378,11 @@ def _order_page(
         found = states.get(str((e.data or {}).get("message_id", "")))
         if row["from_buyer"] and found is not None:
             row["state"], row["due"] = answer_state(
-                found.received_at, found.answered_at, found.no_response_needed_at, now
+                found.received_at,
+                found.answered_at,
+                found.no_response_needed_at,
+                now,
+                response_window(order.marketplace_id),
             )
         thread.append(row)
     context = base_context(

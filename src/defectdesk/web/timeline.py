@@ -28,6 +28,43 @@ EVENT_TITLES: dict[str, Any] = {
     "message.no_response_needed": gettext_lazy("Marked: no response needed"),
 }
 
+CODE_LABELS: dict[str, Any] = {
+    # dispute outcomes
+    "denied": gettext_lazy("denied"),
+    "withdrawn": gettext_lazy("withdrawn"),
+    "refunded_by_seller": gettext_lazy("refunded by the seller"),
+    "granted_seller_funded": gettext_lazy("granted, paid by the seller"),
+    "granted_marketplace_funded": gettext_lazy("granted, paid by the marketplace"),
+    "won": gettext_lazy("won by the seller"),
+    "lost": gettext_lazy("lost by the seller"),
+    "accepted": gettext_lazy("accepted"),
+    # dispute, return and refund reasons
+    "not_received": gettext_lazy("not received"),
+    "not_as_described": gettext_lazy("not as described"),
+    "return_not_refunded": gettext_lazy("return not refunded"),
+    "duplicate": gettext_lazy("duplicate charge"),
+    "fraud": gettext_lazy("fraud"),
+    "unrecognized": gettext_lazy("charge not recognised"),
+    "other": gettext_lazy("other"),
+    # scans, fulfilment and who did it
+    "in_transit": gettext_lazy("in transit"),
+    "out_for_delivery": gettext_lazy("out for delivery"),
+    "exception": gettext_lazy("delivery exception"),
+    "merchant": gettext_lazy("by the seller"),
+    "marketplace": gettext_lazy("marketplace"),
+    "buyer": gettext_lazy("buyer"),
+    "seller": gettext_lazy("seller"),
+}
+
+
+def code_label(code: Any) -> str:
+    """A code from the ledger (outcome, reason, scan status) in words; unknown codes unchanged."""
+    if code in (None, ""):
+        return "—"
+    found = CODE_LABELS.get(str(code))
+    return str(found) if found is not None else str(code).replace("_", " ")
+
+
 WHY_IT_COUNTS: dict[str, Any] = {
     "negative_feedback": gettext_lazy(
         "A buyer left feedback rated 2 stars or lower. It counts in your Order Defect Rate."
@@ -88,7 +125,10 @@ def event_detail(kind: str, data: Mapping[str, Any]) -> str:
             _("tracking %(number)s") % {"number": tracking} if tracking else _("no tracking number")
         )
     elif kind == "shipment.scanned":
-        parts += [str(data.get(k)).replace("_", " ") for k in ("status", "location") if data.get(k)]
+        if data.get("status"):
+            parts.append(code_label(data["status"]))
+        if data.get("location"):
+            parts.append(str(data["location"]))
     elif kind == "order.delivered":
         if data.get("signature"):
             parts.append(_("signed for"))
@@ -111,9 +151,13 @@ def event_detail(kind: str, data: Mapping[str, Any]) -> str:
         "return.received",
         "feedback.removed",
     ):
-        parts += [str(data.get(k)).replace("_", " ") for k in ("reason", "amount") if data.get(k)]
+        if data.get("reason"):
+            parts.append(code_label(data["reason"]))
+        amount = _money(data, "amount")
+        if amount:
+            parts.append(amount)
     elif kind in ("claim.decided", "chargeback.decided"):
-        parts.append(str(data.get("outcome", "")).replace("_", " "))
+        parts.append(code_label(data.get("outcome")))
     elif kind in ("message.received", "message.sent"):
         parts.append(str(data.get("body") or ""))
     return " · ".join(p for p in parts if p)

@@ -42,3 +42,108 @@ def isotime(value: Any) -> str:
 @register.filter
 def get(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key, "") if isinstance(mapping, dict) else ""
+
+
+@register.filter
+def event_label(kind: Any) -> str:
+    """A ledger event type in words ("order.placed" reads "Order placed")."""
+    from defectdesk.web.timeline import event_title
+
+    return event_title(str(kind))
+
+
+@register.filter
+def code_text(code: Any) -> str:
+    """A ledger code (outcome, reason, scan status) in words."""
+    from defectdesk.web.timeline import code_label
+
+    return code_label(code)
+
+
+@register.filter
+def dispute_text(dispute: Any) -> str:
+    """A frozen claim or chargeback as a sentence: filed when, why, for how much, and decisions."""
+    from defectdesk.web.timeline import code_label
+
+    if not isinstance(dispute, dict):
+        return "—"
+    parts = [f"filed {isotime(dispute.get('filed_at'))}"]
+    if dispute.get("reason"):
+        parts.append(f"reason: {code_label(dispute['reason'])}")
+    if dispute.get("amount"):
+        parts.append(f"amount {dispute['amount']}")
+    for decision in dispute.get("decisions") or []:
+        if isinstance(decision, dict):
+            parts.append(f"{code_label(decision.get('outcome'))} {isotime(decision.get('at'))}")
+    return "; ".join(parts)
+
+
+@register.filter
+def action_label(action: Any) -> str:
+    """An audited appeal action in words ("appeal.submit" reads "Submitted")."""
+    from defectdesk.web.appeals import ACTION_TITLES
+
+    found = ACTION_TITLES.get(str(action))
+    return str(found) if found is not None else str(action)
+
+
+@register.filter
+def status_label(status: Any) -> str:
+    """An appeal state in words ("in_review" reads "In review"); "—" when empty."""
+    from defectdesk.appeals.transitions import Status
+
+    if not status:
+        return "—"
+    return str(Status(status).label) if status in Status.values else str(status)
+
+
+FACT_LABELS = {
+    "dispute": "Claim or chargeback",
+    "dispute_reason": "Its reason",
+    "filed_at": "Filed",
+    "delivered_at": "Delivered",
+    "refund_at": "Refunded",
+    "refund_amount": "Refund amount",
+    "ship_by": "Ship by",
+    "first_scan_at": "First carrier scan",
+    "fulfillment": "Fulfilment",
+}
+
+
+@register.filter
+def rule_label(rule: Any) -> str:
+    """An automatic rule's name in words."""
+    from defectdesk.console.operator_views import RULE_LABELS
+
+    return RULE_LABELS.get(str(rule), str(rule).replace("_", " "))
+
+
+@register.filter
+def fact_rows(facts: Any) -> list[tuple[str, str]]:
+    """A rule's facts as (label, words) rows, without the ledger's event ids."""
+    from defectdesk.web.timeline import code_label
+
+    if not isinstance(facts, dict):
+        return []
+    rows = []
+    for key, value in facts.items():
+        if key == "event" or key.endswith("_event"):
+            continue
+        label = FACT_LABELS.get(key, key.replace("_", " ").capitalize())
+        if key.endswith("_at") or key == "ship_by":
+            text = isotime(value)
+        elif isinstance(value, bool):
+            text = "yes" if value else "no"
+        else:
+            text = code_label(value) if key in ("dispute_reason", "fulfillment") else str(value)
+        rows.append((label, text if value not in (None, "") else "—"))
+    return rows
+
+
+@register.filter
+def actor_text(label: Any) -> str:
+    """Who acted, in words: an automatic rule by its name rather than its code."""
+    text = str(label or "")
+    if text.startswith("rule:"):
+        return f"the rule “{rule_label(text.removeprefix('rule:'))}”"
+    return text

@@ -1,4 +1,5 @@
-"""`defectdesk users create NAME --password P (--seller S --role R | --reviewer | --operator)`."""
+"""`defectdesk users create NAME --password P (--seller S --role R | --reviewer | --operator)`
+and `defectdesk users set-password NAME --password P`."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from defectdesk.accounts.actions import user_create
+from defectdesk.accounts.actions import user_create, user_set_password
 from defectdesk.core.actors import SYSTEM
 from defectdesk.core.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Create a user (or update an existing user's password and roles)."
+    help = "Create a user (a taken name is refused), or change an existing user's password."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -27,8 +28,20 @@ class Command(BaseCommand):
         create.add_argument(
             "--role", choices=["owner", "staff", "read_only"], help="role at --seller"
         )
+        password = sub.add_parser("set-password", help="change an existing user's password")
+        password.add_argument("name", help="user name")
+        password.add_argument("--password", required=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "set-password":
+            try:
+                user = user_set_password(
+                    actor=SYSTEM, username=options["name"], password=options["password"]
+                )
+            except DomainError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(f"password of {user.get_username()} changed")
+            return
         if options["seller"] and not options["role"]:
             raise CommandError("--seller needs --role owner|staff|read_only")
         try:
@@ -44,4 +57,4 @@ class Command(BaseCommand):
             )
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"user {user.get_username()} saved")
+        self.stdout.write(f"user {user.get_username()} created")
