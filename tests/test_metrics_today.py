@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import json
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.cache import caches
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
@@ -176,6 +178,20 @@ def test_a_change_point_later_today_is_not_counted_until_it_passes(
     )
 
 
+def _rates(client: Client, market: str) -> list[str]:
+    """The rates the Account health page shows."""
+    page = client.get(f"/?marketplace={market}").content.decode()
+    return re.findall(r'aria-label="([^"]*): see the orders behind it"', page)
+
+
+def _lists(client: Client) -> tuple[list[str], list[str]]:
+    """Problem orders (API) and the at-risk reasons of the order."""
+    problems = client.get("/api/v1/orders?seller=S-1&problem=true").json()["items"]
+    risky = client.get("/api/v1/sellers/S-1/at-risk").json()["items"]
+    reasons = [x["reason"] for r in risky if r["order"] == REF for x in r["risks"]]
+    return [o["order"] for o in problems], reasons
+
+
 @pytest.mark.parametrize("market", ["US", "CN"])
 def test_the_order_page_and_health_agree_around_the_deadline(
     markets: dict[str, Any], make_event: Any, market: str
@@ -189,16 +205,22 @@ def test_the_order_page_and_health_agree_around_the_deadline(
     client.force_login(alice)
     page = reverse("order", args=[market, REF])
     with time_machine.travel(local(market, DAY, 23, 58), tick=False):
+        health_page = _rates(client, market)
         # Both deadlines ahead: late shipment and late delivery are not yet counted.
         assert client.get(page).content.decode().count("Not yet counted") == 2
+        assert _lists(client) == ([], ["ship_by_soon"])
         before = _counted(market, "late_shipment_rate", alice)
     with time_machine.travel(local(market, DAY, 23, 59, 0), tick=False):
         # Shipping at ship_by itself is on time: not late at that very instant.
         assert client.get(page).content.decode().count("Not yet counted") == 2
+        assert _lists(client) == ([], ["ship_by_soon"])
         at_deadline = _counted(market, "late_shipment_rate", alice)
     with time_machine.travel(local(market, DAY, 23, 59, 1), tick=False):
         assert client.get(page).content.decode().count("Not yet counted") == 1
+        assert _lists(client) == ([REF], [])
         just_after = _counted(market, "late_shipment_rate", alice)
+        # The health page is not kept from before the deadline passed.
+        assert _rates(client, market) != health_page
     with time_machine.travel(local(market, DAY + timedelta(days=1), 0, 1), tick=False):
         # Only late delivery is still ahead.
         assert client.get(page).content.decode().count("Not yet counted") == 1
@@ -260,6 +282,8 @@ def test_today_agrees_with_the_reference_at_any_moment(
     now = datetime(2026, 6, 1, tzinfo=tz) + timedelta(minutes=minute)
     if minute % 3 == 0:
         now = now.replace(minute=0, hour=0)  # exactly local midnight
+    # A rolled-back example can hand out the same data version again (see conftest).
+    caches["local"].clear()
     with transaction.atomic():
         mk = Marketplace.objects.create(code=market, timezone=ZONES[market], currency="USD")
         ingest_shuffled(events, seed)

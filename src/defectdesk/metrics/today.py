@@ -12,17 +12,21 @@ every-seller status) goes through `today_changes`.
 
 from __future__ import annotations
 
+import hashlib
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.cache import caches
 from django.db.models import Q
 from django.utils import timezone
 
 from defectdesk.core.timeutil import day_end, day_start, local_date, zone
 from defectdesk.defects.models import Defect
 from defectdesk.defects.projection import appeal_cuts, facts_with_appeals
-from defectdesk.defects.rules import defect_facts
+from defectdesk.defects.rules import DefectFact, defect_facts
 from defectdesk.ledger.fold import fold_order
 from defectdesk.ledger.ingest import load_order_events
 from defectdesk.ledger.models import Marketplace, Order
@@ -30,13 +34,19 @@ from defectdesk.messaging.models import BuyerMessage
 from defectdesk.metrics.core import (
     METRIC_CODE,
     HealthSums,
+    MessageFacts,
+    OrderFacts,
     contains,
     message_facts,
     order_facts,
     order_memberships,
     window_days,
 )
+from defectdesk.metrics.version import data_version
 from defectdesk.policy.profile import METRICS, Policy
+
+# Bounds memory only: an entry is keyed by the data version and the day.
+PENDING_SECONDS = 3600
 
 # (metric, part, key day ordinal) -> delta to add to the counters' sums as of today.
 Changes = dict[tuple[int, int, int], int]
@@ -110,6 +120,93 @@ def pending_orders(
     return sorted(ids)
 
 
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """The folded inputs of today's pending orders, found at `found_at`, and their instants.
+
+    Valid for any later moment of the same day under the same data version: the orders with an
+    instant in [now, end of today) only shrink as now advances, and the others contribute the
+    same with or without a cut-off.
+    """
+
+    found_at: datetime
+    orders: list[tuple[int, OrderFacts, list[DefectFact], list[MessageFacts]]]  # by seller
+    instants: list[datetime]  # sorted: the moments at which today's numbers can move
+
+
+def _instants(
+    order: OrderFacts, facts: list[DefectFact], messages: list[MessageFacts], hours: timedelta
+) -> list[datetime]:
+    out = [t for t in (order.placed_at, order.ship_by, order.deliver_by) if t is not None]
+    out += [t for t in (order.shipped_at, order.delivered_at, order.cancelled_at) if t]
+    out += [t for f in facts for i in f.intervals for t in i if t is not None]
+    for m in messages:
+        out += [m.received_at, m.received_at + hours]
+        out += [t for t in (m.answered_at, m.no_response_needed_at) if t is not None]
+    return out
+
+
+def _find_pending(
+    marketplace: Marketplace, policy: Policy, now: datetime, sellers: list[int] | None
+) -> Pending:
+    order_ids = pending_orders(marketplace, policy, now, sellers)
+    rows = Order.objects.filter(id__in=order_ids).values_list("id", "order_ref", "seller_id")
+    by_ref = {ref: (pk, seller) for pk, ref, seller in rows}
+    events = load_order_events({(marketplace.pk, ref) for ref in by_ref}) if by_ref else {}
+    cuts = appeal_cuts([pk for pk, _ in by_ref.values()]) if by_ref else {}
+    hours = timedelta(hours=policy.metrics["contact_response_rate"].response_hours)
+    found, instants = [], []
+    for (_, ref), evs in events.items():
+        state = fold_order(marketplace.code, ref, evs)
+        if not state.is_placed:
+            continue
+        order_id, seller_id = by_ref[ref]
+        facts = facts_with_appeals(order_id, defect_facts(state, policy), cuts)
+        order, messages = order_facts(state), message_facts(state)
+        found.append((seller_id, order, facts, messages))
+        instants += [t for t in _instants(order, facts, messages, hours) if t >= now]
+    return Pending(now, found, sorted(instants))
+
+
+def pending(
+    marketplace: Marketplace,
+    policy: Policy,
+    now: datetime,
+    seller_ids: Iterable[int] | None = None,
+) -> Pending:
+    """Today's pending orders, found once per data version and day (see `Pending`)."""
+    sellers = None if seller_ids is None else sorted(set(seller_ids))
+    tz = zone(marketplace.timezone)
+    key = (
+        "metrics:today:"
+        + hashlib.sha256(
+            repr(
+                (
+                    data_version(),
+                    marketplace.pk,
+                    tz.key,
+                    local_date(now, tz),
+                    sellers,
+                    policy.profile,
+                )
+            ).encode()
+        ).hexdigest()
+    )
+    local = caches["local"]
+    found = local.get(key)
+    if not isinstance(found, Pending) or found.found_at > now:
+        found = _find_pending(marketplace, policy, now, sellers)
+        local.set(key, found, PENDING_SECONDS)
+    return found
+
+
+def today_mark(marketplace: Marketplace, policy: Policy, seller_id: int) -> tuple[int, int]:
+    """A token that changes whenever one of today's pending instants passes (for caches)."""
+    now = timezone.now()
+    instants = pending(marketplace, policy, now, [seller_id]).instants
+    return bisect_left(instants, now), bisect_right(instants, now)
+
+
 def today_changes(
     marketplace: Marketplace,
     policy: Policy,
@@ -118,26 +215,13 @@ def today_changes(
 ) -> dict[int, Changes]:
     """Per seller, what to add to the counters' sums to get the numbers as of today at `now`."""
     now = now or timezone.now()
-    order_ids = pending_orders(marketplace, policy, now, seller_ids)
-    if not order_ids:
-        return {}
-    rows = Order.objects.filter(id__in=order_ids).values_list("id", "order_ref", "seller_id")
-    by_ref = {ref: (pk, seller) for pk, ref, seller in rows}
-    events = load_order_events({(marketplace.pk, ref) for ref in by_ref})
-    cuts = appeal_cuts([pk for pk, _ in by_ref.values()])
     tz = zone(marketplace.timezone)
     today = local_date(now, tz).toordinal()
     out: dict[int, Changes] = defaultdict(dict)
-    for (_, ref), evs in events.items():
-        state = fold_order(marketplace.code, ref, evs)
-        if not state.is_placed:
-            continue
-        order_id, seller_id = by_ref[ref]
-        facts = facts_with_appeals(order_id, defect_facts(state, policy), cuts)
-        inputs = (order_facts(state), facts, message_facts(state), tz, policy)
+    for seller_id, order, facts, messages in pending(marketplace, policy, now, seller_ids).orders:
         changes = out[seller_id]
         for sign, cutoff in ((1, now), (-1, None)):
-            for m in order_memberships(*inputs, cutoff=cutoff):
+            for m in order_memberships(order, facts, messages, tz, policy, cutoff=cutoff):
                 if contains(m.days, today):
                     k = (m.metric, m.part, m.key_day)
                     changes[k] = changes.get(k, 0) + sign
