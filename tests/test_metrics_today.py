@@ -20,10 +20,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from defectdesk.accounts.models import Seller
+from defectdesk.console.health import sellers_health
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.ledger.models import Marketplace
+from defectdesk.metrics.core import DEN, METRIC_CODE, NUM
 from defectdesk.metrics.explain import explain_day, outlook
-from defectdesk.metrics.health import metric_history, scope_for, seller_health
+from defectdesk.metrics.health import all_sellers_sums, metric_history, scope_for, seller_health
 from defectdesk.policy.profile import METRICS
 from tests.metrics_reference import reference_health
 from tests.test_metrics_reference import ZONES, engine_parts, ingest_shuffled, ledgers
@@ -306,3 +308,28 @@ def test_today_agrees_with_the_reference_at_any_moment(
                 explained = explain_day(scope, name, today)
                 assert explained["counted_against"] == len(explained["orders"]), name
         transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("market", ["US", "CN"])
+def test_every_seller_at_once_and_the_console_follow_the_clock(
+    markets: dict[str, Any], make_event: Any, market: str
+) -> None:
+    """The every-seller sums (account status) and the console's panel, cached or not."""
+    _, events = _scenario("ship_by", market, make_event)
+    with time_machine.travel(local(market, DAY, 8, 0), tick=False):
+        ingest(*events)
+    seller = Seller.objects.get(external_id="S-1")
+    mk = Marketplace.objects.get(code=market)
+    policy = scope_for(seller, market).policy
+    lsr = METRIC_CODE["late_shipment_rate"]
+    seen = {}
+    for hh, mm, ss in ((23, 58, 0), (23, 59, 0), (23, 59, 1)):
+        with time_machine.travel(local(market, DAY, hh, mm, ss), tick=False):
+            sums = all_sellers_sums(DAY, mk, policy)[seller.pk]
+            panel = sellers_health([(seller.pk, mk.pk)])[(seller.pk, mk.pk)]
+            seen[(hh, mm, ss)] = (sums.get(lsr, NUM), sums.get(lsr, DEN), panel.failing)
+    assert seen == {
+        (23, 58, 0): (0, 0, ()),
+        (23, 59, 0): (0, 0, ()),
+        (23, 59, 1): (1, 1, ("late_shipment_rate",)),
+    }

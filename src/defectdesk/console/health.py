@@ -16,7 +16,7 @@ from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.models import Marketplace
 from defectdesk.metrics.core import DEN, METRIC_CODE, NUM, HealthSums, health_json, window_days
 from defectdesk.metrics.counters import TABLE
-from defectdesk.metrics.today import add_to_sums, is_today, today_changes
+from defectdesk.metrics.today import add_to_sums, is_today, pending_mark, today_changes
 from defectdesk.metrics.version import data_version
 from defectdesk.policy.profile import METRICS, Policy
 from defectdesk.policy.selectors import policy_for
@@ -101,10 +101,11 @@ def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Se
     version = data_version()
     for market in Marketplace.objects.filter(pk__in=list(by_market)):
         today = marketplace_today(market)
-        # Today's numbers move with the clock (a deadline passing tonight): keyed by the minute.
-        minute = timezone.now().strftime("%Y%m%dT%H%M")
-        prefix = f"console:health:{version}:{market.pk}:{today.isoformat()}:{minute}:"
         wanted = sorted(by_market[market.pk])
+        # Today's numbers also move when a deadline passes tonight: the mark changes then.
+        policy = policy_for(market.pk)
+        mark = pending_mark(market, policy, timezone.now(), wanted)
+        prefix = f"console:health:{version}:{market.pk}:{today.isoformat()}:{mark}:"
         cached = caches["local"].get_many([f"{prefix}{pk}" for pk in wanted])
         missing = []
         for seller_id in wanted:
@@ -115,7 +116,6 @@ def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Se
                 out[(seller_id, market.pk)] = found
         if not missing:
             continue
-        policy = policy_for(market.pk)
         sums = sums_by_seller(market, policy, today, missing)
         fresh = {
             seller_id: health_of(sums.get(seller_id, HealthSums()), market, policy, today)

@@ -200,11 +200,17 @@ def pending(
     return found
 
 
-def today_mark(marketplace: Marketplace, policy: Policy, seller_id: int) -> tuple[int, int]:
+def pending_mark(
+    marketplace: Marketplace, policy: Policy, now: datetime, seller_ids: Iterable[int]
+) -> tuple[int, int]:
     """A token that changes whenever one of today's pending instants passes (for caches)."""
-    now = timezone.now()
-    instants = pending(marketplace, policy, now, [seller_id]).instants
+    instants = pending(marketplace, policy, now, seller_ids).instants
     return bisect_left(instants, now), bisect_right(instants, now)
+
+
+def today_mark(marketplace: Marketplace, policy: Policy, seller_id: int) -> tuple[int, int]:
+    """`pending_mark` of one seller now."""
+    return pending_mark(marketplace, policy, timezone.now(), [seller_id])
 
 
 def today_changes(
