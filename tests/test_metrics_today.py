@@ -20,7 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from defectdesk.accounts.models import Seller
+from defectdesk.appeals.actions import appeal_create
 from defectdesk.console.health import sellers_health
+from defectdesk.core.errors import Conflict
+from defectdesk.defects.models import Defect
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.ledger.models import Marketplace
 from defectdesk.metrics.core import DEN, METRIC_CODE, NUM
@@ -180,6 +183,16 @@ def test_a_change_point_later_today_is_not_counted_until_it_passes(
     )
 
 
+def _appeal(alice: Any) -> Any:
+    defect = Defect.objects.get(order__order_ref=REF, kind="late_shipment")
+    return appeal_create(
+        actor=alice,
+        defect=defect,
+        reason="other",
+        explanation="The carrier collected it on time, see the scan record.",
+    )
+
+
 def _rates(client: Client, market: str) -> list[str]:
     """The rates the Account health page shows."""
     page = client.get(f"/?marketplace={market}").content.decode()
@@ -216,10 +229,13 @@ def test_the_order_page_and_health_agree_around_the_deadline(
         # Shipping at ship_by itself is on time: not late at that very instant.
         assert client.get(page).content.decode().count("Not yet counted") == 2
         assert _lists(client) == ([], ["ship_by_soon"])
+        with pytest.raises(Conflict, match="opens only on"):
+            _appeal(alice)
         at_deadline = _counted(market, "late_shipment_rate", alice)
     with time_machine.travel(local(market, DAY, 23, 59, 1), tick=False):
         assert client.get(page).content.decode().count("Not yet counted") == 1
         assert _lists(client) == ([REF], [])
+        assert _appeal(alice).status == "draft"
         just_after = _counted(market, "late_shipment_rate", alice)
         # The health page is not kept from before the deadline passed.
         assert _rates(client, market) != health_page
