@@ -16,8 +16,9 @@ import hashlib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import cast
 
 from django.core.cache import caches
 from django.db.models import Q
@@ -132,6 +133,11 @@ class Pending:
     found_at: datetime
     orders: list[tuple[int, OrderFacts, list[DefectFact], list[MessageFacts]]]  # by seller
     instants: list[datetime]  # sorted: the moments at which today's numbers can move
+    key: str = ""  # where it is cached
+
+    def mark(self, now: datetime) -> tuple[int, int]:
+        """Which instants have passed at `now`: the changes are the same for an equal mark."""
+        return bisect_left(self.instants, now), bisect_right(self.instants, now)
 
 
 def _instants(
@@ -173,8 +179,11 @@ def pending(
     policy: Policy,
     now: datetime,
     seller_ids: Iterable[int] | None = None,
+    *,
+    with_orders: bool = True,
 ) -> Pending:
-    """Today's pending orders, found once per data version and day (see `Pending`)."""
+    """Today's pending orders, found once per data version and day (see `Pending`); without
+    their folded orders when only the instants are wanted."""
     sellers = None if seller_ids is None else sorted(set(seller_ids))
     tz = zone(marketplace.timezone)
     key = (
@@ -193,10 +202,16 @@ def pending(
         ).hexdigest()
     )
     local = caches["local"]
-    found = local.get(key)
-    if not isinstance(found, Pending) or found.found_at > now:
-        found = _find_pending(marketplace, policy, now, sellers)
-        local.set(key, found, PENDING_SECONDS)
+    # The instants are kept apart from the folded orders, which only a changed mark needs.
+    light = local.get(key)
+    if isinstance(light, Pending) and light.found_at <= now:
+        if not with_orders:
+            return light
+        orders = local.get(f"{key}:orders")
+        if orders is not None:
+            return replace(light, orders=orders)
+    found = replace(_find_pending(marketplace, policy, now, sellers), key=key)
+    local.set_many({key: replace(found, orders=[]), f"{key}:orders": found.orders}, PENDING_SECONDS)
     return found
 
 
@@ -204,8 +219,7 @@ def pending_mark(
     marketplace: Marketplace, policy: Policy, now: datetime, seller_ids: Iterable[int]
 ) -> tuple[int, int]:
     """A token that changes whenever one of today's pending instants passes (for caches)."""
-    instants = pending(marketplace, policy, now, seller_ids).instants
-    return bisect_left(instants, now), bisect_right(instants, now)
+    return pending(marketplace, policy, now, seller_ids, with_orders=False).mark(now)
 
 
 def today_mark(marketplace: Marketplace, policy: Policy, seller_id: int) -> tuple[int, int]:
@@ -223,15 +237,28 @@ def today_changes(
     now = now or timezone.now()
     tz = zone(marketplace.timezone)
     today = local_date(now, tz).toordinal()
+    sellers = None if seller_ids is None else sorted(set(seller_ids))
+    found = pending(marketplace, policy, now, sellers, with_orders=False)
+    passed, reached = found.mark(now)
+    memo = f"{found.key}:{found.found_at.timestamp()}:{passed}-{reached}"
+    local = caches["local"]
+    kept = local.get(memo)
+    if kept is not None:
+        return cast(dict[int, Changes], kept)
+    found = pending(marketplace, policy, now, sellers)
+    passed, reached = found.mark(now)
+    memo = f"{found.key}:{found.found_at.timestamp()}:{passed}-{reached}"
     out: dict[int, Changes] = defaultdict(dict)
-    for seller_id, order, facts, messages in pending(marketplace, policy, now, seller_ids).orders:
+    for seller_id, order, facts, messages in found.orders:
         changes = out[seller_id]
         for sign, cutoff in ((1, now), (-1, None)):
             for m in order_memberships(order, facts, messages, tz, policy, cutoff=cutoff):
                 if contains(m.days, today):
                     k = (m.metric, m.part, m.key_day)
                     changes[k] = changes.get(k, 0) + sign
-    return {seller: {k: v for k, v in c.items() if v} for seller, c in out.items()}
+    result = {seller: {k: v for k, v in c.items() if v} for seller, c in out.items()}
+    local.set(memo, result, PENDING_SECONDS)
+    return result
 
 
 def add_to_sums(sums: HealthSums, changes: Changes, policy: Policy, as_of: date) -> HealthSums:
