@@ -27,7 +27,7 @@ from defectdesk.metrics.core import (
 )
 from defectdesk.metrics.counters import TABLE
 from defectdesk.metrics.today import add_to_sums, is_today, today_changes
-from defectdesk.metrics.version import version_cached
+from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.profile import METRICS, Policy
 from defectdesk.policy.selectors import policy_for
 
@@ -134,14 +134,16 @@ def health_sums(seller_id: int, marketplace_id: int, as_of: date, policy: Policy
     now = timezone.now()
     if abs((as_of - now.date()).days) > 1:
         return sums  # a day over everywhere on earth
+    version = data_version()
     market = version_cached(
         "metrics:marketplace",
         marketplace_id,
         lambda: Marketplace.objects.get(pk=marketplace_id),
         600,
+        version=version,
     )
     if is_today(market, as_of, now):
-        changes = today_changes(market, policy, now, [seller_id]).get(seller_id, {})
+        changes = today_changes(market, policy, now, [seller_id], version).get(seller_id, {})
         add_to_sums(sums, changes, policy, as_of)
     return sums
 

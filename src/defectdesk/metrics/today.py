@@ -181,6 +181,7 @@ def pending(
     seller_ids: Iterable[int] | None = None,
     *,
     with_orders: bool = True,
+    version: str | None = None,
 ) -> Pending:
     """Today's pending orders, found once per data version and day (see `Pending`); without
     their folded orders when only the instants are wanted."""
@@ -191,7 +192,7 @@ def pending(
         + hashlib.sha256(
             repr(
                 (
-                    data_version(),
+                    version or data_version(),
                     marketplace.pk,
                     tz.key,
                     local_date(now, tz),
@@ -232,20 +233,22 @@ def today_changes(
     policy: Policy,
     now: datetime | None = None,
     seller_ids: Iterable[int] | None = None,
+    version: str | None = None,
 ) -> dict[int, Changes]:
     """Per seller, what to add to the counters' sums to get the numbers as of today at `now`."""
+    version = version or data_version()
     now = now or timezone.now()
     tz = zone(marketplace.timezone)
     today = local_date(now, tz).toordinal()
     sellers = None if seller_ids is None else sorted(set(seller_ids))
-    found = pending(marketplace, policy, now, sellers, with_orders=False)
+    found = pending(marketplace, policy, now, sellers, with_orders=False, version=version)
     passed, reached = found.mark(now)
     memo = f"{found.key}:{found.found_at.timestamp()}:{passed}-{reached}"
     local = caches["local"]
     kept = local.get(memo)
     if kept is not None:
         return cast(dict[int, Changes], kept)
-    found = pending(marketplace, policy, now, sellers)
+    found = pending(marketplace, policy, now, sellers, version=version)
     passed, reached = found.mark(now)
     memo = f"{found.key}:{found.found_at.timestamp()}:{passed}-{reached}"
     out: dict[int, Changes] = defaultdict(dict)
