@@ -104,8 +104,8 @@ def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Se
         wanted = sorted(by_market[market.pk])
         # Today's numbers also move when a deadline passes tonight: the mark changes then.
         policy = policy_for(market.pk)
-        mark = pending_mark(market, policy, timezone.now(), wanted)
-        prefix = f"console:health:{version}:{market.pk}:{today.isoformat()}:{mark}:"
+        passed, reached = pending_mark(market, policy, timezone.now(), wanted)
+        prefix = f"console:health:{version}:{market.pk}:{today.isoformat()}:{passed}-{reached}:"
         cached = caches["local"].get_many([f"{prefix}{pk}" for pk in wanted])
         missing = []
         for seller_id in wanted:
