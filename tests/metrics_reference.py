@@ -79,9 +79,14 @@ def active_kinds(o: OrderState, cutoff: datetime) -> set[str]:
     return kinds
 
 
-def reference_health(events: list[dict[str, Any]], tz: ZoneInfo, day: date) -> dict[str, Any]:
-    """Numerators and denominators of every metric as of `day`, for one seller."""
-    cutoff = day_end(day, tz)
+def reference_health(
+    events: list[dict[str, Any]], tz: ZoneInfo, day: date, cutoff: datetime | None = None
+) -> dict[str, Any]:
+    """Numerators and denominators of every metric as of `day`, for one seller.
+
+    The cut-off is the end of the day, or the given moment for a day not over yet.
+    """
+    cutoff = cutoff or day_end(day, tz)
     by_order: dict[str, list[LedgerEvent]] = defaultdict(list)
     for e in events:
         at = parse_aware(e["occurred_at"])

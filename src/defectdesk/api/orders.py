@@ -135,7 +135,7 @@ class ReplyOut(Schema):
 def _active_kinds(orders: list[Order]) -> dict[int, list[str]]:
     kinds: dict[int, list[str]] = {o.id: [] for o in orders}
     rows = Defect.objects.filter(
-        order_id__in=kinds, status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
+        order_id__in=kinds, status=Defect.Status.ACTIVE, opened_at__lt=timezone.now()
     ).values_list("order_id", "kind")
     for order_id, kind in rows:
         kinds[order_id].append(kind)
@@ -194,10 +194,10 @@ def list_orders(request: HttpRequest, q: Query[OrderQuery]) -> Any:
         # A deadline-based defect (late shipment, ...) whose deadline is still ahead is not
         # a problem yet.
         now = timezone.now()
-        qs = qs.filter(problem_since__lte=now)
+        qs = qs.filter(problem_since__lt=now)
         if q.kind:
             defects = Defect.objects.filter(
-                order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lte=now
+                order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lt=now
             )
             qs = qs.filter(Exists(defects.filter(kind=q.kind)))
     if q.q:
@@ -226,7 +226,7 @@ def get_order(request: HttpRequest, marketplace: str, order: str) -> Any:
     now = timezone.now()
     body = _order_dict(
         found,
-        [d.kind for d in defects if d.status == Defect.Status.ACTIVE and d.opened_at <= now],
+        [d.kind for d in defects if d.status == Defect.Status.ACTIVE and d.opened_at < now],
     )
     body.update(
         items_ordered=found.items,

@@ -149,7 +149,7 @@ def _window_check(defect: Defect, now: datetime) -> None:
             "This defect was already removed; there is nothing to appeal.",
             [FieldError("defect", "is not active")],
         )
-    if defect.opened_at > now:
+    if defect.opened_at >= now:
         raise Conflict(
             f"This defect opens only on {defect.opened_at:%Y-%m-%d %H:%M} UTC (its deadline "
             "has not passed yet); there is nothing to appeal before then.",

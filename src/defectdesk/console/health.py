@@ -16,6 +16,7 @@ from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.models import Marketplace
 from defectdesk.metrics.core import DEN, METRIC_CODE, NUM, HealthSums, health_json, window_days
 from defectdesk.metrics.counters import TABLE
+from defectdesk.metrics.today import add_to_sums, is_today, pending_mark, today_changes
 from defectdesk.metrics.version import data_version
 from defectdesk.policy.profile import METRICS, Policy
 from defectdesk.policy.selectors import policy_for
@@ -52,6 +53,7 @@ def sums_by_seller(
     # Only numerators and denominators: the status needs nothing else.
     where = "marketplace_id = %s AND change_day <= %s AND part IN (%s, %s)"
     args: list[Any] = [marketplace.pk, as_of, DEN, NUM]
+    ids: list[int] | None = None
     if seller_ids is not None:
         ids = sorted(set(seller_ids))
         if not ids:
@@ -67,6 +69,10 @@ def sums_by_seller(
         )
         for seller_id, metric, part, total in cur.fetchall():
             out[seller_id].sums[metric][part] = int(total)
+    now = timezone.now()
+    if is_today(marketplace, as_of, now):
+        for seller_id, changes in today_changes(marketplace, policy, now, ids).items():
+            add_to_sums(out[seller_id], changes, policy, as_of)
     return out
 
 
@@ -95,8 +101,11 @@ def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Se
     version = data_version()
     for market in Marketplace.objects.filter(pk__in=list(by_market)):
         today = marketplace_today(market)
-        prefix = f"console:health:{version}:{market.pk}:{today.isoformat()}:"
         wanted = sorted(by_market[market.pk])
+        # Today's numbers also move when a deadline passes tonight: the mark changes then.
+        policy = policy_for(market.pk)
+        passed, reached = pending_mark(market, policy, timezone.now(), wanted)
+        prefix = f"console:health:{version}:{market.pk}:{today.isoformat()}:{passed}-{reached}:"
         cached = caches["local"].get_many([f"{prefix}{pk}" for pk in wanted])
         missing = []
         for seller_id in wanted:
@@ -107,7 +116,6 @@ def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Se
                 out[(seller_id, market.pk)] = found
         if not missing:
             continue
-        policy = policy_for(market.pk)
         sums = sums_by_seller(market, policy, today, missing)
         fresh = {
             seller_id: health_of(sums.get(seller_id, HealthSums()), market, policy, today)

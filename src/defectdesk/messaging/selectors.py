@@ -89,7 +89,7 @@ def at_risk_orders(
             cancelled_at__isnull=True,
             shipped_at__isnull=True,
             fulfillment="merchant",
-            ship_by__gt=now,
+            ship_by__gte=now,
             ship_by__lte=now + timedelta(hours=24),
         ),
         mine.filter(  # shipped, but the carrier has not scanned the parcel yet

@@ -120,7 +120,7 @@ def order_risks(
         and merchant
         and order.shipped_at is None
         and order.ship_by is not None
-        and now < order.ship_by <= now + timedelta(hours=24)
+        and now <= order.ship_by <= now + timedelta(hours=24)
     ):
         risks.append(
             AtRisk(

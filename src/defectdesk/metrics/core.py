@@ -14,7 +14,7 @@ An event at instant t is visible as of D exactly when t < end of D, i.e. local_d
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -117,11 +117,35 @@ def contains(intervals: DayIntervals, day: int) -> bool:
     return any(lo <= day < hi for lo, hi in intervals)
 
 
-def fact_days(fact: DefectFact, tz: ZoneInfo) -> DayIntervals:
-    """The days as of which a defect is active."""
-    return normalize(
-        (day_of(s, tz), INF if e is None else day_of(e, tz)) for s, e in fact.intervals
-    )
+def fact_days(fact: DefectFact, tz: ZoneInfo, cutoff: datetime | None = None) -> DayIntervals:
+    """The days as of which a defect is active (seen from `cutoff`, see `day_functions`)."""
+    seen = day_functions(tz, cutoff)[0]
+    return normalize((seen(s), INF if e is None else seen(e)) for s, e in fact.intervals)
+
+
+DayFunction = Callable[[datetime], int]
+
+
+def day_functions(tz: ZoneInfo, cutoff: datetime | None) -> tuple[DayFunction, DayFunction]:
+    """`day_of` and `day_reached` as seen at `cutoff` (DESIGN §4 "Today is not over").
+
+    An instant at or after the cut-off has not happened yet: if it falls on the cut-off's own
+    day it counts from the next day. Days before the cut-off's day are never affected, and as
+    of the cut-off's day the memberships are those at the cut-off itself. None: no cut-off.
+    """
+    if cutoff is None:
+        return (lambda t: day_of(t, tz)), (lambda t: day_reached(t, tz))
+    today = day_of(cutoff, tz)
+
+    def seen(t: datetime) -> int:
+        d = day_of(t, tz)
+        return today + 1 if d == today and t >= cutoff else d
+
+    def reached(t: datetime) -> int:
+        d = day_reached(t, tz)
+        return today + 1 if d == today and t > cutoff else d
+
+    return seen, reached
 
 
 # --- what an order is, for the metrics ---------------------------------------------------------
@@ -206,15 +230,19 @@ def order_memberships(
     policy: Policy,
     *,
     static: bool = True,
+    cutoff: datetime | None = None,
 ) -> list[Membership]:
     """Every part of every metric this order (and its buyer messages) is in, and when.
 
     With static=False the STATIC_PARTS are left out (for updating an order already counted).
+    With a cutoff, instants from it on have not happened yet (see `day_functions`): the
+    memberships are exact as of every day up to the cut-off's day.
     """
-    key = day_of(order.placed_at, tz)
+    seen, reached_day = day_functions(tz, cutoff)
+    key = seen(order.placed_at)
     by_kind: dict[str, DayIntervals] = defaultdict(list)
     for fact in defects:
-        by_kind[fact.kind].extend(fact_days(fact, tz))
+        by_kind[fact.kind].extend(fact_days(fact, tz, cutoff))
     active = {kind: normalize(days) for kind, days in by_kind.items()}
     out: list[Membership] = []
 
@@ -243,35 +271,35 @@ def order_memberships(
     if merchant:
         add(CANCEL, DEN, everyone)
         add(CANCEL, NUM, intersect(active.get("cancellation", []), everyone))
-        shipped = _after(day_of(order.shipped_at, tz)) if order.shipped_at else []
+        shipped = _after(seen(order.shipped_at)) if order.shipped_at else []
         if order.ship_by is not None:
-            den = normalize(shipped + _after(day_of(order.ship_by, tz)))
+            den = normalize(shipped + _after(seen(order.ship_by)))
             if order.cancelled_before_shipment and order.cancelled_at is not None:
-                den = subtract(den, _after(day_of(order.cancelled_at, tz)))
+                den = subtract(den, _after(seen(order.cancelled_at)))
             add(LSR, DEN, den)
             add(LSR, NUM, intersect(active.get("late_shipment", []), den))
         vtr_num = subtract(shipped, active.get("invalid_tracking", []))
         add(VTR, DEN, shipped)
         add(VTR, NUM, vtr_num)
         if order.deliver_by is not None:
-            reached = _after(day_of(order.deliver_by, tz))
+            reached = _after(seen(order.deliver_by))
             if order.delivered_at is not None:
-                reached = normalize(reached + _after(day_of(order.delivered_at, tz)))
+                reached = normalize(reached + _after(seen(order.delivered_at)))
             den = intersect(vtr_num, reached)
             add(OTDR, DEN, den)
             add(OTDR, NUM, subtract(den, active.get("late_delivery", [])))
     hours = timedelta(hours=policy.metrics["contact_response_rate"].response_hours)
     for m in messages:
-        mkey = day_of(m.received_at, tz)
-        aged = day_reached(m.received_at + hours, tz)
+        mkey = seen(m.received_at)
+        aged = reached_day(m.received_at + hours)
         fast = m.answered_at is not None and m.answered_at - m.received_at <= hours
-        start = min(aged, day_of(m.answered_at, tz)) if m.answered_at is not None else aged
+        start = min(aged, seen(m.answered_at)) if m.answered_at is not None else aged
         den = _after(max(start, mkey))
         if m.no_response_needed_at is not None:
-            den = subtract(den, _after(day_of(m.no_response_needed_at, tz)))
+            den = subtract(den, _after(seen(m.no_response_needed_at)))
         add(CRR, DEN, den, mkey, m.message_id)
         if fast and m.answered_at is not None:
-            add(CRR, NUM, intersect(den, _after(day_of(m.answered_at, tz))), mkey, m.message_id)
+            add(CRR, NUM, intersect(den, _after(seen(m.answered_at))), mkey, m.message_id)
     return out
 
 

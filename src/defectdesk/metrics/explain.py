@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from defectdesk.defects.models import Defect
 from defectdesk.defects.projection import appeal_cuts, facts_with_appeals
@@ -39,6 +40,7 @@ from defectdesk.metrics.core import (
 )
 from defectdesk.metrics.counters import TABLE
 from defectdesk.metrics.health import Scope, health_sums
+from defectdesk.metrics.today import is_today, today_changes
 from defectdesk.policy.profile import METRICS
 
 OUTLOOK_DAYS = 30
@@ -113,8 +115,13 @@ def _candidate_orders(scope: Scope, metric: str, key_from: date, key_to: date) -
 
 
 def counted_against(scope: Scope, metric: str, key_from: date, key_to: date) -> list[Counted]:
-    """Everything that can be counted against `metric` for key days in the range, and when."""
+    """Everything that can be counted against `metric` for key days in the range, and when.
+
+    The days are seen from the present moment (DESIGN §4 "Today is not over"): exact as of
+    every day up to today, today included, like health.
+    """
     code = METRIC_CODE[metric]
+    now = timezone.now()
     order_ids = _candidate_orders(scope, metric, key_from, key_to)
     if not order_ids:
         return []
@@ -140,7 +147,7 @@ def counted_against(scope: Scope, metric: str, key_from: date, key_to: date) -> 
         order_id = by_ref[ref]
         facts = facts_with_appeals(order_id, defect_facts(state, scope.policy), cuts)
         memberships = order_memberships(
-            order_facts(state), facts, message_facts(state), tz, scope.policy
+            order_facts(state), facts, message_facts(state), tz, scope.policy, cutoff=now
         )
         by_subject: dict[tuple[str, int], dict[int, list[tuple[int, int]]]] = {}
         for m in memberships:
@@ -168,7 +175,7 @@ def _defect_json(fact: DefectFact, pk: int | None, scope: Scope, day: int) -> di
         "kind": fact.kind,
         "source": fact.source_key or None,
         "opened_at": fact.opened_at.isoformat(),
-        "active": contains(fact_days(fact, tz), day),
+        "active": contains(fact_days(fact, tz, timezone.now()), day),
         "removed_at": fact.removed_at.isoformat() if fact.removed_at else None,
         "removal_cause": fact.removal_cause or None,
     }
@@ -226,16 +233,16 @@ def _reason(c: Counted, scope: Scope, metric: str, d1: int, d2: int, entering: b
     what = "message date" if c.subject else "order date"
     if in1 != in2:
         return f"its {what} {'entered' if in2 else 'left'} the window"
-    tz = scope.marketplace_tz
+    tz, now = scope.marketplace_tz, timezone.now()
     opened = [
         f.kind
         for f, _ in c.defects
-        if not contains(fact_days(f, tz), d1) and contains(fact_days(f, tz), d2)
+        if not contains(fact_days(f, tz, now), d1) and contains(fact_days(f, tz, now), d2)
     ]
     removed = [
         f"{f.kind} ({f.removal_cause or 'removed'})"
         for f, _ in c.defects
-        if contains(fact_days(f, tz), d1) and not contains(fact_days(f, tz), d2)
+        if contains(fact_days(f, tz, now), d1) and not contains(fact_days(f, tz, now), d2)
     ]
     if opened:
         return "defect opened: " + ", ".join(opened)
@@ -300,6 +307,13 @@ def outlook(scope: Scope, metric: str, day: date) -> dict[str, Any]:
         for part, key, total in cur.fetchall():
             k = key if isinstance(key, date) else date.fromisoformat(str(key))
             per_key[part][k] = int(total)
+    now = timezone.now()
+    if is_today(scope.marketplace, day, now):
+        changes = today_changes(scope.marketplace, scope.policy, now, [scope.seller.id])
+        for (m, part, key), delta in changes.get(scope.seller.id, {}).items():
+            k = date.fromordinal(key)
+            if m == code and part in per_key and lo_key <= k <= day:
+                per_key[part][k] = per_key[part].get(k, 0) + delta
     current_den = explained["denominator"]
     daily = current_den / L
     lower = spec.condition == "lt"

@@ -26,6 +26,8 @@ from defectdesk.metrics.core import (
     rate_of,
 )
 from defectdesk.metrics.counters import TABLE
+from defectdesk.metrics.today import add_to_sums, is_today, today_changes
+from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.profile import METRICS, Policy
 from defectdesk.policy.selectors import policy_for
 
@@ -152,7 +154,8 @@ def _window_clause(policy: Policy, as_of: date) -> tuple[str, list[Any]]:
 
 
 def health_sums(seller_id: int, marketplace_id: int, as_of: date, policy: Policy) -> HealthSums:
-    """Every part of every metric as of a day: one indexed range-sum query."""
+    """Every part of every metric as of a day: one indexed range-sum query (as of today, with
+    the cut-off at the present moment: see metrics/today.py)."""
     clause, params = _window_clause(policy, as_of)
     sums = HealthSums()
     with connection.cursor() as cur:
@@ -164,6 +167,20 @@ def health_sums(seller_id: int, marketplace_id: int, as_of: date, policy: Policy
         )
         for metric, part, total in cur.fetchall():
             sums.sums[metric][part] = int(total)
+    now = timezone.now()
+    if abs((as_of - now.date()).days) > 1:
+        return sums  # a day over everywhere on earth
+    version = data_version()
+    market = version_cached(
+        "metrics:marketplace",
+        marketplace_id,
+        lambda: Marketplace.objects.get(pk=marketplace_id),
+        600,
+        version=version,
+    )
+    if is_today(market, as_of, now):
+        changes = today_changes(market, policy, now, [seller_id], version).get(seller_id, {})
+        add_to_sums(sums, changes, policy, as_of)
     return sums
 
 
@@ -235,6 +252,14 @@ def metric_history(scope: Scope, metric: str, first: date, last: date) -> list[d
         )
         rows = [(part, _ordinal(k), _ordinal(c), d) for part, k, c, d in cur.fetchall()]
     f, la = first.toordinal(), last.toordinal()
+    now = timezone.now()
+    if is_today(scope.marketplace, last, now):
+        # Today's point has its cut-off at the present moment: rows changing only today.
+        changes = today_changes(scope.marketplace, scope.policy, now, [scope.seller.id])
+        code = METRIC_CODE[metric]
+        for (m, part, key), delta in changes.get(scope.seller.id, {}).items():
+            if m == code and part in (DEN, NUM):
+                rows.append((part, key, la, delta))
     series = history_from_rows(rows, spec.window_days, spec.lag_days, f, la)
     zeros = [0] * (la - f + 1)
     nums, dens = series.get(NUM, zeros), series.get(DEN, zeros)
@@ -272,4 +297,8 @@ def all_sellers_sums(
         )
         for seller_id, metric, part, total in cur.fetchall():
             out[seller_id].sums[metric][part] = int(total)
+    now = timezone.now()
+    if is_today(marketplace, as_of, now):
+        for seller_id, changes in today_changes(marketplace, policy, now).items():
+            add_to_sums(out[seller_id], changes, policy, as_of)
     return out

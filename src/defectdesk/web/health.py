@@ -19,6 +19,7 @@ from defectdesk.core.errors import DomainError
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.explain import explain_change, outlook
 from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
+from defectdesk.metrics.today import today_mark
 from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
@@ -255,7 +256,9 @@ def account_health(request: HttpRequest) -> HttpResponse:
 
     # The body is the same for everyone who may see the seller: rendered once per data
     # version (and day and message), not on every request.
-    shown = (seller.pk, seller.name, scope.marketplace.pk, as_of, today, error)
+    # Today's numbers also move when a deadline passes (DESIGN §4): the mark changes then.
+    mark = today_mark(scope.marketplace, scope.policy, seller.pk) if as_of == today else None
+    shown = (seller.pk, seller.name, scope.marketplace.pk, as_of, today, error, mark)
     body = version_cached("web:health", shown, render_body, HEALTH_CACHE_SECONDS, version=version)
     context = base_context(viewer, "health", body=mark_safe(body.html))
     return cached_page(request, "web/health.html", context, body.digest)

@@ -115,14 +115,15 @@ def filters_apply(
         )
     if f.problem or f.kinds:
         # A defect the projection dates in the future (e.g. deliver-by not yet passed) does
-        # not count yet, so it does not make a problem order.
+        # not count yet, so it does not make a problem order; one dated now starts counting
+        # only after this instant, as in the metrics (DESIGN §4).
         now = timezone.now()
-        orders = orders.filter(problem_since__lte=now)
+        orders = orders.filter(problem_since__lt=now)
         if f.kinds:
             defects = Defect.objects.filter(
                 order_id=OuterRef("pk"),
                 status=Defect.Status.ACTIVE,
-                opened_at__lte=now,
+                opened_at__lt=now,
                 kind__in=f.kinds,
             )
             if seller_id is not None:

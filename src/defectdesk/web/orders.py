@@ -83,7 +83,7 @@ def _active_kinds(order_ids: list[int]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     rows = (
         Defect.objects.filter(
-            order_id__in=order_ids, status=Defect.Status.ACTIVE, opened_at__lte=timezone.now()
+            order_id__in=order_ids, status=Defect.Status.ACTIVE, opened_at__lt=timezone.now()
         )
         .order_by("kind")
         .values_list("order_id", "kind")
@@ -285,7 +285,7 @@ def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
         used = sum(1 for a in mine if a.submitted_at is not None)
         closes = until.get(defect.pk)
         blocked = ""
-        upcoming = defect.status == Defect.Status.ACTIVE and defect.opened_at > now
+        upcoming = defect.status == Defect.Status.ACTIVE and defect.opened_at >= now
         if defect.status != Defect.Status.ACTIVE:
             blocked = _("This defect was removed; it no longer counts.")
         elif upcoming:
