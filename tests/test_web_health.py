@@ -69,7 +69,8 @@ def test_cards_show_rate_target_counts_and_link_the_orders_behind_them(
     link = re.search(r'href="(/health/order_defect_rate/\?part=numerator[^"]*)">2</a>', page)
     assert link, "the numerator links to its orders"
     behind = alice.get(link.group(1).replace("&amp;", "&")).content.decode()
-    listed = re.findall(r'<td data-label="Order"><a class="mono" href="[^"]+">(111-[\d-]+)</a>', behind)
+    row = r'<td data-label="Order"><a class="mono" href="[^"]+">(111-[\d-]+)</a>'
+    listed = re.findall(row, behind)
     assert sorted(listed) == sorted(refs[:2])
     assert "Roll-off calendar" in page and "What changed since last week" in page
     assert refs[0] in page  # the new defect is named under what changed

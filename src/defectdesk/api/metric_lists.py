@@ -188,9 +188,7 @@ def get_metric_list(request: HttpRequest, seller: str, metric: str, q: Query[Lis
         items,
         q.page,
         q.page_size,
-        lambda chunk: [
-            _row(r) for r in list_rows(who, scope, spec, day, chunk, timezone.now())
-        ],
+        lambda chunk: [_row(r) for r in list_rows(who, scope, spec, day, chunk, timezone.now())],
     )
     return {
         "seller": found.external_id,

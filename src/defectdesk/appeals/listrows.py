@@ -77,7 +77,7 @@ def list_rows(
     tz, ordinal = scope.marketplace_tz, day.toordinal()
     out = []
     for item in items:
-        order = orders.get(item.order_id, {})
+        order: dict[str, Any] = orders.get(item.order_id, {})
         out.append(
             ListRow(
                 order_ref=item.order_ref,
