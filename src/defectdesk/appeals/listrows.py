@@ -59,8 +59,8 @@ def list_rows(
 ) -> list[ListRow]:
     """The page's rows in three queries: their orders, their defects, those defects' appeals."""
     ids = sorted({i.order_id for i in items})
-    orders = {
-        o["id"]: o
+    orders: dict[int, dict[str, Any]] = {
+        o["id"]: dict(o)
         for o in Order.objects.filter(id__in=ids).values(
             "id", "order_date", "fulfillment", "status"
         )
@@ -77,7 +77,7 @@ def list_rows(
     tz, ordinal = scope.marketplace_tz, day.toordinal()
     out = []
     for item in items:
-        order: dict[str, Any] = orders.get(item.order_id, {})
+        order = orders.get(item.order_id, {})
         out.append(
             ListRow(
                 order_ref=item.order_ref,
