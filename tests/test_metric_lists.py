@@ -22,6 +22,7 @@ from defectdesk.metrics.health import scope_for, seller_health
 from defectdesk.metrics.lists import list_spec, listed
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import ChartPoint, chart_svg
+from tests.test_appeal_support import frozen, media  # noqa: F401 - fixtures
 
 NOW = datetime(2026, 10, 20, 18, 0, tzinfo=UTC)  # 11:00 in Los Angeles, 02:00 next day in Shanghai
 SELLERS = ("S-1001", "S-1002")
@@ -310,3 +311,25 @@ def test_the_chart_has_axes_a_target_and_a_marker_a_day() -> None:
     assert "2026-10-01</text>" in svg and "2026-10-30</text>" in svg
     assert "target &lt; 1%" in svg and "&lt;b&gt;" in svg and "<b>" not in svg
     assert "<script" not in svg and "onmouse" not in svg
+
+
+@pytest.mark.usefixtures("media", "frozen")
+def test_the_console_seller_panel_links_every_number_to_its_list(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    from defectdesk.appeals.actions import appeal_create, appeal_submit
+    from tests.test_appeal_support import EXPLANATION, client_for, negative_feedback
+
+    defect = negative_feedback(make_event, order="111-0000001-0000001")
+    appeal = appeal_create(
+        actor=cast["alice"], defect=defect, reason="product_review_only", explanation=EXPLANATION
+    )
+    appeal_submit(actor=cast["alice"], appeal=appeal)
+    rita = client_for(cast["rita"])
+    page = rita.get(f"/review/appeals/{appeal.pk}/").content.decode()
+    links = re.findall(r'href="(/health/[a-z_]+/\?[^"]+)">(\d+)</a>', page)
+    assert len(links) == 2 * len(METRICS) and any(n != "0" for _, n in links), links
+    for link, n in links:
+        url = link.replace("&amp;", "&")
+        assert "seller=S-1" in url and "marketplace=US" in url
+        assert _web_count(rita, url) == int(n)

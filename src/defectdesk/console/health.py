@@ -29,6 +29,8 @@ class SellerHealth:
     status: str  # "healthy" or "at_risk"
     failing: tuple[str, ...]
     odr: float | None
+    # (metric, rate, numerator, denominator) of every metric, for the links to their lists.
+    numbers: tuple[tuple[str, float | None, int, int], ...] = ()
 
 
 def marketplace_today(marketplace: Marketplace) -> date:
@@ -80,6 +82,10 @@ def health_of(
         status=str(report["account_status"]),
         failing=failing,
         odr=metrics["order_defect_rate"]["rate"],
+        numbers=tuple(
+            (name, item["rate"], int(item["numerator"]), int(item["denominator"]))
+            for name, item in metrics.items()
+        ),
     )
 
 
