@@ -333,3 +333,39 @@ def test_the_console_seller_panel_links_every_number_to_its_list(
         url = link.replace("&amp;", "&")
         assert "seller=S-1" in url and "marketplace=US" in url
         assert _web_count(rita, url) == int(n)
+
+
+def test_facts_from_the_projection_rows_are_the_folded_facts(two_markets: dict[str, Any]) -> None:
+    """The lists read orders and defects from their rows; those give what the fold gives."""
+    from defectdesk.defects.models import Defect
+    from defectdesk.defects.projection import appeal_cuts, facts_with_appeals
+    from defectdesk.defects.rules import defect_facts
+    from defectdesk.ledger.fold import fold_order
+    from defectdesk.ledger.ingest import load_order_events
+    from defectdesk.ledger.models import Order
+    from defectdesk.metrics.core import order_facts
+    from defectdesk.metrics.lists import DEFECT_FIELDS, ORDER_FIELDS, defect_fact_of, order_facts_of
+    from defectdesk.policy.selectors import policy_for
+
+    for market in Marketplace.objects.all():
+        rows = {
+            r["order_ref"]: r
+            for r in Order.objects.filter(marketplace=market).values(*ORDER_FIELDS)
+        }
+        defects: dict[int, list[Any]] = {}
+        for d in Defect.objects.filter(marketplace=market).values(*DEFECT_FIELDS):
+            defects.setdefault(d["order_id"], []).append(defect_fact_of(d))
+        events = load_order_events({(market.id, ref) for ref in rows})
+        cuts = appeal_cuts([r["id"] for r in rows.values()])
+        policy = policy_for(market.id)
+        assert len(events) == len(rows) > 100
+        for (_, ref), evs in events.items():
+            state = fold_order(market.code, ref, evs)
+            row = rows[ref]
+            assert order_facts_of(row) == order_facts(state), ref
+            folded = facts_with_appeals(row["id"], defect_facts(state, policy), cuts)
+            key = lambda f: (f.kind, f.source_key)  # noqa: E731
+            assert [(f.kind, f.source_key, f.intervals) for f in sorted(folded, key=key)] == [
+                (f.kind, f.source_key, f.intervals)
+                for f in sorted(defects.get(row["id"], []), key=key)
+            ], ref
