@@ -66,10 +66,12 @@ def test_cards_show_rate_target_counts_and_link_the_orders_behind_them(
     ):
         assert name in page
     assert page.count("<svg") == 7 and 'role="img"' in page
-    link = re.search(r'href="(/orders/\?problem=1&amp;kind=negative_feedback[^"]*)">2</a>', page)
+    link = re.search(r'href="(/health/order_defect_rate/\?part=numerator[^"]*)">2</a>', page)
     assert link, "the numerator links to its orders"
     behind = alice.get(link.group(1).replace("&amp;", "&")).content.decode()
-    assert sorted(re.findall(r'class="mono">(111-[\d-]+)</a>', behind)) == sorted(refs[:2])
+    row = r'<td data-label="Order"><a class="mono" href="[^"]+">(111-[\d-]+)</a>'
+    listed = re.findall(row, behind)
+    assert sorted(listed) == sorted(refs[:2])
     assert "Roll-off calendar" in page and "What changed since last week" in page
     assert refs[0] in page  # the new defect is named under what changed
 

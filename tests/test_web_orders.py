@@ -155,7 +155,8 @@ def test_a_500_page_order_list_is_paginated(cast: Any, make_event: Any) -> None:
     assert int(_refs(oldest)[0][4:11]) % 28 == 0  # placed on the first day
 
 
-HEALTH_MAX = 60
+# Account health explains and projects each of the seven metrics: a few queries each.
+HEALTH_MAX = 120  # seven metrics explained and projected, and today's pending changes
 PAGES = [
     "/",
     "/orders/",
@@ -200,7 +201,7 @@ def test_page_queries_do_not_grow_with_the_data(
         negative_feedback(make_event, order=f"111-00000{n}-00000{n}")
     after = {url: _queries(alice, url) for url in urls}
     # Account health explains each metric that moved: bounded by the metrics, not the data.
-    assert after["/"] <= HEALTH_MAX
+    assert after["/"] <= HEALTH_MAX, (before["/"], after["/"])
     assert {u: n for u, n in after.items() if u != "/"} == {
         u: n for u, n in before.items() if u != "/"
     }

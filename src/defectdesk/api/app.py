@@ -88,6 +88,9 @@ def register_routers() -> None:
     from defectdesk.api import health
 
     api.add_router("/", health.router)
+    from defectdesk.api import metric_lists
+
+    api.add_router("/", metric_lists.router)
     from defectdesk.api import defects
 
     api.add_router("/", defects.router)

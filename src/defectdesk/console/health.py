@@ -30,6 +30,8 @@ class SellerHealth:
     status: str  # "healthy" or "at_risk"
     failing: tuple[str, ...]
     odr: float | None
+    # (metric, rate, numerator, denominator) of every metric, for the links to their lists.
+    numbers: tuple[tuple[str, float | None, int, int], ...] = ()
 
 
 def marketplace_today(marketplace: Marketplace) -> date:
@@ -86,6 +88,10 @@ def health_of(
         status=str(report["account_status"]),
         failing=failing,
         odr=metrics["order_defect_rate"]["rate"],
+        numbers=tuple(
+            (name, item["rate"], int(item["numerator"]), int(item["denominator"]))
+            for name, item in metrics.items()
+        ),
     )
 
 

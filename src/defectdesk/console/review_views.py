@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import filetype
 from django.contrib import messages
@@ -41,7 +42,12 @@ from defectdesk.appeals.transitions import (
     Status,
 )
 from defectdesk.console.access import console_principal, reviewer_page
-from defectdesk.console.explain import DENIAL_LABELS, DENIAL_REASONS, defect_reason
+from defectdesk.console.explain import (
+    DENIAL_LABELS,
+    DENIAL_REASONS,
+    METRIC_LABELS,
+    defect_reason,
+)
 from defectdesk.console.health import sellers_health
 from defectdesk.console.queue import (
     queue_appeals,
@@ -155,6 +161,25 @@ def queue(request: HttpRequest) -> HttpResponse:
 # -- one appeal ----------------------------------------------------------------------------
 
 
+def _health_numbers(appeal: Appeal, health: Any) -> list[dict[str, Any]]:
+    """Each metric's numerator and denominator, linked to the lists of orders behind them."""
+    query = {"seller": appeal.seller.external_id, "marketplace": appeal.marketplace.code}
+    out = []
+    for name, rate, num, den in health.numbers if health else ():
+        base = reverse("metric_list", args=[name])
+        out.append(
+            {
+                "label": METRIC_LABELS.get(name, name),
+                "rate": rate,
+                "numerator": num,
+                "denominator": den,
+                "numerator_url": f"{base}?{urlencode({'part': 'numerator', **query})}",
+                "denominator_url": f"{base}?{urlencode({'part': 'denominator', **query})}",
+            }
+        )
+    return out
+
+
 def _appeal_facts(appeal: Appeal, policy: Any) -> dict[str, Any]:
     """What the page shows about the appeal, its defect, order and seller (no forms)."""
     now = timezone.now()
@@ -199,6 +224,7 @@ def _appeal_facts(appeal: Appeal, policy: Any) -> dict[str, Any]:
         "recent": recent,
         "outcomes": outcomes,
         "health": health,
+        "health_numbers": _health_numbers(appeal, health),
         "recommendations": [r for r in (appeal.recommendations or []) if isinstance(r, dict)],
         "history": list(appeal_history(appeal)),
     }

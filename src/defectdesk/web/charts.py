@@ -112,3 +112,140 @@ def trend_svg(
         f"{escape(last[5:])}</text>"
         "</svg>"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class ChartPoint:
+    day: date
+    rate: float | None
+    numerator: int = 0
+    denominator: int = 0
+
+
+CHART_W, CHART_H = 720, 260
+C_LEFT, C_RIGHT, C_TOP, C_BOTTOM = 58, 16, 14, 40
+TICKS = 5
+
+# Words of the full chart; callers pass translated formats with the same fields.
+CHART_TEXTS = {
+    "summary": "{label}, daily from {first} to {last}; target {sign} {target}.",
+    "point": "{day}: {rate} ({numerator} / {denominator})",
+    "none": "{day}: no orders",
+    "target": "target {sign} {target}",
+}
+
+
+def _bounds(rates: list[float], target: float, condition: str) -> tuple[float, float]:
+    if condition == "gt":
+        low = min([target, *rates])
+        bottom = max(0.0, low - max((1.0 - low) * 0.5, 0.02))
+        return bottom, 1.0
+    return 0.0, max([target, *rates]) * 1.25 or 1.0
+
+
+def chart_svg(
+    points: Sequence[ChartPoint],
+    *,
+    target: float,
+    condition: str,
+    label: str,
+    texts: dict[str, str] | None = None,
+) -> str:
+    """A metric's daily trend with axes, the target line and one marker a day (its value in
+    the marker's <title>, shown on hover); the caller puts the same values in a table."""
+    words = {**CHART_TEXTS, **(texts or {})}
+    rates = [p.rate for p in points if p.rate is not None]
+    bottom, top = _bounds(rates, target, condition)
+    span = top - bottom or 1.0
+    inner_w = CHART_W - C_LEFT - C_RIGHT
+    inner_h = CHART_H - C_TOP - C_BOTTOM
+    n = max(len(points) - 1, 1)
+
+    def x(i: int) -> float:
+        return C_LEFT + inner_w * i / n
+
+    def y(v: float) -> float:
+        return C_TOP + inner_h * (1 - (v - bottom) / span)
+
+    sign = "<" if condition == "lt" else ">"
+    first = points[0].day.isoformat() if points else ""
+    last = points[-1].day.isoformat() if points else ""
+    summary = words["summary"].format(
+        label=label, first=first, last=last, sign=sign, target=_pct(target)
+    )
+    text = 'font-family="system-ui,sans-serif" font-size="11" fill="#545d6e"'
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_W} {CHART_H}" '
+        f'class="trend-chart" role="img" aria-label="{escape(summary)}">',
+        f"<title>{escape(summary)}</title>",
+    ]
+    # The value axis: gridlines with their values.
+    for t in range(TICKS + 1):
+        v = bottom + span * t / TICKS
+        ty = y(v)
+        out.append(
+            f'<line stroke="#e6e9ef" x1="{C_LEFT}" y1="{ty:.1f}" x2="{CHART_W - C_RIGHT}" '
+            f'y2="{ty:.1f}"/><text {text} x="{C_LEFT - 6}" y="{ty + 4:.1f}" '
+            f'text-anchor="end">{escape(_pct(v))}</text>'
+        )
+    base = CHART_H - C_BOTTOM
+    out.append(
+        f'<line stroke="#8a93a3" x1="{C_LEFT}" y1="{C_TOP}" x2="{C_LEFT}" y2="{base}"/>'
+        f'<line stroke="#8a93a3" x1="{C_LEFT}" y1="{base}" x2="{CHART_W - C_RIGHT}" y2="{base}"/>'
+    )
+    # The date axis: about six dates, always the first and the last.
+    if points:
+        step = max(1, len(points) // 6)
+        shown = sorted({*range(0, len(points), step), len(points) - 1})
+        if len(shown) > 1 and shown[-1] - shown[-2] < step / 2:
+            shown.pop(-2)
+        for i in shown:
+            tx = x(i) if len(points) > 1 else C_LEFT + inner_w / 2
+            anchor = "start" if i == 0 else "end" if i == len(points) - 1 else "middle"
+            out.append(
+                f'<line stroke="#8a93a3" x1="{tx:.1f}" y1="{base}" x2="{tx:.1f}" y2="{base + 4}"/>'
+                f'<text {text} x="{tx:.1f}" y="{base + 18}" text-anchor="{anchor}">'
+                f"{escape(points[i].day.isoformat())}</text>"
+            )
+    # The target line.
+    ty = y(target)
+    target_text = words["target"].format(sign=sign, target=_pct(target))
+    out.append(
+        f'<line stroke="#1b2231" stroke-dasharray="5 4" x1="{C_LEFT}" y1="{ty:.1f}" '
+        f'x2="{CHART_W - C_RIGHT}" y2="{ty:.1f}"><title>{escape(target_text)}</title></line>'
+        f'<text {text} x="{CHART_W - C_RIGHT}" y="{ty - 5:.1f}" text-anchor="end">'
+        f"{escape(target_text)}</text>"
+    )
+    # The line, broken where a day has no orders, and a marker a day.
+    segments: list[list[str]] = [[]]
+    for i, p in enumerate(points):
+        if p.rate is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        segments[-1].append(f"{x(i):.1f},{y(p.rate):.1f}")
+    out.extend(
+        f'<polyline points="{" ".join(seg)}" fill="none" stroke="#2457c5" stroke-width="2" '
+        'stroke-linejoin="round"/>'
+        for seg in segments
+        if len(seg) > 1
+    )
+    for i, p in enumerate(points):
+        day = p.day.isoformat()
+        if p.rate is None:
+            tip = words["none"].format(day=day)
+            out.append(
+                f'<circle cx="{x(i):.1f}" cy="{base:.1f}" r="3" fill="#ffffff" stroke="#8a93a3">'
+                f"<title>{escape(tip)}</title></circle>"
+            )
+            continue
+        bad = (p.rate >= target) if condition == "lt" else (p.rate <= target)
+        tip = words["point"].format(
+            day=day, rate=_pct(p.rate), numerator=p.numerator, denominator=p.denominator
+        )
+        out.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(p.rate):.1f}" r="3.5" '
+            f'fill="{"#b3261e" if bad else "#2457c5"}"><title>{escape(tip)}</title></circle>'
+        )
+    out.append("</svg>")
+    return "".join(out)

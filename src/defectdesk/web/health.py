@@ -5,32 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from defectdesk.core.errors import DomainError
 from defectdesk.defects.models import Defect
-from defectdesk.metrics.explain import explain_change, outlook
 from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
 from defectdesk.metrics.today import today_mark
 from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
 from defectdesk.web.common import base_context, page, viewer_for
+from defectdesk.web.explainers import metric_changes, metric_rolloff
+from defectdesk.web.metriclinks import appealable_url, metric_list_url
 from defectdesk.web.pagecache import Body, cached_page
 
 TREND_DAYS = 90
 # The version in the key makes a stale entry unreachable; the timeout only bounds memory.
 HEALTH_CACHE_SECONDS = 3600
-PROJECTION_DAYS = 30
-CHANGES_SHOWN = 12
 
 METRIC_LABELS: dict[str, Any] = {
     "order_defect_rate": gettext_lazy("Order Defect Rate"),
@@ -40,20 +37,6 @@ METRIC_LABELS: dict[str, Any] = {
     "on_time_delivery_rate": gettext_lazy("On-time delivery rate"),
     "refund_rate": gettext_lazy("Refund rate"),
     "contact_response_rate": gettext_lazy("Contact response rate"),
-}
-# Which defect kinds make up each metric's numerator (the orders behind the number).
-METRIC_KINDS: dict[str, tuple[str, ...]] = {
-    "pre_fulfillment_cancel_rate": ("cancellation",),
-    "late_shipment_rate": ("late_shipment",),
-    "valid_tracking_rate": ("invalid_tracking",),
-    "on_time_delivery_rate": ("late_delivery",),
-    "refund_rate": ("refund",),
-}
-MERCHANT_ONLY = {
-    "pre_fulfillment_cancel_rate",
-    "late_shipment_rate",
-    "valid_tracking_rate",
-    "on_time_delivery_rate",
 }
 
 
@@ -76,76 +59,73 @@ class MetricCard:
         return date.fromisoformat(self.data["window"]["to"])
 
 
-def _orders_url(**params: Any) -> str:
-    pairs: list[tuple[str, str]] = []
-    for key, value in params.items():
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            if item not in (None, ""):
-                pairs.append((key, str(item)))
-    return f"{reverse('orders')}?{urlencode(pairs)}"
+def _list_url(scope: Scope, name: str, as_of: date, **params: str) -> str:
+    return metric_list_url(
+        name, marketplace=scope.marketplace.code, as_of=as_of, today=scope.today, **params
+    )
 
 
-def _links(name: str, data: dict[str, Any], odr_kinds: tuple[str, ...]) -> tuple[str, str]:
-    window = data["window"]
-    base: dict[str, Any] = {"from": window["from"], "to": window["to"]}
-    if name in MERCHANT_ONLY:
-        base["fulfillment"] = "merchant"
-    if name == "contact_response_rate":
-        return reverse("messages"), reverse("messages")
-    kinds = odr_kinds if name == "order_defect_rate" else METRIC_KINDS.get(name, ())
-    return _orders_url(problem=1, kind=list(kinds), **base), _orders_url(**base)
+def _links(scope: Scope, name: str, as_of: date) -> tuple[str, str]:
+    """The lists behind a card's numerator and denominator."""
+    return (
+        _list_url(scope, name, as_of, part="numerator"),
+        _list_url(scope, name, as_of, part="denominator"),
+    )
 
 
-def _changes(scope: Scope, as_of: date, cards: list[MetricCard]) -> list[dict[str, Any]]:
-    """Each metric that moved in the last 7 days; for the ODR and any failing metric, what
-    entered and what left its count (explaining every metric would fold too many orders)."""
-    out = []
-    for card in cards:
-        if card.week_ago == card.data["rate"] or None in (card.week_ago, card.data["rate"]):
-            continue
-        item: dict[str, Any] = {
-            "name": card.name,
-            "label": card.label,
-            "before": card.week_ago,
-            "after": card.data["rate"],
-            "entered": [],
-            "left": [],
-            "more": 0,
+def _breakdown(scope: Scope, card: MetricCard, as_of: date) -> list[dict[str, Any]]:
+    """The ODR's components and fulfilment channels, each with the link to its list."""
+    if card.name != "order_defect_rate":
+        return []
+    labels = dict(Defect.Kind.choices)
+    out: list[dict[str, Any]] = [
+        {
+            "label": labels.get(kind, kind),
+            "number": n,
+            "url": _list_url(scope, card.name, as_of, part="numerator", component=kind),
         }
-        explain = card.name == "order_defect_rate" or card.data["status"] == "bad"
-        if explain and card.name != "contact_response_rate":
-            change = explain_change(scope, card.name, as_of - timedelta(days=7), as_of)
-            for key in ("entered", "left"):
-                item[key] = [
-                    {**o, "reason": str(o.get("reason", "")).replace("_", " ")}
-                    for o in change[key][:CHANGES_SHOWN]
-                ]
-            item["more"] = max(0, len(change["entered"]) + len(change["left"]) - 2 * CHANGES_SHOWN)
-        out.append(item)
+        for kind, n in card.data.get("components", {}).items()
+    ]
+    names = {"merchant": _("Merchant-fulfilled"), "marketplace": _("Marketplace-fulfilled")}
+    for channel, item in card.data.get("by_fulfillment", {}).items():
+        out.append(
+            {
+                "label": names.get(channel, channel),
+                "rate": item["rate"],
+                "number": item["numerator"],
+                "url": _list_url(scope, card.name, as_of, part="numerator", channel=channel),
+                "denominator": item["denominator"],
+                "denominator_url": _list_url(
+                    scope, card.name, as_of, part="denominator", channel=channel
+                ),
+            }
+        )
     return out
 
 
-def _rolloff(scope: Scope, as_of: date) -> dict[str, Any]:
-    """When each counted ODR defect leaves the window, with the projected rate that day."""
-    seen = outlook(scope, "order_defect_rate", as_of)
-    projected = {p["date"]: p for p in seen["projection"]}
-    by_day: dict[str, list[str]] = {}
-    for item in seen["defects"]:
-        by_day.setdefault(item["leaves_window_on"], []).append(item["order"])
-    calendar = []
-    for day in sorted(by_day):
-        point = projected.get(day)
-        if point is None:
+def _changes(scope: Scope, as_of: date, cards: list[MetricCard]) -> list[dict[str, Any]]:
+    """Each metric that moved in the last 7 days, with what entered and left its count."""
+    out = []
+    for card in cards:
+        if card.week_ago == card.data["rate"]:
             continue
-        calendar.append(
-            {
-                "day": date.fromisoformat(day),
-                "orders": by_day[day],
-                "rate": point["rate"],
-                "status": point["status"],
-            }
-        )
-    return {"calendar": calendar, "active": len(seen["defects"])}
+        item = metric_changes(scope, card.name, as_of)
+        if not (item["entered"] or item["left"]) and None in (card.week_ago, card.data["rate"]):
+            continue
+        out.append({"name": card.name, "label": card.label, **item, "before": card.week_ago})
+    return out
+
+
+def _rolloff(scope: Scope, as_of: date, cards: list[MetricCard]) -> dict[str, Any]:
+    """When each counted order of every metric leaves the window, day by day."""
+    by_day: dict[date, list[dict[str, Any]]] = {}
+    active = 0
+    for card in cards:
+        seen = metric_rolloff(scope, card.name, as_of)
+        active += seen["active"]
+        for entry in seen["calendar"]:
+            by_day.setdefault(entry["day"], []).append({**entry, "label": card.label})
+    return {"calendar": [(day, by_day[day]) for day in sorted(by_day)], "active": active}
 
 
 def _chart_texts() -> dict[str, str]:
@@ -159,7 +139,6 @@ def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
     """The health, cards, changes and roll-offs as of a day."""
     health = seller_health(scope, as_of)
     week_ago = seller_health(scope, as_of - timedelta(days=7))
-    odr_kinds = scope.policy.metrics["order_defect_rate"].kinds
     cards = []
     for name in METRICS:
         data = health["metrics"][name]
@@ -167,7 +146,7 @@ def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
         history = metric_history(scope, name, as_of - timedelta(days=TREND_DAYS - 1), as_of)
         points = [TrendPoint(date.fromisoformat(h["date"]), h["rate"]) for h in history]
         label = str(METRIC_LABELS.get(name, name))
-        num_url, den_url = _links(name, data, odr_kinds)
+        num_url, den_url = _links(scope, name, as_of)
         cards.append(
             MetricCard(
                 name=name,
@@ -192,7 +171,9 @@ def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
         "health": health,
         "cards": cards,
         "changes": _changes(scope, as_of, cards),
-        "rolloff": _rolloff(scope, as_of),
+        "rolloff": _rolloff(scope, as_of, cards),
+        "breakdown": _breakdown(scope, cards[0], as_of),
+        "appealable_url": appealable_url(marketplace=scope.marketplace.code),
     }
     return computed
 
@@ -234,8 +215,6 @@ def account_health(request: HttpRequest) -> HttpResponse:
 
     def render_body() -> Body:
         computed = _health_computed(scope, as_of)
-        odr_kinds = scope.policy.metrics["order_defect_rate"].kinds
-        labels = dict(Defect.Kind.choices)
         return Body.of(
             render_to_string(
                 "web/health_body.html",
@@ -249,7 +228,8 @@ def account_health(request: HttpRequest) -> HttpResponse:
                     "changes": computed["changes"],
                     "rolloff": computed["rolloff"],
                     "error": error,
-                    "odr_kind_labels": [(k, labels.get(k, k)) for k in odr_kinds],
+                    "breakdown": computed["breakdown"],
+                    "appealable_url": computed["appealable_url"],
                 },
             )
         )

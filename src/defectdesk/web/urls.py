@@ -3,13 +3,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from defectdesk.web import account, appeals, context, health, orders, probe
+from defectdesk.web import account, appeals, context, health, metric_pages, orders, probe
 
 urlpatterns = [
     path("signin/", auth_views.LoginView.as_view(template_name="web/signin.html"), name="signin"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
     path("healthz", probe.healthz, name="healthz"),
     path("", health.account_health, name="home"),
+    path("health/appealable/", metric_pages.appealable, name="appealable"),
+    path("health/<str:metric>/", metric_pages.metric_list, name="metric_list"),
     path("orders/", orders.order_list, name="orders"),
     path("orders/export.csv", orders.order_export, name="orders_export"),
     path("orders/<str:marketplace>/<str:order_ref>/", orders.order_detail, name="order"),
