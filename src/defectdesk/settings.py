@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "defectdesk.core.middleware.ViewerTimezoneMiddleware",
+    "defectdesk.core.middleware.RequestInputMiddleware",
 ]
 
 ROOT_URLCONF = "defectdesk.urls"
