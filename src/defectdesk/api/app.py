@@ -42,9 +42,11 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(
+    response = _error(
         request, 401, "Authentication required: send `Authorization: Bearer <token>` or sign in."
     )
+    response["WWW-Authenticate"] = 'Bearer realm="DefectDesk"'
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
