@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
     "django_tasks",
     "django_tasks_db",
     "defectdesk.core",
@@ -102,6 +104,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "defectdesk.core.middleware.ViewerTimezoneMiddleware",
     "defectdesk.core.middleware.RequestInputMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "defectdesk.urls"
@@ -143,7 +146,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -191,7 +197,21 @@ CACHES = {
 }
 if SHARED_CACHE:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-AUTHENTICATION_BACKENDS = ["defectdesk.accounts.backends.CachedModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "defectdesk.accounts.throttle.SignInThrottleBackend",
+    "defectdesk.accounts.backends.CachedModelBackend",
+]
+
+# Sign-in throttling (django-axes): failures are counted per user name and client address
+# together, so an attacker elsewhere cannot lock the owner out; the same answer whether or not
+# the user name exists. Applies to /signin/ and /admin/login/ alike.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = _env_int("SIGNIN_FAILURE_LIMIT", 5, 1)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("SIGNIN_LOCKOUT_MINUTES", 15, 1))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "defectdesk.accounts.throttle.client_address"
+AXES_LOCKOUT_TEMPLATE = "web/signin_locked.html"
+AXES_HTTP_RESPONSE_CODE = 429
 
 LOGIN_URL = "/signin/"
 LOGIN_REDIRECT_URL = "/"
