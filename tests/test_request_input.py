@@ -77,3 +77,11 @@ def test_session_multipart_typed_json_post_is_a_400(cast: Any) -> None:
     )
     assert reply.status_code == 400
     assert reply.json()["errors"][0]["field"] == "Content-Type"
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+@pytest.mark.parametrize("url", ["/orders/", "/appeals/", "/", "/settings/users/", "/signin/"])
+def test_pages_answer_405_to_other_methods(cast: Any, method: str, url: str) -> None:
+    reply = getattr(_signed_in(cast["alice"]), method)(url)
+    assert reply.status_code == 405
+    assert "PUT" not in reply["Allow"]

@@ -9,6 +9,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseNotAllowed,
     HttpResponseRedirect,
     JsonResponse,
     QueryDict,
@@ -35,8 +36,16 @@ MAX_PAGE = 1_000_000
 """The highest page number a list accepts (its offset stays far inside the database's range)."""
 
 
+PAGE_METHODS = frozenset({"GET", "HEAD", "POST", "OPTIONS"})
+"""The methods a web page answers; any other is a 405 (the API routes its own methods)."""
+
+
 def _api(request: HttpRequest) -> bool:
     return request.path_info.startswith("/api/")
+
+
+def _webhook(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/webhooks/")
 
 
 def _refusal(
@@ -54,7 +63,8 @@ def _page_too_far(value: str) -> bool:
 
 
 class RequestInputMiddleware:
-    """Refuse input no view can store or count: NUL characters and pages past any list's end.
+    """Refuse input no view can store or count: NUL characters and pages past any list's end,
+    and methods no page answers (PUT, PATCH, DELETE: 405).
 
     A NUL in the path is a 404; one in a query parameter, or a page number over MAX_PAGE, is a
     400 (422 for the page) naming the parameter in the API, and a redirect to the same page
@@ -65,6 +75,8 @@ class RequestInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method not in PAGE_METHODS and not _api(request) and not _webhook(request):
+            return HttpResponseNotAllowed(sorted(PAGE_METHODS - {"HEAD", "OPTIONS"}))
         if "\x00" in request.path_info:
             if _api(request):
                 return JsonResponse({"detail": "Not found.", "errors": []}, status=404)
