@@ -40,7 +40,7 @@ from defectdesk.appeals.selectors import (
     review_queue,
 )
 from defectdesk.appeals.transitions import Status
-from defectdesk.appeals.uploads import filename_check
+from defectdesk.appeals.uploads import filename_check, sent_file_names
 from defectdesk.core.errors import BadRequest, FieldError, Forbidden, TooLarge, ValidationFailed
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.models import Notification
@@ -197,6 +197,8 @@ def _multipart(request: HttpRequest) -> tuple[Any, Any]:
         body = request.body
     except RawPostDataException:  # already read as a stream (for a CSRF token): use Django's
         parsed: tuple[Any, Any] = (request.POST, request.FILES)
+        for name in sent_file_names(request, list(request.FILES.getlist("file"))):
+            filename_check(name)
     else:
         parser = _NameCheckingParser(
             request.META, io.BytesIO(body), request.upload_handlers, request.encoding

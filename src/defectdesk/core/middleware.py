@@ -16,6 +16,8 @@ from django.http import (
 )
 from django.utils import timezone
 
+from defectdesk.appeals.uploads import record_sent_file_names
+
 
 class ViewerTimezoneMiddleware:
     """Activate the zone the browser reported (cookie `tz`), else UTC."""
@@ -77,6 +79,8 @@ class RequestInputMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method not in PAGE_METHODS and not _api(request) and not _webhook(request):
             return HttpResponseNotAllowed(sorted(PAGE_METHODS - {"HEAD", "OPTIONS"}))
+        if request.method == "POST" and (request.content_type or "").startswith("multipart/"):
+            record_sent_file_names(request)
         if "\x00" in request.path_info:
             if _api(request):
                 return JsonResponse({"detail": "Not found.", "errors": []}, status=404)

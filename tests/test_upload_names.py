@@ -1,0 +1,47 @@
+"""Session uploads check file names as sent, with the same rule as token uploads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from defectdesk.appeals.models import Appeal
+from tests.test_appeal_support import client_for, frozen, media, png_bytes  # noqa: F401
+from tests.test_web_support import EXPLANATION, shop
+
+pytestmark = pytest.mark.usefixtures("media", "frozen")
+
+BOUNDARY = "defectdesk-test-boundary"
+BAD_NAMES = {
+    "../evidence.png": "must not contain a path",
+    "evi\x00dence.png": "NUL",
+    "evidence\u202egnp.png": "direction-changing",
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_NAMES))
+def test_the_appeal_form_refuses_an_unsafe_file_name(cast: Any, make_event: Any, name: str) -> None:
+    defect = shop(make_event)["feedback"]
+    alice = client_for(cast["alice"])
+    fields = {"reason": "product_review_only", "explanation": EXPLANATION, "action": "submit"}
+    parts = [
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    ]
+    parts.append(
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        "Content-Type: image/png\r\n\r\n".encode()
+        + png_bytes()
+        + b"\r\n"
+    )
+    body = b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
+    reply = alice.generic(
+        "POST",
+        f"/defects/{defect.pk}/appeal/",
+        body,
+        content_type=f"multipart/form-data; boundary={BOUNDARY}",
+    )
+    page = reply.content.decode()
+    assert BAD_NAMES[name] in page
+    assert not Appeal.objects.exists()
