@@ -45,3 +45,36 @@ def test_the_appeal_form_refuses_an_unsafe_file_name(cast: Any, make_event: Any,
     page = reply.content.decode()
     assert BAD_NAMES[name] in page
     assert not Appeal.objects.exists()
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims these dimensions (its pixel data is never read)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("size", [(20000, 20000), (8000, 6000), (100000, 100000)])
+def test_an_image_over_the_pixel_limit_is_refused(db: Any, size: tuple[int, int]) -> None:
+    from defectdesk.appeals.policy import appeal_rules_for
+    from defectdesk.appeals.uploads import upload_check
+    from defectdesk.core.errors import ValidationFailed
+
+    rules = appeal_rules_for(0)
+    with pytest.raises(ValidationFailed) as refused:
+        upload_check("bomb.png", _png_header_only(*size), rules)
+    assert "megapixels" in str(refused.value)
+
+
+def test_an_image_within_the_pixel_limit_is_accepted(db: Any) -> None:
+    from defectdesk.appeals.policy import appeal_rules_for
+    from defectdesk.appeals.uploads import upload_check
+
+    assert upload_check("ok.png", png_bytes(), appeal_rules_for(0)).content_type == "image/png"

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import filetype
+from django.conf import settings
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParser
+from PIL import Image
 
 from defectdesk.appeals.rules_policy import AppealRules
 from defectdesk.core.errors import FieldError, TooLarge, ValidationFailed
@@ -124,6 +128,34 @@ def sniff(content: bytes) -> str | None:
     return "text/plain"
 
 
+def image_size(content: bytes) -> tuple[int, int] | None:
+    """An image's width and height read from its header (no pixels decoded), or None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                return image.size
+    except Image.DecompressionBombError:
+        return (Image.MAX_IMAGE_PIXELS or 0) * 2 + 1, 1
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def _pixels_check(name: str, content: bytes, field: str) -> None:
+    """Refuse an image whose pixel count would overwhelm a reviewer's browser."""
+    limit = settings.UPLOAD_MAX_IMAGE_PIXELS
+    size = image_size(content)
+    if size is None:
+        raise _refuse(field, f"{name!r} is not a readable image")
+    width, height = size
+    if width * height > limit:
+        raise _refuse(
+            field,
+            f"{name!r} is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"images may have at most {limit / 1e6:g} megapixels",
+        )
+
+
 def upload_check(name: str, content: bytes, rules: AppealRules, field: str = "file") -> CheckedFile:
     """Accept a supporting file or refuse it with a message naming what is wrong."""
     clean = filename_check(name, field)
@@ -143,6 +175,8 @@ def upload_check(name: str, content: bytes, rules: AppealRules, field: str = "fi
             f"{clean!r} is not an accepted file type (accepted: {allowed}); "
             "the type is read from the content, not the name",
         )
+    if detected.startswith("image/"):
+        _pixels_check(clean, content, field)
     ext = clean.rsplit(".", 1)[-1].lower() if "." in clean else ""
     if ext not in EXTENSIONS[detected]:
         raise _refuse(
