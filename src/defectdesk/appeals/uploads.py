@@ -99,7 +99,7 @@ def record_sent_file_names(request: HttpRequest) -> None:
         parser.sent = sent
         return parser.parse()
 
-    request.parse_file_upload = parse  # type: ignore[method-assign]
+    request.parse_file_upload = parse  # type: ignore[method-assign,assignment]
     request._sent_file_names = sent  # type: ignore[attr-defined]
 
 

@@ -28,9 +28,9 @@ def notifications_visible(who: Principal) -> QuerySet[Notification]:
     token = who.token
     if token is None:
         return found
-    if token.seller_id is not None:
+    if token.seller is not None:
         appeal_ids = (
-            Appeal.objects.filter(seller_id=token.seller_id)
+            Appeal.objects.filter(seller_id=token.seller.pk)
             .annotate(ref=Cast("pk", CharField()))
             .values("ref")
         )
