@@ -258,7 +258,7 @@ def test_files_preview_images_inline_and_anything_else_downloads(
     assert image["Content-Type"] == "image/png"
     assert image["Content-Disposition"] == "inline"
     assert image["X-Content-Type-Options"] == "nosniff"
-    assert image["Content-Security-Policy"] == "default-src 'none'"
+    assert image["Content-Security-Policy"] == "default-src 'none'; sandbox"
 
     document = rita.get(f"{base}/{pdf.pk}/")
     assert document["Content-Type"] == "application/pdf"
@@ -267,7 +267,7 @@ def test_files_preview_images_inline_and_anything_else_downloads(
     html = rita.get(f"{base}/{evil.pk}/")
     assert html["Content-Type"] == "application/octet-stream"
     assert html["Content-Disposition"] == 'attachment; filename="photo.png"'
-    assert html["Content-Security-Policy"] == "default-src 'none'"
+    assert html["Content-Security-Policy"] == "default-src 'none'; sandbox"
     assert html["X-Content-Type-Options"] == "nosniff"
 
     page = rita.get(f"/review/appeals/{appeal.pk}/").content.decode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -29,3 +30,27 @@ def test_a_bad_number_is_named(name: str, value: str, message: str) -> None:
     )
     assert done.returncode != 0
     assert message in done.stderr
+
+
+def test_default_database_opens_when_the_var_directory_does_not_exist_yet(tmp_path: Any) -> None:
+    var = tmp_path / "not-yet" / "var"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(
+        SECRET_KEY="a-key-from-the-environment-" + "x" * 40,
+        DEFECTDESK_VAR_DIR=str(var),
+        DJANGO_SETTINGS_MODULE="defectdesk.settings",
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.db import connection; "
+            "connection.ensure_connection()",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (var / "defectdesk.sqlite3").exists()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -73,6 +75,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "axes",
+    "csp",
+    "ninja",
     "django_tasks",
     "django_tasks_db",
     "defectdesk.core",
@@ -91,6 +96,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "defectdesk.core.shared.RequestReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -101,6 +107,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "defectdesk.core.middleware.ViewerTimezoneMiddleware",
+    "defectdesk.core.middleware.RequestInputMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "defectdesk.urls"
@@ -122,6 +130,8 @@ TEMPLATES = [
 ]
 
 _default_db = f"sqlite:///{VAR_DIR / 'defectdesk.sqlite3'}"
+if not os.environ.get("DATABASE_URL"):
+    VAR_DIR.mkdir(parents=True, exist_ok=True)  # the default database lives there
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", _default_db),
@@ -140,7 +150,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -188,7 +201,21 @@ CACHES = {
 }
 if SHARED_CACHE:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-AUTHENTICATION_BACKENDS = ["defectdesk.accounts.backends.CachedModelBackend"]
+AUTHENTICATION_BACKENDS = [
+    "defectdesk.accounts.throttle.SignInThrottleBackend",
+    "defectdesk.accounts.backends.CachedModelBackend",
+]
+
+# Sign-in throttling (django-axes): failures are counted per user name and client address
+# together, so an attacker elsewhere cannot lock the owner out; the same answer whether or not
+# the user name exists. Applies to /signin/ and /admin/login/ alike.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = _env_int("SIGNIN_FAILURE_LIMIT", 5, 1)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("SIGNIN_LOCKOUT_MINUTES", 15, 1))
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "defectdesk.accounts.throttle.client_address"
+AXES_LOCKOUT_TEMPLATE = "web/signin_locked.html"
+AXES_HTTP_RESPONSE_CODE = 429
 
 LOGIN_URL = "/signin/"
 CSRF_FAILURE_VIEW = "defectdesk.web.errors.csrf_failure"
@@ -199,9 +226,38 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", not DEBUG and not TESTING and not EMBEDDED)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Content-Security-Policy (django-csp): scripts only from the application's own static files
+# (no inline script, no CDN: the API docs' Swagger UI is served from django-ninja's static
+# files); inline style attributes are still allowed. Evidence downloads set a stricter one.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# HTTPS: redirect plain HTTP and send HSTS when served over TLS (docs/operations.md).
+_SERVED_OVER_HTTPS = not DEBUG and not TESTING and not EMBEDDED
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", _SERVED_OVER_HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_SSL_REDIRECT else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", True)
+# Behind a reverse proxy that terminates TLS, trust its X-Forwarded-Proto (and, for sign-in
+# throttling, its X-Forwarded-For) only when the operator says so.
+BEHIND_PROXY = _env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_REFERRER_POLICY = "same-origin"
 
+# Largest image accepted as evidence, in pixels (width times height), read from the file's header.
+UPLOAD_MAX_IMAGE_PIXELS = _env_int("UPLOAD_MAX_IMAGE_PIXELS", 40_000_000, 1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 

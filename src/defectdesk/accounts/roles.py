@@ -80,8 +80,30 @@ def principal_for_user(user: AbstractBaseUser | AnonymousUser | None) -> Princip
     return principal
 
 
-def principal_for_token(token: ApiToken) -> Principal:
-    """The scope of an API token: one seller (owner or read-only) or API areas."""
+def _creator_grants(token: ApiToken) -> bool:
+    """Whether the token's creator still holds the role that let them create it.
+
+    A token made without a user (the command line) has no creator to lose; one whose creator is
+    deactivated, or no longer works for the seller, reviews or operates, dies with that role."""
+    creator = token.created_by
+    if creator is None:
+        return token.created_by_id is None
+    if not creator.is_active:
+        return False
+    roles = principal_for_user(creator)
+    if token.seller_id is not None:
+        if roles.is_operator:
+            return True
+        held = roles.seller_roles.get(token.seller_id)
+        return held is not None and (token.read_only or held in WRITE_ROLES)
+    needs = {"review": roles.is_reviewer, "admin": roles.is_operator, "ingest": roles.is_operator}
+    return all(needs.get(scope, False) for scope in token.scopes or [])
+
+
+def principal_for_token(token: ApiToken) -> Principal | None:
+    """The scope of an API token: one seller (owner or read-only) or API areas; None if dead."""
+    if token.revoked_at is not None or not _creator_grants(token):
+        return None
     roles: dict[int, str] = {}
     if token.seller_id is not None:
         roles[token.seller_id] = (

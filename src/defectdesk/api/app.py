@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.http.request import RawPostDataException
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -41,9 +42,11 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return _error(
+    response = _error(
         request, 401, "Authentication required: send `Authorization: Bearer <token>` or sign in."
     )
+    response["WWW-Authenticate"] = 'Bearer realm="DefectDesk"'
+    return response
 
 
 @api.exception_handler(NinjaValidationError)
@@ -61,6 +64,17 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(RawPostDataException)
+def on_body_read(request: HttpRequest, exc: RawPostDataException) -> HttpResponse:
+    return _error(
+        request,
+        400,
+        f"This operation takes a JSON body, not {request.content_type or 'no content type'}: "
+        "send Content-Type: application/json.",
+        [{"field": "Content-Type", "message": "must be application/json"}],
+    )
 
 
 @api.exception_handler(RequestDataTooBig)

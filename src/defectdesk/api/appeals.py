@@ -40,11 +40,11 @@ from defectdesk.appeals.selectors import (
     review_queue,
 )
 from defectdesk.appeals.transitions import Status
-from defectdesk.appeals.uploads import filename_check
-from defectdesk.core.errors import BadRequest, FieldError, TooLarge, ValidationFailed
+from defectdesk.appeals.uploads import filename_check, sent_file_names
+from defectdesk.core.errors import BadRequest, FieldError, Forbidden, TooLarge, ValidationFailed
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.models import Notification
-from defectdesk.notify.selectors import notifications_for, unread_count
+from defectdesk.notify.selectors import notifications_visible, unread_visible
 
 router = Router(tags=["appeals"])
 
@@ -206,6 +206,8 @@ def _multipart(request: HttpRequest) -> tuple[Any, Any]:
         body = request.body
     except RawPostDataException:  # already read as a stream (for a CSRF token): use Django's
         parsed: tuple[Any, Any] = (request.POST, request.FILES)
+        for name in sent_file_names(request, list(request.FILES.getlist("file"))):
+            filename_check(name)
     else:
         parser = _NameCheckingParser(
             request.META, io.BytesIO(body), request.upload_handlers, request.encoding
@@ -574,8 +576,8 @@ def list_notifications(
     page: int = Query(1),  # type: ignore[type-arg]
     page_size: int = Query(50),  # type: ignore[type-arg]
 ) -> Any:
-    user = principal(request).user
-    qs = notifications_for(user)
+    who = principal(request)
+    qs = notifications_visible(who)
     if unread:
         qs = qs.filter(read_at__isnull=True)
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -592,7 +594,7 @@ def list_notifications(
     return {
         "items": [_notification(n) for n in qs[start : start + page_size]],
         "count": qs.count(),
-        "unread": unread_count(user),
+        "unread": unread_visible(who),
         "page": page,
         "page_size": page_size,
     }
@@ -600,12 +602,16 @@ def list_notifications(
 
 @router.post(
     "/notifications/read",
-    response={200: dict[str, int], **error_responses(401, 422)},
+    response={200: dict[str, int], **error_responses(401, 403, 422)},
     summary="Mark some of your notifications read",
     tags=["notifications"],
 )
 def mark_read(request: HttpRequest, body: MarkReadIn) -> Any:
-    user = principal(request).user
+    who = principal(request)
+    user = who.user
     if user is None or not user.is_authenticated:
         return {"marked": 0}
-    return {"marked": notification_mark_read(user_id=user.pk, notification_ids=body.ids)}
+    if who.token is not None and who.token.read_only:
+        raise Forbidden("A read-only token cannot mark notifications read.")
+    ids = notifications_visible(who).filter(pk__in=body.ids).values_list("pk", flat=True)
+    return {"marked": notification_mark_read(user_id=user.pk, notification_ids=ids)}

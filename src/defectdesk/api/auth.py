@@ -27,6 +27,13 @@ class SessionAuth(APIKeyCookie):
 
     param_name = "sessionid"
 
+    def _get_key(self, request: HttpRequest) -> str | None:
+        """Check CSRF only for a signed-in session: a write without one is a 401, not a 403."""
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key: str | None) -> Principal | None:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import io
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import filetype
+from django.conf import settings
+from django.http import HttpRequest
+from django.http.multipartparser import MultiPartParser
+from PIL import Image
 
 from defectdesk.appeals.rules_policy import AppealRules
 from defectdesk.core.errors import FieldError, TooLarge, ValidationFailed
@@ -60,6 +68,8 @@ def filename_check(name: str, field: str = "file") -> str:
         raise _refuse(field, "the file name contains a line break")
     if any(unicodedata.category(ch) == "Cc" for ch in name):
         raise _refuse(field, "the file name contains control characters")
+    if any(unicodedata.category(ch) == "Cf" for ch in name):
+        raise _refuse(field, "the file name contains invisible or direction-changing characters")
     if "/" in name or "\\" in name or name.strip() in (".", "..") or ".." in name:
         raise _refuse(field, "the file name must not contain a path (/, \\ or ..)")
     if len(name) > MAX_NAME:
@@ -67,6 +77,39 @@ def filename_check(name: str, field: str = "file") -> str:
             field, f"the file name is {len(name)} characters long; the limit is {MAX_NAME}"
         )
     return name.strip()
+
+
+class _NameRecordingParser(MultiPartParser):
+    """Django's parser, noting each file name as sent before it quietly rewrites it (drops
+    paths, NUL and line breaks), so that every upload path checks the same name."""
+
+    sent: list[str]
+
+    def sanitize_file_name(self, file_name: str) -> str | None:
+        self.sent.append(html.unescape(file_name))  # Django unescapes HTML entities first
+        return super().sanitize_file_name(file_name)
+
+
+def record_sent_file_names(request: HttpRequest) -> None:
+    """Have the request's multipart body parsed with its file names noted as sent."""
+    sent: list[str] = []
+
+    def parse(meta: Any, post_data: Any) -> Any:
+        parser = _NameRecordingParser(meta, post_data, request.upload_handlers, request.encoding)
+        parser.sent = sent
+        return parser.parse()
+
+    request.parse_file_upload = parse  # type: ignore[method-assign,assignment]
+    request._sent_file_names = sent  # type: ignore[attr-defined]
+
+
+def sent_file_names(request: HttpRequest, files: list[Any]) -> list[str]:
+    """The names of these uploaded files as the client sent them (Django's own where unknown)."""
+    sent: list[str] | None = getattr(request, "_sent_file_names", None)
+    names = [f.name or "" for f in files]
+    if sent is None or len(sent) != len(names):
+        return names
+    return list(sent)
 
 
 def sniff(content: bytes) -> str | None:
@@ -83,6 +126,34 @@ def sniff(content: bytes) -> str | None:
     if _MARKUP.search(content[:65536]) or text.lstrip().startswith("<"):
         return None
     return "text/plain"
+
+
+def image_size(content: bytes) -> tuple[int, int] | None:
+    """An image's width and height read from its header (no pixels decoded), or None."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                return image.size
+    except Image.DecompressionBombError:
+        return (Image.MAX_IMAGE_PIXELS or 0) * 2 + 1, 1
+    except (OSError, ValueError, SyntaxError):
+        return None
+
+
+def _pixels_check(name: str, content: bytes, field: str) -> None:
+    """Refuse an image whose pixel count would overwhelm a reviewer's browser."""
+    limit = settings.UPLOAD_MAX_IMAGE_PIXELS
+    size = image_size(content)
+    if size is None:
+        raise _refuse(field, f"{name!r} is not a readable image")
+    width, height = size
+    if width * height > limit:
+        raise _refuse(
+            field,
+            f"{name!r} is {width} x {height} pixels ({width * height / 1e6:.0f} megapixels); "
+            f"images may have at most {limit / 1e6:g} megapixels",
+        )
 
 
 def upload_check(name: str, content: bytes, rules: AppealRules, field: str = "file") -> CheckedFile:
@@ -104,6 +175,8 @@ def upload_check(name: str, content: bytes, rules: AppealRules, field: str = "fi
             f"{clean!r} is not an accepted file type (accepted: {allowed}); "
             "the type is read from the content, not the name",
         )
+    if detected.startswith("image/"):
+        _pixels_check(clean, content, field)
     ext = clean.rsplit(".", 1)[-1].lower() if "." in clean else ""
     if ext not in EXTENSIONS[detected]:
         raise _refuse(

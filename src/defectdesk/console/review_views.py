@@ -417,7 +417,7 @@ def appeal_file(request: HttpRequest, appeal_id: int, file_id: int) -> HttpRespo
         safe = "".join(c for c in item.original_name if c.isalnum() or c in "._- ") or "file"
         response["Content-Disposition"] = f'attachment; filename="{safe}"'
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"
     return response
 

@@ -36,7 +36,10 @@ def order_for(who: Who, marketplace: str, order_ref: str) -> Order:
 
 
 def order_events(order: Order) -> QuerySet[Event]:
-    """The order's events in event-time order (the timeline)."""
+    """The order's events in event-time order (the timeline); only its own seller's events.
+
+    Another seller's event on the same reference (sent before this order's order.placed, and
+    ignored by the fold) is never shown."""
     return Event.objects.filter(
-        marketplace_id=order.marketplace_id, order_ref=order.order_ref
+        marketplace_id=order.marketplace_id, order_ref=order.order_ref, seller_id=order.seller_id
     ).order_by("occurred_at", "event_id")

@@ -46,7 +46,12 @@ from defectdesk.appeals.selectors import (
     order_state_of,
 )
 from defectdesk.appeals.transitions import Status
-from defectdesk.appeals.uploads import EXTENSIONS, STORED_EXTENSION, upload_check
+from defectdesk.appeals.uploads import (
+    EXTENSIONS,
+    STORED_EXTENSION,
+    sent_file_names,
+    upload_check,
+)
 from defectdesk.core.errors import Conflict, DomainError, Forbidden, TooLarge
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
@@ -108,7 +113,10 @@ def _errors(exc: DomainError) -> dict[str, list[str]]:
 
 
 def _uploads(request: HttpRequest) -> list[Upload]:
-    return [(f.name or "", f.read()) for f in request.FILES.getlist("files")]
+    files = request.FILES.getlist("files")
+    return [
+        (name, f.read()) for name, f in zip(sent_file_names(request, files), files, strict=True)
+    ]
 
 
 def _uploads_check(uploads: list[Upload], rules: AppealRules) -> None:

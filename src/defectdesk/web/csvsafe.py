@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 # A cell starting with one of these is read as a formula (or hides one) by spreadsheets.
-_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "|", "%")
+_TRIGGERS = ("=", "+", "-", "@", "|", "%")
+
+
+def _first_meaningful(text: str) -> str:
+    """The first character a spreadsheet looks at: past spaces and invisible characters, and in
+    its compatibility form (a full-width equals sign is an "=")."""
+    for char in text:
+        if char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs"):
+            if ord(char) < 32 or ord(char) == 127:
+                return char
+            continue
+        return unicodedata.normalize("NFKC", char)[:1]
+    return ""
 
 
 def csv_cell(value: object) -> str:
@@ -11,6 +25,7 @@ def csv_cell(value: object) -> str:
     if value is None:
         return ""
     text = str(value)
-    if text and (text.startswith(_TRIGGERS) or ord(text[0]) < 32 or ord(text[0]) == 127):
+    first = _first_meaningful(text)
+    if first and (first.startswith(_TRIGGERS) or ord(first) < 32 or ord(first) == 127):
         return "'" + text
     return text

@@ -8,6 +8,44 @@ from defectdesk.web import account, appeals, context, health, metric_pages, orde
 urlpatterns = [
     path("signin/", auth_views.LoginView.as_view(template_name="web/signin.html"), name="signin"),
     path("signout/", auth_views.LogoutView.as_view(), name="signout"),
+    path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(template_name="web/password_change.html"),
+        name="password_change",
+    ),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="web/password_change_done.html"),
+        name="password_change_done",
+    ),
+    path(
+        "password/reset/",
+        auth_views.PasswordResetView.as_view(
+            template_name="web/password_reset.html",
+            email_template_name="web/password_reset_email.txt",
+            subject_template_name="web/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="web/password_reset_done.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="web/password_reset_confirm.html"
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="web/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
     path("healthz", probe.healthz, name="healthz"),
     path("", health.account_health, name="home"),
     path("health/appealable/", metric_pages.appealable, name="appealable"),
