@@ -42,8 +42,8 @@ def test_home_of_a_seller_in_two_marketplaces_shows_the_latest_one(two_markets: 
     response = alice.get("/")
     assert response.status_code == 200
     body = _body(response)
-    assert "China (CN) · Asia/Shanghai · CNY" in body
-    assert "United States (US) · America/Los_Angeles · USD" in body  # the other choice
+    assert "CN · Asia/Shanghai · CNY · China" in body
+    assert "US · America/Los_Angeles · USD · United States" in body  # the other choice
 
 
 def test_every_merchant_page_answers_in_each_marketplace(two_markets: Any, cast: Any) -> None:
@@ -144,7 +144,7 @@ def test_staff_land_on_their_own_home_and_find_sellers(two_markets: Any, cast: A
         assert "<script>alert(1)</script>" not in _body(response)
     # Picking a seller opens its pages, with the marketplace switcher.
     body = _body(rita.get("/?seller=S-1"))
-    assert "China (CN) · Asia/Shanghai · CNY" in body
+    assert "CN · Asia/Shanghai · CNY · China" in body
     assert rita.get("/?seller=S-1&marketplace=US").status_code == 200
 
 
@@ -177,4 +177,4 @@ def test_the_appeal_form_keeps_its_marketplace_while_another_is_chosen(
     alice = client_for(cast["alice"])
     alice.post("/marketplace/", {"marketplace": "CN", "next": "health"})
     body = _body(alice.get(f"/defects/{two_markets['feedback'].pk}/appeal/"))
-    assert "United States (US)" in body and "Times in America/Los_Angeles" in body
+    assert "US · America/Los_Angeles · USD" in body and "Times in America/Los_Angeles" in body

@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -79,6 +80,7 @@ def header_shown(
             (seller.external_id, seller.name) if seller is not None else None,
             bool(viewer is not None and viewer.is_owner),
             _markets_shown(viewer),
+            timezone.get_current_timezone_name(),
             sorted(nav.items()) if nav is not None else None,
             get_language(),
         )
