@@ -103,6 +103,10 @@ def test_a_day_in_the_future_or_nonsense_is_refused_plainly(cast: Any, make_even
     earlier = alice.get("/?as_of=2026-10-01").content.decode()
     assert _odr(earlier) == "0.00%"
     assert alice.get("/?marketplace=XX").status_code == 404
+    before = alice.get("/?as_of=2020-01-01")
+    assert before.status_code == 200
+    page = before.content.decode()
+    assert "first order in US (2026-09-05)" in page and _odr(page) == "20.00%"
 
 
 def test_trend_chart_is_escaped_and_describes_itself() -> None:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from defectdesk.core.errors import DomainError
 from defectdesk.defects.models import Defect
+from defectdesk.ledger.models import Order
 from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
 from defectdesk.metrics.today import today_mark
 from defectdesk.metrics.version import data_version, version_cached
@@ -178,6 +179,17 @@ def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
     return computed
 
 
+def _first_order_day(scope: Scope) -> str:
+    """The seller's first order date in the marketplace, as YYYY-MM-DD ("" for none)."""
+    first = (
+        Order.objects.filter(seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk)
+        .order_by("order_date")
+        .values_list("order_date", flat=True)
+        .first()
+    )
+    return first.isoformat() if first is not None else ""
+
+
 @page
 def account_health(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
@@ -209,9 +221,22 @@ def account_health(request: HttpRequest) -> HttpResponse:
     except DomainError as exc:
         if exc.status == 404:
             raise
-        error = str(exc)
+        error = " ".join([str(exc), *(e.message for e in exc.errors)])
         scope = scope_of(viewer.marketplace.code)
         as_of = today = scope.today
+    first = version_cached(
+        "web:first-order",
+        (seller.pk, scope.marketplace.pk),
+        lambda: _first_order_day(scope),
+        HEALTH_CACHE_SECONDS,
+        version=version,
+    )
+    if first and as_of.isoformat() < first:
+        error = _(
+            "%(day)s is before this seller's first order in %(market)s (%(first)s): nothing "
+            "was counted yet. Showing today instead."
+        ) % {"day": as_of.isoformat(), "market": scope.marketplace.code, "first": first}
+        as_of = today
 
     def render_body() -> Body:
         computed = _health_computed(scope, as_of)
