@@ -169,3 +169,13 @@ def status_label(status: str) -> str:
         "at_risk": _("At risk"),
     }
     return labels.get(status, status)
+
+
+@register.filter
+def order_label(code: str) -> str:
+    """An order's status or fulfilment channel in words."""
+    from defectdesk.ledger.models import Order
+
+    labels: dict[str, str] = {value: str(label) for value, label in Order.Status.choices}
+    labels |= {"merchant": _("merchant-fulfilled"), "marketplace": _("marketplace-fulfilled")}
+    return labels.get(code, code)
