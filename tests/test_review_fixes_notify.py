@@ -63,3 +63,23 @@ def test_the_merchant_is_not_notified_of_their_own_submission(
     [bobs] = Notification.objects.filter(user=cast["bob"])
     assert bobs.link.endswith(f"/appeals/{appeal.pk}/")
     assert Client().get(bobs.link.split("8000", 1)[1]).status_code == 302  # a real page
+
+
+@pytest.mark.usefixtures("media", "frozen")
+def test_merchant_notices_give_deadlines_in_the_marketplace_zone(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    from defectdesk.appeals.actions import appeal_request_info
+
+    defect = negative_feedback(make_event)
+    appeal = appeal_create(
+        actor=cast["alice"], defect=defect, reason="product_review_only", explanation=EXPLANATION
+    )
+    appeal_submit(actor=cast["alice"], appeal=appeal)
+    appeal_request_info(actor=cast["rita"], appeal=appeal, question="Which colour was it?")
+    outbox_deliver()
+    bodies = [n.body for n in Notification.objects.filter(user=cast["bob"]).order_by("id")]
+    # Submitted on Oct 12, 12:00 UTC: decision due 48 h later, answer due 72 h after the ask.
+    assert "A decision is expected by 14 Oct 2026, 05:00 PDT (America/Los_Angeles)." in bodies[0]
+    assert "Please answer by 15 Oct 2026, 05:00 PDT (America/Los_Angeles)" in bodies[-1]
+    assert all("UTC" not in body for body in bodies)

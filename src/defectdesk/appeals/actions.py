@@ -51,6 +51,7 @@ from defectdesk.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from defectdesk.core.timeutil import local_text, zone
 from defectdesk.defects.models import Defect
 from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
 
@@ -234,6 +235,19 @@ def _describe(appeal: Appeal) -> str:
     return f"the {defect.get_kind_display().lower()} on order {defect.order.order_ref}"
 
 
+def _deadline_sentence(appeal: Appeal, target: str) -> str:
+    """The merchant's next deadline, in the marketplace's zone with the zone named."""
+    tz = zone(appeal.marketplace.timezone)
+    if target == Status.INFO_REQUESTED and appeal.info_due_at is not None:
+        return (
+            f"\n\nPlease answer by {local_text(appeal.info_due_at, tz)}; "
+            "otherwise the appeal is denied as expired."
+        )
+    if target == Status.SUBMITTED and appeal.review_due_at is not None:
+        return f"\n\nA decision is expected by {local_text(appeal.review_due_at, tz)}."
+    return ""
+
+
 def _move(
     appeal: Appeal,
     target: str,
@@ -266,6 +280,7 @@ def _move(
     body = f"Your appeal {appeal.pk} of {_describe(appeal)} is now {label}."
     if note:
         body += f"\n\n{note}"
+    body += _deadline_sentence(appeal, target)
     _notify_seller(appeal, f"Appeal {appeal.pk}: {label}", body, actor)
 
 
