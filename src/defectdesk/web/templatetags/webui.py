@@ -179,3 +179,11 @@ def order_label(code: str) -> str:
     labels: dict[str, str] = {value: str(label) for value, label in Order.Status.choices}
     labels |= {"merchant": _("merchant-fulfilled"), "marketplace": _("marketplace-fulfilled")}
     return labels.get(code, code)
+
+
+@register.filter
+def metric_labels(names: Any) -> str:
+    """Metric codes as their names, comma separated."""
+    from defectdesk.web.health import METRIC_LABELS
+
+    return ", ".join(str(METRIC_LABELS.get(n, n)) for n in names)
