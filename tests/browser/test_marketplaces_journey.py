@@ -2,42 +2,23 @@
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-import time_machine
-from PIL import Image
 
 from defectdesk.accounts.actions import seller_ensure
 from defectdesk.accounts.models import Membership
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.ledger.models import Marketplace
+from tests.browser.test_merchant_journey import _png, _sign_in, frozen_clock  # noqa: F401
 
-NOW = datetime(2026, 10, 20, 16, 0, tzinfo=UTC)
-PASSWORD = "correct-horse-1"
 US_ORDER = "333-US-0000001"
 CN_ORDER = "333-CN-0000001"
 EXPLANATION = (
     "The buyer's comment reviews the mug's colour, not our shipping or service; it belongs "
     "in the product reviews."
 )
-
-
-@pytest.fixture
-def frozen_clock(settings: Any) -> Iterator[None]:
-    settings.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
-    with time_machine.travel(NOW, tick=True):
-        yield
-
-
-def _png() -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (320, 200), "#3f8cff").save(out, "PNG")
-    return out.getvalue()
 
 
 def _ledger(cast: dict[str, Any], make_event: Any) -> None:
@@ -72,14 +53,6 @@ def _ledger(cast: dict[str, Any], make_event: Any) -> None:
         ]
     result = events_ingest([Candidate(i, e) for i, e in enumerate(events)])
     assert result.rejected == [], result.rejected
-
-
-def _sign_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/signin/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def _market(page: Any) -> str:
@@ -172,8 +145,7 @@ def test_a_seller_in_two_marketplaces_appeals_and_a_reviewer_decides(
 
     rita = open_page("rita")
     review = rita.page
-    _sign_in(review, base, "rita")
-    review.wait_for_url(f"{base}/review/")
+    _sign_in(review, base, "rita", home="/review/")
     rita.check_accessible()
     rita.shoot("mk-10-review-queue")
     review.locator("#seller-search").fill("' OR 1=1 --")

@@ -107,14 +107,14 @@ def _shop(make_event: Any) -> None:
     assert result.rejected == [], result.rejected
 
 
-def _sign_in(page: Any, base: str, username: str, shoot: Any = None) -> None:
+def _sign_in(page: Any, base: str, username: str, shoot: Any = None, home: str = "/") -> None:
     page.goto(f"{base}/signin/")
     if shoot is not None:
         shoot("00-sign-in")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}{home}")
 
 
 def _odr_text(page: Any) -> str:
