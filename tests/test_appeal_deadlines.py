@@ -100,7 +100,7 @@ def test_filing_after_the_window_is_refused_with_the_date_it_closed(
         pytest.raises(ValidationFailed) as refused,
     ):
         appeal_create(actor=cast["alice"], defect=defect, reason="other", explanation=EXPLANATION)
-    assert "closed on 2027-01-04" in refused.value.detail
+    assert "closed on 4 Jan 2027, 01:00 PST (America/Los_Angeles)" in refused.value.detail
     assert not Appeal.objects.exists()
     with time_machine.travel(closes, tick=False):
         assert (
@@ -124,7 +124,7 @@ def test_a_draft_submitted_after_the_window_is_refused(
         pytest.raises(ValidationFailed) as refused,
     ):
         appeal_submit(actor=cast["alice"], appeal=appeal)
-    assert "closed on 2026-11-06" in refused.value.detail
+    assert "closed on 6 Nov 2026, 04:00 PST (America/Los_Angeles)" in refused.value.detail
     assert Appeal.objects.get().status == "draft"
 
 

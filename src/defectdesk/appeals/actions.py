@@ -150,15 +150,16 @@ def _window_check(defect: Defect, now: datetime) -> None:
             "This defect was already removed; there is nothing to appeal.",
             [FieldError("defect", "is not active")],
         )
+    tz = zone(defect.marketplace.timezone)
     if defect.opened_at >= now:
         raise Conflict(
-            f"This defect opens only on {defect.opened_at:%Y-%m-%d %H:%M} UTC (its deadline "
+            f"This defect opens only on {local_text(defect.opened_at, tz)} (its deadline "
             "has not passed yet); there is nothing to appeal before then.",
             [FieldError("defect", "has not opened yet")],
         )
     if now > closes:
         raise ValidationFailed(
-            f"The filing window for this defect closed on {closes:%Y-%m-%d %H:%M} UTC.",
+            f"The filing window for this defect closed on {local_text(closes, tz)}.",
             [FieldError("defect", f"the filing window closed on {closes.isoformat()}")],
         )
 
