@@ -35,7 +35,7 @@ def code_from_secret(secret: str, *, at: float | None = None) -> str:
 
 
 def mark_verified(client: Client, user: Any) -> None:
-    """Mark a signed-in test session of a reviewer or operator as having passed the second factor."""
+    """Mark a reviewer's or operator's signed-in test session as past the second factor."""
     if not StaffRole.objects.filter(user_id=user.pk).exists():
         return
     session = client.session

@@ -16,6 +16,7 @@ from defectdesk.accounts.actions import seller_ensure
 from defectdesk.accounts.models import Membership
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.ledger.models import Marketplace
+from tests.browser.conftest import pass_second_factor
 
 NOW = datetime(2026, 10, 20, 16, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-1"
@@ -79,7 +80,7 @@ def _sign_in(page: Any, base: str, username: str) -> None:
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    pass_second_factor(page)
 
 
 def _market(page: Any) -> str:

@@ -12,8 +12,8 @@ from django.contrib.auth.signals import user_logged_in
 from django.db import transaction
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django_otp import user_has_device
 from django_otp import login as otp_login
+from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -117,9 +117,7 @@ def totp_enrolment_confirm(
     codes: list[str] = []
     with transaction.atomic():
         device = (
-            TOTPDevice.objects.select_for_update()
-            .filter(user_id=user.pk, confirmed=False)
-            .first()
+            TOTPDevice.objects.select_for_update().filter(user_id=user.pk, confirmed=False).first()
         )
         # A wrong code counts towards the device's throttle, so it is kept (no rollback).
         if device is not None and device.verify_token(code.strip()):
@@ -163,19 +161,14 @@ def second_factor_verify(
     if not token:
         raise DomainError("Enter the code from your authenticator app or a recovery code.")
     with transaction.atomic():
-        app = (
-            TOTPDevice.objects.select_for_update()
-            .filter(user_id=user.pk, confirmed=True)
-            .first()
-        )
+        app = TOTPDevice.objects.select_for_update().filter(user_id=user.pk, confirmed=True).first()
         recovery = (
-            StaticDevice.objects.select_for_update()
-            .filter(user_id=user.pk, confirmed=True)
-            .first()
+            StaticDevice.objects.select_for_update().filter(user_id=user.pk, confirmed=True).first()
         )
         if app is None:
             raise DomainError("Set up an authenticator app first.")
         is_app_code = token.isdigit() and len(token) == app.digits
+        kind = "app" if is_app_code else "recovery"
         device: TOTPDevice | StaticDevice | None = app if is_app_code else recovery
         # A wrong code counts towards the device's throttle, so it is kept (no rollback).
         verified = device is not None and _check(device, token)
@@ -185,12 +178,12 @@ def second_factor_verify(
                 action="user.two_factor_verified",
                 object_type="user",
                 object_id=user.pk,
-                data={"username": user.get_username(), "with": "app" if is_app_code else "recovery"},
+                data={"username": user.get_username(), "with": kind},
             )
     if not verified or device is None:
         raise DomainError("That code is not valid or has already been used.")
     otp_login(request, device)
-    return "app" if is_app_code else "recovery"
+    return kind
 
 
 def second_factor_reset(*, actor: Actor, username: str) -> int:
@@ -209,4 +202,3 @@ def second_factor_reset(*, actor: Actor, username: str) -> int:
             data={"username": username},
         )
     return removed
-

@@ -44,7 +44,7 @@ class Command(BaseCommand):
             except DomainError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(
-                f"two-factor sign-in of {options['name']} reset: they set it up again at next sign-in"
+                f"two-factor sign-in of {options['name']} reset (set up again at next sign-in)"
             )
             return
         if options["action"] == "set-password":
