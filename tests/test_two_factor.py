@@ -148,7 +148,7 @@ def test_api_tokens_are_not_affected(cast: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    "code", ["", "   ", "abc", "12345", "1234567", "x" * 40, "<script>", "000000"]
+    "code", ["", "   ", "abc", "12345", "1234567", "x" * 40, "<script>", "000000", "12\x00456"]
 )
 def test_bad_codes_get_a_clear_error_not_a_crash(cast: dict[str, Any], code: str) -> None:
     give_app(cast["rita"])
