@@ -34,6 +34,23 @@ def _fresh_cache() -> None:
         caches[alias].clear()
 
 
+@pytest.fixture(autouse=True)
+def _staff_test_sessions_verified(request: pytest.FixtureRequest, monkeypatch: Any) -> None:
+    """Test-client sign-ins (login, force_login) of reviewers and operators count as having
+    passed the second factor; tests of the requirement sign in with the form instead."""
+    from django.test import Client
+
+    from tests.two_factor import mark_verified
+
+    original = Client._login
+
+    def _login(self: Client, user: Any, backend: str | None = None) -> None:
+        original(self, user, backend)
+        mark_verified(self, user)
+
+    monkeypatch.setattr(Client, "_login", _login)
+
+
 @pytest.fixture
 def marketplace(db: Any) -> Any:
     from defectdesk.ledger.models import Marketplace

@@ -121,3 +121,19 @@ def open_page(browser: Any) -> Iterator[Any]:
         context.close()
     for page in watched:
         assert page.errors == [], (page.name, page.errors)
+
+
+def pass_second_factor(page: Any) -> None:
+    """Set up the authenticator app the way a reviewer or operator does at first sign-in."""
+    from tests.two_factor import code_from_secret
+
+    page.wait_for_load_state()
+    if "/two-factor/setup/" not in page.url:
+        return
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_label("Code").fill(code_from_secret(secret))
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_load_state()
+    assert page.locator("#recovery-codes li").count() == 10
+    page.get_by_role("link", name="Continue").click()
+    page.wait_for_load_state()

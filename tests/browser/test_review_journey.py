@@ -21,6 +21,7 @@ from defectdesk.appeals.models import Appeal
 from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.ingest import Candidate, events_ingest
+from tests.browser.conftest import pass_second_factor
 
 NOW = datetime(2026, 10, 20, 16, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-1"
@@ -85,7 +86,7 @@ def _sign_in(page: Any, base: str, username: str) -> None:
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
+    pass_second_factor(page)
     page.reload()  # the browser's time zone cookie is now set
 
 

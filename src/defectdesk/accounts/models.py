@@ -125,6 +125,11 @@ OPERATOR_ADMIN_PERMISSIONS = [
     ("ledger", "view_marketplace"),
     ("ledger", "view_stripewebhook"),
     ("django_tasks_database", "view_dbtaskresult"),
+    # Two-factor devices: see who has one, and remove a lost one.
+    ("otp_totp", "view_totpdevice"),
+    ("otp_totp", "delete_totpdevice"),
+    ("otp_static", "view_staticdevice"),
+    ("otp_static", "delete_staticdevice"),
 ]
 
 

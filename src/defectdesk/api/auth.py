@@ -9,6 +9,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from defectdesk.accounts.roles import Principal, principal_for_token, principal_for_user
 from defectdesk.accounts.tokens import token_authenticate
+from defectdesk.accounts.two_factor import refuse_unverified_api_session
 from defectdesk.core.errors import DomainError
 
 
@@ -38,6 +39,7 @@ class SessionAuth(APIKeyCookie):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return None
+        refuse_unverified_api_session(request)
         return principal_for_user(user)
 
 

@@ -3,7 +3,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from defectdesk.web import account, appeals, context, health, metric_pages, orders, probe
+from defectdesk.web import (
+    account,
+    appeals,
+    context,
+    health,
+    metric_pages,
+    orders,
+    probe,
+    two_factor,
+)
 
 urlpatterns = [
     path("signin/", auth_views.LoginView.as_view(template_name="web/signin.html"), name="signin"),
@@ -46,6 +55,9 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    path("two-factor/", two_factor.start, name="two_factor"),
+    path("two-factor/setup/", two_factor.setup, name="two_factor_setup"),
+    path("two-factor/verify/", two_factor.verify, name="two_factor_verify"),
     path("healthz", probe.healthz, name="healthz"),
     path("", health.account_health, name="home"),
     path("health/appealable/", metric_pages.appealable, name="appealable"),

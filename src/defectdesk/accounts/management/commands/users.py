@@ -1,5 +1,5 @@
 """`defectdesk users create NAME --password P (--seller S --role R | --reviewer | --operator)`
-and `defectdesk users set-password NAME --password P`."""
+`defectdesk users set-password NAME --password P` and `defectdesk users reset-two-factor NAME`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from defectdesk.accounts.actions import user_create, user_set_password
+from defectdesk.accounts.two_factor import second_factor_reset
 from defectdesk.core.actors import SYSTEM
 from defectdesk.core.errors import DomainError
 
@@ -31,8 +32,21 @@ class Command(BaseCommand):
         password = sub.add_parser("set-password", help="change an existing user's password")
         password.add_argument("name", help="user name")
         password.add_argument("--password", required=True)
+        reset = sub.add_parser(
+            "reset-two-factor", help="remove a user's authenticator app and recovery codes"
+        )
+        reset.add_argument("name", help="user name")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "reset-two-factor":
+            try:
+                second_factor_reset(actor=SYSTEM, username=options["name"])
+            except DomainError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(
+                f"two-factor sign-in of {options['name']} reset (set up again at next sign-in)"
+            )
+            return
         if options["action"] == "set-password":
             try:
                 user = user_set_password(
