@@ -25,6 +25,7 @@ demo: $(STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit -q -r src -c pyproject.toml
 
 typecheck: $(TEST_STAMP)
 	DEFECTDESK_TESTING=1 $(BIN)/mypy src

@@ -24,6 +24,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_past_audit_triggers() -> None:
+    """pytest-django empties the tables after a transactional test with `flush`: TRUNCATE on
+    PostgreSQL, which row triggers let through, but DELETE on SQLite, which the audit table's
+    triggers refuse; there they are lifted around the flush and put back after it."""
+    from django.db.backends.sqlite3.base import DatabaseOperations
+
+    from defectdesk.core.appendonly import create_statements, drop_statements
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self: Any, style: Any, tables: Any, **kwargs: Any) -> list[str]:
+        sql = original(self, style, tables, **kwargs)
+        return [*drop_statements("sqlite"), *sql, *create_statements("sqlite")] if sql else sql
+
+    DatabaseOperations.sql_flush = sql_flush  # type: ignore[method-assign]
+
+
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     """Caches are keyed by data versions (ledger and audit ids), which a rolled-back test can

@@ -112,11 +112,25 @@ def test_demo_logins_sign_in_with_the_printed_passwords() -> None:
 
 
 @pytest.mark.django_db
-def test_an_interrupted_load_resumes_with_the_same_ledger() -> None:
-    demo_load(orders=50)
+def test_an_interrupted_load_resumes_with_the_same_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
+    import defectdesk.core.demo as demo
+
+    record = demo.audit_record
+
+    class Died(Exception):
+        pass
+
+    def die_before_loaded(**kwargs: Any) -> Any:
+        if kwargs.get("to_state") == "loaded":
+            raise Died  # as if the process died after the import
+        return record(**kwargs)
+
+    monkeypatch.setattr(demo, "audit_record", die_before_loaded)
+    with pytest.raises(Died):
+        demo_load(orders=50)
+    monkeypatch.setattr(demo, "audit_record", record)
     end = AuditEvent.objects.get(action="demo.load", to_state="started").data["end"]
-    # As if the process died after the import but before marking the demo loaded.
-    AuditEvent.objects.filter(action="demo.load", to_state="loaded").delete()
+    assert not AuditEvent.objects.filter(action="demo.load", to_state="loaded").exists()
     events = Event.objects.count()
     again = demo_load(orders=5000)  # the first load's size and day win
     assert not again.already_loaded

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from defectdesk.accounts.models import ApiToken
 
-TOKEN_PREFIX = "dd_"
+TOKEN_PREFIX = "dd_"  # nosec B105 # the public prefix of every token, not a secret
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 

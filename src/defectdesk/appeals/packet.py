@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from typing import Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # escapes text for ReportLab markup, parses no XML
 from zoneinfo import ZoneInfo
 
 from django.core.files.storage import default_storage

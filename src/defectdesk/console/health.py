@@ -65,7 +65,7 @@ def sums_by_seller(
     out: dict[int, HealthSums] = defaultdict(HealthSums)
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT seller_id, metric, part, SUM(delta) FROM {TABLE} "  # noqa: S608
+            f"SELECT seller_id, metric, part, SUM(delta) FROM {TABLE} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
             f"WHERE {where} AND ({clause}) GROUP BY seller_id, metric, part",
             [*args, *params],
         )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import transaction
@@ -10,6 +13,34 @@ from django.utils import timezone
 from defectdesk.core.actors import Actor
 from defectdesk.core.models import AuditEvent
 from defectdesk.core.shared import data_changed
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+# The id of the request being served; "" outside a request (jobs, commands).
+_request_id: ContextVar[str] = ContextVar("request_id", default="")
+
+
+def request_id_from(header: str | None) -> str:
+    """The sent request id when it is 1 to 64 safe characters, else a new uuid4 hex."""
+    if header and _REQUEST_ID_RE.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def current_request_id() -> str:
+    """The id of the request being served, or "" outside a request."""
+    return _request_id.get()
+
+
+def set_request_id(value: str) -> Any:
+    """Make `value` the current request id; returns the token that `reset_request_id` takes."""
+    return _request_id.set(value)
+
+
+def reset_request_id(token: Any) -> None:
+    """Restore the request id from before `set_request_id`."""
+    _request_id.reset(token)
 
 
 def audit_record(
@@ -41,4 +72,5 @@ def audit_record(
         to_state=to_state,
         note=note,
         data=data or {},
+        request_id=current_request_id(),
     )

@@ -54,7 +54,7 @@ def bulk_insert(
     marks = ", ".join("?" for _ in columns)
     with connection.cursor() as cur:
         cur.executemany(
-            f"INSERT INTO {table} ({cols}) VALUES ({marks})",  # noqa: S608 - names are ours
+            f"INSERT INTO {table} ({cols}) VALUES ({marks})",  # noqa: S608 - names are ours # nosec B608 # table and column names are the models' own, values are parameters
             [[_sqlite_value(v) for v in row] for row in rows],
         )
 
@@ -80,24 +80,24 @@ def bulk_upsert(
     cols = ", ".join(columns)
     target = ", ".join(conflict)
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
-    action = f"DO UPDATE SET {sets}" if update else "DO NOTHING"
+    action = f"DO UPDATE SET {sets}" if update else "DO NOTHING"  # nosec B608 # table and column names are the models' own, values are parameters
     if is_postgres():
         tmp = f"tmp_{table}_{zlib.crc32(cols.encode()):08x}"
         with connection.cursor() as cur:
             cur.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 f"SELECT {cols} FROM {table} WITH NO DATA"
             )
             cur.execute(f"TRUNCATE {tmp}")
         bulk_insert(tmp, columns, rows, prepared=prepared)
         with connection.cursor() as cur:
             cur.execute(
-                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608
+                f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 f"ON CONFLICT ({target}) {action}{ret}"
             )
             return list(cur.fetchall()) if returning else []
     marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({target}) {action}"  # noqa: S608
+    sql = f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({target}) {action}"  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
     values = [[_sqlite_value(v) for v in row] for row in rows]
     with connection.cursor() as cur:
         if not returning:
@@ -109,7 +109,7 @@ def bulk_upsert(
             part = values[start : start + 500]
             many = ", ".join([f"({marks})"] * len(part))
             raw.execute(
-                f"INSERT INTO {table} ({cols}) VALUES {many} "  # noqa: S608
+                f"INSERT INTO {table} ({cols}) VALUES {many} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 f"ON CONFLICT ({target}) {action}{ret}",
                 [v for row in part for v in row],
             )

@@ -1,4 +1,4 @@
-"""Show times in the viewer's time zone; refuse request input no view can use."""
+"""Show times in the viewer's time zone; refuse request input no view can use; name requests."""
 
 from __future__ import annotations
 
@@ -17,6 +17,12 @@ from django.http import (
 from django.utils import timezone
 
 from defectdesk.appeals.uploads import record_sent_file_names
+from defectdesk.core.audit import (
+    REQUEST_ID_HEADER,
+    request_id_from,
+    reset_request_id,
+    set_request_id,
+)
 
 
 class ViewerTimezoneMiddleware:
@@ -110,3 +116,21 @@ class RequestInputMiddleware:
         return _refusal(
             request, 422, "The page is not valid.", "page", f"must be at most {MAX_PAGE}"
         )
+
+
+class RequestIdMiddleware:
+    """Give each request an id (the X-Request-ID sent, when valid, else a new one): audit events
+    written while serving it carry the id, and the response names it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        token = set_request_id(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_request_id(token)
+        response[REQUEST_ID_HEADER] = request_id
+        return response

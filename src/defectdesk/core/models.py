@@ -7,21 +7,24 @@ from django.db import models
 
 
 class AuditEvent(models.Model):
+    """One state change; rows are only ever inserted (database triggers refuse UPDATE, DELETE)."""
+
     occurred_at = models.DateTimeField(db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_label = models.CharField(max_length=200)
     action = models.CharField(max_length=80, db_index=True)
     object_type = models.CharField(max_length=40)
     object_id = models.CharField(max_length=64)
     seller = models.ForeignKey(
-        "accounts.Seller", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "accounts.Seller", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     from_state = models.CharField(max_length=40, blank=True, default="")
     to_state = models.CharField(max_length=40, blank=True, default="")
     note = models.TextField(blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True, default="", db_index=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -45,7 +45,7 @@ def existing_defects(order_ids: Sequence[int]) -> dict[ExistingKey, tuple[int, d
     """(order, kind, source key) -> (defect id, appeal_removed_at) for these orders."""
     found: dict[ExistingKey, tuple[int, datetime | None]] = {}
     rows = fetch_in(
-        f"SELECT id, order_id, kind, source_key, appeal_removed_at FROM "  # noqa: S608
+        f"SELECT id, order_id, kind, source_key, appeal_removed_at FROM "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
         f"{Defect._meta.db_table} WHERE {{in}}",
         "order_id",
         list(order_ids),
@@ -108,7 +108,7 @@ def _referenced_clause() -> str:
         assert not isinstance(model, str)
         column = rel.field.column
         checks.append(
-            f"EXISTS (SELECT 1 FROM {model._meta.db_table} r "  # noqa: S608
+            f"EXISTS (SELECT 1 FROM {model._meta.db_table} r "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
             f"WHERE r.{column} = {Defect._meta.db_table}.id)"
         )
     return " OR ".join(checks) or "FALSE"
@@ -124,12 +124,12 @@ def stale_defects_retire(ids: Sequence[int]) -> None:
         marks = ", ".join(["%s"] * len(chunk))
         with connection.cursor() as cur:
             cur.execute(
-                f"DELETE FROM {table} WHERE id IN ({marks}) "  # noqa: S608
+                f"DELETE FROM {table} WHERE id IN ({marks}) "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 f"AND appeal_removed_at IS NULL AND NOT ({referenced})",
                 chunk,
             )
             cur.execute(
-                f"UPDATE {table} SET status = 'removed', "  # noqa: S608
+                f"UPDATE {table} SET status = 'removed', "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 "removed_at = COALESCE(appeal_removed_at, opened_at), "
                 "removal_cause = CASE WHEN appeal_removed_at IS NULL THEN 'rule' "
                 "ELSE 'appeal' END, removal_detail = %s, ledger_intervals = %s "
@@ -152,7 +152,7 @@ def orders_mark_problems(marks: Sequence[tuple[int, datetime | None]]) -> None:
         if connection.vendor != "postgresql":
             adapt = connection.ops.adapt_datetimefield_value
             cur.executemany(
-                f"UPDATE {table} SET problem_since = %s WHERE id = %s "  # noqa: S608
+                f"UPDATE {table} SET problem_since = %s WHERE id = %s "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 "AND problem_since IS NOT %s",
                 [(adapt(at), pk, adapt(at)) for pk, at in marks],
             )
@@ -160,7 +160,7 @@ def orders_mark_problems(marks: Sequence[tuple[int, datetime | None]]) -> None:
         for start in range(0, len(marks), IN_CHUNK):
             chunk = marks[start : start + IN_CHUNK]
             cur.execute(
-                f"UPDATE {table} o SET problem_since = v.at "  # noqa: S608
+                f"UPDATE {table} o SET problem_since = v.at "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 "FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at) "
                 "WHERE o.id = v.id AND o.problem_since IS DISTINCT FROM v.at",
                 [[pk for pk, _ in chunk], [at for _, at in chunk]],

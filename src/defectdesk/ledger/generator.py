@@ -165,7 +165,7 @@ def seller_profiles(
     """Profiles for sellers S-1001.. with Zipf-like volumes; some are unhealthy at random."""
     if sellers < 1:
         raise ValueError("sellers must be at least 1")
-    rng = random.Random(seed * 7919 + 104729)  # noqa: S311 - synthetic data, not secrets
+    rng = random.Random(seed * 7919 + 104729)  # noqa: S311 - synthetic data, not secrets # nosec B311 # seeded synthetic test data, not secrets
     profiles = []
     for rank in range(sellers):
         base = SellerProfile(seller=f"S-{1001 + rank}")
@@ -518,7 +518,7 @@ class _Ledger:
         self.id_prefix = id_prefix
         self.order_prefix = MARKETPLACES.get(marketplace, _FALLBACK_MARKETPLACE)[2]
         self.locations = _LOCATIONS.get(marketplace, _LOCATIONS[""])
-        self.rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets
+        self.rng = random.Random(seed)  # noqa: S311 - synthetic data, not secrets # nosec B311 # seeded synthetic test data, not secrets
         first = end - timedelta(days=days - 1)
         # Deadlines and deliveries run past the last day; 60 spare days cover every lookup.
         self.cal = _Calendar(first, days + 60, tz)
@@ -544,7 +544,7 @@ class _Ledger:
             self.hour_cumulative.append(running)
 
     def _catalogue(self, index: int) -> tuple[tuple[str, str, int], ...]:
-        rng = random.Random(self.seed * 31 + index)  # noqa: S311 - synthetic data, not secrets
+        rng = random.Random(self.seed * 31 + index)  # noqa: S311 - synthetic data, not secrets # nosec B311 # seeded synthetic test data, not secrets
         size = 4 + int(rng.random() * 9)
         return tuple(_PRODUCTS[int(rng.random() * len(_PRODUCTS))] for _ in range(size))
 

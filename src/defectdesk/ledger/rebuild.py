@@ -33,7 +33,7 @@ def orders_replay(
     data_col = "e.data::text" if is_postgres() else "e.data"
     where = "WHERE e.marketplace_id = %s " if marketplace_id is not None else ""
     sql = (
-        f"SELECT e.marketplace_id, e.order_ref, e.event_id, e.type, e.occurred_at, "  # noqa: S608
+        f"SELECT e.marketplace_id, e.order_ref, e.event_id, e.type, e.occurred_at, "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
         f"s.external_id, {data_col} FROM {Event._meta.db_table} e "
         f"JOIN {Seller._meta.db_table} s ON s.id = e.seller_id {where}"
         "ORDER BY e.marketplace_id, e.order_ref"

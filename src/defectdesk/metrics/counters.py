@@ -75,20 +75,20 @@ def counters_add(deltas: dict[CounterKey, int]) -> None:
         tmp = "tmp_metrics_counter_delta"
         with connection.cursor() as cur:
             cur.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 f"SELECT {cols} FROM {TABLE} WITH NO DATA"
             )
             cur.execute(f"TRUNCATE {tmp}")
         bulk_insert(tmp, COLUMNS, rows, prepared=True)
         with connection.cursor() as cur:
             cur.execute(
-                f"INSERT INTO {TABLE} AS c ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608
+                f"INSERT INTO {TABLE} AS c ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 f"ON CONFLICT ({CONFLICT}) DO UPDATE SET delta = c.delta + EXCLUDED.delta"
             )
         return
     with connection.cursor() as cur:
         cur.executemany(
-            f"INSERT INTO {TABLE} ({cols}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608
+            f"INSERT INTO {TABLE} ({cols}) VALUES (%s, %s, %s, %s, %s, %s, %s) "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
             f"ON CONFLICT ({CONFLICT}) DO UPDATE SET delta = {TABLE}.delta + excluded.delta",
             [(s, m, me, p, k.isoformat(), c.isoformat(), d) for s, m, me, p, k, c, d in rows],
         )
@@ -150,12 +150,12 @@ class CounterProjector:
 
     def reset(self) -> None:
         with connection.cursor() as cur:
-            cur.execute(f"DELETE FROM {TABLE}")  # noqa: S608
+            cur.execute(f"DELETE FROM {TABLE}")  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
 
     def reset_marketplace(self, marketplace_id: int) -> None:
         with connection.cursor() as cur:
             cur.execute(
-                f"DELETE FROM {TABLE} WHERE marketplace_id = %s",  # noqa: S608
+                f"DELETE FROM {TABLE} WHERE marketplace_id = %s",  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
                 [marketplace_id],
             )
 

@@ -298,7 +298,7 @@ def outlook(scope: Scope, metric: str, day: date) -> dict[str, Any]:
     lo_key = day + timedelta(days=1) - timedelta(days=G + L - 1)
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT part, key_day, SUM(delta) FROM {TABLE} "  # noqa: S608
+            f"SELECT part, key_day, SUM(delta) FROM {TABLE} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
             "WHERE seller_id = %s AND marketplace_id = %s AND metric = %s AND part IN (%s, %s) "
             "AND key_day BETWEEN %s AND %s AND change_day <= %s GROUP BY part, key_day",
             [scope.seller.id, scope.marketplace.id, code, DEN, NUM, lo_key, day, day],

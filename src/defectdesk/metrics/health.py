@@ -160,7 +160,7 @@ def health_sums(seller_id: int, marketplace_id: int, as_of: date, policy: Policy
     sums = HealthSums()
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT metric, part, SUM(delta) FROM {TABLE} "  # noqa: S608
+            f"SELECT metric, part, SUM(delta) FROM {TABLE} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
             "WHERE seller_id = %s AND marketplace_id = %s AND change_day <= %s "
             f"AND ({clause}) GROUP BY metric, part",
             [seller_id, marketplace_id, as_of, *params],
@@ -236,7 +236,7 @@ def metric_history(scope: Scope, metric: str, first: date, last: date) -> list[d
     hi_key = last - timedelta(days=spec.lag_days)
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT part, key_day, change_day, delta FROM {TABLE} "  # noqa: S608
+            f"SELECT part, key_day, change_day, delta FROM {TABLE} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
             "WHERE seller_id = %s AND marketplace_id = %s AND metric = %s "
             "AND key_day BETWEEN %s AND %s AND change_day <= %s AND part IN (%s, %s)",
             [
@@ -290,7 +290,7 @@ def all_sellers_sums(
     out: dict[int, HealthSums] = defaultdict(HealthSums)
     with connection.cursor() as cur:
         cur.execute(
-            f"SELECT seller_id, metric, part, SUM(delta) FROM {TABLE} "  # noqa: S608
+            f"SELECT seller_id, metric, part, SUM(delta) FROM {TABLE} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
             "WHERE marketplace_id = %s AND change_day <= %s "
             f"AND ({clause}) GROUP BY seller_id, metric, part",
             [marketplace.id, as_of, *params],

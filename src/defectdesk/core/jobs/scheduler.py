@@ -23,7 +23,7 @@ def _slot_claim(job_name: str, start: datetime, now: datetime, scheduler_id: str
     ops = connection.ops
     with connection.cursor() as cur:
         cur.execute(
-            f"INSERT INTO {_TABLE} (job_name, slot_start, claimed_at, scheduler_id) "  # noqa: S608
+            f"INSERT INTO {_TABLE} (job_name, slot_start, claimed_at, scheduler_id) "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
             "VALUES (%s, %s, %s, %s) ON CONFLICT (job_name, slot_start) DO NOTHING",
             [
                 job_name,

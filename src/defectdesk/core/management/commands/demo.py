@@ -7,7 +7,7 @@ import ctypes
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 # starts only our own executable with fixed arguments
 import sys
 import time
 from types import FrameType
@@ -136,7 +136,7 @@ class Command(BaseCommand):
             for name, argv in commands.items():
                 # Own process group: a terminal's Ctrl-C reaches only us, and we stop the
                 # children once, in order.
-                children[name] = subprocess.Popen(  # noqa: S603 - our own executable
+                children[name] = subprocess.Popen(  # noqa: S603 - our own executable # nosec B603 # our own executable and arguments, no shell
                     argv, process_group=0, preexec_fn=_die_with_parent
                 )
             self.stdout.write("press Ctrl-C to stop")
