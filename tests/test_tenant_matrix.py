@@ -45,6 +45,9 @@ SCOPES: dict[str, str] = {
     "notifications_read": "own-user",
     "preferences": "own-user",
     "marketplace_switch": "own-user",
+    "two_factor": "own-user",
+    "two_factor_setup": "own-user",
+    "two_factor_verify": "own-user",
     "home": "seller-list",
     "appealable": "seller-list",
     "metric_list": "seller-list",
@@ -148,7 +151,7 @@ OPERATIONS: dict[str, str] = {
     "defectdesk_api_orders_list_at_risk": "seller-object",
 }
 # Path parameters that name no seller's object: always filled with a real value.
-NEUTRAL = {"marketplace", "code", "metric", "app_label", "content_type_id", "url", "token"}
+NEUTRAL = {"marketplace", "code", "metric", "app_label", "content_type_id", "url", "token", "pk"}
 
 
 @dataclass
@@ -222,6 +225,7 @@ NEUTRAL_VALUES = {
     "content_type_id": "1",
     "url": "nowhere/",
     "token": "set-password",
+    "pk": "1",  # the authenticator devices in the admin: staff-only
 }
 
 
