@@ -84,6 +84,10 @@ def at_risk_orders(
     # One query per kind of risk, each a range of a partial index of the open orders (see
     # the Order model), so a large seller's history is never scanned.
     mine = Order.objects.filter(seller=seller)
+    if marketplace_id is not None:
+        # Narrowed before each slice's limit, so another marketplace cannot crowd it out.
+        mine = mine.filter(marketplace_id=marketplace_id)
+        open_messages = open_messages.filter(order__marketplace_id=marketplace_id)
     risky_sets = [
         mine.filter(  # merchant orders due to ship within a day
             cancelled_at__isnull=True,
@@ -116,8 +120,6 @@ def at_risk_orders(
         ids |= set(rows.values_list("id", flat=True)[:limit])
     ids |= set(open_messages.values_list("order_id", flat=True)[:limit])
     orders = Order.objects.filter(id__in=ids).select_related("marketplace")
-    if marketplace_id is not None:
-        orders = orders.filter(marketplace_id=marketplace_id)
     threads: dict[int, list[BuyerThreadMessage]] = defaultdict(list)
     for row in BuyerMessage.objects.filter(order_id__in=ids):
         threads[row.order_id].append(_thread(row))
