@@ -227,6 +227,8 @@ LOGIN_URL = "/signin/"
 # Two-factor sign-in (django-otp): the name authenticator apps show for the account.
 OTP_TOTP_ISSUER = "DefectDesk"
 CSRF_FAILURE_VIEW = "defectdesk.web.errors.csrf_failure"
+# The CSRF secret lives in the session, so a token (or a planted cookie) of another session fails.
+CSRF_USE_SESSIONS = True
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/signin/"
 

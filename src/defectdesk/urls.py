@@ -8,6 +8,8 @@ from defectdesk.api.webhooks import stripe_webhook
 
 register_routers()
 
+handler400 = "defectdesk.web.errors.bad_request"
+
 urlpatterns = [
     path("api/v1/", api.urls),
     path("webhooks/stripe", stripe_webhook, name="stripe-webhook"),

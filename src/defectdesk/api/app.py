@@ -63,6 +63,19 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        # The JSON parser's own words: say what is wrong, and never echo the body.
+        cause = exc.__cause__
+        deep = (
+            isinstance(cause, RecursionError) or "depth" in str(cause) or "recursion" in str(cause)
+        )
+        message = "nested too deeply" if deep else "must be a JSON document"
+        return _error(
+            request,
+            400,
+            "The request body is not valid JSON.",
+            [{"field": "body", "message": message}],
+        )
     return _error(request, exc.status_code, str(exc))
 
 
