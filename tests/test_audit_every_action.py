@@ -27,6 +27,7 @@ CLASSIFIED: dict[str, str] = {
     "accounts.user_create": RUN_HERE,
     "accounts.membership_set": RUN_HERE,
     "accounts.user_set_password": RUN_HERE,
+    "accounts.user_deactivate": RUN_HERE,
     "accounts.token_create": RUN_HERE,
     "accounts.token_revoke": RUN_HERE,
     "accounts.staff_roles_set": RUN_HERE,
@@ -110,6 +111,9 @@ def _runners(cast: dict[str, Any], who: Actor) -> dict[str, Callable[[], int | N
         "accounts.user_set_password": lambda: (
             accounts.user_set_password(actor=who, username="bob", password="another-horse-7")
             and None
+        ),
+        "accounts.user_deactivate": lambda: (
+            accounts.user_deactivate(actor=who, username="bob") and None
         ),
         "accounts.token_create": create_token,
         "accounts.token_revoke": revoke_token,

@@ -182,6 +182,29 @@ def user_set_password(*, actor: Actor, username: str, password: str) -> Abstract
     return user  # type: ignore[return-value]
 
 
+def user_deactivate(*, actor: Actor, username: str) -> AbstractUser:
+    """Deactivate a user: every session and token of theirs stops working at the next request.
+
+    The user stays (audit events name them); deactivating twice is harmless."""
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().filter(username=username).first()
+        if user is None:
+            raise NotFound(f"No user {username!r}.")
+        if user.is_active:
+            user.is_active = False
+            user.save(update_fields=["is_active"])
+            audit_record(
+                actor=actor,
+                action="user.deactivate",
+                object_type="user",
+                object_id=user.pk,
+                from_state="active",
+                to_state="inactive",
+                data={"username": username},
+            )
+    return user  # type: ignore[return-value]
+
+
 def token_create(
     *,
     actor: Actor,

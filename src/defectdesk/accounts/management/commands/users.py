@@ -1,5 +1,6 @@
 """`defectdesk users create NAME --password P (--seller S --role R | --reviewer | --operator)`
-`defectdesk users set-password NAME --password P` and `defectdesk users reset-two-factor NAME`."""
+`defectdesk users set-password NAME --password P`, `defectdesk users reset-two-factor NAME` and
+`defectdesk users deactivate NAME`."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from defectdesk.accounts.actions import user_create, user_set_password
+from defectdesk.accounts.actions import user_create, user_deactivate, user_set_password
 from defectdesk.accounts.two_factor import second_factor_reset
 from defectdesk.core.actors import SYSTEM
 from defectdesk.core.errors import DomainError
 
 
 class Command(BaseCommand):
-    help = "Create a user (a taken name is refused), or change an existing user's password."
+    help = "Create a user (a taken name is refused), change a password, or deactivate a user."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -36,8 +37,19 @@ class Command(BaseCommand):
             "reset-two-factor", help="remove a user's authenticator app and recovery codes"
         )
         reset.add_argument("name", help="user name")
+        deactivate = sub.add_parser(
+            "deactivate", help="sign a user out everywhere and refuse their sign-in and tokens"
+        )
+        deactivate.add_argument("name", help="user name")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "deactivate":
+            try:
+                user_deactivate(actor=SYSTEM, username=options["name"])
+            except DomainError as exc:
+                raise CommandError(str(exc)) from exc
+            self.stdout.write(f"{options['name']} deactivated: signed out everywhere")
+            return
         if options["action"] == "reset-two-factor":
             try:
                 second_factor_reset(actor=SYSTEM, username=options["name"])
