@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from defectdesk.accounts.actions import token_create, user_create
+from defectdesk.accounts.actions import invitation_create, token_create, user_create
 from defectdesk.accounts.models import Membership, Seller
 from defectdesk.appeals.actions import (
     appeal_assign,
@@ -200,6 +200,12 @@ def world_build(cast: dict[str, Any], make_event: Any) -> World:
             principal=_principal(owner),
             order=order,
             body=f"Sorry {mark(ref)}",
+        )
+        invitation_create(
+            actor=Actor(user=owner),
+            seller=seller,
+            email=f"{mark(ref).lower()}@{ref.lower()}.example",
+            role="staff",
         )
         first, first_file = _appeal(mark, ref, owner, sd.orders[0])
         second, second_file = _appeal(mark, ref, owner, sd.orders[1])

@@ -1,11 +1,12 @@
-"""Every public function of an actions module is classified; each state change run here writes
-exactly one audit event naming its actor, seller, time and request id."""
+"""Every public function of an actions module is classified; every state change is run here and
+writes exactly one audit event naming its actor, seller (where it has one), time and request id."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,11 +15,13 @@ from django.db import transaction
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import reset_request_id, set_request_id
 from defectdesk.core.models import AuditEvent
+from tests.test_appeal_support import media  # noqa: F401
 
 MODULES = ["accounts", "appeals", "defects", "ledger", "messaging", "notify", "policy"]
 
 RUN_HERE = "state change, run by this test"
-ELSEWHERE = "state change needing an appeal or a ledger; its audit event is checked in its tests"
+IN_APPEALS = "state change on an appeal, a defect, a message or a policy, run by this test"
+INSIDE = "runs inside its caller's transaction, which writes the one audit event (policy_set)"
 NOT_AUDITED = "not a state change of its own (a helper, a read, or bookkeeping of deliveries)"
 
 CLASSIFIED: dict[str, str] = {
@@ -28,6 +31,8 @@ CLASSIFIED: dict[str, str] = {
     "accounts.membership_set": RUN_HERE,
     "accounts.user_set_password": RUN_HERE,
     "accounts.user_deactivate": RUN_HERE,
+    "accounts.invitation_create": RUN_HERE,
+    "accounts.invitation_accept": RUN_HERE,
     "accounts.token_create": RUN_HERE,
     "accounts.token_revoke": RUN_HERE,
     "accounts.staff_roles_set": RUN_HERE,
@@ -35,30 +40,30 @@ CLASSIFIED: dict[str, str] = {
     "accounts.time_zone_set": RUN_HERE,
     "appeals.actor_of": NOT_AUDITED,
     "appeals.writer_check": NOT_AUDITED,
-    "appeals.appeal_create": ELSEWHERE,
-    "appeals.appeal_update": ELSEWHERE,
-    "appeals.appeal_attach": ELSEWHERE,
-    "appeals.appeal_submit": ELSEWHERE,
-    "appeals.appeal_withdraw": ELSEWHERE,
-    "appeals.appeal_reply": ELSEWHERE,
-    "appeals.appeal_assign": ELSEWHERE,
-    "appeals.appeal_request_info": ELSEWHERE,
-    "appeals.appeal_decide": ELSEWHERE,
-    "appeals.appeal_expire": ELSEWHERE,
-    "appeals.appeals_expire_due": ELSEWHERE,
-    "appeals.appeals_flag_overdue": ELSEWHERE,
+    "appeals.appeal_create": IN_APPEALS,
+    "appeals.appeal_update": IN_APPEALS,
+    "appeals.appeal_attach": IN_APPEALS,
+    "appeals.appeal_submit": IN_APPEALS,
+    "appeals.appeal_withdraw": IN_APPEALS,
+    "appeals.appeal_reply": IN_APPEALS,
+    "appeals.appeal_assign": IN_APPEALS,
+    "appeals.appeal_request_info": IN_APPEALS,
+    "appeals.appeal_decide": IN_APPEALS,
+    "appeals.appeal_expire": IN_APPEALS,
+    "appeals.appeals_expire_due": IN_APPEALS,
+    "appeals.appeals_flag_overdue": IN_APPEALS,
     "appeals.evidence_sweep_orphans": NOT_AUDITED,
-    "defects.defect_remove_by_appeal": ELSEWHERE,
+    "defects.defect_remove_by_appeal": IN_APPEALS,
     "ledger.marketplace_set": RUN_HERE,
-    "messaging.message_reply": ELSEWHERE,
+    "messaging.message_reply": IN_APPEALS,
     "notify.seller_user_ids": NOT_AUDITED,
     "notify.reviewer_user_ids": NOT_AUDITED,
     "notify.absolute_url": NOT_AUDITED,
     "notify.notify_users": NOT_AUDITED,
     "notify.outbox_deliver": NOT_AUDITED,
     "notify.notification_mark_read": NOT_AUDITED,
-    "policy.policy_set": ELSEWHERE,
-    "policy.marketplace_replay": ELSEWHERE,
+    "policy.policy_set": IN_APPEALS,
+    "policy.marketplace_replay": INSIDE,
 }
 
 
@@ -97,6 +102,20 @@ def _runners(cast: dict[str, Any], who: Actor) -> dict[str, Callable[[], int | N
         accounts.token_revoke(actor=who, token_id=token_obj.pk)
         return s1
 
+    def invite() -> int | None:
+        seller = Seller.objects.get(pk=s1)
+        accounts.invitation_create(actor=who, seller=seller, email="eve@s1.example", role="staff")
+        return s1
+
+    # Made before any runner is measured: accepting is its own state change.
+    waiting = accounts.invitation_create(
+        actor=who, seller=Seller.objects.get(pk=s1), email="otto@staff.example", role="staff"
+    )[1]
+
+    def accept() -> int | None:
+        accounts.invitation_accept(actor=who, key=waiting, user=cast["otto"])
+        return s1
+
     return {
         "accounts.user_create": lambda: (
             accounts.user_create(
@@ -116,6 +135,8 @@ def _runners(cast: dict[str, Any], who: Actor) -> dict[str, Callable[[], int | N
             accounts.user_deactivate(actor=who, username="bob") and None
         ),
         "accounts.token_create": create_token,
+        "accounts.invitation_create": invite,
+        "accounts.invitation_accept": accept,
         "accounts.token_revoke": revoke_token,
         "accounts.staff_roles_set": lambda: (
             accounts.staff_roles_set(actor=who, user=cast["bob"], reviewer=True, operator=False)
@@ -158,3 +179,248 @@ def test_each_state_change_writes_one_audit_event_with_actor_seller_time_and_req
         if seller is not None:
             assert event.seller_id == seller, name
     print(f"\naudit: {len(runners)} actions run, {len(CLASSIFIED)} functions classified")
+
+
+def _one_event(number: int, name: str, run: Callable[[], Any]) -> AuditEvent:
+    """Run one state change as request `req-<number>`: exactly one audit event, returned."""
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    token = set_request_id(f"req-{number}")
+    try:
+        with transaction.atomic():
+            run()
+    finally:
+        reset_request_id(token)
+    events = list(AuditEvent.objects.filter(id__gt=before))
+    assert len(events) == 1, (name, [e.action for e in events])
+    event = events[0]
+    assert event.request_id == f"req-{number}", name
+    assert event.occurred_at is not None and event.actor_label, name
+    return event
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("media")
+def test_each_appeal_defect_message_and_policy_change_writes_one_audit_event(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    import time_machine
+
+    from defectdesk.accounts.roles import principal_for_user
+    from defectdesk.appeals import actions as appeals
+    from defectdesk.appeals.models import Appeal
+    from defectdesk.defects.actions import defect_remove_by_appeal
+    from defectdesk.ledger.models import Marketplace, Order
+    from defectdesk.messaging.actions import message_reply
+    from defectdesk.policy.actions import policy_set
+    from tests.test_appeal_support import EXPLANATION, NOW, negative_feedback, png_bytes
+
+    alice, rita, otto = cast["alice"], cast["rita"], cast["otto"]
+    with time_machine.travel(NOW, tick=False):
+        defects = [
+            negative_feedback(make_event, order=f"111-000000{n}-000000{n}") for n in range(1, 8)
+        ]
+    s1 = defects[0].seller_id
+
+    def submitted(defect: Any, *, asked: bool = False) -> Appeal:
+        appeal = appeals.appeal_create(
+            actor=alice, defect=defect, reason="other", explanation=EXPLANATION
+        )
+        appeals.appeal_submit(actor=alice, appeal=appeal)
+        if asked:
+            appeals.appeal_assign(actor=rita, appeal=appeal, reviewer="rita")
+            appeals.appeal_request_info(actor=rita, appeal=appeal, question="A photo, please?")
+        return Appeal.objects.get(pk=appeal.pk)
+
+    with time_machine.travel(NOW, tick=False):
+        made: dict[str, Any] = {}
+        withdrawn = submitted(defects[1])
+        expiring = submitted(defects[2], asked=True)
+        expiring_by_job = submitted(defects[3], asked=True)
+        overdue = submitted(defects[4])
+    later = NOW + timedelta(days=30)
+    order = Order.objects.get(order_ref=defects[5].order.order_ref)
+
+    def create() -> None:
+        made["a"] = appeals.appeal_create(
+            actor=alice, defect=defects[0], reason="other", explanation=EXPLANATION
+        )
+
+    # (name, run, actor id, seller id, audited action), in the order of an appeal's life.
+    steps: list[tuple[str, Callable[[], Any], int | None, int | None, str]] = [
+        ("appeals.appeal_create", create, alice.pk, s1, "appeal.create"),
+        (
+            "appeals.appeal_update",
+            lambda: appeals.appeal_update(
+                actor=alice, appeal=made["a"], explanation=EXPLANATION + " Updated."
+            ),
+            alice.pk,
+            s1,
+            "appeal.update",
+        ),
+        (
+            "appeals.appeal_attach",
+            lambda: appeals.appeal_attach(
+                actor=alice,
+                appeal=made["a"],
+                uploads=[("box \u7bb1\u5b50 \U0001f4e6.png", png_bytes())],
+            ),
+            alice.pk,
+            s1,
+            "appeal.attach",
+        ),
+        (
+            "appeals.appeal_submit",
+            lambda: appeals.appeal_submit(actor=alice, appeal=made["a"]),
+            alice.pk,
+            s1,
+            "appeal.submit",
+        ),
+        (
+            "appeals.appeal_assign",
+            lambda: appeals.appeal_assign(actor=rita, appeal=made["a"], reviewer="rita"),
+            rita.pk,
+            s1,
+            "appeal.assign",
+        ),
+        (
+            "appeals.appeal_request_info",
+            lambda: appeals.appeal_request_info(
+                actor=rita, appeal=made["a"], question="Which carrier? <b>=1+1</b>"
+            ),
+            rita.pk,
+            s1,
+            "appeal.request_info",
+        ),
+        (
+            "appeals.appeal_reply",
+            lambda: appeals.appeal_reply(actor=alice, appeal=made["a"], message="UPS, 1Z999."),
+            alice.pk,
+            s1,
+            "appeal.reply",
+        ),
+        (
+            "appeals.appeal_decide",
+            lambda: appeals.appeal_decide(
+                actor=rita, appeal=made["a"], decision="deny", note="Not enough."
+            ),
+            rita.pk,
+            s1,
+            "appeal.deny",
+        ),
+        (
+            "appeals.appeal_withdraw",
+            lambda: appeals.appeal_withdraw(actor=alice, appeal=withdrawn),
+            alice.pk,
+            s1,
+            "appeal.withdraw",
+        ),
+        (
+            "messaging.message_reply",
+            lambda: message_reply(
+                actor=Actor(user=alice),
+                principal=principal_for_user(alice),
+                order=order,
+                body="Sorry \u2014 \u5bf9\u4e0d\u8d77 \U0001f64f",
+            ),
+            alice.pk,
+            s1,
+            "message",
+        ),
+        (
+            "defects.defect_remove_by_appeal",
+            lambda: defect_remove_by_appeal(
+                defect=defects[6], appeal_id=withdrawn.pk, at=NOW, actor=Actor(user=rita)
+            ),
+            rita.pk,
+            s1,
+            "defect_remove_by_appeal",
+        ),
+        (
+            "policy.policy_set",
+            lambda: policy_set(
+                marketplace=Marketplace.objects.get(code="US"),
+                profile={},
+                actor=Actor(user=otto),
+            ),
+            otto.pk,
+            None,
+            "policy_set",
+        ),
+    ]
+    later_steps: list[tuple[str, Callable[[], Any], int | None, int | None, str]] = [
+        (
+            "appeals.appeal_expire",
+            lambda: appeals.appeal_expire(appeal=expiring, now=later),
+            None,
+            s1,
+            "appeal.",
+        ),
+        (
+            "appeals.appeals_expire_due",
+            lambda: appeals.appeals_expire_due(now=later),
+            None,
+            s1,
+            "appeal.",
+        ),
+        (
+            "appeals.appeals_flag_overdue",
+            lambda: appeals.appeals_flag_overdue(now=later),
+            None,
+            s1,
+            "appeal.overdue",
+        ),
+    ]
+    ran: list[str] = []
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        for number, (name, run, actor, seller, action) in enumerate(steps, start=100):
+            event = _one_event(number, name, run)
+            assert event.action.startswith(action), (name, event.action)
+            assert event.actor_id == actor and event.seller_id == seller, name
+            ran.append(name)
+    with time_machine.travel(later, tick=False):
+        for number, (name, run, actor, seller, action) in enumerate(later_steps, start=200):
+            event = _one_event(number, name, run)
+            assert event.action.startswith(action), (name, event.action)
+            assert event.actor_id == actor and event.seller_id == seller, name
+            assert "rule" in event.actor_label or event.actor_label == "system", name
+            ran.append(name)
+    for appeal in (expiring, expiring_by_job):
+        assert Appeal.objects.get(pk=appeal.pk).status == "denied"
+    assert Appeal.objects.get(pk=overdue.pk).overdue_flagged_at is not None
+    assert sorted(ran) == sorted(k for k, v in CLASSIFIED.items() if v == IN_APPEALS)
+    print(f"\naudit: {len(ran)} appeal, defect, message and policy actions run")
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("media")
+def test_an_approval_writes_one_event_for_the_appeal_and_one_for_the_defect(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    import time_machine
+
+    from defectdesk.appeals import actions as appeals
+    from tests.test_appeal_support import EXPLANATION, NOW, negative_feedback
+
+    with time_machine.travel(NOW, tick=False):
+        defect = negative_feedback(make_event)
+        appeal = appeals.appeal_create(
+            actor=cast["alice"], defect=defect, reason="other", explanation=EXPLANATION
+        )
+        appeals.appeal_submit(actor=cast["alice"], appeal=appeal)
+        appeals.appeal_assign(actor=cast["rita"], appeal=appeal, reviewer="rita")
+        before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        token = set_request_id("req-approve")
+        try:
+            appeals.appeal_decide(actor=cast["rita"], appeal=appeal, decision="approve")
+        finally:
+            reset_request_id(token)
+    events = list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
+    assert [e.action for e in events] == ["appeal.approve", "defect_remove_by_appeal"] or [
+        e.action for e in events
+    ] == ["defect_remove_by_appeal", "appeal.approve"], [e.action for e in events]
+    assert sorted((e.object_type, e.object_id) for e in events) == sorted(
+        [("appeal", str(appeal.pk)), ("defect", str(defect.pk))]
+    )
+    assert {e.request_id for e in events} == {"req-approve"}
+    assert {e.actor_id for e in events} == {cast["rita"].pk}
+    assert {e.seller_id for e in events} == {defect.seller_id}

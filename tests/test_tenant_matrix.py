@@ -39,6 +39,7 @@ SCOPES: dict[str, str] = {
     "password_reset_done": "public",
     "password_reset_confirm": "public",
     "password_reset_complete": "public",
+    "invitation": "public",  # the key in the path is the credential, like a reset link's
     "password_change": "own-user",
     "password_change_done": "own-user",
     "notifications": "own-user",
@@ -151,7 +152,17 @@ OPERATIONS: dict[str, str] = {
     "defectdesk_api_orders_list_at_risk": "seller-object",
 }
 # Path parameters that name no seller's object: always filled with a real value.
-NEUTRAL = {"marketplace", "code", "metric", "app_label", "content_type_id", "url", "token", "pk"}
+NEUTRAL = {
+    "marketplace",
+    "code",
+    "metric",
+    "app_label",
+    "content_type_id",
+    "url",
+    "token",
+    "pk",
+    "key",
+}
 
 
 @dataclass
@@ -225,6 +236,7 @@ NEUTRAL_VALUES = {
     "content_type_id": "1",
     "url": "nowhere/",
     "token": "set-password",
+    "key": "no-such-invitation",
     "pk": "1",  # the authenticator devices in the admin: staff-only
 }
 

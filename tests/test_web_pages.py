@@ -80,21 +80,14 @@ def test_owners_add_users_and_tokens_and_refuse_bad_input(cast: dict[str, Any]) 
     from defectdesk.accounts.models import ApiToken, Membership
 
     alice = client_for(cast["alice"])
-    taken = alice.post(
-        "/settings/users/", {"username": "carol", "password": "long-enough-1", "role": "staff"}
-    )
-    assert "this user name is taken" in taken.content.decode()
+    bad = alice.post("/settings/users/", {"email": "carol", "role": "staff"})
+    assert "must be an e-mail address" in bad.content.decode()
     assert not Membership.objects.filter(user=cast["carol"], seller__external_id="S-1").exists()
-    short = alice.post(
-        "/settings/users/", {"username": "dave", "password": "short", "role": "staff"}
-    )
-    assert "at least 8 characters" in short.content.decode()
-    assert 'value="dave"' in short.content.decode()
-    made = alice.post(
-        "/settings/users/", {"username": "dave", "password": "long-enough-1", "role": "read_only"}
-    )
-    assert made.status_code == 302
-    assert Membership.objects.get(user__username="dave").role == "read_only"
+    sent = alice.post("/settings/users/", {"email": "dave@s1.example", "role": "read_only"})
+    assert sent.status_code == 302
+    listed = alice.get("/settings/users/").content.decode()
+    assert "An invitation was sent to dave@s1.example" in listed
+    assert "dave@s1.example" in listed and "Read-only staff" in listed
     created = alice.post("/settings/tokens/", {"name": "sync", "read_only": "1"})
     body = created.content.decode()
     token = ApiToken.objects.get(name="sync")

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group, Permission
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
 
 from defectdesk.accounts.models import (
     OPERATOR_ADMIN_PERMISSIONS,
     OPERATOR_GROUP,
     ApiToken,
+    Invitation,
     Membership,
     Seller,
     StaffRole,
     UserPreference,
 )
+from defectdesk.accounts.selectors import invitation_open
 from defectdesk.accounts.tokens import token_generate, token_hash
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
@@ -24,6 +36,9 @@ from defectdesk.core.errors import FieldError, NotFound, ValidationFailed
 from defectdesk.core.timeutil import zone
 
 VALID_SCOPES = {choice.value for choice in ApiToken.Scope}
+INVITATION_DAYS = 7
+
+log = logging.getLogger(__name__)
 
 
 def seller_ensure(external_id: str, *, name: str = "") -> Seller:
@@ -203,6 +218,143 @@ def user_deactivate(*, actor: Actor, username: str) -> AbstractUser:
                 data={"username": username},
             )
     return user  # type: ignore[return-value]
+
+
+def invitation_create(
+    *, actor: Actor, seller: Seller, email: str, role: str
+) -> tuple[Invitation, str]:
+    """Invite an e-mail address to work for a seller; returns the invitation and the link's key.
+
+    The answer never depends on whether the address or a user behind it exists: the link is
+    e-mailed after commit, and whoever opens it chooses a user name or signs in."""
+    email = email.strip()
+    errors = []
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors.append(FieldError("email", "must be an e-mail address, such as ann@example.com"))
+    if role not in {r.value for r in Membership.Role}:
+        errors.append(FieldError("role", "choose owner, staff or read-only staff"))
+    if errors:
+        raise ValidationFailed("The invitation was not sent.", errors)
+    raw = secrets.token_urlsafe(32)
+    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    with transaction.atomic():
+        invitation = Invitation.objects.create(
+            seller=seller,
+            email=email,
+            role=role,
+            key_hash=token_hash(raw),
+            invited_by_id=user.pk if user is not None else None,
+            expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+        )
+        audit_record(
+            actor=actor,
+            action="user.invite",
+            object_type="invitation",
+            object_id=invitation.pk,
+            seller_id=seller.pk,
+            data={"email": email, "role": role},
+        )
+        link = f"{settings.BASE_URL}{reverse('invitation', args=[raw])}"
+        subject = f"You are invited to work for {seller.display_name} in Seller Center"
+        body = (
+            f"{actor.label} invites you to work for {seller.display_name} as "
+            f"{Membership.Role(role).label.lower()}.\n\n"
+            f"Open this link to choose your user name and password, or to sign in to the "
+            f"account you have: {link}\n\nIt works once, until "
+            f"{invitation.expires_at:%d %b %Y %H:%M} UTC. If you did not expect it, ignore it."
+        )
+        transaction.on_commit(lambda: _invitation_send(email, subject, body))
+    return invitation, raw
+
+
+def _invitation_send(email: str, subject: str, body: str) -> None:
+    try:
+        send_mail(subject, body, None, [email])
+    except Exception:  # the owner can invite again; the page never says whether it arrived
+        log.warning("could not send an invitation e-mail", exc_info=True)
+
+
+def invitation_accept(
+    *,
+    actor: Actor,
+    key: str,
+    user: AbstractBaseUser | None = None,
+    username: str = "",
+    password: str = "",
+) -> Membership:
+    """Accept an invitation: as the signed-in `user`, or as a new user with this name and
+    password. A taken name is refused a few times (INVITATION_NAMES_REFUSED), then the link dies."""
+    gone = NotFound("This invitation is no longer valid.")
+    found = invitation_open(key)
+    if found is None:
+        raise gone
+    if user is None:
+        username = username.strip()
+        errors = []
+        if not username or len(username) > 150:
+            errors.append(FieldError("username", "must be 1 to 150 characters"))
+        else:
+            try:
+                get_user_model().username_validator(username)  # type: ignore[attr-defined]
+            except DjangoValidationError:
+                errors.append(FieldError("username", "may hold letters, digits and @ . + - _ only"))
+        try:
+            validate_password(password, get_user_model()(username=username, email=found.email))
+        except DjangoValidationError as exc:
+            errors += [FieldError("password", message) for message in exc.messages]
+        if errors:
+            raise ValidationFailed("The account was not created.", errors)
+        if get_user_model().objects.filter(username=username).exists():
+            Invitation.objects.filter(pk=found.pk).update(names_refused=F("names_refused") + 1)
+            raise ValidationFailed(
+                "The account was not created.",
+                [FieldError("username", "this user name is taken; choose another")],
+            )
+    with transaction.atomic():
+        invitation = (
+            Invitation.objects.select_for_update()
+            .filter(pk=found.pk, accepted_at__isnull=True)
+            .first()
+        )
+        if invitation is None:
+            raise gone
+        created = user is None
+        if user is None:
+            try:
+                with transaction.atomic():
+                    new = get_user_model()(username=username, email=invitation.email)
+                    new.set_password(password)
+                    new.save()
+            except IntegrityError:
+                raise ValidationFailed(
+                    "The account was not created.",
+                    [FieldError("username", "this user name is taken; choose another")],
+                ) from None
+            user = new
+        membership, joined = Membership.objects.get_or_create(
+            user_id=user.pk, seller_id=invitation.seller_id, defaults={"role": invitation.role}
+        )
+        invitation.accepted_at = timezone.now()
+        invitation.accepted_by_id = user.pk
+        invitation.save(update_fields=["accepted_at", "accepted_by"])
+        audit_record(
+            actor=actor
+            if actor.user is not None and actor.user.is_authenticated
+            else Actor(user=user),
+            action="user.invitation_accept",
+            object_type="invitation",
+            object_id=invitation.pk,
+            seller_id=invitation.seller_id,
+            data={
+                "username": user.get_username(),
+                "role": membership.role,
+                "new_user": created,
+                "joined": joined,
+            },
+        )
+    return membership
 
 
 def token_create(

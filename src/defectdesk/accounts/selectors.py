@@ -5,10 +5,15 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from defectdesk.accounts.models import ApiToken, Membership, Seller
+from defectdesk.accounts.models import ApiToken, Invitation, Membership, Seller
 from defectdesk.accounts.roles import Principal, principal_for_user
 from defectdesk.core.errors import NotFound
+
+INVITATION_NAMES_REFUSED = 5
+"""Taken user names an invitation answers before it is spent: the one who holds the link may
+choose again a few times, but nobody can use it to test many names."""
 
 
 def _principal(who: Principal | AbstractBaseUser | AnonymousUser | None) -> Principal:
@@ -45,6 +50,31 @@ def seller_members(seller: Seller) -> QuerySet[Membership]:
 def seller_tokens(seller: Seller) -> QuerySet[ApiToken]:
     """The API tokens scoped to a seller, newest first (for its owners' Tokens page)."""
     return ApiToken.objects.filter(seller=seller).select_related("created_by")
+
+
+def seller_invitations(seller: Seller) -> QuerySet[Invitation]:
+    """A seller's invitations not yet accepted and not expired (for its owners' Users page)."""
+    return Invitation.objects.filter(
+        seller=seller, accepted_at__isnull=True, expires_at__gt=timezone.now()
+    )
+
+
+def invitation_open(key: str) -> Invitation | None:
+    """The invitation a link's key opens, if it can still be accepted."""
+    from defectdesk.accounts.tokens import token_hash
+
+    if not key or len(key) > 100:
+        return None
+    return (
+        Invitation.objects.select_related("seller")
+        .filter(
+            key_hash=token_hash(key),
+            accepted_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            names_refused__lt=INVITATION_NAMES_REFUSED,
+        )
+        .first()
+    )
 
 
 def username_taken(username: str) -> bool:

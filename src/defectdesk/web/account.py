@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -15,9 +16,20 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from defectdesk.accounts.actions import token_create, token_revoke, user_create
+from defectdesk.accounts.actions import (
+    INVITATION_DAYS,
+    invitation_accept,
+    invitation_create,
+    token_create,
+    token_revoke,
+)
 from defectdesk.accounts.models import Membership
-from defectdesk.accounts.selectors import seller_members, seller_tokens, username_taken
+from defectdesk.accounts.selectors import (
+    invitation_open,
+    seller_invitations,
+    seller_members,
+    seller_tokens,
+)
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
 from defectdesk.messaging.selectors import (
@@ -147,53 +159,106 @@ def _owner(request: HttpRequest) -> Viewer:
 
 @page
 def user_list(request: HttpRequest) -> HttpResponse:
+    """Who works for the seller, and invitations by e-mail.
+
+    Users are invited, never created here: the answer is the same whether or not the address
+    or any user name exists, so the page tells nobody who has an account (docs/web.md)."""
     viewer = _owner(request)
     assert viewer.seller is not None
     errors: dict[str, list[str]] = {}
-    typed = {"username": "", "email": "", "role": Membership.Role.STAFF.value}
+    typed = {"email": "", "role": Membership.Role.STAFF.value}
     if request.method == "POST":
         typed = {
-            "username": request.POST.get("username", "").strip(),
-            "email": request.POST.get("email", "").strip(),
+            "email": request.POST.get("email", "").strip()[:254],
             "role": request.POST.get("role", ""),
         }
         try:
-            if typed["role"] not in (
-                Membership.Role.STAFF,
-                Membership.Role.READ_ONLY,
-                Membership.Role.OWNER,
-            ):
-                raise ValidationFailed(
-                    _("The user was not added."),
-                    [FieldError("role", _("choose owner, staff or read-only staff"))],
-                )
-            if typed["username"] and username_taken(typed["username"]):
-                raise ValidationFailed(
-                    _("The user was not added."),
-                    [FieldError("username", _("this user name is taken; choose another"))],
-                )
-            user_create(
+            invitation_create(
                 actor=Actor(user=request.user),
-                username=typed["username"],
-                password=request.POST.get("password", ""),
+                seller=viewer.seller,
                 email=typed["email"],
-                seller=viewer.seller.external_id,
                 role=typed["role"],
             )
         except DomainError as exc:
             errors = field_errors(exc) or {"": [exc.detail]}
         else:
-            messages.success(request, _("User %(name)s was added.") % {"name": typed["username"]})
+            messages.success(
+                request,
+                _(
+                    "An invitation was sent to %(email)s. Whoever opens it chooses a user name "
+                    "and password, or signs in to the account they have; it works once, for "
+                    "%(days)d days."
+                )
+                % {"email": typed["email"], "days": INVITATION_DAYS},
+            )
             return redirect("users")
     context = base_context(
         viewer,
         "users",
         members=list(seller_members(viewer.seller)),
+        invitations=list(seller_invitations(viewer.seller)),
         roles=Membership.Role.choices,
         errors=errors,
         typed=typed,
     )
     return render(request, "web/users.html", context)
+
+
+def invitation(request: HttpRequest, key: str) -> HttpResponseBase:
+    """The invited person's page: join as the signed-in user, or choose a user name."""
+    found = invitation_open(key)
+    if found is None:
+        return render(request, "web/invitation.html", {"gone": True}, status=404)
+    signed_in = request.user.is_authenticated
+    errors: dict[str, list[str]] = {}
+    typed_name = ""
+    if request.method == "POST":
+        typed_name = request.POST.get("username", "").strip()[:150]
+        password = request.POST.get("password1", "")
+        try:
+            if not signed_in and password != request.POST.get("password2", ""):
+                raise ValidationFailed(
+                    _("The account was not created."),
+                    [FieldError("password2", _("the two passwords differ"))],
+                )
+            membership = invitation_accept(
+                actor=Actor(user=request.user if signed_in else None),
+                key=key,
+                user=request.user if signed_in else None,  # type: ignore[arg-type]
+                username=typed_name,
+                password=password,
+            )
+        except NotFound:
+            return render(request, "web/invitation.html", {"gone": True}, status=404)
+        except DomainError as exc:
+            errors = field_errors(exc) or {"": [exc.detail]}
+        else:
+            seller = found.seller.display_name
+            if signed_in:
+                messages.success(
+                    request,
+                    _("You work for %(seller)s as %(role)s.")
+                    % {"seller": seller, "role": membership.get_role_display().lower()},
+                )
+                return redirect("home")
+            messages.success(
+                request,
+                _("Your account is ready: sign in to work for %(seller)s.") % {"seller": seller},
+            )
+            return redirect("signin")
+        if invitation_open(key) is None:
+            return render(request, "web/invitation.html", {"gone": True}, status=404)
+    context = {
+        "invitation": found,
+        "signed_in": signed_in,
+        "errors": errors,
+        "typed_name": typed_name,
+        "role": Membership.Role(found.role).label,
+    }
+    response = render(request, "web/invitation.html", context)
+    response["Cache-Control"] = "no-store"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @page

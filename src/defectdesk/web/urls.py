@@ -82,6 +82,7 @@ urlpatterns = [
     path("sellers/", context.seller_search, name="sellers"),
     path("settings/you/", context.preferences, name="preferences"),
     path("settings/users/", account.user_list, name="users"),
+    path("invitations/<str:key>/", account.invitation, name="invitation"),
     path("settings/tokens/", account.token_list, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke/", account.token_revoke_view, name="token_revoke"),
 ]
