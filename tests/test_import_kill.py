@@ -1,4 +1,6 @@
-"""An import SIGKILLed at random points and re-run ends exactly like an uninterrupted one."""
+"""An import SIGKILLed at random points and re-run ends exactly like an uninterrupted one, on
+SQLite and, when DATABASE_URL names a PostgreSQL database, on PostgreSQL (each import in a schema
+of its own in that database, dropped afterwards)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,35 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 CLI = [sys.executable, "-m", "defectdesk.cli"]
 TABLES = ("ledger_order", "defects_defect", "metrics_dailycounter")
+POSTGRES = os.environ.get("DATABASE_URL", "").split(":", 1)[0] in {"postgres", "postgresql"}
 
 
-def _env(tmp: Path, db: Path) -> dict[str, str]:
+def _server_url() -> str:
+    """The PostgreSQL database of the run, without query options."""
+    return os.environ["DATABASE_URL"].split("?", 1)[0]
+
+
+def _url(db: Path) -> str:
+    """Where a database named by `db` lives: a SQLite file, or a schema of the PostgreSQL one."""
+    if POSTGRES:
+        return f"{_server_url()}?currentSchema={_schema(db)}"
+    return f"sqlite:///{db}"
+
+
+def _schema(db: Path) -> str:
+    return f"kill_{os.getpid()}_{db.stem}".lower()
+
+
+def _env(tmp: Path, db: Path, url: str = "") -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp),
@@ -26,18 +48,22 @@ def _env(tmp: Path, db: Path) -> dict[str, str]:
         "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
         "DEFECTDESK_EMBEDDED": "1",
         "DEFECTDESK_VAR_DIR": str(tmp / "var"),
-        "DATABASE_URL": f"sqlite:///{db}",
+        "DATABASE_URL": url or _url(db),
     }
 
 
-def _cli(tmp: Path, db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _cli(tmp: Path, db: Path, *args: str, url: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*CLI, *args], cwd=tmp, env=_env(tmp, db), capture_output=True, text=True, timeout=300
+        [*CLI, *args], cwd=tmp, env=_env(tmp, db, url), capture_output=True, text=True, timeout=600
     )
 
 
 def _database(tmp: Path, name: str) -> Path:
     db = tmp / f"{name}.sqlite3"
+    if POSTGRES:
+        with psycopg.connect(_server_url(), autocommit=True) as con:
+            con.execute(f'DROP SCHEMA IF EXISTS "{_schema(db)}" CASCADE')
+            con.execute(f'CREATE SCHEMA "{_schema(db)}"')
     for args in (
         ("migrate", "-v0"),
         ("marketplace", "set", "US", "--timezone", "America/Los_Angeles", "--currency", "USD"),
@@ -49,19 +75,37 @@ def _database(tmp: Path, name: str) -> Path:
 
 def _digest(db: Path) -> dict[str, tuple[int, str]]:
     """Each table's row count and a digest of its rows without their ids, in a fixed order."""
+    out = {}
+    if POSTGRES:
+        with psycopg.connect(_server_url()) as con:
+            con.execute(f'SET search_path TO "{_schema(db)}"')
+            for table in TABLES:
+                cur = con.execute(f"SELECT * FROM {table}")  # nosec B608 # fixed table names
+                out[table] = _rows_digest(cur)
+        return out
     con = sqlite3.connect(db)
     try:
-        out = {}
         for table in TABLES:
-            cur = con.execute(f"SELECT * FROM {table}")
-            names = [d[0] for d in cur.description]
-            rows = sorted(
-                repr([v for n, v in zip(names, row, strict=True) if n != "id"]) for row in cur
-            )
-            out[table] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
+            out[table] = _rows_digest(con.execute(f"SELECT * FROM {table}"))  # nosec B608
         return out
     finally:
         con.close()
+
+
+def _rows_digest(cur: Any) -> tuple[int, str]:
+    names = [d[0] for d in cur.description]
+    rows = sorted(repr([v for n, v in zip(names, row, strict=True) if n != "id"]) for row in cur)
+    return len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+@pytest.fixture
+def schemas(tmp_path: Path) -> Iterator[None]:
+    """Drop the PostgreSQL schemas the test made, whatever its outcome."""
+    yield
+    if POSTGRES:
+        with psycopg.connect(_server_url(), autocommit=True) as con:
+            for name in ("reference", "killed"):
+                con.execute(f'DROP SCHEMA IF EXISTS "{_schema(tmp_path / name)}" CASCADE')
 
 
 def _kill_test(tmp: Path, orders: int, kills: int) -> None:
@@ -76,6 +120,7 @@ def _kill_test(tmp: Path, orders: int, kills: int) -> None:
         "2026-10-01",
         "--out",
         str(ledger),
+        url=f"sqlite:///{tmp / 'gen.sqlite3'}",  # writes only the file
     )
     assert made.returncode == 0, made.stderr
     events = sum(1 for _ in ledger.open())
@@ -102,15 +147,21 @@ def _kill_test(tmp: Path, orders: int, kills: int) -> None:
         proc.wait(timeout=60)
     final = _cli(tmp, killed, "import", str(ledger), "--quiet")
     assert final.returncode == 0, final.stderr
-    print(f"\nkill test: {events} events, {done_kills} kills, uninterrupted import {took:.1f}s")
+    engine = "PostgreSQL" if POSTGRES else "SQLite"
+    print(
+        f"\nkill test ({engine}): {events} events, {done_kills} kills, "
+        f"uninterrupted import {took:.1f}s"
+    )
     assert done_kills >= 1
     assert _digest(killed) == _digest(reference)
 
 
+@pytest.mark.usefixtures("schemas")
 def test_an_import_killed_and_rerun_ends_like_an_uninterrupted_one(tmp_path: Path) -> None:
     _kill_test(tmp_path, orders=5000, kills=3)
 
 
 @pytest.mark.soak
+@pytest.mark.usefixtures("schemas")
 def test_an_import_of_100000_events_killed_20_times(tmp_path: Path) -> None:
     _kill_test(tmp_path, orders=17000, kills=20)
