@@ -84,7 +84,7 @@ def test_a_new_person_chooses_a_name_and_joins_with_the_role(
     dora = _client()
     page = dora.get(link)
     assert page.status_code == 200 and "Choose a user name" in page.content.decode()
-    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "no-referrer"
+    assert page["Cache-Control"] == "no-store" and page["Referrer-Policy"] == "same-origin"
     taken = dora.post(link, {"username": "carol", "password1": PASSWORD, "password2": PASSWORD})
     assert "this user name is taken" in taken.content.decode()
     weak = dora.post(link, {"username": "dora", "password1": "12345678", "password2": "12345678"})

@@ -256,8 +256,10 @@ def invitation(request: HttpRequest, key: str) -> HttpResponseBase:
         "role": Membership.Role(found.role).label,
     }
     response = render(request, "web/invitation.html", context)
+    # The key is in the address: not kept by caches; SECURE_REFERRER_POLICY (same-origin)
+    # keeps it from other sites. ("no-referrer" would make browsers send "Origin: null",
+    # which the CSRF check refuses.)
     response["Cache-Control"] = "no-store"
-    response["Referrer-Policy"] = "no-referrer"
     return response
 
 
