@@ -188,3 +188,32 @@ def test_only_owners_invite(cast: dict[str, Any]) -> None:
     )
     assert reply.status_code == 403
     assert not Invitation.objects.exists()
+
+
+def test_a_seller_has_at_most_fifty_invitations_waiting(
+    cast: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from defectdesk.accounts.actions import INVITATIONS_WAITING, invitation_create
+    from defectdesk.accounts.models import Seller
+    from defectdesk.core.actors import Actor
+
+    s1 = Seller.objects.get(external_id="S-1")
+    for n in range(INVITATIONS_WAITING):
+        invitation_create(
+            actor=Actor(user=cast["alice"]), seller=s1, email=f"p{n}@x.example", role="staff"
+        )
+    reply = _client(cast["alice"]).post(
+        "/settings/users/", {"email": "one@more.example", "role": "staff"}
+    )
+    assert "invitations are waiting to be accepted" in reply.content.decode()
+    assert Invitation.objects.count() == INVITATIONS_WAITING
+
+
+def test_a_seller_name_with_a_line_break_still_sends_the_mail(
+    cast: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from defectdesk.accounts.models import Seller
+
+    Seller.objects.filter(external_id="S-1").update(name="Shop\r\nBcc: x@evil.example \u5546\u5e97")
+    _invite(_client(cast["alice"]), "gus@s1.example", django_capture_on_commit_callbacks)
+    assert "\n" not in mail.outbox[0].subject and "\u5546\u5e97" in mail.outbox[0].subject

@@ -28,7 +28,7 @@ from defectdesk.accounts.models import (
     StaffRole,
     UserPreference,
 )
-from defectdesk.accounts.selectors import invitation_open
+from defectdesk.accounts.selectors import invitation_open, seller_invitations
 from defectdesk.accounts.tokens import token_generate, token_hash
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
@@ -37,6 +37,8 @@ from defectdesk.core.timeutil import zone
 
 VALID_SCOPES = {choice.value for choice in ApiToken.Scope}
 INVITATION_DAYS = 7
+INVITATIONS_WAITING = 50
+"""Invitations a seller may have waiting at once: the form cannot be used to mail anyone at will."""
 
 log = logging.getLogger(__name__)
 
@@ -235,6 +237,14 @@ def invitation_create(
         errors.append(FieldError("email", "must be an e-mail address, such as ann@example.com"))
     if role not in {r.value for r in Membership.Role}:
         errors.append(FieldError("role", "choose owner, staff or read-only staff"))
+    if not errors and seller_invitations(seller).count() >= INVITATIONS_WAITING:
+        errors.append(
+            FieldError(
+                "email",
+                f"{INVITATIONS_WAITING} invitations are waiting to be accepted; "
+                "invite more once some are accepted or expired",
+            )
+        )
     if errors:
         raise ValidationFailed("The invitation was not sent.", errors)
     raw = secrets.token_urlsafe(32)
@@ -257,7 +267,8 @@ def invitation_create(
             data={"email": email, "role": role},
         )
         link = f"{settings.BASE_URL}{reverse('invitation', args=[raw])}"
-        subject = f"You are invited to work for {seller.display_name} in Seller Center"
+        # One line, whatever the seller's name holds (a line break would refuse the mail).
+        subject = " ".join(f"You are invited to work for {seller.display_name}".split())
         body = (
             f"{actor.label} invites you to work for {seller.display_name} as "
             f"{Membership.Role(role).label.lower()}.\n\n"
