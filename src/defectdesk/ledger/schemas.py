@@ -324,12 +324,17 @@ def _p_ident(value: object) -> object:
     return _NOT
 
 
-def _p_choice(model: type[BaseModel], name: str) -> Any:
-    """A checker of the values the model's Literal field `name` allows (read from the model)."""
+def literal_choices(model: type[BaseModel], name: str) -> tuple[str, ...]:
+    """The values the model's Literal field `name` allows, in their declared order."""
     annotation = model.model_fields[name].annotation
     options = [annotation, *get_args(annotation)]
     literal = next(a for a in options if get_origin(a) is Literal)
-    allowed = frozenset(get_args(literal))
+    return tuple(get_args(literal))
+
+
+def _p_choice(model: type[BaseModel], name: str) -> Any:
+    """A checker of the values the model's Literal field `name` allows (read from the model)."""
+    allowed = frozenset(literal_choices(model, name))
 
     def check(value: object) -> object:
         return value if type(value) is str and value in allowed else _NOT

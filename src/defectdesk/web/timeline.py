@@ -65,37 +65,6 @@ def code_label(code: Any) -> str:
     return str(found) if found is not None else str(code).replace("_", " ")
 
 
-WHY_IT_COUNTS: dict[str, Any] = {
-    "negative_feedback": gettext_lazy(
-        "A buyer left feedback rated 2 stars or lower. It counts in your Order Defect Rate."
-    ),
-    "a_to_z_claim": gettext_lazy(
-        "A buyer filed an A-to-z Guarantee claim. It counts in your Order Defect Rate until the "
-        "claim is denied, withdrawn or paid by the marketplace."
-    ),
-    "chargeback": gettext_lazy(
-        "The buyer disputed the payment for a service reason. It counts in your Order Defect "
-        "Rate unless you win the dispute."
-    ),
-    "cancellation": gettext_lazy(
-        "You cancelled the order before shipping it. It counts in your pre-fulfilment cancel rate."
-    ),
-    "late_shipment": gettext_lazy(
-        "The order shipped after its ship-by date (or had not shipped when it passed). It counts "
-        "in your late shipment rate."
-    ),
-    "invalid_tracking": gettext_lazy(
-        "The shipment had no tracking number, or no carrier scan within 48 hours. It counts "
-        "against your valid tracking rate until a scan arrives."
-    ),
-    "late_delivery": gettext_lazy(
-        "The order was delivered after its deliver-by date (or not delivered when it passed). "
-        "It counts against your on-time delivery rate."
-    ),
-    "refund": gettext_lazy("You issued a refund on this order. It counts in your refund rate."),
-}
-
-
 def _money(data: Mapping[str, Any], key: str) -> str:
     value = data.get(key)
     if isinstance(value, Mapping):
