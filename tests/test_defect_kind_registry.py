@@ -38,7 +38,7 @@ SCRIPT = textwrap.dedent(
             filing_window_days=45,
             opened_by=_("the carrier picked it up more than {max_days} days late"),
             why_it_counts=_("The pick-up came over {max_days} days late. It counts in your ODR."),
-            settings=(Setting("max_days", 3, 1, 30, "must be a whole number of days from 1 to 30"),),
+            settings=(Setting("max_days", 3, 1, 30, "must be from 1 to 30 days"),),
             reasons=(Reason("carrier_late", "The carrier came late", "Its pick-up record."), OTHER),
         )
     )
@@ -77,7 +77,7 @@ SCRIPT = textwrap.dedent(
     bad = profile_complete({"defects": {"slow_pickup": {"max_days": 99, "colour": 1}}})
     errors = {(e.field, e.message) for e in profile_errors(bad)}
     assert errors == {
-        ("defects.slow_pickup.max_days", "must be a whole number of days from 1 to 30"),
+        ("defects.slow_pickup.max_days", "must be from 1 to 30 days"),
         ("defects.slow_pickup.colour", "unknown setting"),
     }, errors
     assert DEFAULT_POLICY.defects.enabled["slow_pickup"] is True
