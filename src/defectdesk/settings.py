@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "defectdesk.api",
     "defectdesk.console",
     "defectdesk.web",
+    "defectdesk.demo",
 ]
 
 MIDDLEWARE = [

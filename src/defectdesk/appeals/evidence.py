@@ -13,17 +13,11 @@ from typing import Any
 
 from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.ledger.fold import Dispute, LedgerEvent, OrderState
+from defectdesk.ledger.words import code_label
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
-
-
-def code_label(code: Any) -> str:
-    """A ledger code in words (the one table of labels lives with the timeline's words)."""
-    from defectdesk.web.timeline import code_label as label
-
-    return label(code)
 
 
 def _summary(event: LedgerEvent) -> str:

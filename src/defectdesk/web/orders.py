@@ -31,6 +31,7 @@ from defectdesk.core.errors import ValidationFailed
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.selectors import order_events, order_for, orders_visible_to
+from defectdesk.ledger.words import event_title
 from defectdesk.messaging.actions import MAX_BODY, message_reply
 from defectdesk.messaging.selectors import order_buyer_messages, response_window
 from defectdesk.messaging.threads import answer_state
@@ -42,7 +43,7 @@ from defectdesk.web.csvsafe import csv_cell
 from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
 from defectdesk.web.ordertable import order_rows_html
 from defectdesk.web.pagecache import Body, cached_page
-from defectdesk.web.timeline import event_detail, event_title
+from defectdesk.web.timeline import event_detail
 
 PAGE_SIZE = 50
 LISTING_CACHE_SECONDS = 60
