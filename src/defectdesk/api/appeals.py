@@ -85,10 +85,6 @@ class DecideIn(Schema):
     )
 
 
-class WithdrawIn(Schema):
-    note: str = ""
-
-
 class DefectRefOut(Schema):
     id: int
     kind: str

@@ -251,12 +251,6 @@ RULES_BY_REASON: dict[tuple[str, str], Any] = {
     ("chargeback", "proof_of_delivery"): _delivered_before_claim,
     ("late_shipment", "carrier_scan_before_ship_by"): _scan_before_ship_by,
 }
-RULE_NAMES = (
-    "fulfilled_by_marketplace",
-    "refund_before_claim",
-    "delivered_before_claim",
-    "scan_before_ship_by",
-)
 
 
 def rules_evaluate(state: OrderState, kind: str, reason: str, source_key: str) -> list[RuleFinding]:

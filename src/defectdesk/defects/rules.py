@@ -37,10 +37,6 @@ class DefectFact:
     def is_active(self) -> bool:
         return bool(self.intervals) and self.intervals[-1][1] is None
 
-    def active_at(self, cutoff: datetime) -> bool:
-        """Active for the state made of every event before `cutoff`."""
-        return any(s < cutoff and (e is None or cutoff <= e) for s, e in self.intervals)
-
 
 def _steps(changes: Iterable[tuple[datetime, bool]]) -> tuple[Interval, ...]:
     """Intervals from (moment, active after it) steps in moment order; empty ones are dropped."""

@@ -116,11 +116,6 @@ def marketplace_refs() -> dict[str, MarketplaceRef]:
     }
 
 
-def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
 def events_ingest(
     candidates: Sequence[Candidate],
     *,

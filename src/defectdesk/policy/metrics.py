@@ -131,8 +131,3 @@ def metric_label(name: str) -> str:
     """A metric's name in words (the code itself for an unknown one)."""
     found = METRIC_DEFS.get(name)
     return str(found.label) if found is not None else name
-
-
-def metric_code(name: str) -> int:
-    """The stored code of a metric."""
-    return int(METRIC_DEFS[name].code)

@@ -72,10 +72,6 @@ class Policy:
         )
 
 
-def default_profile() -> dict[str, Any]:
-    return copy.deepcopy(DEFAULT_PROFILE)
-
-
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in override.items():
