@@ -25,6 +25,8 @@ demo: $(STAMP)
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/vulture
 	@# bandit logs a warning for each marked line that no test flags; its findings go to stdout.
 	$(BIN)/bandit -q -r src -c pyproject.toml 2>/dev/null
 

@@ -43,7 +43,7 @@ def run_one(path: Path, batch_size: int, projections: str) -> dict[str, float]:
         # messages are not maintained (what bench/metrics.py adds on top).
         from defectdesk.ledger import projection
 
-        projection._PROJECTORS.clear()
+        projection.pipeline_install(projection.Pipeline(lambda pending: None, ()))
     marketplace_set(actor=SYSTEM, code="US", timezone="America/Los_Angeles", currency="USD")
     started = time.monotonic()
     result = import_path(str(path), "ndjson", batch_size=batch_size)

@@ -170,15 +170,3 @@ def test_every_appeal_endpoint_documents_its_status_codes(cast: dict[str, Any]) 
                 assert {"403", "404", "422"} & codes, (method, path)
     decide = schema["paths"]["/api/v1/appeals/{appeal_id}/decide"]["post"]["responses"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(decide)
-
-
-def test_open_appeals_are_found_for_a_whole_list_of_defects(
-    cast: dict[str, Any], make_event: Any
-) -> None:
-    from defectdesk.appeals.selectors import open_appeals_by_defect
-
-    first = negative_feedback(make_event, order="111-0000001-0000001")
-    second = negative_feedback(make_event, order="111-0000002-0000002")
-    appeal_id = _file(client_for(cast["alice"]), first).json()["id"]
-    found = open_appeals_by_defect([first, second.pk])
-    assert {k: v.pk for k, v in found.items()} == {first.pk: appeal_id}

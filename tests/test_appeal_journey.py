@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("media", "frozen")
 
 
 def _odr(seller: str, day: str) -> dict[str, Any]:
-    from defectdesk.metrics.health import health_as_of
+    from tests.health import health_as_of
 
     return health_as_of(seller, "US", __import__("datetime").date.fromisoformat(day))["metrics"][
         "order_defect_rate"

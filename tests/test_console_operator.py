@@ -103,7 +103,7 @@ def test_preview_counts_the_sellers_that_saving_then_moves(
     event = AuditEvent.objects.get(action="policy_set")
     assert event.actor_label == "otto"
     # The history was recomputed: today's health reads the new target.
-    from defectdesk.metrics.health import health_as_of
+    from tests.health import health_as_of
 
     odr = health_as_of("S-1", "US", today)["metrics"]["order_defect_rate"]
     assert odr["target"]["value"] == 0.005 and odr["status"] == "bad"

@@ -15,7 +15,8 @@ from defectdesk.defects.models import Defect
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.rebuild import ledger_rebuild
-from defectdesk.metrics.health import health_as_of, metric_history, scope_for
+from defectdesk.metrics.health import metric_history, scope_for
+from tests.health import health_as_of
 
 
 @pytest.fixture

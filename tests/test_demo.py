@@ -12,10 +12,10 @@ from django.test import Client
 from django.utils import timezone
 
 from defectdesk.accounts.models import Membership, Seller, StaffRole
-from defectdesk.core.demo import DEMO_LOGINS, demo_load, demo_logins_text
 from defectdesk.core.models import AuditEvent
+from defectdesk.demo.loader import DEMO_LOGINS, demo_load, demo_logins_text
 from defectdesk.ledger.models import Event, Marketplace, Order
-from defectdesk.metrics.health import health_as_of
+from tests.health import health_as_of
 
 
 def snapshot() -> dict[str, Any]:
@@ -113,7 +113,7 @@ def test_demo_logins_sign_in_with_the_printed_passwords() -> None:
 
 @pytest.mark.django_db
 def test_an_interrupted_load_resumes_with_the_same_ledger(monkeypatch: pytest.MonkeyPatch) -> None:
-    import defectdesk.core.demo as demo
+    import defectdesk.demo.loader as demo
 
     record = demo.audit_record
 

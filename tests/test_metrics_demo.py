@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 
 from defectdesk.ledger.generator import demo_profiles, generate_events
 from defectdesk.ledger.ingest import Candidate, events_ingest
-from defectdesk.metrics.health import health_as_of
+from tests.health import health_as_of
 
 TODAY = date(2026, 11, 20)
 

@@ -12,10 +12,10 @@ from defectdesk.core.errors import ValidationFailed
 from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.ingest import Candidate, events_ingest
-from defectdesk.metrics.health import health_as_of
 from defectdesk.policy.actions import policy_set
 from defectdesk.policy.models import MarketplacePolicy
 from defectdesk.policy.selectors import policy_for
+from tests.health import health_as_of
 
 AS_OF = date(2026, 10, 20)
 

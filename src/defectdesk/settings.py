@@ -74,7 +74,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
-    "django_htmx",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -95,6 +94,7 @@ INSTALLED_APPS = [
     "defectdesk.api",
     "defectdesk.console",
     "defectdesk.web",
+    "defectdesk.demo",
 ]
 
 MIDDLEWARE = [
@@ -111,7 +111,6 @@ MIDDLEWARE = [
     "defectdesk.accounts.two_factor.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "defectdesk.core.middleware.ViewerTimezoneMiddleware",
     "defectdesk.core.middleware.RequestInputMiddleware",
     "axes.middleware.AxesMiddleware",

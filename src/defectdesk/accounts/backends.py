@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import User
 
-from defectdesk.accounts.identity import identity_cached
+from defectdesk.accounts.identity import identity_cached, user_preloads_run
 from defectdesk.accounts.roles import principal_for_user
 from defectdesk.core.shared import shared_cache_enabled
 
@@ -22,10 +22,7 @@ class CachedModelBackend(ModelBackend):
             if user is not None:
                 principal_for_user(user)  # resolved once, kept with the user
                 if shared_cache_enabled():
-                    # Every page's header shows it: one cache entry rather than two.
-                    from defectdesk.notify.selectors import unread_stored
-
-                    user._defectdesk_unread = unread_stored(user)  # type: ignore[attr-defined]
+                    user_preloads_run(user)  # kept in the same cache entry as the user
             return user
 
         user = identity_cached(user_id, "user", load)

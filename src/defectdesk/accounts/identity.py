@@ -24,6 +24,22 @@ def identity_cached(user_id: Any, part: str, compute: Callable[[], T | None]) ->
     return guarded(f"identity:gen:{user_id}", f"identity:{part}:{user_id}", compute, ENTRY_SECONDS)
 
 
+# What else every page reads with the signed-in user, loaded with it into the same cache entry.
+# Packages above accounts add theirs in their AppConfig.ready() (notify: the unread count).
+_USER_PRELOADS: list[Callable[[Any], None]] = []
+
+
+def user_preload_register(preload: Callable[[Any], None]) -> None:
+    """Have `preload(user)` run whenever the signed-in user is loaded into the shared cache."""
+    if preload not in _USER_PRELOADS:
+        _USER_PRELOADS.append(preload)
+
+
+def user_preloads_run(user: Any) -> None:
+    for preload in _USER_PRELOADS:
+        preload(user)
+
+
 def identity_changed(user_id: Any) -> None:
     """The user, their roles or their notifications change in this transaction."""
     generation_bump(f"identity:gen:{user_id}")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.http.request import RawPostDataException
@@ -93,9 +91,6 @@ def on_body_read(request: HttpRequest, exc: RawPostDataException) -> HttpRespons
 @api.exception_handler(RequestDataTooBig)
 def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return _error(request, 413, "The request body is too large.")
-
-
-ERRORS: dict[int, Any] = {}
 
 
 _REGISTERED: list[bool] = []

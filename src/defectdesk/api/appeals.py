@@ -29,6 +29,7 @@ from defectdesk.appeals.actions import (
     appeal_update,
     appeal_withdraw,
 )
+from defectdesk.appeals.notices import notifications_visible, unread_visible
 from defectdesk.appeals.packet import packet_render
 from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.present import appeal_detail, appeal_summary, suggestion_for
@@ -40,11 +41,11 @@ from defectdesk.appeals.selectors import (
     review_queue,
 )
 from defectdesk.appeals.transitions import Status
-from defectdesk.appeals.uploads import filename_check, sent_file_names
+from defectdesk.appeals.uploads import filename_check
 from defectdesk.core.errors import BadRequest, FieldError, Forbidden, TooLarge, ValidationFailed
+from defectdesk.core.multipart import sent_file_names
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.models import Notification
-from defectdesk.notify.selectors import notifications_visible, unread_visible
 
 router = Router(tags=["appeals"])
 
@@ -82,10 +83,6 @@ class DecideIn(Schema):
         description="The appeal's status as the reviewer saw it; when the appeal has changed "
         "since, the decision is refused with 409.",
     )
-
-
-class WithdrawIn(Schema):
-    note: str = ""
 
 
 class DefectRefOut(Schema):

@@ -13,17 +13,11 @@ from typing import Any
 
 from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.ledger.fold import Dispute, LedgerEvent, OrderState
+from defectdesk.ledger.words import code_label
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
-
-
-def code_label(code: Any) -> str:
-    """A ledger code in words (the one table of labels lives with the timeline's words)."""
-    from defectdesk.web.timeline import code_label as label
-
-    return label(code)
 
 
 def _summary(event: LedgerEvent) -> str:
@@ -257,12 +251,6 @@ RULES_BY_REASON: dict[tuple[str, str], Any] = {
     ("chargeback", "proof_of_delivery"): _delivered_before_claim,
     ("late_shipment", "carrier_scan_before_ship_by"): _scan_before_ship_by,
 }
-RULE_NAMES = (
-    "fulfilled_by_marketplace",
-    "refund_before_claim",
-    "delivered_before_claim",
-    "scan_before_ship_by",
-)
 
 
 def rules_evaluate(state: OrderState, kind: str, reason: str, source_key: str) -> list[RuleFinding]:

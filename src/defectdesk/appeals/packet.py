@@ -30,7 +30,7 @@ from defectdesk.appeals.models import Appeal
 from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.appeals.selectors import order_state_of
 from defectdesk.core.timeutil import local_text, parse_aware, zone
-from defectdesk.web.timeline import code_label, event_title
+from defectdesk.ledger.words import code_label, event_title
 
 MAX_IMAGE_WIDTH = 170 * mm
 MAX_IMAGE_HEIGHT = 120 * mm

@@ -9,17 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from defectdesk.policy.kinds import DEFECT_KINDS
+
 RULE_MODES = ("approve", "recommend", "off")
 
 DEFAULT_FILING_WINDOW_DAYS: dict[str, int] = {
-    "negative_feedback": 90,
-    "a_to_z_claim": 30,
-    "chargeback": 30,
-    "cancellation": 30,
-    "late_shipment": 30,
-    "invalid_tracking": 30,
-    "late_delivery": 30,
-    "refund": 30,
+    code: kind.filing_window_days for code, kind in DEFECT_KINDS.items()
 }
 
 DEFAULT_AUTO_RULES: dict[str, str] = {

@@ -72,13 +72,6 @@ def open_appeal_for_defect(defect: Defect) -> Appeal | None:
     return Appeal.objects.filter(defect=defect, status__in=sorted(OPEN_STATUSES)).first()
 
 
-def open_appeals_by_defect(defects: Iterable[Defect | int]) -> dict[int, Appeal]:
-    """The open appeal of each of these defects that has one, in one query (for lists)."""
-    ids = [d if isinstance(d, int) else d.pk for d in defects]
-    found = Appeal.objects.filter(defect_id__in=ids, status__in=sorted(OPEN_STATUSES))
-    return {a.defect_id: a for a in found}
-
-
 def review_queue(who: Who) -> QuerySet[Appeal]:
     """Appeals awaiting a reviewer, soonest review deadline first (reviewers only)."""
     if not principal_of(who).is_reviewer:

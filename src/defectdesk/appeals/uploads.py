@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import html
 import io
 import re
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from typing import Any
 
 import filetype
 from django.conf import settings
-from django.http import HttpRequest
-from django.http.multipartparser import MultiPartParser
 from PIL import Image
 
 from defectdesk.appeals.rules_policy import AppealRules
@@ -77,39 +73,6 @@ def filename_check(name: str, field: str = "file") -> str:
             field, f"the file name is {len(name)} characters long; the limit is {MAX_NAME}"
         )
     return name.strip()
-
-
-class _NameRecordingParser(MultiPartParser):
-    """Django's parser, noting each file name as sent before it quietly rewrites it (drops
-    paths, NUL and line breaks), so that every upload path checks the same name."""
-
-    sent: list[str]
-
-    def sanitize_file_name(self, file_name: str) -> str | None:
-        self.sent.append(html.unescape(file_name))  # Django unescapes HTML entities first
-        return super().sanitize_file_name(file_name)
-
-
-def record_sent_file_names(request: HttpRequest) -> None:
-    """Have the request's multipart body parsed with its file names noted as sent."""
-    sent: list[str] = []
-
-    def parse(meta: Any, post_data: Any) -> Any:
-        parser = _NameRecordingParser(meta, post_data, request.upload_handlers, request.encoding)
-        parser.sent = sent
-        return parser.parse()
-
-    request.parse_file_upload = parse  # type: ignore[method-assign,assignment]
-    request._sent_file_names = sent  # type: ignore[attr-defined]
-
-
-def sent_file_names(request: HttpRequest, files: list[Any]) -> list[str]:
-    """The names of these uploaded files as the client sent them (Django's own where unknown)."""
-    sent: list[str] | None = getattr(request, "_sent_file_names", None)
-    names = [f.name or "" for f in files]
-    if sent is None or len(sent) != len(names):
-        return names
-    return list(sent)
 
 
 def sniff(content: bytes) -> str | None:

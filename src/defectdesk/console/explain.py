@@ -6,38 +6,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from defectdesk.defects.models import Defect
-from defectdesk.policy.profile import ODR_KINDS, Policy
-
-METRIC_LABELS = {
-    "order_defect_rate": "Order Defect Rate",
-    "pre_fulfillment_cancel_rate": "Pre-fulfilment cancel rate",
-    "late_shipment_rate": "Late shipment rate",
-    "valid_tracking_rate": "Valid tracking rate",
-    "on_time_delivery_rate": "On-time delivery rate",
-    "refund_rate": "Refund rate",
-    "contact_response_rate": "Contact response rate",
-}
-
-KIND_METRIC = {
-    "cancellation": "pre_fulfillment_cancel_rate",
-    "late_shipment": "late_shipment_rate",
-    "invalid_tracking": "valid_tracking_rate",
-    "late_delivery": "on_time_delivery_rate",
-    "refund": "refund_rate",
-}
-
-OPENED_BY = {
-    "negative_feedback": "the buyer left feedback rated {max_rating} stars or lower",
-    "a_to_z_claim": "the buyer filed an A-to-z Guarantee claim",
-    "chargeback": "the buyer's bank opened a chargeback with a service reason",
-    "cancellation": "the seller cancelled the order before shipping it",
-    "late_shipment": "the order shipped after its ship-by time, or had not shipped when it passed",
-    "invalid_tracking": "the shipment had no tracking number, or no carrier scan within "
-    "{scan_grace_hours} hours of shipping",
-    "late_delivery": "the order was delivered after its deliver-by time, or not delivered "
-    "when it passed",
-    "refund": "the seller refunded the order",
-}
+from defectdesk.policy.kinds import DEFECT_KINDS, kind_label, kind_text
+from defectdesk.policy.metrics import metric_label
+from defectdesk.policy.profile import Policy
 
 # What a reviewer may give as the reason of a denial; the note to the merchant follows it.
 DENIAL_REASONS: tuple[tuple[str, str], ...] = (
@@ -73,18 +44,13 @@ class DefectReason:
 def defect_reason(defect: Defect, order_date: date | None, policy: Policy) -> DefectReason:
     """Which metric a defect weighs on under the marketplace's policy, and until when."""
     spec_defects = policy.defects
-    opened = OPENED_BY.get(defect.kind, defect.kind).format(
-        max_rating=spec_defects.max_rating, scan_grace_hours=spec_defects.scan_grace_hours
-    )
-    if defect.kind in ODR_KINDS:
-        metric: str | None = "order_defect_rate"
-        counts = defect.kind in policy.metrics["order_defect_rate"].kinds
-    else:
-        metric = KIND_METRIC.get(defect.kind)
-        counts = metric is not None
+    declared = DEFECT_KINDS.get(defect.kind)
+    if declared is None:
+        return DefectReason(defect.kind, defect.kind, None, "—", False, "", "", None)
+    opened = kind_text(declared.opened_by, spec_defects.settings.get(defect.kind, {}))
+    metric = declared.metric
+    counts = metric != "order_defect_rate" or defect.kind in policy.metrics[metric].kinds
     counts = counts and spec_defects.enabled.get(defect.kind, True)
-    if metric is None:
-        return DefectReason(Defect.Kind(defect.kind).label, opened, None, "—", False, "", "", None)
     spec = policy.metrics[metric]
     sign = "<" if spec.condition == "lt" else ">"
     leaves = (
@@ -93,10 +59,10 @@ def defect_reason(defect: Defect, order_date: date | None, policy: Policy) -> De
         else None
     )
     return DefectReason(
-        kind_label=Defect.Kind(defect.kind).label,
+        kind_label=kind_label(defect.kind),
         opened_by=opened,
         metric=metric,
-        metric_label=METRIC_LABELS[metric],
+        metric_label=metric_label(metric),
         counts=counts,
         target_text=f"{sign} {percent(spec.target)}",
         window_text=f"orders of the last {spec.window_days} days, {spec.lag_days} days lag",

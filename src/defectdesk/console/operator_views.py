@@ -31,7 +31,6 @@ from defectdesk.appeals.rules_policy import (
     RULE_MODES,
 )
 from defectdesk.console.access import console_principal, operator_page
-from defectdesk.console.explain import METRIC_LABELS
 from defectdesk.console.health import account_statuses, marketplace_today
 from defectdesk.console.preview import StatusChanges, policy_preview, status_changes
 from defectdesk.core.actors import Actor
@@ -41,6 +40,7 @@ from defectdesk.defects.models import Defect
 from defectdesk.ledger.actions import marketplace_set
 from defectdesk.ledger.models import Marketplace
 from defectdesk.policy.actions import policy_set
+from defectdesk.policy.metrics import metric_label
 from defectdesk.policy.profile import METRICS, profile_complete, profile_errors
 from defectdesk.policy.selectors import policy_for
 
@@ -231,7 +231,7 @@ def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, A
     return {
         "market": market,
         "values": values,
-        "metrics": [(name, METRIC_LABELS[name]) for name in METRICS],
+        "metrics": [(name, metric_label(name)) for name in METRICS],
         "kinds": [(kind, Defect.Kind(kind).label) for kind in DEFAULT_FILING_WINDOW_DAYS],
         "rules": [(rule, RULE_LABELS.get(rule, rule)) for rule in DEFAULT_AUTO_RULES],
         "modes": RULE_MODES,

@@ -29,7 +29,6 @@ from defectdesk.metrics.version import version_cached
 
 # Awaiting a reviewer's decision against the review deadline (not the merchant's answer).
 WAITING_ON_REVIEWER = (Status.SUBMITTED, Status.IN_REVIEW)
-ASSIGNED_CHOICES = ("", "me", "unassigned")
 COUNTS_CACHE_SECONDS = 60
 # How many sellers, and orders, a search looks at.
 SEARCH_LIMIT = 1000

@@ -45,7 +45,6 @@ from defectdesk.console.access import console_principal, reviewer_page
 from defectdesk.console.explain import (
     DENIAL_LABELS,
     DENIAL_REASONS,
-    METRIC_LABELS,
     defect_reason,
 )
 from defectdesk.console.health import sellers_health
@@ -63,6 +62,7 @@ from defectdesk.console.stats import decision_rows, reason_label, review_stats
 from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
+from defectdesk.policy.metrics import metric_label
 from defectdesk.policy.selectors import policy_for
 
 PAGE_SIZE = 25
@@ -169,7 +169,7 @@ def _health_numbers(appeal: Appeal, health: Any) -> list[dict[str, Any]]:
         base = reverse("metric_list", args=[name])
         out.append(
             {
-                "label": METRIC_LABELS.get(name, name),
+                "label": metric_label(name),
                 "rate": rate,
                 "numerator": num,
                 "denominator": den,

@@ -16,13 +16,13 @@ from django.http import (
 )
 from django.utils import timezone
 
-from defectdesk.appeals.uploads import record_sent_file_names
 from defectdesk.core.audit import (
     REQUEST_ID_HEADER,
     request_id_from,
     reset_request_id,
     set_request_id,
 )
+from defectdesk.core.multipart import record_sent_file_names
 
 
 class ViewerTimezoneMiddleware:

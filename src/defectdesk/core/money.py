@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 _AMOUNT = re.compile(r"^-?\d{1,15}(\.\d{1,6})?$")
@@ -19,12 +18,3 @@ def parse_amount(value: object) -> Decimal:
         return Decimal(value.strip())
     except InvalidOperation as exc:  # pragma: no cover - guarded by the pattern
         raise ValueError('must be a decimal string such as "19.99"') from exc
-
-
-@dataclass(frozen=True, slots=True)
-class Money:
-    amount: Decimal
-    currency: str
-
-    def __str__(self) -> str:
-        return f"{self.amount:.2f} {self.currency}"

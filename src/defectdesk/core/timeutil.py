@@ -31,12 +31,6 @@ def local_date(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
-def window(as_of: date, length: int, lag: int) -> tuple[date, date]:
-    """The inclusive [from, to] order dates of a window of `length` days lagged `lag` days."""
-    to = as_of - timedelta(days=lag)
-    return to - timedelta(days=length - 1), to
-
-
 def parse_aware(value: str) -> datetime:
     """An ISO-8601 time with an offset; a naive time raises ValueError."""
     text = value.strip()

@@ -11,10 +11,11 @@ from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.timeutil import zone
 from defectdesk.defects.models import Defect
+from defectdesk.defects.projection import orders_mark_problems, problem_since
 from defectdesk.ledger.fold import fold_order
 from defectdesk.ledger.ingest import ingest_lock, load_order_events
 from defectdesk.ledger.models import Marketplace, Order
-from defectdesk.ledger.projection import MarketplaceRef, OrderChange, projectors
+from defectdesk.ledger.projection import MarketplaceRef, OrderChange, PendingOrder, pipeline
 
 
 def defect_remove_by_appeal(
@@ -40,11 +41,12 @@ def defect_remove_by_appeal(
         )
         state = fold_order(market.code, order.order_ref, events)
         change = OrderChange(order.id, order.seller_id, ref, None, state)
+        pending = [PendingOrder(order.id, ref, None, state)]
+        projection = pipeline()
         if state.is_placed:
-            for projector in projectors():
-                retract = getattr(projector, "retract", None)
-                if retract is not None:
-                    retract([change])
+            facts = projection.facts(pending)
+            for projector in projection.projectors:
+                projector.retract([change], facts)
         from_state = locked.status
         locked.appeal_removed_at = at
         locked.removed_by_appeal_id = appeal_id
@@ -65,8 +67,11 @@ def defect_remove_by_appeal(
             ]
         )
         if state.is_placed:
-            for projector in projectors():
-                projector.apply([change])
+            # The facts again, now with the appeal's cut; the order's problem mark follows.
+            facts = projection.facts(pending)
+            for projector in projection.projectors:
+                projector.apply([change], facts)
+            orders_mark_problems([(order.id, problem_since(facts.of(change)[0]))])
         locked.refresh_from_db()
         audit_record(
             actor=actor,

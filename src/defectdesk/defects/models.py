@@ -6,18 +6,14 @@ from django.db import models
 
 from defectdesk.accounts.models import Seller
 from defectdesk.ledger.models import Marketplace, Order
+from defectdesk.policy.kinds import DEFECT_KINDS
 
 
 class Defect(models.Model):
-    class Kind(models.TextChoices):
-        NEGATIVE_FEEDBACK = "negative_feedback", "Negative feedback"
-        A_TO_Z_CLAIM = "a_to_z_claim", "A-to-z Guarantee claim"
-        CHARGEBACK = "chargeback", "Chargeback"
-        CANCELLATION = "cancellation", "Cancellation"
-        LATE_SHIPMENT = "late_shipment", "Late shipment"
-        INVALID_TRACKING = "invalid_tracking", "Invalid tracking"
-        LATE_DELIVERY = "late_delivery", "Late delivery"
-        REFUND = "refund", "Refund"
+    # Declared in policy/kinds.py: one member per kind, in declaration order.
+    Kind = models.TextChoices(  # type: ignore[misc,call-overload]
+        "Kind", [(code.upper(), (code, kind.label)) for code, kind in DEFECT_KINDS.items()]
+    )
 
     class Status(models.TextChoices):
         ACTIVE = "active", "Active"

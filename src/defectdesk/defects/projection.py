@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -184,105 +185,78 @@ def _facts_around(
     return facts, old
 
 
+OrderKey = tuple[int, str]  # marketplace id, order ref
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFacts:
+    """What the projections read about a batch's orders, worked out once per batch."""
+
+    policies: dict[int, Policy]  # by marketplace id (those without a stored policy: none)
+    # The stored defects of the batch's orders: (order, kind, source key) -> (id, appeal cut).
+    existing: dict[ExistingKey, tuple[int, datetime | None]]
+    # Each order's defects after the batch, and before it when it was placed before.
+    defects: dict[OrderKey, tuple[list[DefectFact], list[DefectFact] | None]]
+
+    def policy(self, marketplace_id: int) -> Policy:
+        return self.policies.get(marketplace_id, DEFAULT_POLICY)
+
+    def of(self, change: OrderChange) -> tuple[list[DefectFact], list[DefectFact] | None]:
+        return self.defects[(change.marketplace.id, change.after.order_ref)]
+
+
+def batch_facts(pending: Sequence[PendingOrder]) -> BatchFacts:
+    """The policies, stored defects and defect facts (appeal cuts applied) of a batch's orders."""
+    policies = policies_by_marketplace()
+    existing = existing_defects([p.order_id for p in pending if p.order_id is not None])
+    cuts = {k: at for k, (_, at) in existing.items() if at is not None}
+    defects = {
+        (p.marketplace.id, p.after.order_ref): _facts_around(
+            p.order_id, policies.get(p.marketplace.id, DEFAULT_POLICY), p.before, p.after, cuts
+        )
+        for p in pending
+    }
+    return BatchFacts(policies, existing, defects)
+
+
 class DefectProjector:
     """Upserts defects by (order, kind, source key) so ids stay stable across rebuilds.
 
-    It owns the orders' `problem_since` column: during ingestion `prepare` works out each
-    order's defects before the orders' rows are written, so the column is written with the
-    row (one write per order and batch); `apply` then writes the defects. Called without
-    `prepare` (an appeal's removal), `apply` works them out and marks the orders itself."""
+    It owns the orders' `problem_since` column: its values come from the batch's facts and
+    are written with the orders' rows (one write per order and batch)."""
 
     name = "defects"
-    order_columns = ("problem_since",)
+    order_columns: tuple[str, ...] = ("problem_since",)
 
-    def __init__(self) -> None:
-        # What the last batch gave, for projectors later in the same batch (the counters):
-        # the changes object, each order's facts (appeals applied) and the appeal cuts.
-        self.last_changes: Sequence[OrderChange] | None = None
-        self.last_facts: dict[int, list[DefectFact]] = {}
-        self.last_before_facts: dict[int, list[DefectFact]] = {}
-        self.last_cuts: dict[ExistingKey, datetime] = {}
-        # From `prepare` to the `apply` of the same batch, by (marketplace id, order ref):
-        # the order's facts after and before the batch, and the stored defects of the orders.
-        self._prepared: dict[tuple[int, str], tuple[list[DefectFact], list[DefectFact] | None]]
-        self._prepared = {}
-        self._prepared_existing: dict[ExistingKey, tuple[int, datetime | None]] = {}
+    def order_values(
+        self, pending: Sequence[PendingOrder], facts: BatchFacts
+    ) -> list[tuple[Any, ...]]:
+        return [
+            (problem_since(facts.defects[(p.marketplace.id, p.after.order_ref)][0]),)
+            for p in pending
+        ]
 
-    def prepare(self, pending: Sequence[PendingOrder]) -> list[tuple[Any, ...]]:
-        policies = policies_by_marketplace()
-        existing = existing_defects([p.order_id for p in pending if p.order_id is not None])
-        cuts = {k: at for k, (_, at) in existing.items() if at is not None}
-        self._prepared_existing = existing
-        self._prepared = {}
-        values = []
-        for p in pending:
-            policy: Policy = policies.get(p.marketplace.id, DEFAULT_POLICY)
-            facts, old = _facts_around(p.order_id, policy, p.before, p.after, cuts)
-            self._prepared[(p.marketplace.id, p.after.order_ref)] = (facts, old)
-            values.append((problem_since(facts),))
-        return values
-
-    def apply(self, changes: Sequence[OrderChange]) -> None:
-        prepared, self._prepared = self._prepared, {}
-        # Unless `prepare` ran for exactly these orders (their rows then already hold
-        # problem_since), work out their facts here and mark the orders afterwards.
-        mark = not (
-            prepared and all((c.marketplace.id, c.after.order_ref) in prepared for c in changes)
-        )
-        existing = (
-            existing_defects([c.order_id for c in changes]) if mark else self._prepared_existing
-        )
-        self._prepared_existing = {}
-        cuts = {k: at for k, (_, at) in existing.items() if at is not None}
-        if mark:
-            policies = policies_by_marketplace()
-            computed = [
-                _facts_around(
-                    c.order_id,
-                    policies.get(c.marketplace.id, DEFAULT_POLICY),
-                    c.before,
-                    c.after,
-                    cuts,
-                )
-                for c in changes
-            ]
-        else:
-            computed = [prepared[(c.marketplace.id, c.after.order_ref)] for c in changes]
+    def apply(self, changes: Sequence[OrderChange], facts: BatchFacts) -> None:
+        existing = facts.existing
         rows: list[list[Any]] = []
         seen: set[ExistingKey] = set()
-        facts_by_order: dict[int, list[DefectFact]] = {}
-        before_by_order: dict[int, list[DefectFact]] = {}
-        for change, (facts, old) in zip(changes, computed, strict=True):
-            facts_by_order[change.order_id] = facts
-            seen.update((change.order_id, f.kind, f.source_key) for f in facts)
-            if old is not None:
-                before_by_order[change.order_id] = old
-                if old == facts and all(
-                    (change.order_id, f.kind, f.source_key) in existing for f in facts
-                ):
-                    continue  # its rows already say this
-            rows.extend(defect_row(change, fact) for fact in facts)
-        self.last_changes = changes
-        if mark:
-            # Orders placed before this batch whose active defects did not change keep their
-            # mark, and so do rows this batch created without a problem (their mark is empty
-            # already); the others (new with a defect, rebuilt, or changed) are marked anew.
-            marks = []
-            for c in changes:
-                since = problem_since(facts_by_order[c.order_id])
-                if c.order_id in before_by_order:
-                    if problem_since(before_by_order[c.order_id]) != since:
-                        marks.append((c.order_id, since))
-                elif since is not None or not c.created:
-                    marks.append((c.order_id, since))
-            orders_mark_problems(marks)
-        self.last_facts = facts_by_order
-        self.last_before_facts = before_by_order
-        self.last_cuts = cuts
+        for change in changes:
+            after, before = facts.of(change)
+            seen.update((change.order_id, f.kind, f.source_key) for f in after)
+            if (
+                before is not None
+                and before == after
+                and all((change.order_id, f.kind, f.source_key) in existing for f in after)
+            ):
+                continue  # its rows already say this
+            rows.extend(defect_row(change, fact) for fact in after)
         bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
         stale = [pk for key, (pk, _) in existing.items() if key not in seen]
         if stale:
             stale_defects_retire(stale)
+
+    def retract(self, changes: Sequence[OrderChange], facts: BatchFacts) -> None:
+        """Nothing to take back: an appeal's action writes the defect's row itself."""
 
     def reset(self) -> None:
         """Nothing to delete: rows are kept (appeals reference them) and refreshed on replay."""

@@ -8,11 +8,12 @@ has not. An approved appeal cuts the intervals at its moment (see `with_appeal`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from defectdesk.ledger.fold import Dispute, OrderState
+from defectdesk.policy.kinds import DEFECT_KINDS
 from defectdesk.policy.profile import Policy
 
 Interval = tuple[datetime, datetime | None]
@@ -35,10 +36,6 @@ class DefectFact:
     @property
     def is_active(self) -> bool:
         return bool(self.intervals) and self.intervals[-1][1] is None
-
-    def active_at(self, cutoff: datetime) -> bool:
-        """Active for the state made of every event before `cutoff`."""
-        return any(s < cutoff and (e is None or cutoff <= e) for s, e in self.intervals)
 
 
 def _steps(changes: Iterable[tuple[datetime, bool]]) -> tuple[Interval, ...]:
@@ -150,115 +147,145 @@ def _dispute(kind: str, dispute: Dispute, removing: frozenset[str]) -> DefectFac
     )
 
 
+def _a_to_z_claim(state: OrderState, policy: Policy) -> list[DefectFact]:
+    removing = policy.defects.claim_removing_outcomes
+    facts = (_dispute("a_to_z_claim", claim, removing) for claim in state.claims.values())
+    return [f for f in facts if f is not None]
+
+
+def _chargeback(state: OrderState, policy: Policy) -> list[DefectFact]:
+    rules = policy.defects
+    facts = (
+        _dispute("chargeback", chargeback, rules.chargeback_removing_outcomes)
+        for chargeback in state.chargebacks.values()
+        if chargeback.reason in rules.chargeback_service_reasons
+    )
+    return [f for f in facts if f is not None]
+
+
+def _cancellation(state: OrderState, policy: Policy) -> list[DefectFact]:
+    if not (
+        state.fulfillment == "merchant"
+        and state.cancelled_before_shipment
+        and state.cancelled_by in policy.defects.cancel_requested_by
+        and state.cancelled_at
+    ):
+        return []
+    return [
+        DefectFact(
+            "cancellation",
+            "",
+            state.cancelled_at,
+            ((state.cancelled_at, None),),
+            source_event_ids=(state.cancel_event_id or "",),
+        )
+    ]
+
+
+def _late_shipment(state: OrderState, policy: Policy) -> list[DefectFact]:
+    ship_by = state.ship_by
+    if state.fulfillment != "merchant" or ship_by is None:
+        return []
+    shipment = state.first_shipment
+    if shipment is not None and shipment.at <= ship_by:
+        return []
+    ids = [state.placed_event_id or ""] + ([shipment.event_id] if shipment else [])
+    if state.cancelled_before_shipment and state.cancelled_at is not None:
+        if state.cancelled_at <= ship_by:
+            return []
+        return [
+            DefectFact(
+                "late_shipment",
+                "",
+                ship_by,
+                ((ship_by, state.cancelled_at),),
+                "rule",
+                "cancelled before shipment: the order left the late shipment rate",
+                (*ids, state.cancel_event_id or ""),
+            )
+        ]
+    return [
+        DefectFact("late_shipment", "", ship_by, ((ship_by, None),), source_event_ids=tuple(ids))
+    ]
+
+
+def _invalid_tracking(state: OrderState, policy: Policy) -> list[DefectFact]:
+    shipment = state.first_shipment
+    if state.fulfillment != "merchant" or shipment is None:
+        return []
+    untracked = not (shipment.tracking_number or "").strip()
+    grace = timedelta(hours=policy.defects.scan_grace_hours)
+    start = shipment.at if untracked else shipment.at + grace
+    first_scan = state.first_scan_at
+    if first_scan is not None and first_scan <= start:
+        return []
+    scan = state.scans[0] if state.scans else None
+    return [
+        DefectFact(
+            "invalid_tracking",
+            "",
+            start,
+            ((start, first_scan),),
+            "event" if scan else "",
+            f"carrier scan ({scan.status})" if scan else "",
+            tuple(i for i in (shipment.event_id, scan.event_id if scan else "") if i),
+        )
+    ]
+
+
+def _late_delivery(state: OrderState, policy: Policy) -> list[DefectFact]:
+    deliver_by = state.deliver_by
+    if (
+        state.fulfillment != "merchant"
+        or deliver_by is None
+        or (state.cancelled_before_shipment and not state.shipments)
+    ):
+        return []
+    if state.delivered_at is not None and state.delivered_at <= deliver_by:
+        return []
+    ids = [state.placed_event_id or ""]
+    if state.delivered_event_id:
+        ids.append(state.delivered_event_id)
+    return [
+        DefectFact(
+            "late_delivery", "", deliver_by, ((deliver_by, None),), source_event_ids=tuple(ids)
+        )
+    ]
+
+
+def _refund(state: OrderState, policy: Policy) -> list[DefectFact]:
+    if not state.refunds:
+        return []
+    refund = state.refunds[0]
+    return [
+        DefectFact(
+            "refund", "", refund.at, ((refund.at, None),), source_event_ids=(refund.event_id,)
+        )
+    ]
+
+
+Rule = Callable[[OrderState, Policy], list[DefectFact]]
+
+# The rule of each kind declared in policy/kinds.py: the defects it gives a placed order.
+RULES: dict[str, Rule] = {
+    "negative_feedback": _negative_feedback,
+    "a_to_z_claim": _a_to_z_claim,
+    "chargeback": _chargeback,
+    "cancellation": _cancellation,
+    "late_shipment": _late_shipment,
+    "invalid_tracking": _invalid_tracking,
+    "late_delivery": _late_delivery,
+    "refund": _refund,
+}
+
+
 def defect_facts(state: OrderState, policy: Policy) -> list[DefectFact]:
     """Every defect the ledger gives this placed order, with its active intervals."""
     if state.placed_at is None:
         return []
-    rules = policy.defects
-    enabled = rules.enabled
+    enabled = policy.defects.enabled
     facts: list[DefectFact] = []
-    merchant = state.fulfillment == "merchant"
-    placed_id = state.placed_event_id or ""
-    if enabled["negative_feedback"]:
-        facts.extend(_negative_feedback(state, policy))
-    if enabled["a_to_z_claim"]:
-        for claim in state.claims.values():
-            fact = _dispute("a_to_z_claim", claim, rules.claim_removing_outcomes)
-            if fact is not None:
-                facts.append(fact)
-    if enabled["chargeback"]:
-        for chargeback in state.chargebacks.values():
-            if chargeback.reason not in rules.chargeback_service_reasons:
-                continue
-            fact = _dispute("chargeback", chargeback, rules.chargeback_removing_outcomes)
-            if fact is not None:
-                facts.append(fact)
-    shipment = state.first_shipment
-    cancelled_before = state.cancelled_before_shipment
-    if (
-        enabled["cancellation"]
-        and merchant
-        and cancelled_before
-        and state.cancelled_by in rules.cancel_requested_by
-        and state.cancelled_at
-    ):
-        facts.append(
-            DefectFact(
-                "cancellation",
-                "",
-                state.cancelled_at,
-                ((state.cancelled_at, None),),
-                source_event_ids=(state.cancel_event_id or "",),
-            )
-        )
-    if enabled["late_shipment"] and merchant and state.ship_by is not None:
-        ship_by = state.ship_by
-        on_time = shipment is not None and shipment.at <= ship_by
-        if not on_time:
-            ids = [placed_id] + ([shipment.event_id] if shipment else [])
-            if cancelled_before and state.cancelled_at is not None:
-                if state.cancelled_at > ship_by:
-                    facts.append(
-                        DefectFact(
-                            "late_shipment",
-                            "",
-                            ship_by,
-                            ((ship_by, state.cancelled_at),),
-                            "rule",
-                            "cancelled before shipment: the order left the late shipment rate",
-                            (*ids, state.cancel_event_id or ""),
-                        )
-                    )
-            else:
-                facts.append(
-                    DefectFact(
-                        "late_shipment",
-                        "",
-                        ship_by,
-                        ((ship_by, None),),
-                        source_event_ids=tuple(ids),
-                    )
-                )
-    if enabled["invalid_tracking"] and merchant and shipment is not None:
-        untracked = not (shipment.tracking_number or "").strip()
-        start = shipment.at if untracked else shipment.at + timedelta(hours=rules.scan_grace_hours)
-        first_scan = state.first_scan_at
-        if first_scan is None or first_scan > start:
-            scan = state.scans[0] if state.scans else None
-            facts.append(
-                DefectFact(
-                    "invalid_tracking",
-                    "",
-                    start,
-                    ((start, first_scan),),
-                    "event" if scan else "",
-                    f"carrier scan ({scan.status})" if scan else "",
-                    tuple(i for i in (shipment.event_id, scan.event_id if scan else "") if i),
-                )
-            )
-    if (
-        enabled["late_delivery"]
-        and merchant
-        and state.deliver_by is not None
-        and not (cancelled_before and not state.shipments)
-    ):
-        deliver_by = state.deliver_by
-        if state.delivered_at is None or state.delivered_at > deliver_by:
-            ids = [placed_id] + ([state.delivered_event_id] if state.delivered_event_id else [])
-            facts.append(
-                DefectFact(
-                    "late_delivery",
-                    "",
-                    deliver_by,
-                    ((deliver_by, None),),
-                    source_event_ids=tuple(ids),
-                )
-            )
-    if enabled["refund"] and state.refunds:
-        refund = state.refunds[0]
-        facts.append(
-            DefectFact(
-                "refund", "", refund.at, ((refund.at, None),), source_event_ids=(refund.event_id,)
-            )
-        )
+    for kind in DEFECT_KINDS:
+        if enabled.get(kind, True):
+            facts.extend(RULES[kind](state, policy))
     return facts

@@ -7,7 +7,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from defectdesk.accounts.roles import Principal, principal_for_user
-from defectdesk.core.errors import NotFound
 from defectdesk.defects.models import Defect
 
 Who = Principal | AbstractBaseUser | AnonymousUser | None
@@ -26,11 +25,3 @@ def defects_visible_to(who: Who) -> QuerySet[Defect]:
     if principal.sees_all_sellers:
         return qs
     return qs.filter(seller_id__in=principal.seller_ids())
-
-
-def defect_for(who: Who, defect_id: int) -> Defect:
-    """One visible defect; unknown and foreign ones are both NotFound (404)."""
-    found = defects_visible_to(who).filter(pk=defect_id).first()
-    if found is None:
-        raise NotFound(f"Defect {defect_id} not found.")
-    return found

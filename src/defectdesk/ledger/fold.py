@@ -73,17 +73,6 @@ class Feedback:
     removed_reason: str | None = None
     removed_event_id: str | None = None
 
-    def rating_at(self, moment: datetime) -> int | None:
-        """The rating in force just before `moment`, or None if none or removed by then."""
-        if self.removed_at is not None and self.removed_at < moment:
-            return None
-        rating = None
-        for posting in self.postings:
-            if posting.at >= moment:
-                break
-            rating = posting.rating
-        return rating
-
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -102,14 +91,6 @@ class Dispute:
     amount: Decimal | None = None
     filed_event_id: str | None = None
     decisions: list[Decision] = field(default_factory=list)
-
-    def outcome_at(self, moment: datetime) -> str | None:
-        outcome = None
-        for decision in self.decisions:
-            if decision.at >= moment:
-                break
-            outcome = decision.outcome
-        return outcome
 
     @property
     def outcome(self) -> str | None:
@@ -151,7 +132,6 @@ class OrderState:
     delivered_event_id: str | None = None
     cancelled_at: datetime | None = None
     cancelled_by: str | None = None
-    cancel_reason: str | None = None
     cancel_event_id: str | None = None
     return_requested_at: datetime | None = None
     return_received_at: datetime | None = None
@@ -361,7 +341,6 @@ def _apply(state: OrderState, event: LedgerEvent) -> None:
         if state.cancelled_at is None:
             state.cancelled_at = at
             state.cancelled_by = data.get("requested_by")
-            state.cancel_reason = data.get("reason")
             state.cancel_event_id = event.event_id
     elif kind == "return.requested":
         state.return_requested_at = state.return_requested_at or at

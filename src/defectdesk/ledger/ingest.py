@@ -29,8 +29,7 @@ from defectdesk.ledger.projection import (
     MarketplaceRef,
     OrderChange,
     PendingOrder,
-    column_owners,
-    projectors,
+    pipeline,
 )
 from defectdesk.ledger.schemas import MarketplaceInfo, ValidEvent, event_validate
 
@@ -114,11 +113,6 @@ def marketplace_refs() -> dict[str, MarketplaceRef]:
         m.code: MarketplaceRef(m.id, m.code, zone(m.timezone), m.currency)
         for m in Marketplace.objects.all()
     }
-
-
-def _chunks(items: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def events_ingest(
@@ -555,17 +549,19 @@ def project_states(
     states: list[tuple[OrderState | None, OrderState, MarketplaceRef]],
     ids: dict[tuple[int, str], int] | None = None,
 ) -> None:
-    """Upsert the orders' rows and hand the changes to every registered projector.
+    """Upsert the orders' rows and hand the changes to every projector of the pipeline.
 
-    `ids` holds the row ids of orders already stored, when the caller has read them; the
-    projectors that own columns of the rows need them (`column_owners`)."""
+    The batch's facts are worked out once, before the rows are written (the rows carry the
+    columns projectors own), and every projector gets the same facts. `ids` holds the row ids
+    of orders already stored, when the caller has read them."""
     if not states:
         return
+    chosen = pipeline()
     sellers = _seller_ids({after.seller or "" for _, after, _ in states})
     rows = [order_row(after, market, sellers[after.seller or ""]) for _, after, market in states]
     columns = list(ORDER_COLUMNS)
-    owners = column_owners()
-    if owners:
+    facts = None
+    if chosen.projectors:
         if ids is None:
             keys = {(m.id, after.order_ref) for _, after, m in states}
             ids = {key: o.id for key, o in stored_orders(keys).items()}
@@ -573,10 +569,13 @@ def project_states(
             PendingOrder(ids.get((m.id, after.order_ref)), m, before, after)
             for before, after, m in states
         ]
-        for owner in owners:
-            columns.extend(owner.order_columns)
-            for row, values in zip(rows, owner.prepare(pending), strict=True):
-                row.extend(values)
+        facts = chosen.facts(pending)
+        for projector in chosen.projectors:
+            if projector.order_columns:
+                columns.extend(projector.order_columns)
+                values = projector.order_values(pending, facts)
+                for row, extra in zip(rows, values, strict=True):
+                    row.extend(extra)
     # PostgreSQL tells an inserted row from an updated one: a new row has no xmax yet.
     created = "xmax = 0" if is_postgres() else "FALSE"
     returned = bulk_upsert(
@@ -594,5 +593,5 @@ def project_states(
         changes.append(
             OrderChange(pk, sellers[after.seller or ""], market, before, after, created=new)
         )
-    for projector in projectors():
-        projector.apply(changes)
+    for projector in chosen.projectors:
+        projector.apply(changes, facts)

@@ -1,13 +1,14 @@
 """Projections kept up to date from the ledger, batch by batch.
 
-Apps above the ledger (defects, metrics, ...) register a projector in their AppConfig.ready();
-ingestion hands every projector the orders a batch changed, inside the batch's transaction,
-in registration order (INSTALLED_APPS order). `defectdesk rebuild` resets them and replays.
+The packages above the ledger install one `Pipeline` (metrics/pipeline.py): the projectors in
+the order they run and the function that works out a batch's facts. Ingestion works the facts
+out once per batch and hands them, with the orders the batch changed, to every projector inside
+the batch's transaction. `defectdesk rebuild` resets them and replays.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -47,39 +48,60 @@ class PendingOrder:
     after: OrderState
 
 
-class OrderColumns(Protocol):
-    """A projector that also owns columns of the orders' rows (the defects projection owns
-    `problem_since`). Its values are computed before the rows are written, so that each row
-    is written once per batch, and `apply` then leaves those columns alone."""
+class Projector(Protocol):
+    """A projection of the ledger kept up to date batch by batch, inside the batch's transaction.
 
+    `facts` is what the pipeline's `facts` worked out for the batch's orders (once, before the
+    orders' rows are written), handed to every projector alike."""
+
+    name: str
+    # Columns of the orders' rows this projection owns (the defects: `problem_since`). Their
+    # values are computed before the rows are written, so each row is written once per batch.
     order_columns: tuple[str, ...]
 
-    def prepare(self, pending: Sequence[PendingOrder]) -> list[tuple[Any, ...]]:
+    def order_values(self, pending: Sequence[PendingOrder], facts: Any) -> list[tuple[Any, ...]]:
         """The values of `order_columns` for each pending order, in the same order."""
 
-
-class Projector(Protocol):
-    name: str
-
-    def apply(self, changes: Sequence[OrderChange]) -> None:
+    def apply(self, changes: Sequence[OrderChange], facts: Any) -> None:
         """Bring the projection up to date for these orders (set-based, in bulk)."""
+
+    def retract(self, changes: Sequence[OrderChange], facts: Any) -> None:
+        """Take back what these orders hold in the projection's aggregates, before a change
+        that is not a ledger event (an approved appeal) is applied to them."""
 
     def reset(self) -> None:
         """Delete everything this projection holds, before a full rebuild."""
 
-
-_PROJECTORS: list[Projector] = []
-
-
-def projector_register(projector: Projector) -> None:
-    if all(p.name != projector.name for p in _PROJECTORS):
-        _PROJECTORS.append(projector)
+    def reset_marketplace(self, marketplace_id: int) -> None:
+        """As reset(), for one marketplace's orders (before its policy is replayed)."""
 
 
-def projectors() -> list[Projector]:
-    return list(_PROJECTORS)
+def _no_facts(pending: Sequence[PendingOrder]) -> None:
+    return None
 
 
-def column_owners() -> list[OrderColumns]:
-    """The registered projectors that own columns of the orders' rows."""
-    return [p for p in _PROJECTORS if hasattr(p, "prepare")]  # type: ignore[misc]
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    """The projections ingestion keeps, in the order they run, and how a batch's facts are
+    worked out for them."""
+
+    facts: Callable[[Sequence[PendingOrder]], Any]
+    projectors: tuple[Projector, ...]
+
+    @property
+    def order_columns(self) -> list[str]:
+        return [column for p in self.projectors for column in p.order_columns]
+
+
+# The ledger alone keeps only the orders projection; the packages above install theirs.
+_pipeline = Pipeline(_no_facts, ())
+
+
+def pipeline_install(pipeline: Pipeline) -> None:
+    """Set the projections ingestion keeps (once, at start-up: metrics' AppConfig.ready())."""
+    global _pipeline
+    _pipeline = pipeline
+
+
+def pipeline() -> Pipeline:
+    return _pipeline

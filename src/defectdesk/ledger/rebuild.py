@@ -19,7 +19,7 @@ from defectdesk.ledger.ingest import (
     project_states,
 )
 from defectdesk.ledger.models import Event
-from defectdesk.ledger.projection import MarketplaceRef, projectors
+from defectdesk.ledger.projection import MarketplaceRef, pipeline
 
 ORDERS_PER_BATCH = 5000
 
@@ -95,7 +95,7 @@ def ledger_rebuild(progress: Callable[[int], None] | None = None, *, actor: Acto
     """
     with transaction.atomic():
         ingest_lock()
-        for projector in projectors():
+        for projector in pipeline().projectors:
             projector.reset()
         orders = orders_replay(None, progress)
         audit_record(

@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, NamedTuple, get_args, get_origin
+from types import UnionType
+from typing import Annotated, Any, Literal, NamedTuple, Union, get_args, get_origin
 
 import orjson
 from pydantic import (
@@ -20,6 +21,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+from pydantic.fields import FieldInfo
 
 from defectdesk.core.errors import FieldError
 from defectdesk.core.money import parse_amount
@@ -324,12 +326,16 @@ def _p_ident(value: object) -> object:
     return _NOT
 
 
-def _p_choice(model: type[BaseModel], name: str) -> Any:
-    """A checker of the values the model's Literal field `name` allows (read from the model)."""
+def literal_choices(model: type[BaseModel], name: str) -> tuple[str, ...]:
+    """The values the model's Literal field `name` allows, in their declared order."""
     annotation = model.model_fields[name].annotation
     options = [annotation, *get_args(annotation)]
     literal = next(a for a in options if get_origin(a) is Literal)
-    allowed = frozenset(get_args(literal))
+    return tuple(get_args(literal))
+
+
+def _p_choice(allowed: frozenset[str]) -> Any:
+    """A checker of one of these values."""
 
     def check(value: object) -> object:
         return value if type(value) is str and value in allowed else _NOT
@@ -366,12 +372,7 @@ def _p_money(value: object) -> object:
 
 
 _REQUIRED = object()
-_ITEM_FIELDS: dict[str, tuple[Any, Any]] = {
-    "sku": (_p_str(64), _REQUIRED),
-    "title": (_p_str(500), None),
-    "quantity": (_p_int(1, 100_000), 1),
-    "price": (_p_amount, None),
-}
+PlainSpec = dict[str, tuple[Any, Any]]  # field -> (checker, default: _REQUIRED, None or a value)
 
 
 def _plain_fields(value: object, spec: dict[str, tuple[Any, Any]]) -> dict[str, Any] | None:
@@ -399,78 +400,74 @@ def _plain_fields(value: object, spec: dict[str, tuple[Any, Any]]) -> dict[str, 
     return out
 
 
-def _p_items(value: object) -> object:
-    if type(value) is not list or len(value) > 1_000:
-        return _NOT
-    items = []
-    for item in value:
-        plain = _plain_fields(item, _ITEM_FIELDS)
-        if plain is None:
+def _field_parts(info: FieldInfo) -> tuple[Any, list[Any]]:
+    """A field's type without `| None` and `Annotated`, and every constraint on it."""
+    annotation, metadata = info.annotation, list(info.metadata)
+    if get_origin(annotation) in (Union, UnionType):
+        annotation = next(a for a in get_args(annotation) if a is not type(None))
+    if get_origin(annotation) is Annotated:
+        annotation, *extra = get_args(annotation)
+        for item in extra:
+            metadata.extend(item.metadata if isinstance(item, FieldInfo) else [item])
+    return annotation, metadata
+
+
+def _plain_checker(annotation: Any, metadata: list[Any]) -> Any:
+    """The plain-path checker of a field the models declare (read from its declaration)."""
+    limits = {type(m).__name__: m for m in metadata}
+    validators = {getattr(m, "func", None) for m in metadata}
+    if get_origin(annotation) is Literal:
+        return _p_choice(frozenset(get_args(annotation)))
+    if annotation is str:
+        if _amount in validators:
+            return _p_amount
+        if _nonblank in validators:
+            assert limits["MaxLen"].max_length == 128
+            return _p_ident
+        return _p_str(limits["MaxLen"].max_length)
+    if annotation is int:
+        return _p_int(limits["Ge"].ge, limits["Le"].le)
+    if annotation is bool:
+        return _p_bool
+    if annotation is AwareDatetime:
+        return _p_instant
+    if annotation is MoneyData:
+        return _p_money
+    if get_origin(annotation) is list:
+        (item,) = get_args(annotation)
+        return _p_list(_plain_spec(item), limits["MaxLen"].max_length)
+    raise TypeError(f"no plain-path checker for {annotation!r}")
+
+
+def _plain_spec(model: type[BaseModel]) -> PlainSpec:
+    """Each field of a model with its plain-path checker and its default."""
+    return {
+        name: (
+            _plain_checker(*_field_parts(info)),
+            _REQUIRED if info.is_required() else info.default,
+        )
+        for name, info in model.model_fields.items()
+    }
+
+
+def _p_list(spec: PlainSpec, limit: int) -> Any:
+    def check(value: object) -> object:
+        if type(value) is not list or len(value) > limit:
             return _NOT
-        items.append(plain)
-    return items
+        items = []
+        for item in value:
+            plain = _plain_fields(item, spec)
+            if plain is None:
+                return _NOT
+            items.append(plain)
+        return items
+
+    return check
 
 
-_P_TEXT = _p_str(10_000)
-_PLAIN_DATA: dict[str, dict[str, tuple[Any, Any]]] = {
-    "order.placed": {
-        "buyer": (_p_ident, _REQUIRED),
-        "fulfillment": (_p_choice(OrderPlaced, "fulfillment"), _REQUIRED),
-        "total": (_p_money, _REQUIRED),
-        "ship_by": (_p_instant, _REQUIRED),
-        "deliver_by": (_p_instant, _REQUIRED),
-        "items": (_p_items, []),
-        "payment_ref": (_p_ident, None),
-    },
-    "order.shipped": {
-        "carrier": (_p_str(100), None),
-        "tracking_number": (_p_str(128), None),
-        "service": (_p_str(100), None),
-    },
-    "shipment.scanned": {
-        "status": (_p_choice(ShipmentScanned, "status"), None),
-        "location": (_p_str(200), None),
-    },
-    "order.delivered": {"signature": (_p_bool, None), "proof_url": (_p_str(2_000), None)},
-    "order.cancelled": {
-        "requested_by": (_p_choice(OrderCancelled, "requested_by"), _REQUIRED),
-        "reason": (_P_TEXT, None),
-    },
-    "return.requested": {"reason": (_P_TEXT, None)},
-    "return.received": {"reason": (_P_TEXT, None)},
-    "refund.issued": {
-        "amount": (_p_amount, _REQUIRED),
-        "reason": (_P_TEXT, None),
-        "initiated_by": (_p_choice(RefundIssued, "initiated_by"), None),
-    },
-    "feedback.posted": {
-        "feedback_id": (_p_ident, _REQUIRED),
-        "rating": (_p_int(1, 5), _REQUIRED),
-        "comment": (_P_TEXT, None),
-    },
-    "feedback.removed": {"feedback_id": (_p_ident, _REQUIRED), "reason": (_P_TEXT, None)},
-    "claim.filed": {
-        "claim_id": (_p_ident, _REQUIRED),
-        "reason": (_p_choice(ClaimFiled, "reason"), _REQUIRED),
-        "amount": (_p_amount, None),
-    },
-    "claim.decided": {
-        "claim_id": (_p_ident, _REQUIRED),
-        "outcome": (_p_choice(ClaimDecided, "outcome"), _REQUIRED),
-    },
-    "chargeback.filed": {
-        "chargeback_id": (_p_ident, _REQUIRED),
-        "reason": (_p_choice(ChargebackFiled, "reason"), _REQUIRED),
-        "amount": (_p_amount, None),
-    },
-    "chargeback.decided": {
-        "chargeback_id": (_p_ident, _REQUIRED),
-        "outcome": (_p_choice(ChargebackDecided, "outcome"), _REQUIRED),
-    },
-    "message.received": {"message_id": (_p_ident, _REQUIRED), "body": (_P_TEXT, None)},
-    "message.sent": {"message_id": (_p_ident, _REQUIRED), "body": (_P_TEXT, None)},
-    "message.no_response_needed": {"message_id": (_p_ident, _REQUIRED)},
-}
+# Generated from the models above: a new event type or field needs no second declaration.
+_PLAIN_DATA: dict[str, PlainSpec] = {kind: _plain_spec(m) for kind, m in DATA_SCHEMAS.items()}
+_ITEM_FIELDS = _plain_spec(ItemData)
 
 
 def _plain_event(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from defectdesk.core.bulk import bulk_upsert
-from defectdesk.ledger.projection import OrderChange
+from defectdesk.ledger.projection import OrderChange, PendingOrder
 from defectdesk.messaging.models import BuyerMessage
 from defectdesk.messaging.threads import buyer_messages
 
@@ -23,8 +24,12 @@ COLUMNS = [
 
 class MessageProjector:
     name = "messages"
+    order_columns: tuple[str, ...] = ()
 
-    def apply(self, changes: Sequence[OrderChange]) -> None:
+    def order_values(self, pending: Sequence[PendingOrder], facts: Any) -> list[tuple[Any, ...]]:
+        return [() for _ in pending]
+
+    def apply(self, changes: Sequence[OrderChange], facts: Any) -> None:
         rows = [
             [
                 c.order_id,
@@ -42,8 +47,14 @@ class MessageProjector:
         ]
         bulk_upsert(BuyerMessage._meta.db_table, COLUMNS, rows, ["order_id", "message_id"])
 
+    def retract(self, changes: Sequence[OrderChange], facts: Any) -> None:
+        """Nothing to take back: buyer messages do not depend on defects."""
+
     def reset(self) -> None:
         """Rows are keyed by (order, message) and upserted, so a rebuild overwrites them."""
+
+    def reset_marketplace(self, marketplace_id: int) -> None:
+        """As reset(), for one marketplace."""
 
 
 message_projector = MessageProjector()

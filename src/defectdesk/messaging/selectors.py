@@ -12,6 +12,7 @@ from defectdesk.accounts.models import Seller
 from defectdesk.ledger.models import Marketplace, Order
 from defectdesk.messaging.models import BuyerMessage
 from defectdesk.messaging.threads import AtRisk, BuyerThreadMessage, OrderFacts, order_risks
+from defectdesk.policy.selectors import policy_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,6 @@ class AtRiskOrder:
 
 def response_window(marketplace_id: int) -> timedelta:
     """The time a buyer message may wait for its answer: the policy's contact response hours."""
-    from defectdesk.policy.selectors import policy_for
-
     return timedelta(
         hours=policy_for(marketplace_id).metric("contact_response_rate").response_hours
     )
@@ -124,11 +123,16 @@ def at_risk_orders(
     for row in BuyerMessage.objects.filter(order_id__in=ids):
         threads[row.order_id].append(_thread(row))
     result = []
-    windows: dict[int, timedelta] = {}
+    windows: dict[int, tuple[timedelta, timedelta]] = {}
     for order in orders:
         if order.marketplace_id not in windows:
-            windows[order.marketplace_id] = response_window(order.marketplace_id)
-        risks = order_risks(_facts(order), threads[order.id], now, windows[order.marketplace_id])
+            policy = policy_for(order.marketplace_id)
+            windows[order.marketplace_id] = (
+                timedelta(hours=policy.metric("contact_response_rate").response_hours),
+                timedelta(hours=policy.defects.scan_grace_hours),
+            )
+        response, scan_grace = windows[order.marketplace_id]
+        risks = order_risks(_facts(order), threads[order.id], now, response, scan_grace)
         if risks:
             result.append(AtRiskOrder(order, risks))
     far = now + timedelta(days=3650)

@@ -109,9 +109,16 @@ class OrderFacts:
 
 
 def order_risks(
-    order: OrderFacts, messages: list[BuyerThreadMessage], now: datetime, window: timedelta
+    order: OrderFacts,
+    messages: list[BuyerThreadMessage],
+    now: datetime,
+    window: timedelta,
+    scan_grace: timedelta,
 ) -> list[AtRisk]:
-    """Why an order may become a defect soon, and what prevents it (DESIGN §7)."""
+    """Why an order may become a defect soon, and what prevents it (DESIGN §7).
+
+    `window` is the policy's response time to a buyer message, `scan_grace` its time from
+    shipping to the first carrier scan."""
     risks: list[AtRisk] = []
     live = order.cancelled_at is None
     merchant = order.fulfillment == "merchant"
@@ -131,7 +138,7 @@ def order_risks(
             )
         )
     if live and merchant and order.shipped_at is not None and order.first_scan_at is None:
-        due = order.shipped_at + timedelta(hours=48)
+        due = order.shipped_at + scan_grace
         detail = (
             "Shipped without a tracking number."
             if not order.tracking_number

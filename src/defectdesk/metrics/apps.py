@@ -7,7 +7,7 @@ class MetricsConfig(AppConfig):
     verbose_name = "Metrics"
 
     def ready(self) -> None:
-        from defectdesk.ledger.projection import projector_register
-        from defectdesk.metrics.counters import counter_projector
+        from defectdesk.ledger.projection import pipeline_install
+        from defectdesk.metrics.pipeline import PIPELINE
 
-        projector_register(counter_projector)
+        pipeline_install(PIPELINE)

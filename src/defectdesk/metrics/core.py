@@ -22,27 +22,36 @@ from zoneinfo import ZoneInfo
 
 from defectdesk.defects.rules import DefectFact
 from defectdesk.ledger.fold import OrderState
-from defectdesk.policy.profile import KINDS, METRICS, Policy
+from defectdesk.policy.kinds import DEFECT_KINDS
+from defectdesk.policy.metrics import METRIC_DEFS, MetricCode, Part
+from defectdesk.policy.profile import METRICS, Policy
 
 INF = 10**7  # a day ordinal after every real day ("never")
 DayIntervals = list[tuple[int, int]]
 
-METRIC_CODE = {name: i for i, name in enumerate(METRICS)}
-ODR, CANCEL, LSR, VTR, OTDR, REFUND, CRR = range(7)
+# The stored codes (policy/metrics.py), as plain ints: they key every hot-path aggregate.
+METRIC_CODE = {name: int(m.code) for name, m in METRIC_DEFS.items()}
+ODR = int(MetricCode.ORDER_DEFECT_RATE)
+CANCEL = int(MetricCode.PRE_FULFILLMENT_CANCEL_RATE)
+LSR = int(MetricCode.LATE_SHIPMENT_RATE)
+VTR = int(MetricCode.VALID_TRACKING_RATE)
+OTDR = int(MetricCode.ON_TIME_DELIVERY_RATE)
+REFUND = int(MetricCode.REFUND_RATE)
+CRR = int(MetricCode.CONTACT_RESPONSE_RATE)
 
-DEN, NUM = 0, 1
-DEN_MERCHANT, NUM_MERCHANT, DEN_MARKETPLACE, NUM_MARKETPLACE = 2, 3, 4, 5
-COMPONENT_BASE = 10
-KIND_PART = {kind: COMPONENT_BASE + i for i, kind in enumerate(KINDS)}
-PART_KIND = {part: kind for kind, part in KIND_PART.items()}
+DEN, NUM = int(Part.DENOMINATOR), int(Part.NUMERATOR)
+DEN_MERCHANT, NUM_MERCHANT = int(Part.DENOMINATOR_MERCHANT), int(Part.NUMERATOR_MERCHANT)
+DEN_MARKETPLACE, NUM_MARKETPLACE = (
+    int(Part.DENOMINATOR_MARKETPLACE),
+    int(Part.NUMERATOR_MARKETPLACE),
+)
+KIND_PART = {code: kind.counter_part for code, kind in DEFECT_KINDS.items()}
 
-# The defect kind that makes an order fail each metric (ODR: the policy's kinds).
+# The defect kind that makes an order fail each metric but the ODR (the ODR: the policy's kinds).
 METRIC_KIND = {
-    CANCEL: "cancellation",
-    LSR: "late_shipment",
-    VTR: "invalid_tracking",
-    OTDR: "late_delivery",
-    REFUND: "refund",
+    METRIC_CODE[kind.metric]: code
+    for code, kind in DEFECT_KINDS.items()
+    if METRIC_CODE[kind.metric] != ODR
 }
 
 
@@ -267,18 +276,18 @@ def order_memberships(
         add(ODR, num_part, odr_days)
     # Refund rate: every order.
     add(REFUND, DEN, everyone)
-    add(REFUND, NUM, intersect(active.get("refund", []), everyone))
+    add(REFUND, NUM, intersect(active.get(METRIC_KIND[REFUND], []), everyone))
     if merchant:
         add(CANCEL, DEN, everyone)
-        add(CANCEL, NUM, intersect(active.get("cancellation", []), everyone))
+        add(CANCEL, NUM, intersect(active.get(METRIC_KIND[CANCEL], []), everyone))
         shipped = _after(seen(order.shipped_at)) if order.shipped_at else []
         if order.ship_by is not None:
             den = normalize(shipped + _after(seen(order.ship_by)))
             if order.cancelled_before_shipment and order.cancelled_at is not None:
                 den = subtract(den, _after(seen(order.cancelled_at)))
             add(LSR, DEN, den)
-            add(LSR, NUM, intersect(active.get("late_shipment", []), den))
-        vtr_num = subtract(shipped, active.get("invalid_tracking", []))
+            add(LSR, NUM, intersect(active.get(METRIC_KIND[LSR], []), den))
+        vtr_num = subtract(shipped, active.get(METRIC_KIND[VTR], []))
         add(VTR, DEN, shipped)
         add(VTR, NUM, vtr_num)
         if order.deliver_by is not None:
@@ -287,7 +296,7 @@ def order_memberships(
                 reached = normalize(reached + _after(seen(order.delivered_at)))
             den = intersect(vtr_num, reached)
             add(OTDR, DEN, den)
-            add(OTDR, NUM, subtract(den, active.get("late_delivery", [])))
+            add(OTDR, NUM, subtract(den, active.get(METRIC_KIND[OTDR], [])))
     hours = timedelta(hours=policy.metrics["contact_response_rate"].response_hours)
     for m in messages:
         mkey = seen(m.received_at)

@@ -9,10 +9,10 @@ from typing import Any
 from django.db import connection
 
 from defectdesk.core.bulk import bulk_insert, is_postgres
-from defectdesk.defects.projection import appeal_cuts, defect_projector, facts_with_appeals
-from defectdesk.defects.rules import DefectFact, defect_facts
+from defectdesk.defects.projection import BatchFacts
+from defectdesk.defects.rules import DefectFact
 from defectdesk.ledger.fold import OrderState
-from defectdesk.ledger.projection import MarketplaceRef, OrderChange
+from defectdesk.ledger.projection import MarketplaceRef, OrderChange, PendingOrder
 from defectdesk.metrics.core import (
     Contribution,
     MessageFacts,
@@ -23,8 +23,7 @@ from defectdesk.metrics.core import (
     order_memberships,
 )
 from defectdesk.metrics.models import DailyCounter
-from defectdesk.policy.profile import DEFAULT_POLICY, Policy
-from defectdesk.policy.selectors import policies_by_marketplace
+from defectdesk.policy.profile import Policy
 
 TABLE = DailyCounter._meta.db_table
 COLUMNS = ["seller_id", "marketplace_id", "metric", "part", "key_day", "change_day", "delta"]
@@ -94,36 +93,19 @@ def counters_add(deltas: dict[CounterKey, int]) -> None:
         )
 
 
-def changes_deltas(
-    changes: Sequence[OrderChange], policies: dict[int, Policy]
-) -> dict[CounterKey, int]:
-    """The counter deltas of a batch: each order's new contributions minus its old ones.
-
-    The defects projector ran first on the same changes: its facts and appeal cuts are reused.
-    """
-    shared = defect_projector.last_changes is changes
-    cuts = defect_projector.last_cuts if shared else appeal_cuts([c.order_id for c in changes])
+def changes_deltas(changes: Sequence[OrderChange], facts: BatchFacts) -> dict[CounterKey, int]:
+    """The counter deltas of a batch: each order's new contributions minus its old ones."""
     out: dict[CounterKey, int] = {}
     for change in changes:
         market = change.marketplace
-        policy = policies.get(market.id, DEFAULT_POLICY)
-        after = change.after
-        if shared:
-            after_facts = defect_projector.last_facts[change.order_id]
-        else:
-            after_facts = facts_with_appeals(change.order_id, defect_facts(after, policy), cuts)
-        new = metric_inputs(after, after_facts)
+        policy = facts.policy(market.id)
+        after_facts, before_facts = facts.of(change)
+        new = metric_inputs(change.after, after_facts)
         before = change.before
         local: dict[Contribution, int] = {}
-        if before is None or not before.is_placed:
+        if before is None or not before.is_placed or before_facts is None:
             inputs_deltas(new, market, policy, 1, local)
         else:
-            if shared:
-                before_facts = defect_projector.last_before_facts[change.order_id]
-            else:
-                before_facts = facts_with_appeals(
-                    change.order_id, defect_facts(before, policy), cuts
-                )
             old = metric_inputs(before, before_facts)
             if old == new:
                 continue  # nothing the metrics read has changed
@@ -139,13 +121,19 @@ def changes_deltas(
 
 class CounterProjector:
     name = "metrics"
+    order_columns: tuple[str, ...] = ()
 
-    def apply(self, changes: Sequence[OrderChange]) -> None:
-        counters_add(changes_deltas(changes, policies_by_marketplace()))
+    def order_values(
+        self, pending: Sequence[PendingOrder], facts: BatchFacts
+    ) -> list[tuple[Any, ...]]:
+        return [() for _ in pending]
 
-    def retract(self, changes: Sequence[OrderChange]) -> None:
+    def apply(self, changes: Sequence[OrderChange], facts: BatchFacts) -> None:
+        counters_add(changes_deltas(changes, facts))
+
+    def retract(self, changes: Sequence[OrderChange], facts: BatchFacts) -> None:
         """Take back the orders' current contributions (before an appeal changes a defect)."""
-        deltas = changes_deltas(changes, policies_by_marketplace())
+        deltas = changes_deltas(changes, facts)
         counters_add({k: -v for k, v in deltas.items()})
 
     def reset(self) -> None:

@@ -190,15 +190,6 @@ def seller_health(scope: Scope, as_of: date) -> dict[str, Any]:
     return health_json(scope.seller.external_id, scope.marketplace.code, as_of, sums, scope.policy)
 
 
-def health_as_of(seller: str, marketplace: str, day: date | None = None) -> dict[str, Any]:
-    """A seller's health JSON as of a day (default: today in the marketplace), for the demo."""
-    found = Seller.objects.filter(external_id=seller).first()
-    if found is None:
-        raise NotFound(f"Seller {seller!r} not found.")
-    scope = scope_for(found, marketplace)
-    return seller_health(scope, day or scope.today)
-
-
 def history_range(
     scope: Scope, start: str | date | None, end: str | date | None
 ) -> tuple[date, date]:

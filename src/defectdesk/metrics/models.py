@@ -6,6 +6,14 @@ from django.db import models
 
 from defectdesk.accounts.models import Seller
 from defectdesk.ledger.models import Marketplace
+from defectdesk.policy.kinds import DEFECT_KINDS
+from defectdesk.policy.metrics import MetricCode, Part
+
+# The codes of the `part` column: a metric's parts, then each kind's ODR component.
+PART_CHOICES = [
+    *Part.choices,
+    *((kind.counter_part, f"component {code}") for code, kind in DEFECT_KINDS.items()),
+]
 
 
 class DailyCounter(models.Model):
@@ -21,8 +29,8 @@ class DailyCounter(models.Model):
     marketplace = models.ForeignKey(
         Marketplace, on_delete=models.CASCADE, db_index=False, db_constraint=False, related_name="+"
     )
-    metric = models.SmallIntegerField()
-    part = models.SmallIntegerField()
+    metric = models.SmallIntegerField(choices=MetricCode.choices)
+    part = models.SmallIntegerField(choices=PART_CHOICES)
     key_day = models.DateField()
     change_day = models.DateField()
     delta = models.IntegerField()
@@ -32,7 +40,15 @@ class DailyCounter(models.Model):
             models.UniqueConstraint(
                 fields=["seller", "marketplace", "metric", "key_day", "change_day", "part"],
                 name="metrics_counter_one_cell",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(metric__in=MetricCode.values),
+                name="metrics_counter_known_metric",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(part__in=[code for code, _ in PART_CHOICES]),
+                name="metrics_counter_known_part",
+            ),
         ]
 
     def __str__(self) -> str:

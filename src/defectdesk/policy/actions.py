@@ -13,7 +13,7 @@ from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import ValidationFailed
 from defectdesk.ledger.ingest import ingest_lock
 from defectdesk.ledger.models import Marketplace
-from defectdesk.ledger.projection import projectors
+from defectdesk.ledger.projection import pipeline
 from defectdesk.ledger.rebuild import orders_replay
 from defectdesk.policy.models import MarketplacePolicy
 from defectdesk.policy.profile import policy_from_profile, profile_complete, profile_errors
@@ -69,8 +69,6 @@ def policy_set(
 
 def marketplace_replay(marketplace_id: int, progress: Callable[[int], None] | None = None) -> int:
     """Reset one marketplace's projections and refold its orders, in the caller's transaction."""
-    for projector in projectors():
-        reset = getattr(projector, "reset_marketplace", None)
-        if reset is not None:
-            reset(marketplace_id)
+    for projector in pipeline().projectors:
+        projector.reset_marketplace(marketplace_id)
     return orders_replay(marketplace_id, progress)

@@ -7,100 +7,19 @@ from dataclasses import dataclass
 from typing import Any, TypeGuard
 
 from defectdesk.core.errors import FieldError
+from defectdesk.policy.kinds import DEFECT_KINDS, Setting, kinds_in
+from defectdesk.policy.metrics import CONDITIONS, METRIC_DEFS, ODR
 
-METRICS: tuple[str, ...] = (
-    "order_defect_rate",
-    "pre_fulfillment_cancel_rate",
-    "late_shipment_rate",
-    "valid_tracking_rate",
-    "on_time_delivery_rate",
-    "refund_rate",
-    "contact_response_rate",
-)
-KINDS: tuple[str, ...] = (
-    "negative_feedback",
-    "a_to_z_claim",
-    "chargeback",
-    "cancellation",
-    "late_shipment",
-    "invalid_tracking",
-    "late_delivery",
-    "refund",
-)
-ODR_KINDS: tuple[str, ...] = ("negative_feedback", "a_to_z_claim", "chargeback")
-CLAIM_OUTCOMES = (
-    "denied",
-    "withdrawn",
-    "refunded_by_seller",
-    "granted_seller_funded",
-    "granted_marketplace_funded",
-)
-CHARGEBACK_OUTCOMES = ("won", "lost", "accepted")
-CHARGEBACK_REASONS = (
-    "not_received",
-    "not_as_described",
-    "duplicate",
-    "fraud",
-    "unrecognized",
-    "other",
-)
-CANCEL_REQUESTERS = ("buyer", "seller", "marketplace")
-CONDITIONS = ("lt", "gt")
+METRICS: tuple[str, ...] = tuple(METRIC_DEFS)
+KINDS: tuple[str, ...] = tuple(DEFECT_KINDS)
+ODR_KINDS: tuple[str, ...] = kinds_in(ODR)
 
 DEFAULT_PROFILE: dict[str, Any] = {
     "metrics": {
-        "order_defect_rate": {
-            "window_days": 60,
-            "lag_days": 14,
-            "target": 0.01,
-            "condition": "lt",
-            "kinds": ["negative_feedback", "a_to_z_claim", "chargeback"],
-        },
-        "pre_fulfillment_cancel_rate": {
-            "window_days": 7,
-            "lag_days": 0,
-            "target": 0.025,
-            "condition": "lt",
-        },
-        "late_shipment_rate": {"window_days": 30, "lag_days": 0, "target": 0.04, "condition": "lt"},
-        "valid_tracking_rate": {
-            "window_days": 30,
-            "lag_days": 10,
-            "target": 0.95,
-            "condition": "gt",
-        },
-        "on_time_delivery_rate": {
-            "window_days": 30,
-            "lag_days": 10,
-            "target": 0.90,
-            "condition": "gt",
-        },
-        "refund_rate": {"window_days": 30, "lag_days": 0, "target": 0.05, "condition": "lt"},
-        "contact_response_rate": {
-            "window_days": 30,
-            "lag_days": 0,
-            "target": 0.90,
-            "condition": "gt",
-            "response_hours": 24,
-        },
+        name: m.default_policy() | ({"kinds": list(ODR_KINDS)} if name == ODR else {})
+        for name, m in METRIC_DEFS.items()
     },
-    "defects": {
-        "negative_feedback": {"enabled": True, "max_rating": 2},
-        "a_to_z_claim": {
-            "enabled": True,
-            "removing_outcomes": ["denied", "withdrawn", "granted_marketplace_funded"],
-        },
-        "chargeback": {
-            "enabled": True,
-            "service_reasons": ["not_received", "not_as_described", "duplicate", "other"],
-            "removing_outcomes": ["won"],
-        },
-        "cancellation": {"enabled": True, "requested_by": ["seller"]},
-        "late_shipment": {"enabled": True},
-        "invalid_tracking": {"enabled": True, "scan_grace_hours": 48},
-        "late_delivery": {"enabled": True},
-        "refund": {"enabled": True},
-    },
+    "defects": {code: kind.default_policy() for code, kind in DEFECT_KINDS.items()},
 }
 
 
@@ -131,6 +50,8 @@ class DefectPolicy:
     chargeback_removing_outcomes: frozenset[str]
     cancel_requested_by: frozenset[str]
     scan_grace_hours: int
+    # Every kind's settings by name, as the profile gives them (the placeholders of its texts).
+    settings: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,10 +70,6 @@ class Policy:
             self.profile["metrics"]["order_defect_rate"]["kinds"],
             self.profile["metrics"]["contact_response_rate"]["response_hours"],
         )
-
-
-def default_profile() -> dict[str, Any]:
-    return copy.deepcopy(DEFAULT_PROFILE)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -184,6 +101,13 @@ def _check_list(errors: list[FieldError], field: str, value: Any, allowed: tuple
                 field, f"unknown {', '.join(map(repr, unknown))}; allowed: {', '.join(allowed)}"
             )
         )
+
+
+def _check_setting(errors: list[FieldError], field: str, value: Any, setting: Setting) -> None:
+    if setting.names is not None:
+        _check_list(errors, field, value, setting.names())
+    elif not _is_int(value) or not setting.low <= value <= setting.high:
+        errors.append(FieldError(field, setting.message))
 
 
 def profile_errors(profile: Any) -> list[FieldError]:
@@ -268,46 +192,12 @@ def profile_errors(profile: Any) -> list[FieldError]:
             continue
         if not isinstance(spec.get("enabled", True), bool):
             errors.append(FieldError(f"{field}.enabled", "must be true or false"))
-        known = {"enabled"} | {
-            "negative_feedback": {"max_rating"},
-            "a_to_z_claim": {"removing_outcomes"},
-            "chargeback": {"service_reasons", "removing_outcomes"},
-            "cancellation": {"requested_by"},
-            "invalid_tracking": {"scan_grace_hours"},
-        }.get(kind, set())
+        settings = {setting.name: setting for setting in DEFECT_KINDS[kind].settings}
         for key in spec:
-            if key not in known:
+            if key != "enabled" and key not in settings:
                 errors.append(FieldError(f"{field}.{key}", "unknown setting"))
-        if kind == "negative_feedback":
-            rating = spec.get("max_rating")
-            if not _is_int(rating) or not 1 <= rating <= 4:
-                errors.append(FieldError(f"{field}.max_rating", "must be a rating from 1 to 4"))
-        elif kind == "a_to_z_claim":
-            _check_list(
-                errors, f"{field}.removing_outcomes", spec.get("removing_outcomes"), CLAIM_OUTCOMES
-            )
-        elif kind == "chargeback":
-            _check_list(
-                errors, f"{field}.service_reasons", spec.get("service_reasons"), CHARGEBACK_REASONS
-            )
-            _check_list(
-                errors,
-                f"{field}.removing_outcomes",
-                spec.get("removing_outcomes"),
-                CHARGEBACK_OUTCOMES,
-            )
-        elif kind == "cancellation":
-            _check_list(
-                errors, f"{field}.requested_by", spec.get("requested_by"), CANCEL_REQUESTERS
-            )
-        elif kind == "invalid_tracking":
-            hours = spec.get("scan_grace_hours")
-            if not _is_int(hours) or not 0 <= hours <= 720:
-                errors.append(
-                    FieldError(
-                        f"{field}.scan_grace_hours", "must be a whole number of hours from 0 to 720"
-                    )
-                )
+        for setting in settings.values():
+            _check_setting(errors, f"{field}.{setting.name}", spec.get(setting.name), setting)
     return errors
 
 
@@ -333,6 +223,7 @@ def policy_from_profile(profile: dict[str, Any]) -> Policy:
     d = profile["defects"]
     defects = DefectPolicy(
         enabled={k: bool(d[k].get("enabled", True)) for k in KINDS},
+        settings={k: {n: v for n, v in d[k].items() if n != "enabled"} for k in KINDS},
         max_rating=int(d["negative_feedback"]["max_rating"]),
         claim_removing_outcomes=frozenset(d["a_to_z_claim"]["removing_outcomes"]),
         chargeback_service_reasons=frozenset(d["chargeback"]["service_reasons"]),

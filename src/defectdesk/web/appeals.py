@@ -49,10 +49,10 @@ from defectdesk.appeals.transitions import Status
 from defectdesk.appeals.uploads import (
     EXTENSIONS,
     STORED_EXTENSION,
-    sent_file_names,
     upload_check,
 )
 from defectdesk.core.errors import Conflict, DomainError, Forbidden, TooLarge
+from defectdesk.core.multipart import sent_file_names
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_at, viewer_for

@@ -11,7 +11,6 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from defectdesk.core.errors import DomainError
 from defectdesk.defects.models import Defect
@@ -19,6 +18,7 @@ from defectdesk.ledger.models import Order
 from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
 from defectdesk.metrics.today import today_mark
 from defectdesk.metrics.version import data_version, version_cached
+from defectdesk.policy.metrics import metric_label
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
 from defectdesk.web.common import base_context, page, viewer_for
@@ -29,16 +29,6 @@ from defectdesk.web.pagecache import Body, cached_page
 TREND_DAYS = 90
 # The version in the key makes a stale entry unreachable; the timeout only bounds memory.
 HEALTH_CACHE_SECONDS = 3600
-
-METRIC_LABELS: dict[str, Any] = {
-    "order_defect_rate": gettext_lazy("Order Defect Rate"),
-    "pre_fulfillment_cancel_rate": gettext_lazy("Pre-fulfilment cancel rate"),
-    "late_shipment_rate": gettext_lazy("Late shipment rate"),
-    "valid_tracking_rate": gettext_lazy("Valid tracking rate"),
-    "on_time_delivery_rate": gettext_lazy("On-time delivery rate"),
-    "refund_rate": gettext_lazy("Refund rate"),
-    "contact_response_rate": gettext_lazy("Contact response rate"),
-}
 
 
 @dataclass
@@ -146,7 +136,7 @@ def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
         spec = scope.policy.metrics[name]
         history = metric_history(scope, name, as_of - timedelta(days=TREND_DAYS - 1), as_of)
         points = [TrendPoint(date.fromisoformat(h["date"]), h["rate"]) for h in history]
-        label = str(METRIC_LABELS.get(name, name))
+        label = metric_label(name)
         num_url, den_url = _links(scope, name, as_of)
         cards.append(
             MetricCard(

@@ -22,12 +22,12 @@ from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.metrics.health import Scope, metric_history, parse_day, seller_health
 from defectdesk.metrics.lists import ListSpec, default_part, list_number, list_spec, listed
+from defectdesk.policy.metrics import metric_label
 from defectdesk.policy.profile import METRICS
 from defectdesk.policy.selectors import policy_for
 from defectdesk.web.charts import ChartPoint, chart_svg
 from defectdesk.web.common import Viewer, base_context, page, viewer_for
 from defectdesk.web.explainers import metric_changes, metric_rolloff
-from defectdesk.web.health import METRIC_LABELS
 from defectdesk.web.metriclinks import appealable_url, metric_list_url
 
 PAGE_SIZE = 50
@@ -156,7 +156,7 @@ def metric_list(request: HttpRequest, metric: str) -> HttpResponse:
     context = base_context(
         viewer, "health", metric=metric, errors=errors, blocked_texts=blocked_texts()
     )
-    context["metrics"] = [(m, METRIC_LABELS[m]) for m in METRICS]
+    context["metrics"] = [(m, metric_label(m)) for m in METRICS]
     if viewer.seller is None:
         context["empty"] = True
         return render(request, "web/metric.html", context)
@@ -206,7 +206,7 @@ def metric_list(request: HttpRequest, metric: str) -> HttpResponse:
         for h in history
     ]
     spec_policy = scope.policy.metrics[metric]
-    label = str(METRIC_LABELS[metric])
+    label = metric_label(metric)
     context.update(
         scope=scope,
         marketplace=scope.marketplace,

@@ -31,16 +31,19 @@ from defectdesk.core.errors import ValidationFailed
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.selectors import order_events, order_for, orders_visible_to
+from defectdesk.ledger.words import event_title
 from defectdesk.messaging.actions import MAX_BODY, message_reply
 from defectdesk.messaging.selectors import order_buyer_messages, response_window
 from defectdesk.messaging.threads import answer_state
 from defectdesk.metrics.version import version_cached
+from defectdesk.policy.kinds import DEFECT_KINDS, kind_text
+from defectdesk.policy.selectors import policy_for
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_at, viewer_for
 from defectdesk.web.csvsafe import csv_cell
 from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
 from defectdesk.web.ordertable import order_rows_html
 from defectdesk.web.pagecache import Body, cached_page
-from defectdesk.web.timeline import WHY_IT_COUNTS, event_detail, event_title
+from defectdesk.web.timeline import event_detail
 
 PAGE_SIZE = 50
 LISTING_CACHE_SECONDS = 60
@@ -262,6 +265,12 @@ class DefectView:
     upcoming: bool
 
 
+def _why_it_counts(kind: str, settings: dict[str, dict[str, Any]]) -> str:
+    """Why a defect of this kind counts, in the merchant's words and the policy's numbers."""
+    declared = DEFECT_KINDS.get(kind)
+    return kind_text(declared.why_it_counts, settings.get(kind, {})) if declared else ""
+
+
 def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
     defects = list(
         Defect.objects.filter(order=order).select_related("order").order_by("opened_at", "id")
@@ -275,6 +284,7 @@ def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
         .order_by("created_at", "id")
     )
     rules = appeal_rules_for(order.marketplace_id)
+    settings = policy_for(order.marketplace_id).defects.settings
     may_write = viewer.principal.may_write_seller(order.seller_id)
     now = timezone.now()
     labels = dict(Defect.Kind.choices)
@@ -305,7 +315,7 @@ def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
             DefectView(
                 defect=defect,
                 label=labels.get(defect.kind, defect.kind),
-                why=str(WHY_IT_COUNTS.get(defect.kind, "")),
+                why=_why_it_counts(defect.kind, settings),
                 appealable_until=closes,
                 open_appeal=open_one,
                 past_appeals=[a for a in mine if a is not open_one],

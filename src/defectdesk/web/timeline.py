@@ -6,94 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
-EVENT_TITLES: dict[str, Any] = {
-    "order.placed": gettext_lazy("Order placed"),
-    "order.shipped": gettext_lazy("Shipped"),
-    "shipment.scanned": gettext_lazy("Carrier scan"),
-    "order.delivered": gettext_lazy("Delivered"),
-    "order.cancelled": gettext_lazy("Cancelled"),
-    "return.requested": gettext_lazy("Return requested"),
-    "return.received": gettext_lazy("Return received"),
-    "refund.issued": gettext_lazy("Refund issued"),
-    "feedback.posted": gettext_lazy("Feedback posted"),
-    "feedback.removed": gettext_lazy("Feedback removed"),
-    "claim.filed": gettext_lazy("A-to-z Guarantee claim filed"),
-    "claim.decided": gettext_lazy("A-to-z Guarantee claim decided"),
-    "chargeback.filed": gettext_lazy("Chargeback filed"),
-    "chargeback.decided": gettext_lazy("Chargeback decided"),
-    "message.received": gettext_lazy("Buyer message"),
-    "message.sent": gettext_lazy("Your reply"),
-    "message.no_response_needed": gettext_lazy("Marked: no response needed"),
-}
-
-CODE_LABELS: dict[str, Any] = {
-    # dispute outcomes
-    "denied": gettext_lazy("denied"),
-    "withdrawn": gettext_lazy("withdrawn"),
-    "refunded_by_seller": gettext_lazy("refunded by the seller"),
-    "granted_seller_funded": gettext_lazy("granted, paid by the seller"),
-    "granted_marketplace_funded": gettext_lazy("granted, paid by the marketplace"),
-    "won": gettext_lazy("won by the seller"),
-    "lost": gettext_lazy("lost by the seller"),
-    "accepted": gettext_lazy("accepted"),
-    # dispute, return and refund reasons
-    "not_received": gettext_lazy("not received"),
-    "not_as_described": gettext_lazy("not as described"),
-    "return_not_refunded": gettext_lazy("return not refunded"),
-    "duplicate": gettext_lazy("duplicate charge"),
-    "fraud": gettext_lazy("fraud"),
-    "unrecognized": gettext_lazy("charge not recognised"),
-    "other": gettext_lazy("other"),
-    # scans, fulfilment and who did it
-    "in_transit": gettext_lazy("in transit"),
-    "out_for_delivery": gettext_lazy("out for delivery"),
-    "exception": gettext_lazy("delivery exception"),
-    "merchant": gettext_lazy("by the seller"),
-    "marketplace": gettext_lazy("marketplace"),
-    "buyer": gettext_lazy("buyer"),
-    "seller": gettext_lazy("seller"),
-}
-
-
-def code_label(code: Any) -> str:
-    """A code from the ledger (outcome, reason, scan status) in words; unknown codes unchanged."""
-    if code in (None, ""):
-        return "—"
-    found = CODE_LABELS.get(str(code))
-    return str(found) if found is not None else str(code).replace("_", " ")
-
-
-WHY_IT_COUNTS: dict[str, Any] = {
-    "negative_feedback": gettext_lazy(
-        "A buyer left feedback rated 2 stars or lower. It counts in your Order Defect Rate."
-    ),
-    "a_to_z_claim": gettext_lazy(
-        "A buyer filed an A-to-z Guarantee claim. It counts in your Order Defect Rate until the "
-        "claim is denied, withdrawn or paid by the marketplace."
-    ),
-    "chargeback": gettext_lazy(
-        "The buyer disputed the payment for a service reason. It counts in your Order Defect "
-        "Rate unless you win the dispute."
-    ),
-    "cancellation": gettext_lazy(
-        "You cancelled the order before shipping it. It counts in your pre-fulfilment cancel rate."
-    ),
-    "late_shipment": gettext_lazy(
-        "The order shipped after its ship-by date (or had not shipped when it passed). It counts "
-        "in your late shipment rate."
-    ),
-    "invalid_tracking": gettext_lazy(
-        "The shipment had no tracking number, or no carrier scan within 48 hours. It counts "
-        "against your valid tracking rate until a scan arrives."
-    ),
-    "late_delivery": gettext_lazy(
-        "The order was delivered after its deliver-by date (or not delivered when it passed). "
-        "It counts against your on-time delivery rate."
-    ),
-    "refund": gettext_lazy("You issued a refund on this order. It counts in your refund rate."),
-}
+from defectdesk.ledger.words import code_label
 
 
 def _money(data: Mapping[str, Any], key: str) -> str:
@@ -101,10 +15,6 @@ def _money(data: Mapping[str, Any], key: str) -> str:
     if isinstance(value, Mapping):
         return f"{value.get('amount', '')} {value.get('currency', '')}".strip()
     return str(value) if value not in (None, "") else ""
-
-
-def event_title(kind: str) -> str:
-    return str(EVENT_TITLES.get(kind, kind))
 
 
 def event_detail(kind: str, data: Mapping[str, Any]) -> str:

@@ -47,7 +47,7 @@ def get(mapping: dict[str, Any], key: str) -> Any:
 @register.filter
 def event_label(kind: Any) -> str:
     """A ledger event type in words ("order.placed" reads "Order placed")."""
-    from defectdesk.web.timeline import event_title
+    from defectdesk.ledger.words import event_title
 
     return event_title(str(kind))
 
@@ -55,7 +55,7 @@ def event_label(kind: Any) -> str:
 @register.filter
 def code_text(code: Any) -> str:
     """A ledger code (outcome, reason, scan status) in words."""
-    from defectdesk.web.timeline import code_label
+    from defectdesk.ledger.words import code_label
 
     return code_label(code)
 
@@ -63,7 +63,7 @@ def code_text(code: Any) -> str:
 @register.filter
 def dispute_text(dispute: Any) -> str:
     """A frozen claim or chargeback as a sentence: filed when, why, for how much, and decisions."""
-    from defectdesk.web.timeline import code_label
+    from defectdesk.ledger.words import code_label
 
     if not isinstance(dispute, dict):
         return "—"
@@ -121,7 +121,7 @@ def rule_label(rule: Any) -> str:
 @register.filter
 def fact_rows(facts: Any) -> list[tuple[str, str]]:
     """A rule's facts as (label, words) rows, without the ledger's event ids."""
-    from defectdesk.web.timeline import code_label
+    from defectdesk.ledger.words import code_label
 
     if not isinstance(facts, dict):
         return []

@@ -158,8 +158,3 @@ def periodic_jobs() -> list[PeriodicJob]:
 def retry_policy(task_path: str) -> RetryPolicy:
     """The retry policy of the job at `task_path` (the default for plain django-tasks Tasks)."""
     return _policies.get(task_path, DEFAULT_POLICY)
-
-
-def periodic_unregister(name: str) -> None:
-    """Forget a periodic job (for tests and for apps that switch a job off at start-up)."""
-    _periodic.pop(name, None)

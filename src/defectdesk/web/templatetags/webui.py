@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from defectdesk.accounts.roles import principal_for_user
 from defectdesk.accounts.selectors import sellers_visible_to
 from defectdesk.notify.selectors import unread_count
+from defectdesk.policy.metrics import metric_label
 
 register = template.Library()
 
@@ -184,6 +185,4 @@ def order_label(code: str) -> str:
 @register.filter
 def metric_labels(names: Any) -> str:
     """Metric codes as their names, comma separated."""
-    from defectdesk.web.health import METRIC_LABELS
-
-    return ", ".join(str(METRIC_LABELS.get(n, n)) for n in names)
+    return ", ".join(metric_label(n) for n in names)

@@ -18,10 +18,10 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from defectdesk.core.demo import DEMO_ORDERS, DEMO_SEED, demo_load, demo_logins_text
 from defectdesk.core.deploy import ensure_safe_to_serve
 from defectdesk.core.errors import DomainError
 from defectdesk.core.management.args import positive_int
+from defectdesk.demo.loader import DEMO_ORDERS, DEMO_SEED, demo_load, demo_logins_text
 
 STOP_GRACE_SECONDS = 10.0
 PR_SET_PDEATHSIG = 1

@@ -1,0 +1,1 @@
+"""The demo marketplace: generated sellers, users and ledger, on top of every other package."""

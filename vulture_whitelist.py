@@ -1,0 +1,92 @@
+"""Names vulture (in `make lint`) cannot see used: each is called or read by a framework."""
+
+# ruff: noqa
+
+# Model fields, choices and pydantic fields: stored columns and event fields that the admin,
+# the migrations, raw SQL or the event validation read, and attributes saved by update_fields.
+_.is_staff
+SUSPENDED
+INGEST
+REVIEW
+ADMIN
+updated_at
+_.confirmed
+_.updated_at
+_.withdrawn_at
+_.decided_by_id
+verbose_name_plural
+withdrawn_at
+author
+seen_at
+claimed_at
+task_id
+_.removed_by_appeal_id
+EVENT
+RULE
+removed_by_appeal_id
+seq
+UNSHIPPED
+SHIPPED
+DELIVERED
+CANCELLED
+shipping_service
+requested_by
+recorded_at
+available_at
+claimed_until
+failed_at
+last_error
+outbox
+
+# API response schema fields: django-ninja serialises them.
+denied_because_reply_deadline_passed
+decision_expected_by
+uploaded_by
+suggested_explanation
+open_appeal
+active_defects
+items_ordered
+
+# Fields of view dataclasses read by templates; the import cache's counters, read by its test.
+window_text
+leaves_window_on
+_.preview
+breaches
+_.breaches
+_.hits
+_.misses
+chart
+numerator_url
+denominator_url
+why
+open_appeal
+past_appeals
+
+# Called by their dotted path: settings (AXES_CLIENT_IP_CALLABLE, CSRF_FAILURE_VIEW, CACHES),
+# the job registry and the scheduler, and a migration (the audit triggers).
+client_address
+info_requests_expire_job
+reviews_flag_overdue_job
+evidence_sweep_job
+install
+uninstall
+SharedRedisCache
+account_status_record_job
+csrf_failure
+
+# Methods and attributes Django, gunicorn, django-tasks and django-ninja look up by name.
+urlpatterns
+_.get_client
+_.run_task
+_.load_config
+_.clean_time_zone
+openapi_description
+param_name
+_._class
+_.running_task
+_._run_tasks
+_.parse_file_upload
+
+# Parameters a framework signature requires (ModelAdmin permissions, signal handlers).
+obj
+frame
