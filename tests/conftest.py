@@ -138,3 +138,12 @@ def make_event() -> Callable[..., dict[str, Any]]:
         }
 
     return make
+
+
+@pytest.fixture
+def worker_alive(db: Any) -> None:
+    """A worker's heartbeat, so that /readyz answers ready."""
+    from defectdesk.core.jobs.worker import worker_heartbeat
+
+    worker_heartbeat("w-test")
+

@@ -19,7 +19,7 @@ from defectdesk.policy.profile import METRICS
 from tests.tenant_world import SellerData, World, bearer, foreign_markers, world_build
 from tests.test_appeal_support import frozen, media  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("media", "frozen")
+pytestmark = pytest.mark.usefixtures("media", "frozen", "worker_alive")
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # 404 for the object; 401/403/405 where the role or method is wrong; 400/422 for a body the
@@ -35,6 +35,7 @@ SCOPES: dict[str, str] = {
     "signin": "public",
     "signout": "public",
     "healthz": "public",
+    "readyz": "public",
     "password_reset": "public",
     "password_reset_done": "public",
     "password_reset_confirm": "public",

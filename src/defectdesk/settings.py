@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -99,7 +100,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "defectdesk.core.middleware.RequestIdMiddleware",
+    "defectdesk.core.logs.AccessLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "defectdesk.core.shared.RequestReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -253,7 +256,7 @@ CONTENT_SECURITY_POLICY = {
 # HTTPS: redirect plain HTTP and send HSTS when served over TLS (docs/operations.md).
 _SERVED_OVER_HTTPS = not DEBUG and not TESTING and not EMBEDDED
 SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", _SERVED_OVER_HTTPS)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 31_536_000 if SECURE_SSL_REDIRECT else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", True)
@@ -299,10 +302,56 @@ INGEST_FOLD_CACHE = _env_int("INGEST_FOLD_CACHE", 50000)
 # Processes that import one NDJSON file into PostgreSQL side by side (sellers split by slot).
 INGEST_WORKERS = _env_int("INGEST_WORKERS", min(os.cpu_count() or 1, 4), 1)
 
+# -- Production run: static files, proxy, logs, readiness (docs/deploy.md) ---------------------
+# Static files go through WhiteNoise from STATIC_ROOT, with content-hashed names and gzip/brotli
+# copies made by `collectstatic` (cached for a year by browsers and CDNs). Embedded, DEBUG and
+# test runs read the apps' folders directly, so nothing has to be collected there.
+STATIC_MANIFEST = _env_bool("STATIC_MANIFEST", not DEBUG and not TESTING and not EMBEDDED)
+if STATIC_MANIFEST:
+    STORAGES["staticfiles"] = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+WHITENOISE_USE_FINDERS = DEBUG or EMBEDDED or TESTING
+if WHITENOISE_USE_FINDERS:
+    # Files come from the apps' folders; an uncollected STATIC_ROOT is expected, not a mistake.
+    warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
+WHITENOISE_AUTOREFRESH = DEBUG
+# Behind a proxy the operator named (BEHIND_PROXY), its X-Forwarded-Host is the site's host too.
+USE_X_FORWARDED_HOST = BEHIND_PROXY
+# LOG_FORMAT=json: one JSON object per line (standard library logging, python-json-logger's
+# formatter), each with the request id; text for people at a terminal (embedded, DEBUG, tests).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or (
+    "text" if DEBUG or TESTING or EMBEDDED else "json"
+)
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT[:40]!r}")
+# /readyz: a worker must have sent a heartbeat within this many seconds (0: do not ask).
+READYZ_WORKER_SECONDS = _env_int("READYZ_WORKER_SECONDS", 60)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "defectdesk.core.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            "json_ensure_ascii": False,
+        },
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One line per request in JSON logs (gunicorn's text access log is then off).
+        "defectdesk.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+    },
 }
+# -- end of the production-run block ------------------------------------------------------------
+

@@ -28,7 +28,7 @@ RECOVERY_CODE_COUNT = 10
 ENROLLED_SESSION_KEY = "two_factor_enrolled"
 """Set at sign-in when the user has a confirmed device: a merchant who chose 2FA must use it."""
 
-OPEN_PATHS = ("/two-factor/", "/signout/", "/signin/", "/static/", "/healthz", "/api/")
+OPEN_PATHS = ("/two-factor/", "/signout/", "/signin/", "/static/", "/healthz", "/readyz", "/api/")
 """Paths an unverified user may reach (the API checks the session itself, in SessionAuth)."""
 
 APP_NAME = "Authenticator app"

@@ -59,6 +59,7 @@ urlpatterns = [
     path("two-factor/setup/", two_factor.setup, name="two_factor_setup"),
     path("two-factor/verify/", two_factor.verify, name="two_factor_verify"),
     path("healthz", probe.healthz, name="healthz"),
+    path("readyz", probe.readyz, name="readyz"),
     path("", health.account_health, name="home"),
     path("health/appealable/", metric_pages.appealable, name="appealable"),
     path("health/<str:metric>/", metric_pages.metric_list, name="metric_list"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from argparse import ArgumentTypeError
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +40,19 @@ def _gunicorn_run(options: dict[str, Any], static: bool) -> None:
             return application
 
     DefectDeskGunicorn().run()
+
+
+def _manifest_check() -> None:
+    """Refuse to serve hashed static names that were never collected (every page would fail)."""
+    if not settings.STATIC_MANIFEST:
+        return
+    manifest = Path(settings.STATIC_ROOT) / "staticfiles.json"
+    if not manifest.exists():
+        raise CommandError(
+            f"Static files are not collected: {manifest} is missing. Run "
+            "`defectdesk collectstatic --no-input` after each deployment (or set "
+            "STATIC_MANIFEST=0 to serve them unhashed)."
+        )
 
 
 class Command(BaseCommand):
@@ -93,6 +107,7 @@ class Command(BaseCommand):
                 workers = positive_int(raw)
             except ArgumentTypeError as exc:
                 raise CommandError(f"WEB_CONCURRENCY {exc}") from exc
+        _manifest_check()
         ensure_database_ready()
         static = options["static"]
         if static is None:
@@ -103,7 +118,8 @@ class Command(BaseCommand):
                 "bind": [options["bind"]],
                 "workers": workers,
                 "timeout": options["timeout"],
-                "accesslog": "-",
+                # JSON logs carry one line per request of their own (defectdesk.request).
+                "accesslog": None if settings.LOG_FORMAT == "json" else "-",
                 "errorlog": "-",
                 "proc_name": "defectdesk-web",
                 "control_socket_disable": True,
