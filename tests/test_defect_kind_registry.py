@@ -18,7 +18,7 @@ from defectdesk.defects.rules import RULES
 from defectdesk.metrics.core import KIND_PART, METRIC_KIND
 from defectdesk.policy.kinds import DEFECT_KINDS
 from defectdesk.policy.metrics import METRIC_DEFS
-from defectdesk.policy.profile import DEFAULT_PROFILE, ODR_KINDS
+from defectdesk.policy.profile import DEFAULT_PROFILE, ODR_KINDS, profile_complete, profile_errors
 
 SCRIPT = textwrap.dedent(
     """
@@ -139,3 +139,19 @@ def test_every_declared_kind_has_a_rule_a_window_reasons_and_a_metric() -> None:
     # Every metric but the ODR is failed by exactly one kind; the ODR takes the others.
     assert sorted(METRIC_KIND.values()) == sorted(set(DEFECT_KINDS) - set(ODR_KINDS))
     assert len(set(KIND_PART.values())) == len(DEFECT_KINDS)
+
+
+def test_a_profile_naming_an_unknown_kind_or_metric_is_refused_naming_it_and_the_known_ones() -> (
+    None
+):
+    profile = profile_complete(
+        {"defects": {"teleport": {"enabled": True}}, "metrics": {"happiness_rate": {}}}
+    )
+    errors = {e.field: e.message for e in profile_errors(profile)}
+    assert errors["defects.teleport"] == (
+        f"unknown defect kind 'teleport'; known: {', '.join(DEFECT_KINDS)}"
+    )
+    assert errors["metrics.happiness_rate"] == (
+        f"unknown metric 'happiness_rate'; known: {', '.join(METRIC_DEFS)}"
+    )
+    assert len(errors) == 2

@@ -49,8 +49,6 @@ from defectdesk.notify.models import Notification
 
 router = Router(tags=["appeals"])
 
-MAX_PAGE_SIZE = 200
-
 
 class AppealCreateIn(Schema):
     defect: int
@@ -577,24 +575,8 @@ def list_notifications(
     qs = notifications_visible(who)
     if unread:
         qs = qs.filter(read_at__isnull=True)
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise ValidationFailed(
-            "The page is not valid.",
-            [
-                FieldError(
-                    "page" if page < 1 else "page_size",
-                    "must be 1 or more" if page < 1 else f"must be between 1 and {MAX_PAGE_SIZE}",
-                )
-            ],
-        )
-    start = (page - 1) * page_size
-    return {
-        "items": [_notification(n) for n in qs[start : start + page_size]],
-        "count": qs.count(),
-        "unread": unread_visible(who),
-        "page": page,
-        "page_size": page_size,
-    }
+    found = paginate(qs, page, page_size, lambda rows: [_notification(n) for n in rows])
+    return {**found, "unread": unread_visible(who)}
 
 
 @router.post(

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from defectdesk.accounts.selectors import seller_for
 from defectdesk.api.auth import principal
+from defectdesk.api.pagination import page_errors, paginate
 from defectdesk.api.schemas import error_responses
 from defectdesk.appeals.selectors import appealable_until_many
 from defectdesk.core.errors import FieldError, ValidationFailed
@@ -18,7 +19,6 @@ from defectdesk.defects.models import Defect
 from defectdesk.defects.selectors import defects_visible_to
 
 router = Router(tags=["defects"])
-MAX_PAGE_SIZE = 200
 
 
 class DefectQuery(Schema):
@@ -64,10 +64,7 @@ def list_defects(request: HttpRequest, q: Query[DefectQuery]) -> Any:
         )
     if q.status and q.status not in Defect.Status.values:
         errors.append(FieldError("status", "must be active or removed"))
-    if q.page < 1:
-        errors.append(FieldError("page", "must be 1 or more"))
-    if not 1 <= q.page_size <= MAX_PAGE_SIZE:
-        errors.append(FieldError("page_size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+    errors += page_errors(q.page, q.page_size)
     if errors:
         raise ValidationFailed("The query is not valid.", errors)
     if q.seller:
@@ -76,12 +73,12 @@ def list_defects(request: HttpRequest, q: Query[DefectQuery]) -> Any:
         qs = qs.filter(kind=q.kind)
     if q.status:
         qs = qs.filter(status=q.status)
-    qs = qs.order_by("-opened_at", "-id")
-    count = qs.count()
-    start = (q.page - 1) * q.page_size
-    page = list(qs[start : start + q.page_size])
+    return paginate(qs.order_by("-opened_at", "-id"), q.page, q.page_size, _defect_items)
+
+
+def _defect_items(page: list[Defect]) -> list[dict[str, Any]]:
     until = appealable_until_many(page)
-    items = [
+    return [
         {
             "id": d.pk,
             "kind": d.kind,
@@ -96,4 +93,3 @@ def list_defects(request: HttpRequest, q: Query[DefectQuery]) -> Any:
         }
         for d in page
     ]
-    return {"items": items, "count": count, "page": q.page, "page_size": q.page_size}

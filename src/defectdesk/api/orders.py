@@ -7,7 +7,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema
@@ -22,6 +21,7 @@ from defectdesk.appeals.selectors import appealable_until_many, appeals_visible_
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.defects.models import Defect
+from defectdesk.defects.selectors import orders_matching
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.selectors import order_events, order_for, orders_visible_to
 from defectdesk.messaging.actions import message_reply
@@ -190,25 +190,9 @@ def list_orders(request: HttpRequest, q: Query[OrderQuery]) -> Any:
             "The filter is not valid.",
             [FieldError("kind", f"must be one of {', '.join(sorted(KINDS))}")],
         )
-    if q.problem or q.kind:
-        # A deadline-based defect (late shipment, ...) whose deadline is still ahead is not
-        # a problem yet.
-        now = timezone.now()
-        qs = qs.filter(problem_since__lt=now)
-        if q.kind:
-            defects = Defect.objects.filter(
-                order_id=OuterRef("pk"), status=Defect.Status.ACTIVE, opened_at__lt=now
-            )
-            qs = qs.filter(Exists(defects.filter(kind=q.kind)))
-    if q.q:
-        term = q.q.strip()[:128]
-        qs = qs.filter(
-            Q(order_ref=term)
-            | Q(buyer=term)
-            | Q(tracking_number=term)
-            | Q(skus__icontains=term)
-            | Q(order_ref__startswith=term)
-        )
+    qs = orders_matching(
+        qs, q=(q.q or "").strip()[:128], problem=bool(q.problem), kinds=[q.kind] if q.kind else []
+    )
     return paginate(qs.order_by("-placed_at", "-id"), q.page, q.page_size, _serialize)
 
 

@@ -12,6 +12,16 @@ from defectdesk.core.errors import FieldError, ValidationFailed
 MAX_PAGE_SIZE = 200
 
 
+def page_errors(page: int, page_size: int) -> list[FieldError]:
+    """What is wrong with a page number and size (nothing: an empty list)."""
+    errors = []
+    if page < 1:
+        errors.append(FieldError("page", "must be 1 or more"))
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        errors.append(FieldError("page_size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+    return errors
+
+
 def paginate(
     rows: QuerySet[Any] | Sequence[Any],
     page: int,
@@ -19,11 +29,7 @@ def paginate(
     serialize: Callable[[list[Any]], list[Any]],
 ) -> dict[str, Any]:
     """`{"items", "count", "page", "page_size"}` for one page; bad numbers are a 422."""
-    errors = []
-    if page < 1:
-        errors.append(FieldError("page", "must be 1 or more"))
-    if not 1 <= page_size <= MAX_PAGE_SIZE:
-        errors.append(FieldError("page_size", f"must be between 1 and {MAX_PAGE_SIZE}"))
+    errors = page_errors(page, page_size)
     if errors:
         raise ValidationFailed("The page is not valid.", errors)
     count = rows.count() if isinstance(rows, QuerySet) else len(rows)

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from defectdesk.defects.models import Defect
 from defectdesk.policy.kinds import DEFECT_KINDS, kind_label, kind_text
-from defectdesk.policy.metrics import metric_label
+from defectdesk.policy.metrics import metric_label, percent
 from defectdesk.policy.profile import Policy
 
 # What a reviewer may give as the reason of a denial; the note to the merchant follows it.
@@ -20,13 +20,6 @@ DENIAL_REASONS: tuple[tuple[str, str], ...] = (
     ("other", "Other"),
 )
 DENIAL_LABELS = dict(DENIAL_REASONS)
-
-
-def percent(value: float | None) -> str:
-    if value is None:
-        return "—"
-    text = f"{value * 100:.2f}".rstrip("0").rstrip(".")
-    return f"{text}%"
 
 
 @dataclass(frozen=True, slots=True)

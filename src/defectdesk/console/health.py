@@ -14,11 +14,12 @@ from django.utils import timezone
 
 from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.models import Marketplace
-from defectdesk.metrics.core import DEN, METRIC_CODE, NUM, HealthSums, health_json, window_days
+from defectdesk.metrics.core import DEN, NUM, HealthSums, health_json
 from defectdesk.metrics.counters import TABLE
+from defectdesk.metrics.health import window_clause
 from defectdesk.metrics.today import add_to_sums, is_today, pending_mark, today_changes
 from defectdesk.metrics.version import data_version
-from defectdesk.policy.profile import METRICS, Policy
+from defectdesk.policy.profile import Policy
 from defectdesk.policy.selectors import policy_for
 
 # The version in the key makes a stale entry unreachable; the timeout only bounds memory.
@@ -38,20 +39,11 @@ def marketplace_today(marketplace: Marketplace) -> date:
     return local_date(timezone.now(), zone(marketplace.timezone))
 
 
-def _clause(policy: Policy, as_of: date) -> tuple[str, list[Any]]:
-    parts, params = [], []
-    for name in METRICS:
-        lo, hi = window_days(policy, name, as_of)
-        parts.append("(metric = %s AND key_day BETWEEN %s AND %s)")
-        params += [METRIC_CODE[name], lo, hi]
-    return " OR ".join(parts), params
-
-
 def sums_by_seller(
     marketplace: Marketplace, policy: Policy, as_of: date, seller_ids: Iterable[int] | None
 ) -> dict[int, HealthSums]:
     """Numerators and denominators per seller as of a day (all sellers for None), one query."""
-    clause, params = _clause(policy, as_of)
+    clause, params = window_clause(policy, as_of)
     # Only numerators and denominators: the status needs nothing else.
     where = "marketplace_id = %s AND change_day <= %s AND part IN (%s, %s)"
     args: list[Any] = [marketplace.pk, as_of, DEN, NUM]

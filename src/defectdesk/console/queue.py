@@ -20,12 +20,12 @@ from defectdesk.appeals.models import Appeal
 from defectdesk.appeals.reasons import CATALOGUE, reason_lookup
 from defectdesk.appeals.selectors import appeals_visible_to, review_queue
 from defectdesk.appeals.transitions import REVIEW_STATUSES, Status
-from defectdesk.console.explain import percent
 from defectdesk.console.health import SellerHealth, sellers_health
 from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.metrics.version import version_cached
+from defectdesk.policy.metrics import percent
 
 # Awaiting a reviewer's decision against the review deadline (not the merchant's answer).
 WAITING_ON_REVIEWER = (Status.SUBMITTED, Status.IN_REVIEW)

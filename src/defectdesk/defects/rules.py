@@ -148,19 +148,24 @@ def _dispute(kind: str, dispute: Dispute, removing: frozenset[str]) -> DefectFac
 
 
 def _a_to_z_claim(state: OrderState, policy: Policy) -> list[DefectFact]:
-    removing = policy.defects.claim_removing_outcomes
-    facts = (_dispute("a_to_z_claim", claim, removing) for claim in state.claims.values())
-    return [f for f in facts if f is not None]
+    out = []
+    for claim in state.claims.values():
+        fact = _dispute("a_to_z_claim", claim, policy.defects.claim_removing_outcomes)
+        if fact is not None:
+            out.append(fact)
+    return out
 
 
 def _chargeback(state: OrderState, policy: Policy) -> list[DefectFact]:
-    rules = policy.defects
-    facts = (
-        _dispute("chargeback", chargeback, rules.chargeback_removing_outcomes)
-        for chargeback in state.chargebacks.values()
-        if chargeback.reason in rules.chargeback_service_reasons
-    )
-    return [f for f in facts if f is not None]
+    out = []
+    for chargeback in state.chargebacks.values():
+        rules = policy.defects
+        if chargeback.reason not in rules.chargeback_service_reasons:
+            continue
+        fact = _dispute("chargeback", chargeback, rules.chargeback_removing_outcomes)
+        if fact is not None:
+            out.append(fact)
+    return out
 
 
 def _cancellation(state: OrderState, policy: Policy) -> list[DefectFact]:
@@ -283,9 +288,25 @@ def defect_facts(state: OrderState, policy: Policy) -> list[DefectFact]:
     """Every defect the ledger gives this placed order, with its active intervals."""
     if state.placed_at is None:
         return []
-    enabled = policy.defects.enabled
     facts: list[DefectFact] = []
-    for kind in DEFECT_KINDS:
-        if enabled.get(kind, True):
-            facts.extend(RULES[kind](state, policy))
+    for rule in _rules_enabled(policy.defects.enabled):
+        found = rule(state, policy)
+        if found:
+            facts.extend(found)
     return facts
+
+
+# The enabled rules in declaration order, by the policy's `enabled` map (few distinct maps:
+# one per marketplace policy, so this is worked out once per policy, not once per order).
+_ENABLED: dict[int, tuple[dict[str, bool], tuple[Rule, ...]]] = {}
+
+
+def _rules_enabled(enabled: dict[str, bool]) -> tuple[Rule, ...]:
+    known = _ENABLED.get(id(enabled))
+    if known is not None and known[0] is enabled:
+        return known[1]
+    if len(_ENABLED) > 64:
+        _ENABLED.clear()
+    rules = tuple(RULES[kind] for kind in DEFECT_KINDS if enabled.get(kind, True))
+    _ENABLED[id(enabled)] = (enabled, rules)
+    return rules

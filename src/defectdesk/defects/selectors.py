@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from defectdesk.accounts.roles import Principal, principal_for_user
 from defectdesk.defects.models import Defect
+from defectdesk.ledger.models import Order
 
 Who = Principal | AbstractBaseUser | AnonymousUser | None
 
@@ -25,3 +28,37 @@ def defects_visible_to(who: Who) -> QuerySet[Defect]:
     if principal.sees_all_sellers:
         return qs
     return qs.filter(seller_id__in=principal.seller_ids())
+
+
+def orders_matching(
+    orders: QuerySet[Order],
+    *,
+    q: str = "",
+    problem: bool = False,
+    kinds: Sequence[str] = (),
+    seller_id: int | None = None,
+) -> QuerySet[Order]:
+    """Narrow visible orders by a search and their problems (the API and the order list alike).
+
+    The search matches the start of the order id, or a buyer, tracking number or SKU. A defect
+    dated in the future (a deliver-by not yet passed) does not count yet, so it does not make a
+    problem order; one dated now counts only after this instant, as in the metrics (DESIGN §4).
+    """
+    if q:
+        orders = orders.filter(
+            Q(order_ref__startswith=q) | Q(buyer=q) | Q(tracking_number=q) | Q(skus__icontains=q)
+        )
+    if problem or kinds:
+        now = timezone.now()
+        orders = orders.filter(problem_since__lt=now)
+        if kinds:
+            defects = Defect.objects.filter(
+                order_id=OuterRef("pk"),
+                status=Defect.Status.ACTIVE,
+                opened_at__lt=now,
+                kind__in=list(kinds),
+            )
+            if seller_id is not None:
+                defects = defects.filter(seller_id=seller_id)
+            orders = orders.filter(Exists(defects))
+    return orders

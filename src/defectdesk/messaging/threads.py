@@ -179,6 +179,15 @@ def order_risks(
                 None,
             )
         )
+    risks.extend(_message_risks(messages, now, window))
+    return risks
+
+
+def _message_risks(
+    messages: list[BuyerThreadMessage], now: datetime, window: timedelta
+) -> list[AtRisk]:
+    """Buyer messages waiting too long for an answer, or mentioning a claim or a refund."""
+    risks: list[AtRisk] = []
     for message in messages:
         if message.answered_at is not None or message.no_response_needed_at is not None:
             continue

@@ -24,6 +24,7 @@ from defectdesk.metrics.core import (
     health_json,
     history_from_rows,
     rate_of,
+    window_days,
 )
 from defectdesk.metrics.counters import TABLE
 from defectdesk.metrics.today import add_to_sums, is_today, today_changes
@@ -143,20 +144,20 @@ def parse_day(value: str | date | None, field: str, today: date, default: date) 
     return day
 
 
-def _window_clause(policy: Policy, as_of: date) -> tuple[str, list[Any]]:
+def window_clause(policy: Policy, as_of: date) -> tuple[str, list[Any]]:
+    """SQL over the counters that keeps each metric's rows of its window as of a day."""
     parts, params = [], []
     for name in METRICS:
-        spec = policy.metrics[name]
-        to = as_of - timedelta(days=spec.lag_days)
+        lo, hi = window_days(policy, name, as_of)
         parts.append("(metric = %s AND key_day BETWEEN %s AND %s)")
-        params += [METRIC_CODE[name], to - timedelta(days=spec.window_days - 1), to]
+        params += [METRIC_CODE[name], lo, hi]
     return " OR ".join(parts), params
 
 
 def health_sums(seller_id: int, marketplace_id: int, as_of: date, policy: Policy) -> HealthSums:
     """Every part of every metric as of a day: one indexed range-sum query (as of today, with
     the cut-off at the present moment: see metrics/today.py)."""
-    clause, params = _window_clause(policy, as_of)
+    clause, params = window_clause(policy, as_of)
     sums = HealthSums()
     with connection.cursor() as cur:
         cur.execute(
@@ -277,7 +278,7 @@ def all_sellers_sums(
     as_of: date, marketplace: Marketplace, policy: Policy
 ) -> dict[int, HealthSums]:
     """The part sums of every seller of a marketplace as of one day, in one grouped query."""
-    clause, params = _window_clause(policy, as_of)
+    clause, params = window_clause(policy, as_of)
     out: dict[int, HealthSums] = defaultdict(HealthSums)
     with connection.cursor() as cur:
         cur.execute(

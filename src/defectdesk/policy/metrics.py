@@ -131,3 +131,11 @@ def metric_label(name: str) -> str:
     """A metric's name in words (the code itself for an unknown one)."""
     found = METRIC_DEFS.get(name)
     return str(found.label) if found is not None else name
+
+
+def percent(value: float | None) -> str:
+    """A rate as a short percentage: 0.0125 is "1.25%", 0.05 "5%", none "—"."""
+    if value is None:
+        return "—"
+    text = f"{value * 100:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -110,6 +111,89 @@ def _check_setting(errors: list[FieldError], field: str, value: Any, setting: Se
         errors.append(FieldError(field, setting.message))
 
 
+def _metric_errors(errors: list[FieldError], name: str, spec: dict[str, Any]) -> None:
+    """The problems with one known metric's settings."""
+    field = f"metrics.{name}"
+    allowed = {"window_days", "lag_days", "target", "condition", "kinds", "response_hours"}
+    for key in spec:
+        if key not in allowed:
+            errors.append(FieldError(f"{field}.{key}", "unknown setting"))
+    window = spec.get("window_days")
+    if not _is_int(window) or not 1 <= window <= 365:
+        errors.append(
+            FieldError(f"{field}.window_days", "must be a whole number of days from 1 to 365")
+        )
+    lag = spec.get("lag_days")
+    if not _is_int(lag) or not 0 <= lag <= 365:
+        errors.append(
+            FieldError(f"{field}.lag_days", "must be a whole number of days from 0 to 365")
+        )
+    target = spec.get("target")
+    if not _is_number(target) or not 0 <= float(target) <= 1:
+        errors.append(FieldError(f"{field}.target", "must be a number from 0 to 1"))
+    if spec.get("condition") not in CONDITIONS:
+        errors.append(FieldError(f"{field}.condition", 'must be "lt" or "gt"'))
+    if "kinds" in spec:
+        if name != "order_defect_rate":
+            errors.append(
+                FieldError(f"{field}.kinds", "only the order defect rate takes a list of kinds")
+            )
+        else:
+            _check_list(errors, f"{field}.kinds", spec["kinds"], ODR_KINDS)
+    if "response_hours" in spec:
+        hours = spec["response_hours"]
+        if name != "contact_response_rate":
+            errors.append(
+                FieldError(
+                    f"{field}.response_hours",
+                    "only the contact response rate takes response_hours",
+                )
+            )
+        elif not _is_int(hours) or not 1 <= hours <= 720:
+            errors.append(
+                FieldError(
+                    f"{field}.response_hours", "must be a whole number of hours from 1 to 720"
+                )
+            )
+
+
+def _defect_errors(errors: list[FieldError], kind: str, spec: dict[str, Any]) -> None:
+    """The problems with one known kind's settings."""
+    field = f"defects.{kind}"
+    if not isinstance(spec.get("enabled", True), bool):
+        errors.append(FieldError(f"{field}.enabled", "must be true or false"))
+    settings = {setting.name: setting for setting in DEFECT_KINDS[kind].settings}
+    for key in spec:
+        if key != "enabled" and key not in settings:
+            errors.append(FieldError(f"{field}.{key}", "unknown setting"))
+    for setting in settings.values():
+        _check_setting(errors, f"{field}.{setting.name}", spec.get(setting.name), setting)
+
+
+def _section_errors(
+    errors: list[FieldError],
+    section: str,
+    value: Any,
+    known: tuple[str, ...],
+    what: str,
+    check: Callable[[list[FieldError], str, dict[str, Any]], None],
+) -> dict[str, Any]:
+    """The problems with a section of named entries (metrics, defect kinds): an unknown name is
+    refused, naming it and the known ones; each known entry is checked by `check`."""
+    if not isinstance(value, dict):
+        errors.append(FieldError(section, "must be an object"))
+        return {}
+    for name, spec in value.items():
+        field = f"{section}.{name}"
+        if name not in known:
+            errors.append(FieldError(field, f"unknown {what} {name!r}; known: {', '.join(known)}"))
+        elif not isinstance(spec, dict):
+            errors.append(FieldError(field, "must be an object"))
+        else:
+            check(errors, name, spec)
+    return value
+
+
 def profile_errors(profile: Any) -> list[FieldError]:
     """Every problem with a complete profile, each naming its field."""
     errors: list[FieldError] = []
@@ -118,86 +202,13 @@ def profile_errors(profile: Any) -> list[FieldError]:
     for key in profile:
         if key not in ("metrics", "defects"):
             errors.append(FieldError(key, "unknown section; expected metrics or defects"))
-    metrics = profile.get("metrics")
-    if not isinstance(metrics, dict):
-        errors.append(FieldError("metrics", "must be an object"))
-        metrics = {}
-    for name, spec in metrics.items():
-        field = f"metrics.{name}"
-        if name not in METRICS:
-            errors.append(
-                FieldError(field, f"unknown metric {name!r}; known: {', '.join(METRICS)}")
-            )
-            continue
-        if not isinstance(spec, dict):
-            errors.append(FieldError(field, "must be an object"))
-            continue
-        allowed = {"window_days", "lag_days", "target", "condition", "kinds", "response_hours"}
-        for key in spec:
-            if key not in allowed:
-                errors.append(FieldError(f"{field}.{key}", "unknown setting"))
-        window = spec.get("window_days")
-        if not _is_int(window) or not 1 <= window <= 365:
-            errors.append(
-                FieldError(f"{field}.window_days", "must be a whole number of days from 1 to 365")
-            )
-        lag = spec.get("lag_days")
-        if not _is_int(lag) or not 0 <= lag <= 365:
-            errors.append(
-                FieldError(f"{field}.lag_days", "must be a whole number of days from 0 to 365")
-            )
-        target = spec.get("target")
-        if not _is_number(target) or not 0 <= float(target) <= 1:
-            errors.append(FieldError(f"{field}.target", "must be a number from 0 to 1"))
-        if spec.get("condition") not in CONDITIONS:
-            errors.append(FieldError(f"{field}.condition", 'must be "lt" or "gt"'))
-        if "kinds" in spec:
-            if name != "order_defect_rate":
-                errors.append(
-                    FieldError(f"{field}.kinds", "only the order defect rate takes a list of kinds")
-                )
-            else:
-                _check_list(errors, f"{field}.kinds", spec["kinds"], ODR_KINDS)
-        if "response_hours" in spec:
-            hours = spec["response_hours"]
-            if name != "contact_response_rate":
-                errors.append(
-                    FieldError(
-                        f"{field}.response_hours",
-                        "only the contact response rate takes response_hours",
-                    )
-                )
-            elif not _is_int(hours) or not 1 <= hours <= 720:
-                errors.append(
-                    FieldError(
-                        f"{field}.response_hours", "must be a whole number of hours from 1 to 720"
-                    )
-                )
+    metrics = _section_errors(
+        errors, "metrics", profile.get("metrics"), METRICS, "metric", _metric_errors
+    )
     for name in METRICS:
         if name not in metrics:
             errors.append(FieldError(f"metrics.{name}", "is required"))
-    defects = profile.get("defects")
-    if not isinstance(defects, dict):
-        errors.append(FieldError("defects", "must be an object"))
-        defects = {}
-    for kind, spec in defects.items():
-        field = f"defects.{kind}"
-        if kind not in KINDS:
-            errors.append(
-                FieldError(field, f"unknown defect kind {kind!r}; known: {', '.join(KINDS)}")
-            )
-            continue
-        if not isinstance(spec, dict):
-            errors.append(FieldError(field, "must be an object"))
-            continue
-        if not isinstance(spec.get("enabled", True), bool):
-            errors.append(FieldError(f"{field}.enabled", "must be true or false"))
-        settings = {setting.name: setting for setting in DEFECT_KINDS[kind].settings}
-        for key in spec:
-            if key != "enabled" and key not in settings:
-                errors.append(FieldError(f"{field}.{key}", "unknown setting"))
-        for setting in settings.values():
-            _check_setting(errors, f"{field}.{setting.name}", spec.get(setting.name), setting)
+    _section_errors(errors, "defects", profile.get("defects"), KINDS, "defect kind", _defect_errors)
     return errors
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from html import escape
 
+from defectdesk.policy.metrics import percent
+
 WIDTH, HEIGHT = 320, 96
 PAD_LEFT, PAD_RIGHT, PAD_TOP, PAD_BOTTOM = 36, 8, 8, 18
 
@@ -22,11 +24,6 @@ SUMMARY_TEXTS = {
 class TrendPoint:
     day: date
     rate: float | None
-
-
-def _pct(value: float) -> str:
-    text = f"{value * 100:.2f}".rstrip("0").rstrip(".")
-    return f"{text}%"
 
 
 def trend_svg(
@@ -90,10 +87,10 @@ def trend_svg(
             label=label,
             first=first,
             last=last,
-            start=_pct(start_rate),
-            end=_pct(end_rate),
+            start=percent(start_rate),
+            end=percent(end_rate),
             sign=sign,
-            target=_pct(target),
+            target=percent(target),
         )
     axis = 'font-family="system-ui,sans-serif" font-size="10" fill="#545d6e"'
     return (
@@ -105,7 +102,7 @@ def trend_svg(
         f'<line stroke="#1b2231" stroke-dasharray="4 3" x1="{PAD_LEFT}" y1="{ty:.1f}" '
         f'x2="{WIDTH - PAD_RIGHT}" y2="{ty:.1f}"/>'
         f'<text {axis} x="{PAD_LEFT - 4}" y="{ty + 3:.1f}" text-anchor="end">'
-        f"{escape(_pct(target))}</text>"
+        f"{escape(percent(target))}</text>"
         f"{lines}{dots}"
         f'<text {axis} x="{PAD_LEFT}" y="{HEIGHT - 4}">{escape(first[5:])}</text>'
         f'<text {axis} x="{WIDTH - PAD_RIGHT}" y="{HEIGHT - 4}" text-anchor="end">'
@@ -171,7 +168,7 @@ def chart_svg(
     first = points[0].day.isoformat() if points else ""
     last = points[-1].day.isoformat() if points else ""
     summary = words["summary"].format(
-        label=label, first=first, last=last, sign=sign, target=_pct(target)
+        label=label, first=first, last=last, sign=sign, target=percent(target)
     )
     text = 'font-family="system-ui,sans-serif" font-size="11" fill="#545d6e"'
     out = [
@@ -186,7 +183,7 @@ def chart_svg(
         out.append(
             f'<line stroke="#e6e9ef" x1="{C_LEFT}" y1="{ty:.1f}" x2="{CHART_W - C_RIGHT}" '
             f'y2="{ty:.1f}"/><text {text} x="{C_LEFT - 6}" y="{ty + 4:.1f}" '
-            f'text-anchor="end">{escape(_pct(v))}</text>'
+            f'text-anchor="end">{escape(percent(v))}</text>'
         )
     base = CHART_H - C_BOTTOM
     out.append(
@@ -209,7 +206,7 @@ def chart_svg(
             )
     # The target line.
     ty = y(target)
-    target_text = words["target"].format(sign=sign, target=_pct(target))
+    target_text = words["target"].format(sign=sign, target=percent(target))
     out.append(
         f'<line stroke="#1b2231" stroke-dasharray="5 4" x1="{C_LEFT}" y1="{ty:.1f}" '
         f'x2="{CHART_W - C_RIGHT}" y2="{ty:.1f}"><title>{escape(target_text)}</title></line>'
@@ -241,7 +238,7 @@ def chart_svg(
             continue
         bad = (p.rate >= target) if condition == "lt" else (p.rate <= target)
         tip = words["point"].format(
-            day=day, rate=_pct(p.rate), numerator=p.numerator, denominator=p.denominator
+            day=day, rate=percent(p.rate), numerator=p.numerator, denominator=p.denominator
         )
         out.append(
             f'<circle cx="{x(i):.1f}" cy="{y(p.rate):.1f}" r="3.5" '

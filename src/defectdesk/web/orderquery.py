@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import QueryDict
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from defectdesk.defects.models import Defect
+from defectdesk.defects.selectors import orders_matching
 from defectdesk.ledger.models import Order
 
 SORTS: dict[str, tuple[str, ...]] = {
@@ -106,29 +106,7 @@ def filters_apply(
     orders: QuerySet[Order], f: OrderFilters, seller_id: int | None = None
 ) -> QuerySet[Order]:
     """Narrow an already visible set of orders by the filters, in the chosen order."""
-    if f.q:
-        orders = orders.filter(
-            Q(order_ref__startswith=f.q)
-            | Q(buyer=f.q)
-            | Q(tracking_number=f.q)
-            | Q(skus__icontains=f.q)
-        )
-    if f.problem or f.kinds:
-        # A defect the projection dates in the future (e.g. deliver-by not yet passed) does
-        # not count yet, so it does not make a problem order; one dated now starts counting
-        # only after this instant, as in the metrics (DESIGN §4).
-        now = timezone.now()
-        orders = orders.filter(problem_since__lt=now)
-        if f.kinds:
-            defects = Defect.objects.filter(
-                order_id=OuterRef("pk"),
-                status=Defect.Status.ACTIVE,
-                opened_at__lt=now,
-                kind__in=f.kinds,
-            )
-            if seller_id is not None:
-                defects = defects.filter(seller_id=seller_id)
-            orders = orders.filter(Exists(defects))
+    orders = orders_matching(orders, q=f.q, problem=f.problem, kinds=f.kinds, seller_id=seller_id)
     if f.status:
         orders = orders.filter(status=f.status)
     if f.fulfillment:

@@ -8,7 +8,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
-from defectdesk.console.explain import percent
+from defectdesk.policy.metrics import percent
 
 register = template.Library()
 
