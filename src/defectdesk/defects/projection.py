@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection
 
 from defectdesk.core.bulk import bulk_upsert, fetch_in
+from defectdesk.defects.announce import defects_announce, defects_watch
 from defectdesk.defects.models import Defect
 from defectdesk.defects.rules import DefectFact, defect_facts, with_appeal
 from defectdesk.ledger.fold import OrderState
@@ -279,10 +280,16 @@ class DefectProjector:
         self.last_facts = facts_by_order
         self.last_before_facts = before_by_order
         self.last_cuts = cuts
-        bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
         stale = [pk for key, (pk, _) in existing.items() if key not in seen]
+        touched = sorted(
+            {row[0] for row in rows} | {key[0] for key in existing if key not in seen}
+        )
+        watched = defects_watch(touched)
+        bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
         if stale:
             stale_defects_retire(stale)
+        if watched is not None:
+            defects_announce(watched, touched)
 
     def reset(self) -> None:
         """Nothing to delete: rows are kept (appeals reference them) and refreshed on replay."""

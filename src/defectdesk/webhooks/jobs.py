@@ -1,0 +1,14 @@
+"""The webhook delivery job: after each commit (kicked), at each retry time, and each minute."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from defectdesk.core.jobs import periodic
+from defectdesk.webhooks.delivery import webhooks_deliver
+
+
+@periodic("deliver webhooks", every=timedelta(minutes=1))
+def webhooks_deliver_job() -> dict[str, int]:
+    """Post whatever webhook deliveries are due."""
+    return webhooks_deliver()
