@@ -93,8 +93,10 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Post
     return PostResult(code, error, int((time.monotonic() - started) * 1000))
 
 
-def _claim(limit: int, now: datetime) -> list[WebhookDelivery]:
-    """Take up to `limit` due deliveries so that no other worker posts them meanwhile."""
+def _claim_next(now: datetime) -> WebhookDelivery | None:
+    """Take the next due delivery so that no other worker posts it meanwhile.
+
+    One at a time: a worker killed mid-post holds only the delivery it was posting."""
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     due = list(
         WebhookDelivery.objects.filter(
@@ -104,27 +106,21 @@ def _claim(limit: int, now: datetime) -> list[WebhookDelivery]:
             endpoint__is_active=True,
         )
         .order_by("next_attempt_at", "id")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", flat=True)[:10]
     )
-    claimed = []
     for pk in due:
         with transaction.atomic():
-            taken = (
-                WebhookDelivery.objects.filter(free, pk=pk, status=WebhookDelivery.Status.PENDING)
-                .update(claimed_until=now + lease(), attempts=F("attempts") + 1)
-            )
+            taken = WebhookDelivery.objects.filter(
+                free, pk=pk, status=WebhookDelivery.Status.PENDING
+            ).update(claimed_until=now + lease(), attempts=F("attempts") + 1)
             if not taken:
-                continue
+                continue  # another worker took it first
             # An attempt still "sending" belongs to a worker that stopped mid-post.
             WebhookAttempt.objects.filter(
                 delivery_id=pk, outcome=WebhookAttempt.Outcome.SENDING
             ).update(outcome=WebhookAttempt.Outcome.LOST, error="the worker stopped while sending")
-            claimed.append(pk)
-    return list(
-        WebhookDelivery.objects.filter(pk__in=claimed)
-        .select_related("event", "endpoint")
-        .order_by("next_attempt_at", "id")
-    )
+        return WebhookDelivery.objects.select_related("event", "endpoint").get(pk=pk)
+    return None
 
 
 def _secrets(delivery: WebhookDelivery, now: datetime) -> list[str]:
@@ -195,8 +191,11 @@ def _deliver_one(delivery: WebhookDelivery) -> bool:
 
 
 def webhooks_deliver(*, limit: int = 200) -> dict[str, int]:
-    """Post every due delivery once; returns counts of delivered and failed posts."""
+    """Post due deliveries, one claim at a time; returns counts of delivered and failed posts."""
     counts = {"delivered": 0, "failed": 0}
-    for delivery in _claim(limit, timezone.now()):
+    for _ in range(limit):
+        delivery = _claim_next(timezone.now())
+        if delivery is None:
+            break
         counts["delivered" if _deliver_one(delivery) else "failed"] += 1
     return counts
