@@ -12,7 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from defectdesk.accounts.models import Seller
-from defectdesk.appeals.actions import appeal_create, appeal_decide, appeal_request_info, appeal_submit
+from defectdesk.accounts.roles import principal_for_user
+from defectdesk.appeals.actions import (
+    appeal_create,
+    appeal_decide,
+    appeal_request_info,
+    appeal_submit,
+)
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import ValidationFailed
 from defectdesk.core.models import AuditEvent
@@ -20,7 +26,6 @@ from defectdesk.defects.models import Defect
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.ledger.models import Marketplace, Order
 from defectdesk.messaging.actions import message_reply
-from defectdesk.accounts.roles import principal_for_user
 from defectdesk.metrics.status import account_status_announce
 from defectdesk.webhooks.actions import (
     webhook_delivery_resend,
@@ -179,13 +184,11 @@ def test_nothing_is_stored_when_no_endpoint_listens(cast: dict[str, Any], make_e
     assert not WebhookDelivery.objects.exists()
 
 
-def test_a_slow_receiver_times_out_and_is_retried(
-    cast: dict[str, Any], settings: Any
-) -> None:
+def test_a_slow_receiver_times_out_and_is_retried(cast: dict[str, Any], settings: Any) -> None:
     settings.WEBHOOK_TIMEOUT_SECONDS = 1
     settings.WEBHOOK_RETRY_BASE_SECONDS = 0.05
     with receiving(Receiver(delay_first=2.5)) as receiver:
-        endpoint, receiver.secret = webhook_endpoint_register(
+        _, receiver.secret = webhook_endpoint_register(
             actor=Actor(user=cast["otto"]), url=receiver.url, event_types=["message.sent"]
         )
         from defectdesk.webhooks.outbox import webhook_emit
@@ -204,7 +207,7 @@ def test_a_slow_receiver_times_out_and_is_retried(
 def test_resend_posts_the_same_event_again_and_is_audited(cast: dict[str, Any]) -> None:
     otto = Actor(user=cast["otto"])
     with receiving(Receiver()) as receiver:
-        endpoint, receiver.secret = webhook_endpoint_register(
+        _, receiver.secret = webhook_endpoint_register(
             actor=otto, url=receiver.url, event_types=["message.sent"]
         )
         from defectdesk.webhooks.outbox import webhook_emit

@@ -1,8 +1,8 @@
 """Run in a separate process against DATABASE_URL: set up webhook deliveries, kick, report.
 
-    python -m tests.webhook_world setup URL COUNT   # an endpoint and COUNT events; prints secret
-    python -m tests.webhook_world kick              # enqueue the delivery job
-    python -m tests.webhook_world report            # deliveries and attempts as JSON
+python -m tests.webhook_world setup URL COUNT   # an endpoint and COUNT events; prints secret
+python -m tests.webhook_world kick              # enqueue the delivery job
+python -m tests.webhook_world report            # deliveries and attempts as JSON
 """
 
 from __future__ import annotations

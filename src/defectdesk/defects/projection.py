@@ -281,9 +281,7 @@ class DefectProjector:
         self.last_before_facts = before_by_order
         self.last_cuts = cuts
         stale = [pk for key, (pk, _) in existing.items() if key not in seen]
-        touched = sorted(
-            {row[0] for row in rows} | {key[0] for key in existing if key not in seen}
-        )
+        touched = sorted({row[0] for row in rows} | {key[0] for key in existing if key not in seen})
         watched = defects_watch(touched)
         bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
         if stale:

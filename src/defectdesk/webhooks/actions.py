@@ -52,9 +52,7 @@ def _description(value: Any) -> tuple[str, list[FieldError]]:
     if "\x00" in text:
         return "", [FieldError("description", "must not contain NUL characters")]
     if len(text) > MAX_DESCRIPTION:
-        return "", [
-            FieldError("description", f"is {len(text):,} characters; the limit is 200")
-        ]
+        return "", [FieldError("description", f"is {len(text):,} characters; the limit is 200")]
     return text, []
 
 

@@ -94,4 +94,3 @@ def webhooks_kick(run_after: Any = None) -> None:
         (task or webhooks_deliver_job).enqueue()
     except Exception:  # the rows are durable; the periodic job delivers them anyway
         log.warning("could not enqueue webhook delivery", exc_info=True)
-

@@ -39,9 +39,7 @@ def signature_header(secrets: Sequence[str], timestamp: int, body: bytes) -> str
     )
 
 
-def signature_valid(
-    secret: str, header: str, body: bytes, now: int, tolerance: int = 300
-) -> bool:
+def signature_valid(secret: str, header: str, body: bytes, now: int, tolerance: int = 300) -> bool:
     """What a receiver checks: a fresh timestamp and one v1 that matches (docs/webhooks.md)."""
     parts = [p.partition("=") for p in header.split(",")]
     stamps = [v for k, _, v in parts if k.strip() == "t"]

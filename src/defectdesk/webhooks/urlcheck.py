@@ -11,7 +11,7 @@ from django.core.validators import URLValidator
 from defectdesk.core.errors import FieldError
 
 MAX_URL = 2000
-LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]", "::1", "0.0.0.0"}  # nosec B104 # names compared, nothing is bound
+LOOPBACK_NAMES = {"localhost", "127.0.0.1", "[::1]", "::1", "0.0.0.0"}  # noqa: S104 # nosec B104 # names compared, nothing is bound
 _validate = URLValidator(schemes=["http", "https"])
 
 
