@@ -81,6 +81,7 @@ SCOPES: dict[str, str] = {
     "operator_token_revoke": "staff-only",
     "operator_audit": "staff-only",
     "operator_webhooks": "staff-only",
+    "operator_stripe": "staff-only",
     "operator_webhook": "staff-only",
     "operator_webhook_rotate": "staff-only",
     "operator_webhook_disable": "staff-only",

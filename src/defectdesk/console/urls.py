@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from defectdesk.console import operator_views, review_views, webhook_views
+from defectdesk.console import operator_views, review_views, stripe_views, webhook_views
 
 urlpatterns = [
     path("review/", review_views.queue, name="review_queue"),
@@ -42,6 +42,7 @@ urlpatterns = [
         name="operator_token_revoke",
     ),
     path("operator/audit/", operator_views.audit, name="operator_audit"),
+    path("operator/stripe/", stripe_views.stripe_disputes, name="operator_stripe"),
     path("operator/webhooks/", webhook_views.webhooks, name="operator_webhooks"),
     path(
         "operator/webhooks/<int:endpoint_id>/",
