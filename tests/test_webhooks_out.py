@@ -326,3 +326,26 @@ def test_retries_back_off_exponentially_and_stop_after_24_hours(settings: Any) -
     assert waits[:4] == [30, 60, 120, 240]
     assert now == created + timedelta(hours=24)
     assert attempts < 20
+
+
+@pytest.mark.django_db(transaction=False)
+def test_the_receiver_in_the_docs_verifies_our_signature() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "webhooks.md").read_text()
+    code = doc.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 11
+    scope: dict[str, Any] = {}
+    exec(compile(code, "docs/webhooks.md", "exec"), scope)  # nosec B102 # our own docs
+    body = event_body("evt_1", "message.sent", datetime(2026, 12, 1, tzinfo=UTC), {"b": "你好"})
+    now = int(time.time())
+    for secrets in (["whsec_a"], ["whsec_a", "whsec_old"], ["whsec_old", "whsec_a"]):
+        header = signature_header(secrets, now, body)
+        assert scope["verify"]("whsec_a", header, body)["id"] == "evt_1"
+    for header, bad in (
+        (signature_header(["whsec_b"], now, body), body),
+        (signature_header(["whsec_a"], now - 301, body), body),
+        (signature_header(["whsec_a"], now, body), body + b" "),
+    ):
+        with pytest.raises(ValueError):
+            scope["verify"]("whsec_a", header, bad)
