@@ -132,7 +132,8 @@ def _secrets(delivery: WebhookDelivery, now: datetime) -> list[str]:
     return secrets
 
 
-def _deliver_one(delivery: WebhookDelivery) -> bool:
+def _deliver_one(delivery: WebhookDelivery) -> tuple[bool, datetime | None]:
+    """Post one claimed delivery and record the attempt: (delivered, when to retry)."""
     event = delivery.event
     started = timezone.now()
     attempt = WebhookAttempt.objects.create(
@@ -174,28 +175,35 @@ def _deliver_one(delivery: WebhookDelivery) -> bool:
             else:
                 change["next_attempt_at"] = retry_at
         WebhookDelivery.objects.filter(pk=delivery.pk).update(**change)
-    if not result.ok:
-        log.warning(
-            "webhook %s to endpoint %s failed (attempt %s): %s",
-            event.id,
-            delivery.endpoint_id,
-            delivery.attempts,
-            result.error,
-        )
-        retry = change.get("next_attempt_at")
-        if isinstance(retry, datetime):
-            from defectdesk.webhooks.outbox import webhooks_kick
-
-            webhooks_kick(run_after=retry)
-    return result.ok
+    if result.ok:
+        return True, None
+    log.warning(
+        "webhook %s to endpoint %s failed (attempt %s): %s",
+        event.id,
+        delivery.endpoint_id,
+        delivery.attempts,
+        result.error,
+    )
+    retry = change.get("next_attempt_at")
+    return False, retry if isinstance(retry, datetime) else None
 
 
 def webhooks_deliver(*, limit: int = 200) -> dict[str, int]:
-    """Post due deliveries, one claim at a time; returns counts of delivered and failed posts."""
+    """Post due deliveries, one claim at a time; returns counts of delivered and failed posts.
+
+    One job is queued for the earliest retry of this run (the periodic job is the backstop)."""
     counts = {"delivered": 0, "failed": 0}
+    retries: list[datetime] = []
     for _ in range(limit):
         delivery = _claim_next(timezone.now())
         if delivery is None:
             break
-        counts["delivered" if _deliver_one(delivery) else "failed"] += 1
+        ok, retry = _deliver_one(delivery)
+        counts["delivered" if ok else "failed"] += 1
+        if retry is not None:
+            retries.append(retry)
+    if retries:
+        from defectdesk.webhooks.outbox import webhooks_kick
+
+        webhooks_kick(run_after=min(retries))
     return counts
