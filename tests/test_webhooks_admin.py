@@ -110,6 +110,12 @@ def test_rotate_disable_enable_and_resend_from_the_console(cast: dict[str, Any])
 
 def test_merchants_and_reviewers_do_not_see_the_pages(cast: dict[str, Any]) -> None:
     endpoint, _ = _endpoint()
+    otto = Client()
+    otto.force_login(cast["otto"])
+    huge = "9223372036854775808"
+    assert otto.get(f"/operator/webhooks/{huge}/").status_code == 404
+    assert otto.post(f"/operator/webhooks/{huge}/rotate/").status_code == 404
+    assert otto.post(f"/operator/webhooks/1/deliveries/{huge}/resend/").status_code == 404
     for name in ("alice", "rita"):
         client = Client()
         client.force_login(cast[name])
@@ -184,6 +190,13 @@ def test_other_tokens_are_refused_and_unknown_ids_are_404(
         assert _bearer(raw).get("/api/v1/webhooks/endpoints").status_code == 403
     assert Client().get("/api/v1/webhooks/endpoints").status_code == 401
     assert admin.get("/api/v1/webhooks/endpoints/999999").status_code == 404
+    huge = "9223372036854775808"
+    assert admin.get(f"/api/v1/webhooks/endpoints/{huge}").status_code == 404
+    assert admin.post(f"/api/v1/webhooks/endpoints/{huge}/rotate").status_code == 404
+    assert admin.post(f"/api/v1/webhooks/deliveries/{huge}/resend").status_code == 404
+    assert admin.get(f"/api/v1/webhooks/endpoints/{huge}/deliveries").status_code == 404
+    page = admin.get("/api/v1/webhooks/endpoints/1/deliveries?page=9223372036854775807")
+    assert page.status_code in (404, 422)
     assert admin.post("/api/v1/webhooks/deliveries/999999/resend").status_code == 404
     assert admin.get("/api/v1/webhooks/endpoints/1/deliveries?page=0").status_code == 422
 

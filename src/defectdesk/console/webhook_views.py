@@ -25,7 +25,13 @@ from defectdesk.webhooks.actions import (
     webhook_endpoint_rotate,
 )
 from defectdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
-from defectdesk.webhooks.selectors import attempts_of, deliveries_of, endpoint_get, endpoints_all
+from defectdesk.webhooks.selectors import (
+    attempts_of,
+    deliveries_of,
+    endpoint_get,
+    endpoints_all,
+    id_valid,
+)
 from defectdesk.webhooks.types import EVENT_TYPES
 
 LOG_PAGE_SIZE = 50
@@ -166,7 +172,11 @@ def webhook_enable_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 @operator_page
 @require_POST
 def webhook_resend_view(request: HttpRequest, endpoint_id: int, delivery_id: int) -> HttpResponse:
-    if not WebhookDelivery.objects.filter(pk=delivery_id, endpoint_id=endpoint_id).exists():
+    if not (
+        id_valid(delivery_id)
+        and id_valid(endpoint_id)
+        and WebhookDelivery.objects.filter(pk=delivery_id, endpoint_id=endpoint_id).exists()
+    ):
         raise Http404("No such delivery.")
     principal = console_principal(request)
     webhook_delivery_resend(actor=actor_of(principal), principal=principal, delivery=delivery_id)

@@ -15,6 +15,7 @@ from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from defectdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
 from defectdesk.webhooks.outbox import webhooks_kick
+from defectdesk.webhooks.selectors import id_valid
 from defectdesk.webhooks.types import EVENT_TYPES
 from defectdesk.webhooks.urlcheck import endpoint_url_errors
 
@@ -58,6 +59,8 @@ def _description(value: Any) -> tuple[str, list[FieldError]]:
 
 def _locked(endpoint: WebhookEndpoint | int) -> WebhookEndpoint:
     pk = endpoint.pk if isinstance(endpoint, WebhookEndpoint) else endpoint
+    if not id_valid(pk):
+        raise NotFound("No such webhook endpoint.")
     found = WebhookEndpoint.objects.select_for_update().filter(pk=pk).first()
     if found is None:
         raise NotFound("No such webhook endpoint.")
@@ -172,6 +175,8 @@ def webhook_delivery_resend(
     """Post a delivery again now (the same event id, so receivers can tell it is a repeat)."""
     _operator_check(principal)
     pk = delivery.pk if isinstance(delivery, WebhookDelivery) else delivery
+    if not id_valid(pk):
+        raise NotFound("No such webhook delivery.")
     with transaction.atomic():
         locked = WebhookDelivery.objects.select_for_update().filter(pk=pk).first()
         if locked is None:

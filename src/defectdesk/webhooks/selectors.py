@@ -11,8 +11,16 @@ def endpoints_all() -> QuerySet[WebhookEndpoint]:
     return WebhookEndpoint.objects.order_by("id")
 
 
+MAX_ID = 2**63 - 1
+
+
+def id_valid(pk: int) -> bool:
+    """Whether an id from a URL can be a row id at all (a larger one overflows the column)."""
+    return 1 <= pk <= MAX_ID
+
+
 def endpoint_get(pk: int) -> WebhookEndpoint | None:
-    return WebhookEndpoint.objects.filter(pk=pk).first()
+    return WebhookEndpoint.objects.filter(pk=pk).first() if id_valid(pk) else None
 
 
 def deliveries_of(endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
