@@ -349,3 +349,21 @@ def test_the_receiver_in_the_docs_verifies_our_signature() -> None:
     ):
         with pytest.raises(ValueError):
             scope["verify"]("whsec_a", header, bad)
+
+
+def test_the_log_forgets_events_that_ended_over_30_days_ago(cast: dict[str, Any]) -> None:
+    from defectdesk.webhooks.delivery import webhooks_prune
+    from defectdesk.webhooks.models import WebhookEvent
+    from defectdesk.webhooks.outbox import webhook_emit
+
+    webhook_endpoint_register(
+        actor=Actor(user=cast["otto"]), url="http://127.0.0.1:18499/x", event_types=["message.sent"]
+    )
+    with transaction.atomic():
+        webhook_emit("message.sent", {"message_id": "old"})
+        webhook_emit("message.sent", {"message_id": "pending"})
+    done, pending = WebhookDelivery.objects.order_by("id")
+    WebhookDelivery.objects.filter(pk=done.pk).update(status="delivered")
+    later = timezone.now() + timedelta(days=31)
+    assert webhooks_prune(now=later) == 1
+    assert list(WebhookEvent.objects.values_list("id", flat=True)) == [pending.event_id]

@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from defectdesk.webhooks.models import WebhookAttempt, WebhookDelivery
+from defectdesk.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from defectdesk.webhooks.signing import SIGNATURE_HEADER, event_body, signature_header
 
 log = logging.getLogger(__name__)
@@ -207,3 +207,21 @@ def webhooks_deliver(*, limit: int = 200) -> dict[str, int]:
 
         webhooks_kick(run_after=min(retries))
     return counts
+
+
+KEEP_LOG = timedelta(days=30)
+
+
+def webhooks_prune(*, now: datetime | None = None) -> int:
+    """Forget events whose every delivery ended (delivered or failed) over 30 days ago, with
+    their deliveries and attempts; returns how many events went."""
+    cutoff = (now or timezone.now()) - KEEP_LOG
+    old = (
+        WebhookEvent.objects.filter(created_at__lt=cutoff)
+        .exclude(deliveries__status=WebhookDelivery.Status.PENDING)
+        .values_list("id", flat=True)
+    )
+    ids = list(old[:10000])
+    if ids:
+        WebhookEvent.objects.filter(id__in=ids).delete()
+    return len(ids)
