@@ -334,7 +334,7 @@ def test_the_receiver_in_the_docs_verifies_our_signature() -> None:
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "webhooks.md").read_text()
     code = doc.split("```python\n", 1)[1].split("```", 1)[0]
-    assert len(code.strip().splitlines()) <= 11
+    assert len([line for line in code.splitlines() if line.strip()]) <= 10
     scope: dict[str, Any] = {}
     exec(compile(code, "docs/webhooks.md", "exec"), scope)  # nosec B102 # our own docs
     body = event_body("evt_1", "message.sent", datetime(2026, 12, 1, tzinfo=UTC), {"b": "你好"})
