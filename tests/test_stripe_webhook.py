@@ -426,3 +426,22 @@ def test_bad_bodies_are_refused_with_json(settings: Any) -> None:
     nested = orjson.dumps(stripe_event("charge.dispute.created", {"id": "dp", "x": deep}, "e2"))
     assert post(nested, signed(nested)).status_code == 400
     assert Client().get("/webhooks/stripe").status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_later_change_of_reason_or_amount_keeps_the_first_filing(
+    marketplace: Any, make_event: Any
+) -> None:
+    place(make_event, order="111-2009", ref=CHARGE, at=BEFORE_SAMPLE)
+    now = int(time.time())
+    obj = as_dispute(sample())
+    assert send(stripe_event("charge.dispute.created", obj, "evt_1", now)).json()["status"] == (
+        "applied"
+    )
+    changed = as_dispute(sample(), "lost")
+    changed["amount"], changed["reason"] = 700, "fraudulent"
+    answer = send(stripe_event("charge.dispute.closed", changed, "evt_2", now + 5))
+    assert answer.json()["status"] == "applied", answer.json()
+    assert Event.objects.get(type="chargeback.filed").data["amount"] == "10.00"
+    assert Event.objects.get(type="chargeback.decided").data["outcome"] == "lost"
+    assert StripeDispute.objects.get().amount == "7.00"

@@ -146,9 +146,12 @@ def _settle(row: StripeDispute) -> Settled:
         seller=order.seller.external_id,
     )
     result = events_ingest([Candidate(i, e) for i, e in enumerate(events)])
-    if result.rejected:
+    # The filing stands as first recorded: a later event that changed the dispute's reason or
+    # amount does not file it again (its filing is rejected as a reused id, and that is fine).
+    rejected = [r for r in result.rejected if not (r.event_id or "").endswith(":filed")]
+    if rejected:
         problems = "; ".join(
-            f"{r.event_id}: {e.field}: {e.message}" for r in result.rejected for e in r.errors
+            f"{r.event_id}: {e.field}: {e.message}" for r in rejected for e in r.errors
         )
         return Settled(StripeDispute.State.REFUSED, problems[:500], order)
     return Settled(
