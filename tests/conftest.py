@@ -146,4 +146,3 @@ def worker_alive(db: Any) -> None:
     from defectdesk.core.jobs.worker import worker_heartbeat
 
     worker_heartbeat("w-test")
-

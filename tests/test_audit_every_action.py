@@ -17,7 +17,7 @@ from defectdesk.core.audit import reset_request_id, set_request_id
 from defectdesk.core.models import AuditEvent
 from tests.test_appeal_support import media  # noqa: F401
 
-MODULES = ["accounts", "appeals", "defects", "ledger", "messaging", "notify", "policy"]
+MODULES = ["accounts", "appeals", "defects", "ledger", "messaging", "notify", "policy", "webhooks"]
 
 RUN_HERE = "state change, run by this test"
 IN_APPEALS = "state change on an appeal, a defect, a message or a policy, run by this test"
@@ -64,6 +64,11 @@ CLASSIFIED: dict[str, str] = {
     "notify.notification_mark_read": NOT_AUDITED,
     "policy.policy_set": IN_APPEALS,
     "policy.marketplace_replay": INSIDE,
+    "webhooks.webhook_endpoint_register": RUN_HERE,
+    "webhooks.webhook_endpoint_rotate": RUN_HERE,
+    "webhooks.webhook_endpoint_disable": RUN_HERE,
+    "webhooks.webhook_endpoint_enable": RUN_HERE,
+    "webhooks.webhook_delivery_resend": RUN_HERE,
 }
 
 
@@ -86,7 +91,11 @@ def test_every_public_action_function_is_classified() -> None:
 def _runners(cast: dict[str, Any], who: Actor) -> dict[str, Callable[[], int | None]]:
     from defectdesk.accounts import actions as accounts
     from defectdesk.accounts.models import Seller
+    from defectdesk.core.actors import SYSTEM
     from defectdesk.ledger.actions import marketplace_set
+    from defectdesk.webhooks import actions as hooks
+    from defectdesk.webhooks.models import WebhookDelivery
+    from defectdesk.webhooks.outbox import webhook_emit
 
     s1 = Seller.objects.get(external_id="S-1").pk
 
@@ -116,7 +125,37 @@ def _runners(cast: dict[str, Any], who: Actor) -> dict[str, Callable[[], int | N
         accounts.invitation_accept(actor=who, key=waiting, user=cast["otto"])
         return s1
 
+    # Made before the runs (their own audit events come before the ones counted).
+    endpoint = hooks.webhook_endpoint_register(
+        actor=SYSTEM, url="https://hooks.example.com/dd", event_types=["message.sent"]
+    )[0]
+    disabled = hooks.webhook_endpoint_register(
+        actor=SYSTEM, url="https://hooks.example.com/off", event_types=["message.sent"]
+    )[0]
+    hooks.webhook_endpoint_disable(actor=SYSTEM, endpoint=disabled)
+    with transaction.atomic():
+        webhook_emit("message.sent", {"message_id": "m1"}, seller_id=s1)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+
     return {
+        "webhooks.webhook_endpoint_register": lambda: (
+            hooks.webhook_endpoint_register(
+                actor=who, url="https://hooks.example.com/x", event_types=["defect.opened"]
+            )
+            and None
+        ),
+        "webhooks.webhook_endpoint_rotate": lambda: (
+            hooks.webhook_endpoint_rotate(actor=who, endpoint=endpoint) and None
+        ),
+        "webhooks.webhook_endpoint_disable": lambda: (
+            hooks.webhook_endpoint_disable(actor=who, endpoint=endpoint) and None
+        ),
+        "webhooks.webhook_endpoint_enable": lambda: (
+            hooks.webhook_endpoint_enable(actor=who, endpoint=disabled) and None
+        ),
+        "webhooks.webhook_delivery_resend": lambda: (
+            hooks.webhook_delivery_resend(actor=who, delivery=delivery) and s1
+        ),
         "accounts.user_create": lambda: (
             accounts.user_create(
                 actor=who, username="dora", password="correct-horse-9", seller="S-1", role="owner"

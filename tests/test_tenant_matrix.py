@@ -82,6 +82,13 @@ SCOPES: dict[str, str] = {
     "operator_tokens": "staff-only",
     "operator_token_revoke": "staff-only",
     "operator_audit": "staff-only",
+    "operator_webhooks": "staff-only",
+    "operator_stripe": "staff-only",
+    "operator_webhook": "staff-only",
+    "operator_webhook_rotate": "staff-only",
+    "operator_webhook_disable": "staff-only",
+    "operator_webhook_enable": "staff-only",
+    "operator_webhook_resend": "staff-only",
     "admin:login": "public",
     "admin:logout": "public",
     "api:openapi-json": "public",
@@ -117,6 +124,14 @@ SCOPES: dict[str, str] = {
     "api:get_order": "seller-object",
     "api:post_reply": "seller-object",
     "api:list_at_risk": "seller-object",
+    "api:endpoints_create": "staff-only",
+    "api:endpoints_list": "staff-only",
+    "api:endpoints_get": "staff-only",
+    "api:endpoints_rotate": "staff-only",
+    "api:endpoints_disable": "staff-only",
+    "api:endpoints_enable": "staff-only",
+    "api:deliveries_list": "staff-only",
+    "api:deliveries_resend": "staff-only",
 }
 # Every view of the Django admin is wrapped by admin.site.admin_view (staff only).
 NAMESPACE_SCOPES = {"admin": "staff-only"}
@@ -151,6 +166,14 @@ OPERATIONS: dict[str, str] = {
     "defectdesk_api_orders_get_order": "seller-object",
     "defectdesk_api_orders_post_reply": "seller-object",
     "defectdesk_api_orders_list_at_risk": "seller-object",
+    "webhooks_endpoints_list": "staff-only",
+    "webhooks_endpoints_create": "staff-only",
+    "webhooks_endpoints_get": "staff-only",
+    "webhooks_endpoints_rotate": "staff-only",
+    "webhooks_endpoints_disable": "staff-only",
+    "webhooks_endpoints_enable": "staff-only",
+    "webhooks_deliveries_list": "staff-only",
+    "webhooks_deliveries_resend": "staff-only",
 }
 # Path parameters that name no seller's object: always filled with a real value.
 NEUTRAL = {
@@ -164,6 +187,8 @@ NEUTRAL = {
     "pk",
     "key",
 }
+# Webhook endpoints and deliveries belong to the marketplace, not to a seller: staff-only.
+NEUTRAL |= {"endpoint_id", "delivery_id"}
 
 
 @dataclass
@@ -239,6 +264,8 @@ NEUTRAL_VALUES = {
     "token": "set-password",
     "key": "no-such-invitation",
     "pk": "1",  # the authenticator devices in the admin: staff-only
+    "endpoint_id": "1",
+    "delivery_id": "1",
 }
 
 

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "defectdesk.core",
     "defectdesk.accounts",
+    "defectdesk.webhooks",
     "defectdesk.ledger",
     "defectdesk.defects",
     "defectdesk.policy",
@@ -289,6 +290,9 @@ TASKS = {
 }
 
 STRIPE_WEBHOOK_SECRET = _env_list("STRIPE_WEBHOOK_SECRET")
+# Webhooks out: seconds a receiver has to answer, and the first wait before a retry (doubling).
+WEBHOOK_TIMEOUT_SECONDS = _env_int("WEBHOOK_TIMEOUT_SECONDS", 10, 1)
+WEBHOOK_RETRY_BASE_SECONDS = _env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, 1)
 
 # Ingestion batch size: events validated and applied per transaction.
 INGEST_BATCH_SIZE = _env_int("INGEST_BATCH_SIZE", 20000, 1)
@@ -354,4 +358,3 @@ LOGGING = {
     },
 }
 # -- end of the production-run block ------------------------------------------------------------
-

@@ -119,3 +119,6 @@ def register_routers() -> None:
     from defectdesk.api import orders
 
     api.add_router("/", orders.router)
+    from defectdesk.api import webhook_endpoints
+
+    api.add_router("/", webhook_endpoints.router)

@@ -6,18 +6,27 @@ import time
 
 import orjson
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from defectdesk.ledger.stripe import SignatureError, signature_verify
+from defectdesk.ledger.stripe import SignatureError, has_nul, signature_verify
 from defectdesk.ledger.webhooks import stripe_webhook_receive
+
+
+def _refuse(status: int, detail: str, code: str) -> JsonResponse:
+    return JsonResponse({"detail": detail, "code": code, "errors": []}, status=status)
 
 
 @csrf_exempt
 @require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
-    payload = request.body
+    """Stripe `charge.dispute.*` events, signed with a secret of STRIPE_WEBHOOK_SECRET."""
+    try:
+        payload = request.body
+    except RequestDataTooBig:
+        return _refuse(413, "The body is too large for a Stripe event.", "too_large")
     try:
         signature_verify(
             payload,
@@ -26,13 +35,15 @@ def stripe_webhook(request: HttpRequest) -> JsonResponse:
             int(time.time()),
         )
     except SignatureError as exc:
-        return JsonResponse({"detail": f"Signature check failed: {exc}.", "errors": []}, status=400)
+        return _refuse(400, f"Signature check failed: {exc}.", "bad_signature")
     try:
         event = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        return JsonResponse({"detail": "The body is not valid JSON.", "errors": []}, status=400)
-    if not isinstance(event, dict) or not event.get("id"):
-        return JsonResponse({"detail": "The body is not a Stripe event.", "errors": []}, status=400)
+        return _refuse(400, "The body is not valid JSON.", "invalid")
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or not event["id"]:
+        return _refuse(400, "The body is not a Stripe event (it has no id).", "invalid")
+    if has_nul(event):
+        return _refuse(400, "The event holds a NUL character or is nested too deeply.", "invalid")
     record = stripe_webhook_receive(event)
     return JsonResponse(
         {"id": record.stripe_event_id, "status": record.status, "detail": record.detail}

@@ -54,6 +54,7 @@ from defectdesk.core.errors import (
 from defectdesk.core.timeutil import local_text, zone
 from defectdesk.defects.models import Defect
 from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
+from defectdesk.webhooks.outbox import webhook_emit
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Upload = tuple[str, bytes]
@@ -249,6 +250,39 @@ def _deadline_sentence(appeal: Appeal, target: str) -> str:
     return ""
 
 
+WEBHOOK_TYPES = {
+    Status.SUBMITTED: "appeal.submitted",
+    Status.INFO_REQUESTED: "appeal.info_requested",
+    Status.APPROVED: "appeal.decided",
+    Status.DENIED: "appeal.decided",
+}
+
+
+def _announce(appeal: Appeal, target: str, note: str) -> None:
+    """Tell the marketplace's webhook endpoints (outbox rows in this transaction)."""
+    type_ = WEBHOOK_TYPES.get(Status(target))
+    if type_ is None:
+        return
+    data: dict[str, Any] = {
+        "appeal": appeal.pk,
+        "defect": appeal.defect_id,
+        "kind": appeal.defect_kind,
+        "seller": appeal.seller.external_id,
+        "marketplace": appeal.marketplace.code,
+        "order": appeal.defect.order.order_ref,
+        "status": target,
+        "reason": appeal.reason,
+    }
+    if type_ == "appeal.info_requested":
+        data["question"] = note
+        data["answer_by"] = appeal.info_due_at.isoformat() if appeal.info_due_at else None
+    elif type_ == "appeal.decided":
+        data["decision"] = "approved" if target == Status.APPROVED else "denied"
+        data["cause"] = appeal.decision_cause
+        data["note"] = note
+    webhook_emit(type_, data, seller_id=appeal.seller_id)
+
+
 def _move(
     appeal: Appeal,
     target: str,
@@ -277,6 +311,7 @@ def _move(
         note=note,
         data=data,
     )
+    _announce(appeal, target, note)
     label = Status(target).label.lower()
     body = f"Your appeal {appeal.pk} of {_describe(appeal)} is now {label}."
     if note:

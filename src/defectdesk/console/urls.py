@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from defectdesk.console import operator_views, review_views
+from defectdesk.console import operator_views, review_views, stripe_views, webhook_views
 
 urlpatterns = [
     path("review/", review_views.queue, name="review_queue"),
@@ -42,4 +42,31 @@ urlpatterns = [
         name="operator_token_revoke",
     ),
     path("operator/audit/", operator_views.audit, name="operator_audit"),
+    path("operator/stripe/", stripe_views.stripe_disputes, name="operator_stripe"),
+    path("operator/webhooks/", webhook_views.webhooks, name="operator_webhooks"),
+    path(
+        "operator/webhooks/<int:endpoint_id>/",
+        webhook_views.webhook_endpoint,
+        name="operator_webhook",
+    ),
+    path(
+        "operator/webhooks/<int:endpoint_id>/rotate/",
+        webhook_views.webhook_rotate_view,
+        name="operator_webhook_rotate",
+    ),
+    path(
+        "operator/webhooks/<int:endpoint_id>/disable/",
+        webhook_views.webhook_disable_view,
+        name="operator_webhook_disable",
+    ),
+    path(
+        "operator/webhooks/<int:endpoint_id>/enable/",
+        webhook_views.webhook_enable_view,
+        name="operator_webhook_enable",
+    ),
+    path(
+        "operator/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/resend/",
+        webhook_views.webhook_resend_view,
+        name="operator_webhook_resend",
+    ),
 ]

@@ -10,12 +10,14 @@ from defectdesk.accounts.models import Seller
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.timeutil import zone
+from defectdesk.defects.announce import defect_data, defect_rows
 from defectdesk.defects.models import Defect
 from defectdesk.defects.projection import orders_mark_problems, problem_since
 from defectdesk.ledger.fold import fold_order
 from defectdesk.ledger.ingest import ingest_lock, load_order_events
 from defectdesk.ledger.models import Marketplace, Order
 from defectdesk.ledger.projection import MarketplaceRef, OrderChange, PendingOrder, pipeline
+from defectdesk.webhooks.outbox import webhook_emit
 
 
 def defect_remove_by_appeal(
@@ -73,6 +75,9 @@ def defect_remove_by_appeal(
                 projector.apply([change], facts)
             orders_mark_problems([(order.id, problem_since(facts.of(change)[0]))])
         locked.refresh_from_db()
+        if from_state == Defect.Status.ACTIVE:
+            row = defect_rows([locked.order_id])[(locked.order_id, locked.kind, locked.source_key)]
+            webhook_emit("defect.removed", defect_data(row), seller_id=locked.seller_id)
         audit_record(
             actor=actor,
             action="defect_remove_by_appeal",

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import connection
 
 from defectdesk.core.bulk import bulk_upsert, fetch_in
+from defectdesk.defects.announce import defects_announce, defects_watch
 from defectdesk.defects.models import Defect
 from defectdesk.defects.rules import DefectFact, defect_facts, with_appeal
 from defectdesk.ledger.fold import OrderState
@@ -250,10 +251,14 @@ class DefectProjector:
             ):
                 continue  # its rows already say this
             rows.extend(defect_row(change, fact) for fact in after)
-        bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
         stale = [pk for key, (pk, _) in existing.items() if key not in seen]
+        touched = sorted({row[0] for row in rows} | {key[0] for key in existing if key not in seen})
+        watched = defects_watch(touched)
+        bulk_upsert(Defect._meta.db_table, COLUMNS, rows, ["order_id", "kind", "source_key"])
         if stale:
             stale_defects_retire(stale)
+        if watched is not None:
+            defects_announce(watched, touched)
 
     def retract(self, changes: Sequence[OrderChange], facts: BatchFacts) -> None:
         """Nothing to take back: an appeal's action writes the defect's row itself."""

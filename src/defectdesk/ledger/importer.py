@@ -415,29 +415,73 @@ def _merged(results: Iterable[IngestResult]) -> IngestResult:
     return total
 
 
-class ProgressBar:
-    """A one-line progress bar on a terminal stream (quiet when it is not a terminal)."""
+SAMPLE_BYTES = 1 << 20
 
-    def __init__(self, label: str, total_bytes: int, out: IO[str]) -> None:
+
+def estimate_events(path: str, fmt: str | None = None) -> int | None:
+    """About how many events a file holds, from the lines of its first MiB (None for stdin
+    or an unreadable file): enough for a progress bar and an ETA, at no real cost."""
+    if path == "-":
+        return None
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as stream:
+            sample = stream.read(SAMPLE_BYTES)
+    except OSError:
+        return None
+    lines = sample.count(b"\n")
+    if len(sample) >= size:
+        lines += 0 if sample.endswith(b"\n") or not sample else 1
+        estimate = lines
+    else:
+        estimate = int(size * max(lines, 1) / len(sample))
+    csv_file = fmt == "csv" or (fmt is None and path.lower().endswith(".csv"))
+    return max(estimate - (1 if csv_file else 0), 0)
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds + 0.5)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+
+
+class ProgressBar:
+    """A one-line progress bar of the events applied, with their rate and an ETA (on a
+    terminal only; quiet otherwise). It moves with the batches committed, not with the bytes
+    read ahead of them."""
+
+    def __init__(self, label: str, total_events: int | None, out: IO[str]) -> None:
         self.label = label
-        self.total = max(total_bytes, 1)
+        self.total = total_events
         self.out = out
         self.start = time.monotonic()
         self.events = 0
         self.tty = out.isatty()
 
+    def line(self, rejected: int, now: float | None = None) -> str:
+        elapsed = max((now if now is not None else time.monotonic()) - self.start, 1e-6)
+        rate = self.events / elapsed
+        count = f"{self.events:,} event{'' if self.events == 1 else 's'}"
+        if self.total:
+            # An estimate: it may be passed before the end; the bar then waits at 99%.
+            share = min(self.events / self.total, 0.99)
+            filled = int(share * 30)
+            left = max(self.total - self.events, 0)
+            eta = _duration(left / rate) if rate > 0 and left else "-"
+            head = f"[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} {count} of ~{self.total:,}"
+            tail = f" ETA {eta}"
+        else:
+            head, tail = count, ""
+        return f"{self.label} {head} {rate:,.0f}/s{tail} ({rejected:,} rejected)"
+
     def __call__(self, position: int, batch: int, result: IngestResult) -> None:
         self.events += batch
         if not self.tty:
             return
-        share = min(position / self.total, 1.0) if position else 0.0
-        elapsed = max(time.monotonic() - self.start, 1e-6)
-        filled = int(share * 30)
-        self.out.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (30 - filled)}] {share:6.1%} "
-            f"{self.events:,} events {self.events / elapsed:,.0f}/s "
-            f"({len(result.rejected):,} rejected)"
-        )
+        self.out.write("\r" + self.line(len(result.rejected)) + "\033[K")
         self.out.flush()
 
     def done(self) -> None:

@@ -160,8 +160,22 @@ def events_ingest(
             data_changed()
             _append(accepted, markets)
             _project(plan, markets, cache, {key: o.id for key, o in stored.items()})
+            _disputes_waiting(events)
         result.created = len(accepted)
     return result
+
+
+def _disputes_waiting(events: Sequence[ValidEvent]) -> None:
+    """Apply the Stripe disputes that were waiting for the orders this batch placed."""
+    placed = [
+        (e.marketplace, e.order, e.data.get("payment_ref"))
+        for e in events
+        if e.type == "order.placed"
+    ]
+    if placed:
+        from defectdesk.ledger.webhooks import stripe_disputes_for_placed
+
+        stripe_disputes_for_placed(placed)
 
 
 def _dedupe(

@@ -144,6 +144,8 @@ class StripeWebhook(models.Model):
         UNMATCHED = "unmatched", "No order matches the dispute"
         IGNORED = "ignored", "Not a dispute event"
         REJECTED = "rejected", "The events were rejected"
+        INQUIRY = "inquiry", "An inquiry: kept, no chargeback"
+        REFUSED = "refused", "Refused (see the detail)"
 
     stripe_event_id = models.CharField(max_length=128, unique=True)
     type = models.CharField(max_length=80)
@@ -159,3 +161,54 @@ class StripeWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_event_id} {self.type} {self.status}"
+
+
+class StripeDispute(models.Model):
+    """A Stripe dispute (or inquiry) as last known: Stripe's raw status beside our state."""
+
+    class State(models.TextChoices):
+        INQUIRY = "inquiry", "Inquiry: kept, no chargeback unless it becomes a dispute"
+        WAITING = "waiting", "Waiting for its order"
+        APPLIED = "applied", "Applied to its order as a chargeback"
+        REFUSED = "refused", "Refused"
+
+    dispute_id = models.CharField(max_length=128, unique=True)
+    stripe_status = models.CharField(max_length=40)
+    # The `created` of the event that gave `stripe_status` (the latest event wins).
+    status_at = models.BigIntegerField()
+    # Whether Stripe ever gave it a dispute status (not only an inquiry's warning_*).
+    escalated = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices)
+    detail = models.CharField(max_length=500, blank=True, default="")
+    charge = models.CharField(max_length=128, null=True, blank=True)
+    payment_intent = models.CharField(max_length=128, null=True, blank=True)
+    meta_marketplace = models.CharField(max_length=16, null=True, blank=True)
+    meta_order = models.CharField(max_length=64, null=True, blank=True)
+    meta_seller = models.CharField(max_length=64, null=True, blank=True)
+    reason = models.CharField(max_length=32)
+    amount = models.CharField(max_length=32, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True, default="")
+    created = models.DateTimeField()
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL)
+    first_seen_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["charge"],
+                condition=models.Q(state="waiting"),
+                name="ledger_dispute_waiting_idx",
+            ),
+            models.Index(fields=["state", "-updated_at"], name="ledger_dispute_state_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=["inquiry", "waiting", "applied", "refused"]),
+                name="ledger_dispute_state_known",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dispute_id} {self.stripe_status} ({self.state})"

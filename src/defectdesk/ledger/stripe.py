@@ -36,7 +36,6 @@ REASONS = {
     "fraudulent": "fraud",
     "unrecognized": "unrecognized",
 }
-OUTCOMES = {"won": "won", "warning_closed": "won", "lost": "lost"}
 
 
 class SignatureError(ValueError):
@@ -65,31 +64,104 @@ def signature_verify(payload: bytes, header: str, secrets: Sequence[str], now: i
     raise SignatureError("no v1 signature matches a configured secret")
 
 
+INQUIRY_STATUSES = {"warning_needs_response", "warning_under_review", "warning_closed"}
+# Stripe's final statuses of a dispute, and our chargeback outcome for each.
+OUTCOMES = {"won": "won", "lost": "lost"}
+FINAL_STATUSES = {"won", "lost", "warning_closed"}
+
+
 @dataclass(frozen=True, slots=True)
-class DisputeRef:
-    """What a dispute event says about which order it concerns."""
+class Dispute:
+    """What one `charge.dispute.*` event says about its dispute."""
 
     dispute_id: str
+    status: str
     payment_refs: tuple[str, ...]
+    charge: str | None
+    payment_intent: str | None
     marketplace: str | None
     order: str | None
+    seller: str | None
+    reason: str
+    amount: str | None
+    currency: str
+    created: int  # when Stripe opened the dispute (or the inquiry it grew from)
+    event_created: int  # when this event happened: orders the statuses of one dispute
+
+    @property
+    def is_inquiry(self) -> bool:
+        return self.status in INQUIRY_STATUSES
 
 
-def dispute_ref(event: dict[str, Any]) -> DisputeRef | None:
-    """The dispute of a `charge.dispute.*` event, or None for any other event."""
+def has_nul(value: Any, depth: int = 0) -> bool:
+    """Whether a NUL character hides anywhere in a parsed JSON value (no database stores it)."""
+    if depth > 64:
+        return True  # nested deeper than any Stripe event: refuse it as well
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k, depth + 1) or has_nul(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v, depth + 1) for v in value)
+    return False
+
+
+class NotADispute(ValueError):
+    """The event is not a `charge.dispute.*` event, or its dispute lacks what we need."""
+
+
+def _text(value: Any, limit: int = 128) -> str | None:
+    if isinstance(value, str) and value.strip() and "\x00" not in value:
+        return value.strip()[:limit]
+    return None
+
+
+def dispute_of(event: dict[str, Any]) -> Dispute:
+    """The dispute of a `charge.dispute.*` event; NotADispute for anything else."""
     if not str(event.get("type", "")).startswith("charge.dispute."):
-        return None
-    dispute = (event.get("data") or {}).get("object") or {}
-    metadata = dispute.get("metadata") or {}
-    refs = tuple(str(r) for r in (dispute.get("charge"), dispute.get("payment_intent")) if r)
-    return DisputeRef(
-        str(dispute.get("id", "")), refs, metadata.get("marketplace"), metadata.get("order")
+        raise NotADispute(f"{str(event.get('type'))[:80]!r} is not a dispute event")
+    data = event.get("data")
+    dispute = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(dispute, dict):
+        raise NotADispute("the event carries no dispute object")
+    dispute_id = _text(dispute.get("id"))
+    status = _text(dispute.get("status"), 40)
+    created, event_created = dispute.get("created"), event.get("created")
+    if dispute_id is None or status is None:
+        raise NotADispute("the dispute has no id or no status")
+    if not isinstance(created, int) or not isinstance(event_created, int):
+        raise NotADispute("the dispute or the event has no creation time")
+    metadata = dispute.get("metadata")
+    metadata = metadata if isinstance(metadata, dict) else {}
+    charge, intent = _text(dispute.get("charge")), _text(dispute.get("payment_intent"))
+    return Dispute(
+        dispute_id=dispute_id,
+        status=status,
+        payment_refs=tuple(r for r in (charge, intent) if r),
+        charge=charge,
+        payment_intent=intent,
+        marketplace=_text(metadata.get("marketplace"), 16),
+        order=_text(metadata.get("order"), 64),
+        seller=_text(metadata.get("seller"), 64),
+        reason=REASONS.get(str(dispute.get("reason")), "other"),
+        amount=_amount(dispute),
+        currency=str(dispute.get("currency") or "")[:3].upper(),
+        created=created,
+        event_created=event_created,
     )
+
+
+def status_is_newer(status: str, at: int, known_status: str, known_at: int) -> bool:
+    """Whether (status, at) replaces the known status: the later event wins; at the same
+    second a final status wins over an open one, so any arrival order ends the same."""
+    if at != known_at:
+        return at > known_at
+    return status in FINAL_STATUSES and known_status not in FINAL_STATUSES
 
 
 def _amount(dispute: dict[str, Any]) -> str | None:
     amount = dispute.get("amount")
-    if not isinstance(amount, int):
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
         return None
     if str(dispute.get("currency", "")).lower() in ZERO_DECIMAL:
         return str(amount)
@@ -101,44 +173,44 @@ def _iso(seconds: int) -> str:
 
 
 def chargeback_events(
-    event: dict[str, Any], *, marketplace: str, order: str, seller: str
+    *,
+    dispute_id: str,
+    reason: str,
+    amount: str | None,
+    created: int,
+    status: str,
+    status_at: int,
+    marketplace: str,
+    order: str,
+    seller: str,
 ) -> list[dict[str, Any]]:
-    """Ledger events for one Stripe dispute event (none for updates and fund movements).
+    """The ledger events of a dispute in its latest known state (none while an inquiry).
 
-    Ids are derived from the dispute, so a `closed` that arrives without its `created` brings
-    the filing too, and the later `created` is a duplicate.
+    Ids come from the dispute, so every delivery, in any order, yields the same events and
+    the ledger takes each once: the filing when Stripe opened it, the decision when it closed.
     """
-    dispute = (event.get("data") or {}).get("object") or {}
-    dispute_id = str(dispute["id"])
     common = {"marketplace": marketplace, "seller": seller, "order": order}
-    filed_data: dict[str, Any] = {
-        "chargeback_id": dispute_id,
-        "reason": REASONS.get(str(dispute.get("reason")), "other"),
-    }
-    amount = _amount(dispute)
+    data: dict[str, Any] = {"chargeback_id": dispute_id, "reason": reason}
     if amount is not None:
-        filed_data["amount"] = amount
-    filed = {
-        "id": f"stripe:{dispute_id}:filed",
-        "type": "chargeback.filed",
-        "occurred_at": _iso(int(dispute.get("created") or event["created"])),
-        **common,
-        "data": filed_data,
-    }
-    kind = event.get("type")
-    if kind == "charge.dispute.created":
-        return [filed]
-    if kind == "charge.dispute.closed":
-        status = str(dispute.get("status"))
-        outcome = OUTCOMES.get(status)
-        if outcome is None:
-            return [filed]
-        decided = {
-            "id": f"stripe:{dispute_id}:decided:{status}",
-            "type": "chargeback.decided",
-            "occurred_at": _iso(int(event["created"])),
+        data["amount"] = amount
+    events = [
+        {
+            "id": f"stripe:{dispute_id}:filed",
+            "type": "chargeback.filed",
+            "occurred_at": _iso(created),
             **common,
-            "data": {"chargeback_id": dispute_id, "outcome": outcome},
+            "data": data,
         }
-        return [filed, decided]
-    return []
+    ]
+    outcome = OUTCOMES.get(status)
+    if outcome is not None:
+        events.append(
+            {
+                "id": f"stripe:{dispute_id}:decided:{status}",
+                "type": "chargeback.decided",
+                "occurred_at": _iso(max(status_at, created)),
+                **common,
+                "data": {"chargeback_id": dispute_id, "outcome": outcome},
+            }
+        )
+    return events

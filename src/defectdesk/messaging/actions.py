@@ -13,6 +13,7 @@ from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import FieldError, Forbidden, ValidationFailed
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.ledger.models import Order
+from defectdesk.webhooks.outbox import webhook_emit
 
 MAX_BODY = 4000
 
@@ -43,6 +44,18 @@ def message_reply(*, actor: Actor, principal: Principal, order: Order, body: str
         result = events_ingest([Candidate(0, event)])
         if result.rejected:
             raise ValidationFailed("The message was not sent.", list(result.rejected[0].errors))
+        webhook_emit(
+            "message.sent",
+            {
+                "message_id": message_id,
+                "seller": event["seller"],
+                "marketplace": event["marketplace"],
+                "order": event["order"],
+                "body": text,
+                "sent_at": event["occurred_at"],
+            },
+            seller_id=order.seller_id,
+        )
         audit_record(
             actor=actor,
             action="message.reply",

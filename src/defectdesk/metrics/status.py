@@ -16,6 +16,7 @@ from defectdesk.metrics.core import health_json
 from defectdesk.metrics.health import all_sellers_sums
 from defectdesk.metrics.models import AccountStatusDay
 from defectdesk.policy.selectors import policy_for
+from defectdesk.webhooks.outbox import webhook_emit
 
 COLUMNS = ["seller_id", "marketplace_id", "day", "status", "failing", "recorded_at"]
 
@@ -25,6 +26,19 @@ def account_status_announce(
 ) -> None:
     """The one place a status change is announced (the notification outbox, in this transaction)."""
     from defectdesk.notify.actions import notify_users, seller_user_ids
+
+    webhook_emit(
+        "health.status_changed",
+        {
+            "seller": seller.external_id,
+            "marketplace": marketplace.code,
+            "as_of": day.isoformat(),
+            "from": old,
+            "to": new,
+            "failing": failing,
+        },
+        seller_id=seller.id,
+    )
 
     if new == AccountStatusDay.Status.AT_RISK:
         subject = f"Your account is at risk in {marketplace.code}"

@@ -18,10 +18,11 @@ class Command(BaseCommand):
         out = self.stderr
 
         def progress(orders: int) -> None:
-            out.write(f"\r{orders:,} orders", ending="")
+            # Progress, not an error: without the error colour of stderr.
+            out.write(f"\r{orders:,} order{'' if orders == 1 else 's'}", ending="", style_func=str)
             out.flush()
 
         orders = ledger_rebuild(progress if self.stderr.isatty() else None)
         if self.stderr.isatty():
-            out.write("")
+            out.write("", style_func=str)
         self.stdout.write(f"rebuilt {orders:,} orders in {time.monotonic() - started:.1f}s")

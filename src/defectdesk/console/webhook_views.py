@@ -1,0 +1,184 @@
+"""Operator pages for webhooks out: endpoints, their delivery log, rotate, disable, resend.
+
+Thin views: every change goes through defectdesk.webhooks.actions, which writes the audit event.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from defectdesk.appeals.actions import actor_of
+from defectdesk.console.access import console_principal, operator_page
+from defectdesk.core.errors import DomainError, NotFound
+from defectdesk.webhooks.actions import (
+    webhook_delivery_resend,
+    webhook_endpoint_disable,
+    webhook_endpoint_enable,
+    webhook_endpoint_register,
+    webhook_endpoint_rotate,
+)
+from defectdesk.webhooks.models import WebhookDelivery, WebhookEndpoint
+from defectdesk.webhooks.selectors import (
+    attempts_of,
+    deliveries_of,
+    endpoint_get,
+    endpoints_all,
+    id_valid,
+)
+from defectdesk.webhooks.types import EVENT_TYPES
+
+LOG_PAGE_SIZE = 50
+
+
+def _nav() -> dict[str, str]:
+    return {"section": "operator", "tab": "webhooks", "active": "operator"}
+
+
+def _see_other(url: str) -> HttpResponseRedirect:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _endpoint(endpoint_id: int) -> WebhookEndpoint:
+    endpoint = endpoint_get(endpoint_id)
+    if endpoint is None:
+        raise Http404("No such webhook endpoint.")
+    return endpoint
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"  # a secret may be on the page
+    return response
+
+
+@operator_page
+@require_http_methods(["GET", "POST"])
+def webhooks(request: HttpRequest) -> HttpResponse:
+    """The endpoints, and the form that registers one (its secret is shown once, here)."""
+    form: dict[str, Any] = {"event_types": list(EVENT_TYPES)}
+    errors: dict[str, str] = {}
+    status = 200
+    created: tuple[WebhookEndpoint, str] | None = None
+    if request.method == "POST":
+        form = {
+            "url": request.POST.get("url", ""),
+            "description": request.POST.get("description", ""),
+            "event_types": request.POST.getlist("event_types"),
+        }
+        principal = console_principal(request)
+        try:
+            created = webhook_endpoint_register(
+                actor=actor_of(principal),
+                principal=principal,
+                url=form["url"],
+                event_types=form["event_types"],
+                description=form["description"],
+            )
+        except DomainError as exc:
+            errors = {e.field: e.message for e in exc.errors}
+            status = exc.status
+            messages.error(request, exc.detail)
+        else:
+            form = {"event_types": list(EVENT_TYPES)}
+    context = {
+        "endpoints": endpoints_all(),
+        "form": form,
+        "errors": errors,
+        "created": created,
+        "event_types": list(EVENT_TYPES.items()),
+        **_nav(),
+    }
+    return _no_store(render(request, "console/webhooks.html", context, status=status))
+
+
+@operator_page
+@require_http_methods(["GET"])
+def webhook_endpoint(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    """One endpoint: its settings, its deliveries and the log of every attempt."""
+    return _endpoint_page(request, _endpoint(endpoint_id))
+
+
+def _endpoint_page(
+    request: HttpRequest, endpoint: WebhookEndpoint, secret: str | None = None
+) -> HttpResponse:
+    deliveries = Paginator(deliveries_of(endpoint), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    attempts: dict[int, list[Any]] = {}
+    for attempt in attempts_of(endpoint).filter(
+        delivery_id__in=[d.pk for d in deliveries.object_list]
+    ):
+        attempts.setdefault(attempt.delivery_id, []).append(attempt)
+    rows = [
+        (d, sorted(attempts.get(d.pk, []), key=lambda a: a.number)) for d in deliveries.object_list
+    ]
+    context = {
+        "endpoint": endpoint,
+        "page": deliveries,
+        "rows": rows,
+        "secret": secret,
+        **_nav(),
+    }
+    return _no_store(render(request, "console/webhook.html", context))
+
+
+def _change(request: HttpRequest, endpoint_id: int, what: str) -> HttpResponse:
+    principal = console_principal(request)
+    actor = actor_of(principal)
+    try:
+        if what == "rotate":
+            endpoint, secret = webhook_endpoint_rotate(
+                actor=actor, principal=principal, endpoint=endpoint_id
+            )
+            # Shown once, in this answer (not after a redirect: it is kept nowhere to show).
+            return _endpoint_page(request, endpoint, secret)
+        elif what == "disable":
+            webhook_endpoint_disable(actor=actor, principal=principal, endpoint=endpoint_id)
+            messages.success(request, "Endpoint disabled: nothing is posted to it until enabled.")
+        else:
+            webhook_endpoint_enable(actor=actor, principal=principal, endpoint=endpoint_id)
+            messages.success(request, "Endpoint enabled: pending deliveries are posted now.")
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    except DomainError as exc:
+        messages.error(request, exc.detail)
+    return _see_other(reverse("operator_webhook", args=[endpoint_id]))
+
+
+@operator_page
+@require_POST
+def webhook_rotate_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    return _change(request, endpoint_id, "rotate")
+
+
+@operator_page
+@require_POST
+def webhook_disable_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    return _change(request, endpoint_id, "disable")
+
+
+@operator_page
+@require_POST
+def webhook_enable_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
+    return _change(request, endpoint_id, "enable")
+
+
+@operator_page
+@require_POST
+def webhook_resend_view(request: HttpRequest, endpoint_id: int, delivery_id: int) -> HttpResponse:
+    if not (
+        id_valid(delivery_id)
+        and id_valid(endpoint_id)
+        and WebhookDelivery.objects.filter(pk=delivery_id, endpoint_id=endpoint_id).exists()
+    ):
+        raise Http404("No such delivery.")
+    principal = console_principal(request)
+    webhook_delivery_resend(actor=actor_of(principal), principal=principal, delivery=delivery_id)
+    messages.success(request, "The event is posted again now, with the same id.")
+    return _see_other(reverse("operator_webhook", args=[endpoint_id]))

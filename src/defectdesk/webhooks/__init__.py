@@ -1,0 +1,1 @@
+"""Webhooks out: endpoints registered by operators, an event outbox, signed delivery."""
