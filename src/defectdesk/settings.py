@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "defectdesk.appeals",
     "defectdesk.messaging",
     "defectdesk.notify",
+    "defectdesk.mirror",
     "defectdesk.api",
     "defectdesk.console",
     "defectdesk.web",
