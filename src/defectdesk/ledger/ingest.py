@@ -136,7 +136,9 @@ def events_ingest(
     not be read back and refolded when more of them arrive.
     """
     markets = markets if markets is not None else marketplace_refs()
-    infos = {code: MarketplaceInfo(code, ref.currency, ref.external) for code, ref in markets.items()}
+    infos = {
+        code: MarketplaceInfo(code, ref.currency, ref.external) for code, ref in markets.items()
+    }
     result = IngestResult()
     valid: list[tuple[Candidate, ValidEvent]] = []
     for cand in candidates:

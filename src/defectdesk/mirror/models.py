@@ -146,7 +146,9 @@ class MirrorCase(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["defect", "kind"],
-                condition=models.Q(status__in=["prepared", "exported", "submitted", "info_requested"]),
+                condition=models.Q(
+                    status__in=["prepared", "exported", "submitted", "info_requested"]
+                ),
                 name="mirror_one_open_case_per_defect",
             ),
             models.CheckConstraint(

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ledger', '0006_event_lean_constraints'),
+        ("ledger", "0006_event_lean_constraints"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='marketplace',
-            name='decided_by',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="marketplace",
+            name="decided_by",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddField(
-            model_name='marketplace',
-            name='external',
+            model_name="marketplace",
+            name="external",
             field=models.BooleanField(default=False),
         ),
     ]

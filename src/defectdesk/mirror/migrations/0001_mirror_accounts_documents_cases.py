@@ -6,161 +6,413 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0004_operator_two_factor_admin'),
-        ('defects', '0002_order_problem_since'),
-        ('ledger', '0007_marketplace_external'),
+        ("accounts", "0004_operator_two_factor_admin"),
+        ("defects", "0002_order_problem_since"),
+        ("ledger", "0007_marketplace_external"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MirrorAccount',
+            name="MirrorAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('site', models.CharField(max_length=32)),
-                ('amazon_marketplace_id', models.CharField(max_length=32)),
-                ('selling_partner_id', models.CharField(blank=True, default='', max_length=64)),
-                ('created_at', models.DateTimeField()),
-                ('first_import_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('marketplace', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.marketplace')),
-                ('seller', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='mirror_accounts', to='accounts.seller')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("site", models.CharField(max_length=32)),
+                ("amazon_marketplace_id", models.CharField(max_length=32)),
+                ("selling_partner_id", models.CharField(blank=True, default="", max_length=64)),
+                ("created_at", models.DateTimeField()),
+                ("first_import_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "marketplace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.marketplace",
+                    ),
+                ),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="mirror_accounts",
+                        to="accounts.seller",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='HiddenFact',
+            name="HiddenFact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('a_to_z_claim', 'A-to-z Guarantee claim'), ('chargeback', 'Chargeback'), ('info_request', 'Information request')], max_length=16)),
-                ('order_ref', models.CharField(max_length=64)),
-                ('reason', models.CharField(max_length=32)),
-                ('deadline', models.DateTimeField(blank=True, null=True)),
-                ('reference', models.CharField(blank=True, default='', max_length=100)),
-                ('event_id', models.CharField(blank=True, default='', max_length=128)),
-                ('created_at', models.DateTimeField()),
-                ('created_by_label', models.CharField(max_length=200)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='facts', to='mirror.mirroraccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("a_to_z_claim", "A-to-z Guarantee claim"),
+                            ("chargeback", "Chargeback"),
+                            ("info_request", "Information request"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("order_ref", models.CharField(max_length=64)),
+                ("reason", models.CharField(max_length=32)),
+                ("deadline", models.DateTimeField(blank=True, null=True)),
+                ("reference", models.CharField(blank=True, default="", max_length=100)),
+                ("event_id", models.CharField(blank=True, default="", max_length=128)),
+                ("created_at", models.DateTimeField()),
+                ("created_by_label", models.CharField(max_length=200)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="facts",
+                        to="mirror.mirroraccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='MirrorCase',
+            name="MirrorCase",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('order_ref', models.CharField(blank=True, default='', max_length=64)),
-                ('kind', models.CharField(choices=[('feedback_removal', 'Feedback removal request'), ('a_to_z_response', 'A-to-z claim response'), ('chargeback_representment', 'Chargeback representment'), ('defect_appeal', 'Appeal'), ('plan_of_action', 'Plan of Action')], max_length=32)),
-                ('status', models.CharField(choices=[('prepared', 'Prepared'), ('exported', 'Exported'), ('submitted', 'Submitted to Amazon'), ('info_requested', 'Amazon asked for information'), ('approved', 'Approved by Amazon'), ('denied', 'Denied by Amazon'), ('withdrawn', 'Withdrawn')], default='prepared', max_length=20)),
-                ('criterion', models.CharField(blank=True, default='', max_length=64)),
-                ('body', models.TextField(blank=True, default='')),
-                ('fields', models.JSONField(blank=True, default=dict)),
-                ('due_at', models.DateTimeField(blank=True, null=True)),
-                ('amazon_deadline', models.DateTimeField(blank=True, null=True)),
-                ('amazon_reference', models.CharField(blank=True, default='', max_length=100)),
-                ('note', models.TextField(blank=True, default='')),
-                ('created_at', models.DateTimeField()),
-                ('updated_at', models.DateTimeField()),
-                ('exported_at', models.DateTimeField(blank=True, null=True)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('decided_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='mirror.mirroraccount')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('defect', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='defects.defect')),
-                ('marketplace', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='ledger.marketplace')),
-                ('seller', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.seller')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("order_ref", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("feedback_removal", "Feedback removal request"),
+                            ("a_to_z_response", "A-to-z claim response"),
+                            ("chargeback_representment", "Chargeback representment"),
+                            ("defect_appeal", "Appeal"),
+                            ("plan_of_action", "Plan of Action"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("prepared", "Prepared"),
+                            ("exported", "Exported"),
+                            ("submitted", "Submitted to Amazon"),
+                            ("info_requested", "Amazon asked for information"),
+                            ("approved", "Approved by Amazon"),
+                            ("denied", "Denied by Amazon"),
+                            ("withdrawn", "Withdrawn"),
+                        ],
+                        default="prepared",
+                        max_length=20,
+                    ),
+                ),
+                ("criterion", models.CharField(blank=True, default="", max_length=64)),
+                ("body", models.TextField(blank=True, default="")),
+                ("fields", models.JSONField(blank=True, default=dict)),
+                ("due_at", models.DateTimeField(blank=True, null=True)),
+                ("amazon_deadline", models.DateTimeField(blank=True, null=True)),
+                ("amazon_reference", models.CharField(blank=True, default="", max_length=100)),
+                ("note", models.TextField(blank=True, default="")),
+                ("created_at", models.DateTimeField()),
+                ("updated_at", models.DateTimeField()),
+                ("exported_at", models.DateTimeField(blank=True, null=True)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("decided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="mirror.mirroraccount",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "defect",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="defects.defect",
+                    ),
+                ),
+                (
+                    "marketplace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="ledger.marketplace",
+                    ),
+                ),
+                (
+                    "seller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.seller",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='RawDocument',
+            name="RawDocument",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('report_type', models.CharField(max_length=80)),
-                ('sha256', models.CharField(max_length=64)),
-                ('content', models.BinaryField()),
-                ('size', models.PositiveBigIntegerField()),
-                ('filename', models.CharField(blank=True, default='', max_length=200)),
-                ('encoding', models.CharField(blank=True, default='', max_length=32)),
-                ('window_from', models.DateField(blank=True, null=True)),
-                ('window_to', models.DateField(blank=True, null=True)),
-                ('source', models.CharField(choices=[('upload', 'Uploaded'), ('cli', 'Command line'), ('connector', 'SP-API connection')], max_length=16)),
-                ('status', models.CharField(choices=[('imported', 'Imported'), ('not_applicable', 'Not applicable'), ('refused', 'Refused')], max_length=16)),
-                ('summary', models.JSONField(blank=True, default=dict)),
-                ('received_at', models.DateTimeField()),
-                ('received_by_label', models.CharField(blank=True, default='', max_length=200)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='documents', to='mirror.mirroraccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("report_type", models.CharField(max_length=80)),
+                ("sha256", models.CharField(max_length=64)),
+                ("content", models.BinaryField()),
+                ("size", models.PositiveBigIntegerField()),
+                ("filename", models.CharField(blank=True, default="", max_length=200)),
+                ("encoding", models.CharField(blank=True, default="", max_length=32)),
+                ("window_from", models.DateField(blank=True, null=True)),
+                ("window_to", models.DateField(blank=True, null=True)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("upload", "Uploaded"),
+                            ("cli", "Command line"),
+                            ("connector", "SP-API connection"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("imported", "Imported"),
+                            ("not_applicable", "Not applicable"),
+                            ("refused", "Refused"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("summary", models.JSONField(blank=True, default=dict)),
+                ("received_at", models.DateTimeField()),
+                ("received_by_label", models.CharField(blank=True, default="", max_length=200)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="documents",
+                        to="mirror.mirroraccount",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='HealthSnapshot',
+            name="HealthSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('received_at', models.DateTimeField()),
-                ('account_status', models.CharField(blank=True, default='', max_length=32)),
-                ('metrics', models.JSONField(default=dict)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='snapshots', to='mirror.mirroraccount')),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='mirror.rawdocument')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("received_at", models.DateTimeField()),
+                ("account_status", models.CharField(blank=True, default="", max_length=32)),
+                ("metrics", models.JSONField(default=dict)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="snapshots",
+                        to="mirror.mirroraccount",
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="mirror.rawdocument",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
+                "ordering": ["-received_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='SpApiConnection',
+            name="SpApiConnection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('secret', models.TextField()),
-                ('status', models.CharField(choices=[('connected', 'Connected'), ('needs_reconnect', 'Reconnect needed'), ('disconnected', 'Disconnected')], max_length=20)),
-                ('message', models.CharField(blank=True, default='', max_length=300)),
-                ('connected_at', models.DateTimeField()),
-                ('last_sync_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='connection', to='mirror.mirroraccount')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("secret", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("connected", "Connected"),
+                            ("needs_reconnect", "Reconnect needed"),
+                            ("disconnected", "Disconnected"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("message", models.CharField(blank=True, default="", max_length=300)),
+                ("connected_at", models.DateTimeField()),
+                ("last_sync_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="connection",
+                        to="mirror.mirroraccount",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SyncReport',
+            name="SyncReport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('report_type', models.CharField(max_length=80)),
-                ('window_from', models.DateField()),
-                ('window_to', models.DateField()),
-                ('status', models.CharField(choices=[('pending', 'Waiting to be requested'), ('requested', 'Requested'), ('downloaded', 'Downloaded and imported'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('report_id', models.CharField(blank=True, default='', max_length=64)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_try_at', models.DateTimeField()),
-                ('message', models.CharField(blank=True, default='', max_length=300)),
-                ('created_at', models.DateTimeField()),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reports', to='mirror.spapiconnection')),
-                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='mirror.rawdocument')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("report_type", models.CharField(max_length=80)),
+                ("window_from", models.DateField()),
+                ("window_to", models.DateField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting to be requested"),
+                            ("requested", "Requested"),
+                            ("downloaded", "Downloaded and imported"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("report_id", models.CharField(blank=True, default="", max_length=64)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_try_at", models.DateTimeField()),
+                ("message", models.CharField(blank=True, default="", max_length=300)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="reports",
+                        to="mirror.spapiconnection",
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="mirror.rawdocument",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['next_try_at', 'id'],
+                "ordering": ["next_try_at", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='mirroraccount',
-            constraint=models.UniqueConstraint(fields=('seller', 'marketplace'), name='mirror_one_account_per_marketplace'),
+            model_name="mirroraccount",
+            constraint=models.UniqueConstraint(
+                fields=("seller", "marketplace"), name="mirror_one_account_per_marketplace"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mirrorcase',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['prepared', 'exported', 'submitted', 'info_requested'])), fields=('defect', 'kind'), name='mirror_one_open_case_per_defect'),
+            model_name="mirrorcase",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status__in", ["prepared", "exported", "submitted", "info_requested"])
+                ),
+                fields=("defect", "kind"),
+                name="mirror_one_open_case_per_defect",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='mirrorcase',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['prepared', 'exported', 'submitted', 'info_requested', 'approved', 'denied', 'withdrawn'])), name='mirror_case_status_known'),
+            model_name="mirrorcase",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "status__in",
+                        [
+                            "prepared",
+                            "exported",
+                            "submitted",
+                            "info_requested",
+                            "approved",
+                            "denied",
+                            "withdrawn",
+                        ],
+                    )
+                ),
+                name="mirror_case_status_known",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rawdocument',
-            constraint=models.UniqueConstraint(fields=('account', 'report_type', 'sha256'), name='mirror_one_document_per_hash'),
+            model_name="rawdocument",
+            constraint=models.UniqueConstraint(
+                fields=("account", "report_type", "sha256"), name="mirror_one_document_per_hash"
+            ),
         ),
     ]
