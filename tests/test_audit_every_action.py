@@ -16,6 +16,8 @@ from defectdesk.core.audit import reset_request_id, set_request_id
 from defectdesk.core.models import AuditEvent
 
 MODULES = ["accounts", "appeals", "defects", "ledger", "messaging", "notify", "policy"]
+# Modules of actions outside an app's `actions` module, by dotted path under defectdesk.
+MORE_MODULES = ["mirror.actions", "mirror.importing", "mirror.connector"]
 
 RUN_HERE = "state change, run by this test"
 ELSEWHERE = "state change needing an appeal or a ledger; its audit event is checked in its tests"
@@ -58,6 +60,21 @@ CLASSIFIED: dict[str, str] = {
     "notify.notification_mark_read": NOT_AUDITED,
     "policy.policy_set": ELSEWHERE,
     "policy.marketplace_replay": ELSEWHERE,
+    # Mirror mode: each audit event is checked in tests/test_mirror_audit.py.
+    "mirror.actions.mirror_account_create": ELSEWHERE,
+    "mirror.actions.case_open": ELSEWHERE,
+    "mirror.actions.case_edit": ELSEWHERE,
+    "mirror.actions.case_export": ELSEWHERE,
+    "mirror.actions.case_record": ELSEWHERE,
+    "mirror.actions.case_draft": ELSEWHERE,
+    "mirror.actions.plan_of_action_build": ELSEWHERE,
+    "mirror.actions.hidden_fact_enter": ELSEWHERE,
+    "mirror.importing.amazon_import": ELSEWHERE,
+    "mirror.importing.max_document_bytes": NOT_AUDITED,
+    "mirror.connector.connection_save": ELSEWHERE,
+    "mirror.connector.connection_disconnect": ELSEWHERE,
+    "mirror.connector.sync_schedule": ELSEWHERE,
+    "mirror.connector.sync_run": ELSEWHERE,
 }
 
 
@@ -68,6 +85,11 @@ def _public_functions() -> set[str]:
         for name, obj in inspect.getmembers(module, inspect.isfunction):
             if not name.startswith("_") and obj.__module__ == module.__name__:
                 found.add(f"{app}.{name}")
+    for path in MORE_MODULES:
+        module = importlib.import_module(f"defectdesk.{path}")
+        for name, obj in inspect.getmembers(module, inspect.isfunction):
+            if not name.startswith("_") and obj.__module__ == module.__name__:
+                found.add(f"{path}.{name}")
     return found
 
 

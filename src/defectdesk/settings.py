@@ -306,3 +306,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Mirror mode (docs/mirror.md): the key that encrypts merchants' Amazon credentials at rest (a
+# Fernet key: `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key())"`),
+# and, for tests against a local fake, the SP-API and Login-with-Amazon endpoints.
+MIRROR_CREDENTIALS_KEY = os.environ.get("MIRROR_CREDENTIALS_KEY", "").strip()
+MIRROR_SP_API_ENDPOINT = os.environ.get("MIRROR_SP_API_ENDPOINT", "").strip()
+MIRROR_LWA_ENDPOINT = os.environ.get("MIRROR_LWA_ENDPOINT", "").strip()

@@ -7,7 +7,7 @@ what the marketplace answered, as the merchant reports it.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -56,7 +56,21 @@ OPEN = frozenset({Status.PREPARED, Status.EXPORTED, Status.SUBMITTED, Status.INF
 RECORDABLE = ("submitted", "info_requested", "approved", "denied", "withdrawn")
 
 
-def _writer(principal: Principal, seller_id: int) -> None:
+Caller = Who | Actor
+
+
+def _who(actor: Caller) -> tuple[Principal | None, Actor]:
+    """The principal whose rights are checked (None for the command line and jobs, which act
+    as the system) and the audit actor."""
+    if isinstance(actor, Actor):
+        return None, actor
+    principal = principal_of(actor)
+    return principal, actor_of(principal)
+
+
+def _writer(principal: Principal | None, seller_id: int) -> None:
+    if principal is None:
+        return
     if not principal.may_read_seller(seller_id):
         raise NotFound("Not found.")
     if not principal.may_write_seller(seller_id):
@@ -89,12 +103,11 @@ def _text(value: Any, field: str, *, high: int, low: int = 0, what: str = "text"
 
 
 def mirror_account_create(
-    *, actor: Who, seller: Seller | int, site: Any, selling_partner_id: Any = ""
+    *, actor: Caller, seller: Seller | int, site: Any, selling_partner_id: Any = ""
 ) -> MirrorAccount:
     """Add an external Amazon marketplace to a seller: the marketplace (decided by Amazon, in
     its zone and currency) is created once for everyone, the account once per seller."""
-    principal = principal_of(actor)
-    who = actor_of(principal)
+    principal, who = _who(actor)
     seller_id = seller if isinstance(seller, int) else seller.pk
     _writer(principal, seller_id)
     if not isinstance(site, str) or site not in SITES:
@@ -166,7 +179,7 @@ def _locked(case: MirrorCase | int) -> MirrorCase:
 
 def case_open(
     *,
-    actor: Who,
+    actor: Caller,
     account: MirrorAccount,
     kind: str,
     body: str,
@@ -177,8 +190,7 @@ def case_open(
     due_at: datetime | None = None,
 ) -> MirrorCase:
     """Save a prepared request (built by `mirror.packets`) for the merchant to edit and send."""
-    principal = principal_of(actor)
-    who = actor_of(principal)
+    principal, who = _who(actor)
     _writer(principal, account.seller_id)
     if kind not in MirrorCase.Kind.values:
         raise ValidationFailed("The request was not saved.", [FieldError("kind", "is not known")])
@@ -217,10 +229,9 @@ def case_open(
     return case
 
 
-def case_edit(*, actor: Who, case: MirrorCase | int, body: Any) -> MirrorCase:
+def case_edit(*, actor: Caller, case: MirrorCase | int, body: Any) -> MirrorCase:
     """Change the text of a request that has not been sent yet."""
-    principal = principal_of(actor)
-    who = actor_of(principal)
+    principal, who = _who(actor)
     with transaction.atomic():
         locked = _locked(case)
         _writer(principal, locked.seller_id)
@@ -254,10 +265,9 @@ def case_edit(*, actor: Who, case: MirrorCase | int, body: Any) -> MirrorCase:
     return locked
 
 
-def case_export(*, actor: Who, case: MirrorCase | int) -> MirrorCase:
+def case_export(*, actor: Caller, case: MirrorCase | int) -> MirrorCase:
     """Mark a request exported (its text downloaded or copied to send to Amazon)."""
-    principal = principal_of(actor)
-    who = actor_of(principal)
+    principal, who = _who(actor)
     with transaction.atomic():
         locked = _locked(case)
         _writer(principal, locked.seller_id)
@@ -280,7 +290,7 @@ def case_export(*, actor: Who, case: MirrorCase | int) -> MirrorCase:
 
 def case_record(
     *,
-    actor: Who,
+    actor: Caller,
     case: MirrorCase | int,
     outcome: Any,
     note: Any = "",
@@ -290,8 +300,7 @@ def case_record(
     """Record what the merchant did or Amazon answered: submitted, information requested
     (with Amazon's deadline), approved, denied, or withdrawn. An approval takes its effect in
     the ledger (a feedback removed, a claim or chargeback decided for the seller)."""
-    principal = principal_of(actor)
-    who = actor_of(principal)
+    principal, who = _who(actor)
     if outcome not in RECORDABLE:
         raise ValidationFailed(
             "Nothing was recorded.",
@@ -405,7 +414,7 @@ CHARGEBACK_REASONS = (
 
 def hidden_fact_enter(
     *,
-    actor: Who,
+    actor: Caller,
     account: MirrorAccount,
     kind: Any,
     order_ref: Any,
@@ -416,8 +425,7 @@ def hidden_fact_enter(
 ) -> HiddenFact:
     """Enter an A-to-z claim, a chargeback or an information request from Amazon's e-mail.
     A claim or chargeback becomes a ledger event (a defect, as Amazon counts it)."""
-    principal = principal_of(actor)
-    who = actor_of(principal)
+    principal, who = _who(actor)
     _writer(principal, account.seller_id)
     errors = []
     if kind not in HiddenFact.Kind.values:
@@ -527,3 +535,164 @@ def _info_requested(
         to_state=Status.INFO_REQUESTED,
         data={"deadline": deadline.isoformat() if deadline else None},
     )
+
+
+# -- drafting requests ---------------------------------------------------------------------
+
+
+def _respond_by(account: MirrorAccount, order: str, kind: str) -> datetime | None:
+    fact = (
+        HiddenFact.objects.filter(account=account, order_ref=order, kind=kind)
+        .exclude(deadline=None)
+        .order_by("-created_at")
+        .first()
+    )
+    return fact.deadline if fact is not None else None
+
+
+def case_draft(
+    *, actor: Caller, account: MirrorAccount, defect: Defect, criterion: Any = ""
+) -> MirrorCase:
+    """Draft the request Amazon's form takes for this defect and save it to edit: a feedback
+    removal (only with a criterion the feedback meets, within 90 days), an A-to-z response or
+    appeal, or a chargeback representment."""
+    from defectdesk.appeals.selectors import order_state_of
+    from defectdesk.core.timeutil import zone
+    from defectdesk.mirror import packets
+
+    principal, _who_actor = _who(actor)
+    _writer(principal, account.seller_id)
+    if defect.seller_id != account.seller_id or defect.marketplace_id != account.marketplace_id:
+        raise NotFound("Defect not found.")
+    if defect.status != Defect.Status.ACTIVE:
+        raise Conflict("The defect is no longer active: there is nothing to ask Amazon for.")
+    rules = amazon_rules()
+    tz = zone(account.marketplace.timezone)
+    state, _events = order_state_of(defect)
+    now = timezone.now()
+    kind: str
+    try:
+        if defect.kind == Defect.Kind.NEGATIVE_FEEDBACK:
+            feedback = state.feedback.get(defect.source_key)
+            if feedback is None or not feedback.postings:
+                raise Conflict("The feedback is not in your data any more.")
+            first, latest = feedback.postings[0], feedback.postings[-1]
+            code = criterion if isinstance(criterion, str) else ""
+            packets.feedback_removal_check(
+                criterion=code,
+                comment=latest.comment or "",
+                fulfillment=state.fulfillment,
+                posted_at=first.at,
+                now=now,
+                rules=rules,
+            )
+            draft = packets.feedback_removal_draft(
+                order_ref=state.order_ref,
+                criterion=code,
+                comment=latest.comment or "",
+                rating=latest.rating,
+                posted_at=first.at,
+                tz=tz,
+                rules=rules,
+            )
+            kind = MirrorCase.Kind.FEEDBACK_REMOVAL
+        elif defect.kind == Defect.Kind.A_TO_Z_CLAIM:
+            claim = state.claims.get(defect.source_key)
+            filed = claim.filed_at if claim else None
+            reason = (claim.reason if claim else None) or "other"
+            draft = packets.a_to_z_response_draft(
+                state=state,
+                reason=reason,
+                filed_at=filed,
+                respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.A_TO_Z_CLAIM),
+                tz=tz,
+                rules=rules,
+            )
+            kind = MirrorCase.Kind.A_TO_Z_RESPONSE
+            decided = claim.decisions[-1] if claim and claim.decisions else None
+            if decided is not None and decided.outcome == "granted_seller_funded":
+                # Decided against the seller: what is left is an appeal, 30 days from then.
+                kind = MirrorCase.Kind.DEFECT_APPEAL
+                draft.due_at = decided.at + timedelta(days=rules.a_to_z_appeal_days)
+                if draft.due_at < now:
+                    raise packets.Refusal(
+                        f"Amazon takes an appeal of an A-to-z decision within "
+                        f"{rules.a_to_z_appeal_days} days; this one was decided on "
+                        f"{decided.at.astimezone(tz):%Y-%m-%d}."
+                    )
+        elif defect.kind == Defect.Kind.CHARGEBACK:
+            dispute = state.chargebacks.get(defect.source_key)
+            draft = packets.chargeback_draft(
+                state=state,
+                filed_at=dispute.filed_at if dispute else None,
+                respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.CHARGEBACK),
+                tz=tz,
+                rules=rules,
+            )
+            kind = MirrorCase.Kind.CHARGEBACK_REPRESENTMENT
+        else:
+            raise packets.Refusal(
+                f"Amazon has no per-order form for a {defect.get_kind_display().lower()}: "
+                "answer it in a Plan of Action."
+            )
+    except packets.Refusal as exc:
+        raise ValidationFailed(
+            "No request was drafted.", [FieldError("criterion", str(exc))]
+        ) from None
+    return case_open(
+        actor=actor,
+        account=account,
+        kind=kind,
+        body=draft.body,
+        fields=draft.fields,
+        defect=defect,
+        order_ref=state.order_ref,
+        criterion=str(draft.fields.get("criterion", "")),
+        due_at=draft.due_at,
+    )
+
+
+def plan_of_action_build(*, actor: Caller, account: MirrorAccount) -> MirrorCase:
+    """Draft a Plan of Action from the account's active defects, grouped by root cause."""
+    from defectdesk.mirror import packets
+
+    principal, _who_actor = _who(actor)
+    _writer(principal, account.seller_id)
+    defects = (
+        Defect.objects.filter(
+            seller_id=account.seller_id,
+            marketplace_id=account.marketplace_id,
+            status=Defect.Status.ACTIVE,
+        )
+        .select_related("order")
+        .order_by("opened_at")[:2000]
+    )
+    comments = _feedback_comments(account, [d.order.order_ref for d in defects])
+    lines = [
+        packets.DefectLine(
+            d.kind,
+            d.order.order_ref,
+            comment=comments.get((d.order.order_ref, d.source_key), ""),
+        )
+        for d in defects
+    ]
+    draft = packets.plan_of_action_draft(lines, amazon_rules())
+    return case_open(
+        actor=actor,
+        account=account,
+        kind=MirrorCase.Kind.PLAN_OF_ACTION,
+        body=draft.body,
+        fields=draft.fields,
+    )
+
+
+def _feedback_comments(account: MirrorAccount, orders: list[str]) -> dict[tuple[str, str], str]:
+    from defectdesk.ledger.models import Event
+
+    found: dict[tuple[str, str], str] = {}
+    rows = Event.objects.filter(
+        marketplace_id=account.marketplace_id, type="feedback.posted", order_ref__in=orders
+    ).order_by("occurred_at", "event_id")
+    for order_ref, data in rows.values_list("order_ref", "data"):
+        found[(order_ref, str(data.get("feedback_id", "")))] = str(data.get("comment", ""))
+    return found

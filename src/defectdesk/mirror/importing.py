@@ -88,7 +88,7 @@ class ImportReport:
         if not self.already_imported:
             out.append(
                 f"{self.created:,} events created, {self.duplicates:,} already in your data, "
-                f"{len(self.rejected):,} rows refused."
+                f"{len(self.rejected):,} refused."
             )
         if self.inferred_removals:
             out.append(

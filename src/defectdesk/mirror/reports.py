@@ -643,6 +643,11 @@ def _charges(event: dict[str, Any]) -> Decimal:
     return total
 
 
+FINANCE_NAMES = {
+    "refundeventlist": "RefundEventList",
+    "guaranteeclaimeventlist": "GuaranteeClaimEventList",
+    "chargebackeventlist": "ChargebackEventList",
+}
 FINANCE_LISTS = {
     "refundeventlist": "refund",
     "guaranteeclaimeventlist": "claim",
@@ -678,7 +683,7 @@ def finances_read(records: list[Any], site: AmazonSite, seller: str) -> Parsed:
                     )
                 continue
             for index, event in enumerate(items):
-                where = f"record {n} {list_name} #{index + 1}"
+                where = f"record {n} {FINANCE_NAMES[list_name]} #{index + 1}"
                 if not isinstance(event, dict):
                     out.rejects.append((n, f"{where}: is not an object"))
                     continue
