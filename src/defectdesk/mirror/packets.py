@@ -290,7 +290,9 @@ def chargeback_draft(
 # -- Plan of Action ------------------------------------------------------------------------
 
 DELIVERY = re.compile(r"\b(late|never|arriv\w*|deliver\w*|lost|tracking|ship\w*)\b", re.I)
-ITEM = re.compile(r"\b(broken|damag\w*|wrong|fake|counterfeit|describ\w*|defect\w*|used)\b", re.I)
+ITEM = re.compile(
+    r"\b(broken|crack\w*|quality|damag\w*|wrong|fake|counterfeit|describ\w*|defect\w*|used)\b", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)

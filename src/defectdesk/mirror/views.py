@@ -88,7 +88,7 @@ class EntryForm(forms.Form):
     deadline = forms.DateTimeField(
         label=gettext_lazy("Amazon's deadline"),
         required=False,
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
     reference = forms.CharField(
         label=gettext_lazy("Amazon's reference"), required=False, max_length=100
