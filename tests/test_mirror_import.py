@@ -270,3 +270,21 @@ def test_the_same_report_uploaded_twice_at_once_is_imported_once(cast: dict[str,
     assert len(results) == 2
     assert RawDocument.objects.count() == 1
     assert Event.objects.count() == 1
+
+
+def test_read_only_staff_and_other_sellers_cannot_import(cast: dict[str, Any]) -> None:
+    from defectdesk.core.errors import Forbidden, NotFound
+    from defectdesk.mirror.importing import amazon_import
+
+    account = account_for(cast["alice"])
+    content = orders_tsv([("111-0000004-0000001", "2026-10-01T10:00:00-07:00", "Shipped", "MFN")])
+    kind = "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL"
+    with pytest.raises(Forbidden):
+        amazon_import(actor=cast["bob"], account=account, report_type=kind, content=content)
+    with pytest.raises(NotFound):
+        amazon_import(actor=cast["carol"], account=account, report_type=kind, content=content)
+    assert RawDocument.objects.count() == 0 and Event.objects.count() == 0
+    report = amazon_import(actor=cast["alice"], account=account, report_type=kind, content=content)
+    assert report.created == 1
+    event = AuditEvent.objects.get(action="mirror.document_import")
+    assert event.actor_label == "alice" and event.seller_id == account.seller_id

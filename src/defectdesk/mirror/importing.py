@@ -12,12 +12,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.core.timeutil import day_end, day_start, zone
 from defectdesk.ledger.ingest import Candidate, IngestResult, events_ingest
 from defectdesk.ledger.models import Event
+from defectdesk.mirror.actions import Caller, _who, _writer
 from defectdesk.mirror.models import HealthSnapshot, MirrorAccount, RawDocument
 from defectdesk.mirror.profile import SITES
 from defectdesk.mirror.reports import (
@@ -110,7 +110,7 @@ def _refuse(detail: str, field_name: str, message: str) -> ValidationFailed:
 
 def amazon_import(
     *,
-    actor: Actor,
+    actor: Caller,
     account: MirrorAccount,
     report_type: str,
     content: bytes,
@@ -122,6 +122,8 @@ def amazon_import(
     """Keep one Amazon document and take its facts into the ledger (a no-op when the same
     bytes were imported before); refuse, naming why, one that cannot be read as its type or
     that belongs to another seller's account."""
+    principal, who = _who(actor)
+    _writer(principal, account.seller_id)
     try:
         kind = report_kind(report_type)
     except DocumentError as exc:
@@ -182,7 +184,7 @@ def amazon_import(
                     else RawDocument.Status.IMPORTED
                 ),
                 received_at=now,
-                received_by_label=actor.label,
+                received_by_label=who.label,
             )
             report = ImportReport(
                 document, rejected=list(parsed.rejects), skipped=dict(parsed.skipped)
@@ -208,7 +210,7 @@ def amazon_import(
             document.summary = report.as_dict()
             document.save(update_fields=["summary"])
             audit_record(
-                actor=actor,
+                actor=who,
                 action="mirror.document_import",
                 object_type="mirror_document",
                 object_id=document.pk,

@@ -185,9 +185,8 @@ def mirror_upload(request: HttpRequest, account_id: int) -> HttpResponse:
     upload = form.cleaned_data["file"]
     start, end = form.cleaned_data.get("window_from"), form.cleaned_data.get("window_to")
     try:
-        actions._writer(actions.principal_of(request.user), account.seller_id)
         report = amazon_import(
-            actor=actions.actor_of(actions.principal_of(request.user)),
+            actor=request.user,
             account=account,
             report_type=form.cleaned_data["report_type"],
             content=upload.read(),
