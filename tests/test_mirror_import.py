@@ -288,3 +288,40 @@ def test_read_only_staff_and_other_sellers_cannot_import(cast: dict[str, Any]) -
     assert report.created == 1
     event = AuditEvent.objects.get(action="mirror.document_import")
     assert event.actor_label == "alice" and event.seller_id == account.seller_id
+
+
+def test_hostile_cells_are_refused_or_kept_as_text(cast: dict[str, Any]) -> None:
+    account = account_for(cast["alice"])
+    header = (
+        "amazon-order-id\tpurchase-date\torder-status\tfulfillment-channel\tsales-channel\t"
+        "product-name\titem-price\n"
+    )
+    rows = [
+        "１１１-0000008-0000001\t2026-10-01T10:00:00Z\tShipped\tMFN\tAmazon.com\tMug\t1\n",
+        "111-0000008-0000002\t2026-10-01T10:00:00Z\tShipped\tMFN\tAmazon.com\tMug\t1e400\n",
+        "111-0000008-0000003\t2026-10-01T10:00:00Z\tShipped\tMFN\tAmazon.com\t"
+        '=HYPERLINK("http://x")<script>🙂中文\x00\t9.99\n',
+    ]
+    report = load(
+        account,
+        "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL",
+        (header + "".join(rows)).encode(),
+    )
+    messages = [m for _, m in report.rejected]
+    assert len(messages) == 2 and "not an Amazon order id" in messages[0]
+    assert "item-price" in messages[1]
+    order = Order.objects.get(order_ref="111-0000008-0000003")
+    assert order.items[0]["title"] == '=HYPERLINK("http://x")<script>🙂中文'
+    with pytest.raises(ValidationFailed) as exc:
+        load(account, "GET_SELLER_FEEDBACK_DATA", b"\x89PNG\r\n\x1a\n\x00\x00binary")
+    assert "no 'date'" in str(exc.value)
+    with pytest.raises(ValidationFailed):
+        load(account, "GET_SELLER_FEEDBACK_DATA", b"")
+    with pytest.raises(ValidationFailed) as exc:
+        load(account, "NOT_A_REPORT", b"x")
+    assert "unknown Amazon report type" in str(exc.value)
+    huge = finances_json(refunds=[("111-0000008-0000003", "2026-10-05T10:00:00Z")]).replace(
+        b"-19.99", b"-1e300"
+    )
+    report = load(account, "LIST_FINANCIAL_EVENTS", huge)
+    assert report.created == 0 and "not believable" in report.rejected[0][1]

@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ORDER = re.compile(r"\b(\d{3}-\d{7}-\d{7})\b")
+ORDER = re.compile(r"\b([0-9]{3}-[0-9]{7}-[0-9]{7})\b")
 MONTHS = {
     m: i
     for i, m in enumerate(

@@ -24,7 +24,7 @@ import orjson
 
 from defectdesk.mirror.profile import AmazonSite
 
-ORDER_ID = re.compile(r"^\d{3}-\d{7}-\d{7}$")
+ORDER_ID = re.compile(r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$")
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 CSV_FIELD_LIMIT = 1 << 20
 
@@ -343,7 +343,8 @@ def _amount(value: str) -> Decimal | None:
         amount = Decimal(value)
     except InvalidOperation:
         return None
-    return amount if amount.is_finite() else None
+    # The ledger takes at most 15 digits before the point.
+    return amount if amount.is_finite() and abs(amount) < Decimal(10) ** 15 else None
 
 
 def _money(amount: Decimal) -> str:
@@ -637,9 +638,11 @@ def _charges(event: dict[str, Any]) -> Decimal:
             amount = money.get("currencyamount")
             if isinstance(amount, int | float | str) and not isinstance(amount, bool):
                 try:
-                    total += Decimal(str(amount))
+                    value = Decimal(str(amount))
                 except InvalidOperation:
                     continue
+                if value.is_finite():
+                    total += value
     return total
 
 
@@ -723,6 +726,9 @@ def finances_read(records: list[Any], site: AmazonSite, seller: str) -> Parsed:
                 stamp = posted.strftime("%Y%m%dT%H%M%S")
                 key = _short(orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode())
                 amount = abs(_charges(event))
+                if amount >= Decimal(10) ** 15:
+                    out.rejects.append((n, f"{where}: an amount of {amount:.3e} is not believable"))
+                    continue
                 common = {"source": "amazon:finances"}
                 if kind == "refund":
                     if amount == 0:
