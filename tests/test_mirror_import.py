@@ -297,7 +297,7 @@ def test_hostile_cells_are_refused_or_kept_as_text(cast: dict[str, Any]) -> None
         "product-name\titem-price\n"
     )
     rows = [
-        "１１１-0000008-0000001\t2026-10-01T10:00:00Z\tShipped\tMFN\tAmazon.com\tMug\t1\n",
+        "\uff11\uff11\uff11-0000008-0000001\t2026-10-01T10:00:00Z\tShipped\tMFN\tAmazon.com\tMug\t1\n",
         "111-0000008-0000002\t2026-10-01T10:00:00Z\tShipped\tMFN\tAmazon.com\tMug\t1e400\n",
         "111-0000008-0000003\t2026-10-01T10:00:00Z\tShipped\tMFN\tAmazon.com\t"
         '=HYPERLINK("http://x")<script>🙂中文\x00\t9.99\n',
