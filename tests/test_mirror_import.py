@@ -325,3 +325,27 @@ def test_hostile_cells_are_refused_or_kept_as_text(cast: dict[str, Any]) -> None
     )
     report = load(account, "LIST_FINANCIAL_EVENTS", huge)
     assert report.created == 0 and "not believable" in report.rejected[0][1]
+
+
+def test_a_rebuild_of_a_mirrored_ledger_gives_the_same_projections(cast: dict[str, Any]) -> None:
+    from defectdesk.ledger.rebuild import ledger_rebuild
+
+    account = account_for(cast["alice"])
+    ref = "111-0000010-0000001"
+    load(
+        account,
+        "GET_FLAT_FILE_ALL_ORDERS_DATA_BY_LAST_UPDATE_GENERAL",
+        orders_tsv([(ref, "2026-10-01T10:00:00-07:00", "Cancelled", "MFN")]),
+    )
+    load(account, "GET_SELLER_FEEDBACK_DATA", feedback_tsv([("10/05/26", 1, "Late", ref)]))
+    load(account, "LIST_FINANCIAL_EVENTS", finances_json(claims=[(ref, "2026-10-06T10:00:00Z")]))
+
+    def snapshot() -> list[Any]:
+        return sorted(
+            Defect.objects.values_list("order__order_ref", "kind", "status", "source_key")
+        ) + list(Order.objects.values_list("order_ref", "status", "cancelled_by", "ship_by"))
+
+    before = snapshot()
+    ledger_rebuild()
+    assert snapshot() == before
+    assert ("111-0000010-0000001", "cancelled", None, None) in before
