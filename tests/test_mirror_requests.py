@@ -283,3 +283,36 @@ def test_another_seller_cannot_see_or_change_any_of_it(cast: dict[str, Any]) -> 
     )
     assert MirrorCase.objects.get(pk=case.pk).status == "prepared"
     assert HiddenFact.objects.count() == 0
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_entered_information_request_moves_the_submitted_request(cast: dict[str, Any]) -> None:
+    alice = cast["alice"]
+    account = _world(alice)
+    case = case_draft(
+        actor=alice, account=account, defect=_defect(ORDERS[0]), criterion="obscene_or_abusive"
+    )
+    case_record(actor=alice, case=case, outcome="submitted")
+    deadline = datetime(2026, 11, 22, 23, 59, tzinfo=UTC)
+    hidden_fact_enter(
+        actor=alice,
+        account=account,
+        kind="info_request",
+        order_ref=ORDERS[0],
+        reason="",
+        deadline=deadline,
+    )
+    case.refresh_from_db()
+    assert (case.status, case.amazon_deadline) == ("info_requested", deadline)
+    assert AuditEvent.objects.filter(
+        action="mirror.case_info_requested", object_id=str(case.pk)
+    ).exists()
+    with pytest.raises(ValidationFailed):
+        hidden_fact_enter(
+            actor=alice,
+            account=account,
+            kind="info_request",
+            order_ref=ORDERS[0],
+            reason="",
+            deadline=None,
+        )
