@@ -46,6 +46,8 @@ class SellerData:
     files: list[tuple[int, int]] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
     users: list[int] = field(default_factory=list)
+    mirror_accounts: list[int] = field(default_factory=list)
+    mirror_cases: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -229,6 +231,8 @@ def world_build(cast: dict[str, Any], make_event: Any) -> World:
             .exclude(user__in=[carol] if ref == "S-3" else [])
             .values_list("user_id", flat=True)
         )
+    for ref, sd in data.items():
+        _mirror(sd, owners[ref], mark)
     outbox_deliver()
 
     raw: dict[str, str] = {}
@@ -247,6 +251,17 @@ def world_build(cast: dict[str, Any], make_event: Any) -> World:
     for scope in ("ingest", "review", "admin"):
         _, raw[f"{scope} token"] = token_create(actor=SYSTEM, name=scope, scopes=[scope])
     return World(sellers=data, raw_tokens=raw, markers=mark.made)
+
+
+def _mirror(sd: SellerData, owner: Any, mark: _Marks) -> None:
+    """An Amazon account with a Plan of Action for each seller (mirror mode's objects)."""
+    from defectdesk.mirror.actions import case_edit, mirror_account_create, plan_of_action_build
+
+    account = mirror_account_create(actor=owner, seller=sd.pk, site="amazon.com")
+    case = plan_of_action_build(actor=owner, account=account)
+    case_edit(actor=owner, case=case, body=f"Plan {mark(sd.ref)}")
+    sd.mirror_accounts = [account.pk]
+    sd.mirror_cases = [case.pk]
 
 
 def _principal(user: Any) -> Any:

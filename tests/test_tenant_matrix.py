@@ -67,6 +67,15 @@ SCOPES: dict[str, str] = {
     "appeal_reply": "seller-object",
     "appeal_withdraw": "seller-object",
     "token_revoke": "seller-object",
+    "mirror_home": "seller-list",
+    "mirror_account_add": "seller-list",
+    "mirror_upload": "seller-object",
+    "mirror_reconcile": "seller-object",
+    "mirror_enter": "seller-object",
+    "mirror_plan": "seller-object",
+    "mirror_connection": "seller-object",
+    "mirror_case_new": "seller-object",
+    "mirror_case": "seller-object",
     "review_queue": "staff-only",
     "review_stats": "staff-only",
     "review_appeal": "staff-only",
@@ -236,6 +245,8 @@ def _values(sd: SellerData | None) -> dict[str, str]:
             "order_ref": "999-9999999-9999999",
             "order": "999-9999999-9999999",
             "seller": "S-999",
+            "account_id": "999999",
+            "case_id": "999999",
             "uidb64": urlsafe_base64_encode(force_bytes(999999)),
         }
     appeal, file_ = sd.files[0]
@@ -250,6 +261,8 @@ def _values(sd: SellerData | None) -> dict[str, str]:
         "order_ref": sd.orders[0],
         "order": sd.orders[0],
         "seller": sd.ref,
+        "account_id": str(sd.mirror_accounts[0]),
+        "case_id": str(sd.mirror_cases[0]),
         "uidb64": urlsafe_base64_encode(force_bytes(sd.users[0])),
     }
 

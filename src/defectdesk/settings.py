@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "defectdesk.appeals",
     "defectdesk.messaging",
     "defectdesk.notify",
+    "defectdesk.mirror",
     "defectdesk.api",
     "defectdesk.console",
     "defectdesk.web",
@@ -358,3 +359,10 @@ LOGGING = {
     },
 }
 # -- end of the production-run block ------------------------------------------------------------
+
+# Mirror mode (docs/mirror.md): the key that encrypts merchants' Amazon credentials at rest (a
+# Fernet key: `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key())"`),
+# and, for tests against a local fake, the SP-API and Login-with-Amazon endpoints.
+MIRROR_CREDENTIALS_KEY = os.environ.get("MIRROR_CREDENTIALS_KEY", "").strip()
+MIRROR_SP_API_ENDPOINT = os.environ.get("MIRROR_SP_API_ENDPOINT", "").strip()
+MIRROR_LWA_ENDPOINT = os.environ.get("MIRROR_LWA_ENDPOINT", "").strip()

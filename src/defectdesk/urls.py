@@ -15,5 +15,6 @@ urlpatterns = [
     path("webhooks/stripe", stripe_webhook, name="stripe-webhook"),
     path("admin/", admin.site.urls),
     path("", include("defectdesk.console.urls")),
+    path("", include("defectdesk.mirror.urls")),
     path("", include("defectdesk.web.urls")),
 ]

@@ -383,6 +383,13 @@ def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation:
     defect_id = defect if isinstance(defect, int) else defect.pk
     found = defect_for_appeal(principal, defect_id)
     writer_check(principal, found.seller_id)
+    if found.marketplace.external:
+        # Mirror mode: the external marketplace decides; requests are prepared for its forms.
+        raise Conflict(
+            f"Marketplace {found.marketplace.code} is decided by {found.marketplace.decided_by}: "
+            "prepare a request for it on the Amazon page instead of an appeal here.",
+            [FieldError("defect", "is on an external marketplace")],
+        )
     rules = appeal_rules_for(found.marketplace_id)
     code = _reason(found, reason)
     text = _explanation(explanation, rules)

@@ -110,7 +110,7 @@ class IngestResult:
 
 def marketplace_refs() -> dict[str, MarketplaceRef]:
     return {
-        m.code: MarketplaceRef(m.id, m.code, zone(m.timezone), m.currency)
+        m.code: MarketplaceRef(m.id, m.code, zone(m.timezone), m.currency, m.external)
         for m in Marketplace.objects.all()
     }
 
@@ -130,7 +130,9 @@ def events_ingest(
     not be read back and refolded when more of them arrive.
     """
     markets = markets if markets is not None else marketplace_refs()
-    infos = {code: MarketplaceInfo(code, ref.currency) for code, ref in markets.items()}
+    infos = {
+        code: MarketplaceInfo(code, ref.currency, ref.external) for code, ref in markets.items()
+    }
     result = IngestResult()
     valid: list[tuple[Candidate, ValidEvent]] = []
     for cand in candidates:

@@ -12,6 +12,10 @@ class Marketplace(models.Model):
     name = models.CharField(max_length=100, blank=True, default="")
     timezone = models.CharField(max_length=64)
     currency = models.CharField(max_length=3)
+    # Mirror mode: an external marketplace is decided elsewhere (`decided_by`, e.g. amazon.com);
+    # its orders may lack facts that marketplace does not report (buyer, ship-by, deliver-by).
+    external = models.BooleanField(default=False)
+    decided_by = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["code"]

@@ -22,6 +22,7 @@ class MarketplaceRef:
     code: str
     timezone: ZoneInfo
     currency: str
+    external: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,6 +156,21 @@ class ChargebackDecided(_Data):
     outcome: Literal["won", "lost", "accepted"]
 
 
+class ExternalOrderPlaced(OrderPlaced):
+    """An order of an external marketplace (mirror mode): its reports may not say who bought,
+    nor by when it had to ship or arrive; those facts stay unknown (DESIGN §2)."""
+
+    buyer: Ident | None = None  # type: ignore[assignment]
+    ship_by: AwareDatetime | None = None  # type: ignore[assignment]
+    deliver_by: AwareDatetime | None = None  # type: ignore[assignment]
+
+
+class ExternalOrderCancelled(OrderCancelled):
+    """A cancellation an external marketplace reports without saying who asked for it."""
+
+    requested_by: Literal["buyer", "seller", "marketplace"] | None = None  # type: ignore[assignment]
+
+
 class MessageEvent(_Data):
     message_id: Ident
     body: Text | None = None
@@ -185,6 +200,11 @@ DATA_SCHEMAS: dict[str, type[BaseModel]] = {
     "message.no_response_needed": MessageNoResponseNeeded,
 }
 EVENT_TYPES = tuple(DATA_SCHEMAS)
+# Where an external marketplace's events may leave facts unknown.
+EXTERNAL_SCHEMAS: dict[str, type[BaseModel]] = {
+    "order.placed": ExternalOrderPlaced,
+    "order.cancelled": ExternalOrderCancelled,
+}
 
 
 class Envelope(BaseModel):
@@ -221,6 +241,7 @@ class ValidEvent(NamedTuple):
 class MarketplaceInfo:
     code: str
     currency: str
+    external: bool = False
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -490,6 +511,7 @@ def _plain_event(
         or not _PRINTABLE.fullmatch(event_id)
         or not _PRINTABLE_64.fullmatch(seller)
         or not _PRINTABLE_64.fullmatch(order)
+        or (market.external and kind in EXTERNAL_SCHEMAS)
     ):
         return None
     occurred = _plain_instant(raw["occurred_at"])
@@ -529,6 +551,8 @@ def model_validate_event(
             )
         )
     market = marketplaces.get(envelope.marketplace)
+    if market is not None and market.external and schema is not None:
+        schema = EXTERNAL_SCHEMAS.get(envelope.type, schema)
     if market is None:
         errors.append(
             FieldError(

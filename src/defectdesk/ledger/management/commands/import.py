@@ -50,6 +50,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, default=None, help="events per transaction")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
+        # Mirror mode: Amazon's own documents (docs/mirror.md).
+        parser.add_argument("--amazon", metavar="REPORT_TYPE", help="read Amazon documents")
+        parser.add_argument("--seller", help="with --amazon: the seller whose account it is")
+        parser.add_argument("--site", help="with --amazon: amazon.com (default), amazon.co.uk, ...")
+        parser.add_argument("--from", help="with --amazon: the report window's first day")
+        parser.add_argument("--to", help="with --amazon: the report window's last day")
 
     def _format_check(self, files: list[str], explicit: str | None) -> None:
         if explicit:
@@ -69,6 +75,11 @@ class Command(BaseCommand):
                 )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options.get("amazon"):
+            from defectdesk.mirror.cli import amazon_import_files
+
+            amazon_import_files(options, self.stdout)
+            return
         files: list[str] = options["files"]
         self._format_check(files, options["format"])
         total = IngestResult()
