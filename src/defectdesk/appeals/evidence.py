@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.ledger.fold import Dispute, LedgerEvent, OrderState
 
@@ -272,73 +274,90 @@ def rules_evaluate(state: OrderState, kind: str, reason: str, source_key: str) -
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "an unknown time"
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else _("an unknown time")
 
 
 def explanation_suggest(state: OrderState, kind: str, reason: str, source_key: str) -> str:
-    """A plain-text explanation built from the ledger's facts for the chosen reason."""
+    """A plain-text explanation built from the ledger's facts for the chosen reason, in the
+    active language."""
     order = state.order_ref
     ship = state.first_shipment
     dispute = _dispute(state, kind, source_key) if kind in ("a_to_z_claim", "chargeback") else None
-    what = "A-to-z claim" if kind == "a_to_z_claim" else "chargeback"
+    what = _("A-to-z claim") if kind == "a_to_z_claim" else _("chargeback")
     if reason == "fulfilled_by_marketplace":
-        return (
-            f"Order {order} was fulfilled by the marketplace, which handled its storage, "
+        return _(
+            "Order %(order)s was fulfilled by the marketplace, which handled its storage, "
             "packing, shipping and delivery. The negative feedback concerns fulfilment that "
             "was not under our control, so it should not count against our account."
-        )
+        ) % {"order": order}
     if reason in ("refunded_before_claim", "refunded_before_chargeback") and state.refunds:
         refund = state.refunds[0]
-        filed = _when(dispute.filed_at) if dispute else "later"
-        return (
-            f"We refunded {refund.amount} {state.currency or ''} for order {order} on "
-            f"{_when(refund.at)}, before the {what} was filed on {filed}. The buyer had "
-            "already been made whole when the claim was opened."
-        ).replace("  ", " ")
+        filed = _when(dispute.filed_at) if dispute else _("a later date")
+        amount = f"{refund.amount} {state.currency or ''}".strip()
+        return _(
+            "We refunded %(amount)s for order %(order)s on %(refunded)s, before the %(what)s "
+            "was filed on %(filed)s. The buyer had already been made whole when the claim was "
+            "opened."
+        ) % {
+            "amount": amount,
+            "order": order,
+            "refunded": _when(refund.at),
+            "what": what,
+            "filed": filed,
+        }
     if reason in ("delivered_per_tracking", "proof_of_delivery") and state.delivered_at:
-        carrier = ship.carrier if ship and ship.carrier else "the carrier"
-        tracking = ship.tracking_number if ship and ship.tracking_number else "on record"
-        signed = " The buyer signed for it." if state.delivery_signature else ""
-        return (
-            f"Order {order} was shipped with {carrier} (tracking {tracking}) and delivered "
-            f"on {_when(state.delivered_at)}, before the {what} was filed.{signed} "
-            "The tracking history is attached as system evidence."
-        )
+        carrier = ship.carrier if ship and ship.carrier else _("the carrier")
+        tracking = ship.tracking_number if ship and ship.tracking_number else _("on record")
+        text = _(
+            "Order %(order)s was shipped with %(carrier)s (tracking %(tracking)s) and delivered "
+            "on %(delivered)s, before the %(what)s was filed."
+        ) % {
+            "order": order,
+            "carrier": carrier,
+            "tracking": tracking,
+            "delivered": _when(state.delivered_at),
+            "what": what,
+        }
+        if state.delivery_signature:
+            text += " " + _("The buyer signed for it.")
+        return text + " " + _("The tracking history is attached as system evidence.")
     if reason == "carrier_scan_before_ship_by" and state.scans:
-        return (
-            f"The carrier scanned order {order} on {_when(state.scans[0].at)}, by the "
-            f"ship-by date of {_when(state.ship_by)}. The package was handed over on time; "
-            "the shipment confirmation was recorded later."
-        )
+        return _(
+            "The carrier scanned order %(order)s on %(scanned)s, by the ship-by date of "
+            "%(ship_by)s. The package was handed over on time; the shipment confirmation was "
+            "recorded later."
+        ) % {"order": order, "scanned": _when(state.scans[0].at), "ship_by": _when(state.ship_by)}
     if reason == "obscene_or_abusive":
-        return (
-            f"The feedback on order {order} contains obscene or abusive language, which the "
+        return _(
+            "The feedback on order %(order)s contains obscene or abusive language, which the "
             "feedback policy does not allow. We ask that it be removed."
-        )
+        ) % {"order": order}
     if reason == "personal_information":
-        return (
-            f"The feedback on order {order} contains personal information, which the "
+        return _(
+            "The feedback on order %(order)s contains personal information, which the "
             "feedback policy does not allow. We ask that it be removed."
-        )
+        ) % {"order": order}
     if reason == "product_review_only":
-        return (
-            f"The feedback on order {order} is a review of the product, not of our shipping "
+        return _(
+            "The feedback on order %(order)s is a review of the product, not of our shipping "
             "or service, and belongs in the product reviews instead."
-        )
+        ) % {"order": order}
     what_defect = _kind_label(kind)
     chosen = reason_lookup(kind, reason)
     because = (
-        f" {chosen.label}."
+        str(chosen.label) + _(".")
         if chosen is not None and chosen.code != "other"
-        else " We explain below what happened and attach what shows it."
+        else _("We explain below what happened and attach what shows it.")
     )
     return (
-        f"We believe the {what_defect} on order {order} should not count against our "
-        f"account.{because}"
+        _("We believe the %(defect)s on order %(order)s should not count against our account.")
+        % {"defect": what_defect, "order": order}
+        + " "
+        + because
     )
 
 
 def _kind_label(kind: str) -> str:
     from defectdesk.defects.models import Defect
 
-    return Defect.Kind(kind).label.lower() if kind in Defect.Kind.values else kind
+    return str(Defect.Kind(kind).label).lower() if kind in Defect.Kind.values else kind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from defectdesk.accounts.models import Seller
 from defectdesk.appeals.transitions import OPEN_STATUSES, REVIEW_STATUSES, Status
@@ -55,8 +56,8 @@ class Appeal(models.Model):
     """A merchant's appeal of one defect, from draft to decision."""
 
     class Outcome(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        DENIED = "denied", "Denied"
+        APPROVED = "approved", _("Approved")
+        DENIED = "denied", _("Denied")
 
     defect = models.ForeignKey(Defect, on_delete=models.PROTECT, related_name="appeals")
     # The defect's kind (which never changes), kept here so the queue filters on it alone.
@@ -141,14 +142,16 @@ class Appeal(models.Model):
     def status_text(self) -> str:
         """The state as the merchant reads it; a denial for a missed reply says so."""
         if self.status == Status.DENIED and self.decision_cause == "expired":
-            return "Denied: the reply deadline passed"
+            return str(_("Denied: the reply deadline passed"))
         return str(self.get_status_display())
 
     @property
     def decided_by_text(self) -> str:
         """Who decided, as the merchant reads it (an automatic rule is not a person's name)."""
         label = self.decided_by_label
-        return "automatically, by the marketplace's rules" if label.startswith("rule:") else label
+        if label.startswith("rule:"):
+            return str(_("automatically, by the marketplace's rules"))
+        return label
 
     @property
     def is_open(self) -> bool:
@@ -159,8 +162,8 @@ class AppealMessage(models.Model):
     """A reviewer's information request or the merchant's reply."""
 
     class Kind(models.TextChoices):
-        QUESTION = "question", "Information request"
-        REPLY = "reply", "Reply"
+        QUESTION = "question", _("Information request")
+        REPLY = "reply", _("Reply")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=16, choices=Kind.choices)

@@ -84,7 +84,7 @@ def defect_reason(defect: Defect, order_date: date | None, policy: Policy) -> De
         counts = metric is not None
     counts = counts and spec_defects.enabled.get(defect.kind, True)
     if metric is None:
-        return DefectReason(Defect.Kind(defect.kind).label, opened, None, "—", False, "", "", None)
+        return DefectReason(str(Defect.Kind(defect.kind).label), opened, None, "—", False, "", "", None)
     spec = policy.metrics[metric]
     sign = "<" if spec.condition == "lt" else ">"
     leaves = (
@@ -93,7 +93,7 @@ def defect_reason(defect: Defect, order_date: date | None, policy: Policy) -> De
         else None
     )
     return DefectReason(
-        kind_label=Defect.Kind(defect.kind).label,
+        kind_label=str(Defect.Kind(defect.kind).label),
         opened_by=opened,
         metric=metric,
         metric_label=METRIC_LABELS[metric],

@@ -232,7 +232,7 @@ def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, A
         "market": market,
         "values": values,
         "metrics": [(name, METRIC_LABELS[name]) for name in METRICS],
-        "kinds": [(kind, Defect.Kind(kind).label) for kind in DEFAULT_FILING_WINDOW_DAYS],
+        "kinds": [(kind, str(Defect.Kind(kind).label)) for kind in DEFAULT_FILING_WINDOW_DAYS],
         "rules": [(rule, RULE_LABELS.get(rule, rule)) for rule in DEFAULT_AUTO_RULES],
         "modes": RULE_MODES,
         "errors": {},

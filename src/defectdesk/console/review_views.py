@@ -137,7 +137,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "query": filters.as_query(),
         "errors": errors,
         "counts": counts,
-        "statuses": [(s, Status(s).label) for s in ("submitted", "in_review", "info_requested")],
+        "statuses": [(s, str(Status(s).label)) for s in ("submitted", "in_review", "info_requested")],
         "kinds": Defect.Kind.choices,
         "reasons": sorted(
             {(r.code, r.label) for reasons in CATALOGUE.values() for r in reasons},
@@ -300,7 +300,7 @@ def _changed_meanwhile(request: HttpRequest, appeal: Appeal) -> bool:
     messages.error(
         request,
         f"While you were reading, {who} changed this appeal ({when}): it is now "
-        f"{Status(appeal.status).label.lower()}. Nothing was changed by your form; "
+        f"{str(Status(appeal.status).label).lower()}. Nothing was changed by your form; "
         "review the appeal again.",
     )
     return True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from defectdesk.accounts.models import Seller
 from defectdesk.ledger.models import Marketplace, Order
@@ -10,23 +11,23 @@ from defectdesk.ledger.models import Marketplace, Order
 
 class Defect(models.Model):
     class Kind(models.TextChoices):
-        NEGATIVE_FEEDBACK = "negative_feedback", "Negative feedback"
-        A_TO_Z_CLAIM = "a_to_z_claim", "A-to-z Guarantee claim"
-        CHARGEBACK = "chargeback", "Chargeback"
-        CANCELLATION = "cancellation", "Cancellation"
-        LATE_SHIPMENT = "late_shipment", "Late shipment"
-        INVALID_TRACKING = "invalid_tracking", "Invalid tracking"
-        LATE_DELIVERY = "late_delivery", "Late delivery"
-        REFUND = "refund", "Refund"
+        NEGATIVE_FEEDBACK = "negative_feedback", _("Negative feedback")
+        A_TO_Z_CLAIM = "a_to_z_claim", _("A-to-z Guarantee claim")
+        CHARGEBACK = "chargeback", _("Chargeback")
+        CANCELLATION = "cancellation", _("Cancellation")
+        LATE_SHIPMENT = "late_shipment", _("Late shipment")
+        INVALID_TRACKING = "invalid_tracking", _("Invalid tracking")
+        LATE_DELIVERY = "late_delivery", _("Late delivery")
+        REFUND = "refund", _("Refund")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        REMOVED = "removed", "Removed"
+        ACTIVE = "active", _("Active")
+        REMOVED = "removed", _("Removed")
 
     class RemovalCause(models.TextChoices):
-        EVENT = "event", "A later event"
-        APPEAL = "appeal", "An approved appeal"
-        RULE = "rule", "A policy rule"
+        EVENT = "event", _("A later event")
+        APPEAL = "appeal", _("An approved appeal")
+        RULE = "rule", _("A policy rule")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="defects")
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="defects")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from defectdesk.accounts.models import Seller
 
@@ -12,6 +13,8 @@ class Marketplace(models.Model):
     name = models.CharField(max_length=100, blank=True, default="")
     timezone = models.CharField(max_length=64)
     currency = models.CharField(max_length=3)
+    # The interface language for users who chose none and whose browser names none we have.
+    default_language = models.CharField(max_length=16, default="en")
 
     class Meta:
         ordering = ["code"]
@@ -55,10 +58,10 @@ class Order(models.Model):
     """The current state of an order, projected from its events (rebuildable)."""
 
     class Status(models.TextChoices):
-        UNSHIPPED = "unshipped", "Unshipped"
-        SHIPPED = "shipped", "Shipped"
-        DELIVERED = "delivered", "Delivered"
-        CANCELLED = "cancelled", "Cancelled"
+        UNSHIPPED = "unshipped", _("Unshipped")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
 
     marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, db_index=False)
     order_ref = models.CharField(max_length=64)
@@ -140,10 +143,10 @@ class StripeWebhook(models.Model):
     """A Stripe webhook delivery, kept once per Stripe event id (idempotency and reporting)."""
 
     class Status(models.TextChoices):
-        APPLIED = "applied", "Applied to an order"
-        UNMATCHED = "unmatched", "No order matches the dispute"
-        IGNORED = "ignored", "Not a dispute event"
-        REJECTED = "rejected", "The events were rejected"
+        APPLIED = "applied", _("Applied to an order")
+        UNMATCHED = "unmatched", _("No order matches the dispute")
+        IGNORED = "ignored", _("Not a dispute event")
+        REJECTED = "rejected", _("The events were rejected")
 
     stripe_event_id = models.CharField(max_length=128, unique=True)
     type = models.CharField(max_length=80)

@@ -391,7 +391,7 @@ def _history(appeal: Appeal) -> list[dict[str, Any]]:
         title = ACTION_TITLES.get("appeal.expire" if expired else event.action)
         if title is None:
             target = event.to_state
-            title = Status(target).label if target in Status.values else event.action
+            title = str(Status(target).label) if target in Status.values else event.action
         out.append(
             {
                 "at": event.occurred_at,
