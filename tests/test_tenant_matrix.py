@@ -35,6 +35,8 @@ SCOPES: dict[str, str] = {
     "signin": "public",
     "signout": "public",
     "healthz": "public",
+    "language_switch": "public",
+    "glossary": "public",
     "password_reset": "public",
     "password_reset_done": "public",
     "password_reset_confirm": "public",

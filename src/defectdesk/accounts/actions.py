@@ -7,6 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser, AbstractUser, Group, Pe
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from defectdesk.accounts.models import (
     OPERATOR_ADMIN_PERMISSIONS,
@@ -37,7 +38,7 @@ def seller_ensure(external_id: str, *, name: str = "") -> Seller:
 
 def operator_group() -> Group:
     """The group that gives operators the Django admin permissions the docs promise."""
-    group, _ = Group.objects.get_or_create(name=OPERATOR_GROUP)
+    group, _created = Group.objects.get_or_create(name=OPERATOR_GROUP)
     wanted = Q()
     for app_label, codename in OPERATOR_ADMIN_PERMISSIONS:
         wanted |= Q(content_type__app_label=app_label, codename=codename)
@@ -147,7 +148,7 @@ def membership_set(*, actor: Actor, username: str, seller: str, role: str) -> Me
         if user is None:
             raise NotFound(f"No user {username!r}.")
         seller_obj = seller_ensure(seller)
-        membership, _ = Membership.objects.update_or_create(
+        membership, _created = Membership.objects.update_or_create(
             user=user, seller=seller_obj, defaults={"role": role}
         )
         audit_record(
@@ -336,7 +337,7 @@ def time_zone_set(*, actor: Actor, user: AbstractBaseUser, time_zone: str) -> No
                 ],
             ) from None
     with transaction.atomic():
-        pref, _ = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
+        pref, _created = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
         before = pref.time_zone
         if before == name:
             return
@@ -349,5 +350,39 @@ def time_zone_set(*, actor: Actor, user: AbstractBaseUser, time_zone: str) -> No
             object_id=user.pk,
             from_state=before,
             to_state=name,
+        )
+    setattr(user, "_defectdesk_preference", None)  # noqa: B010
+
+
+def language_set(*, actor: Actor, user: AbstractBaseUser, language: str) -> None:
+    """Set the language of a user's pages, e-mails and notifications ("" for the browser's)."""
+    from defectdesk.core.language import language_codes, language_supported
+
+    code = language_supported(language) if language.strip() else ""
+    if language.strip() and not code:
+        raise ValidationFailed(
+            _("The language was not saved."),
+            [
+                FieldError(
+                    "language",
+                    _("%(name)r is not a language of DefectDesk; choose one of %(codes)s")
+                    % {"name": language[:32], "codes": ", ".join(language_codes())},
+                )
+            ],
+        )
+    with transaction.atomic():
+        pref, _created = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
+        before = pref.language
+        if before == code:
+            return
+        pref.language = code
+        pref.save(update_fields=["language", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="user.language_set",
+            object_type="user",
+            object_id=user.pk,
+            from_state=before,
+            to_state=code,
         )
     setattr(user, "_defectdesk_preference", None)  # noqa: B010

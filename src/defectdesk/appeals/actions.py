@@ -54,9 +54,10 @@ from defectdesk.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from defectdesk.core.language import deferred
 from defectdesk.core.timeutil import local_text, zone
 from defectdesk.defects.models import Defect
-from defectdesk.notify.actions import deferred, notify_users, reviewer_user_ids, seller_user_ids
+from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Upload = tuple[str, bytes]

@@ -84,7 +84,9 @@ def defect_reason(defect: Defect, order_date: date | None, policy: Policy) -> De
         counts = metric is not None
     counts = counts and spec_defects.enabled.get(defect.kind, True)
     if metric is None:
-        return DefectReason(str(Defect.Kind(defect.kind).label), opened, None, "—", False, "", "", None)
+        return DefectReason(
+            str(Defect.Kind(defect.kind).label), opened, None, "—", False, "", "", None
+        )
     spec = policy.metrics[metric]
     sign = "<" if spec.condition == "lt" else ">"
     leaves = (

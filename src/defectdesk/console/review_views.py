@@ -137,7 +137,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "query": filters.as_query(),
         "errors": errors,
         "counts": counts,
-        "statuses": [(s, str(Status(s).label)) for s in ("submitted", "in_review", "info_requested")],
+        "statuses": [
+            (s, str(Status(s).label)) for s in ("submitted", "in_review", "info_requested")
+        ],
         "kinds": Defect.Kind.choices,
         "reasons": sorted(
             {(r.code, r.label) for reasons in CATALOGUE.values() for r in reasons},

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,7 +12,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.functional import Promise, lazy
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 
 from defectdesk.accounts.identity import identity_changed
@@ -50,11 +49,6 @@ def absolute_url(path: str) -> str:
     if not path.startswith("/"):
         raise ValueError(f"not a site path: {path!r}")
     return f"{settings.BASE_URL}{path}"
-
-
-def deferred(render: Callable[..., str], *args: Any) -> Promise:
-    """A text written when it is read, in the language active then (one per recipient)."""
-    return lazy(render, str)(*args)
 
 
 def notify_users(

@@ -140,6 +140,21 @@ def pct(value: float | None, digits: int = 2) -> str:
     return f"{text}%"
 
 
+@register.filter
+def money(amount: Any, currency: str) -> str:
+    """An amount with its currency as readers of the active language write it (Babel)."""
+    from decimal import Decimal, InvalidOperation
+
+    from defectdesk.core.language import money_text
+
+    if amount in (None, ""):
+        return "—"
+    try:
+        return money_text(Decimal(str(amount)), str(currency or "USD"))
+    except (InvalidOperation, ValueError):
+        return f"{amount} {currency}"
+
+
 @register.simple_tag(takes_context=True)
 def query(context: template.Context, **changes: Any) -> str:
     """The current query string with some parameters replaced (None or "" removes one)."""
