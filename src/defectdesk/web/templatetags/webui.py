@@ -126,7 +126,8 @@ def page_header(context: template.Context) -> SafeString:
             },
         )
         local.set(key, html, HEADER_CACHE_SECONDS)
-    if nav is not None and context.get("csrf_token") != CSRF_SLOT:
+    # The sign-out form and the language switch (shown to everyone) carry the token.
+    if CSRF_SLOT in html and context.get("csrf_token") != CSRF_SLOT:
         html = html.replace(CSRF_SLOT, get_token(request))
     return mark_safe(html)  # nosec B703 # HTML rendered by an autoescaping template
 
