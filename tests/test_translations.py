@@ -106,4 +106,3 @@ def test_every_string_in_the_source_is_in_the_catalogue(
     fresh = _entries(copy / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po")
     assert len(fresh) == len(_entries(PO)), "run `make messages`: the catalogue is not current"
     assert _problems(fresh) == [], "new strings: run `make messages` and translate them"
-

@@ -139,6 +139,27 @@ class Appeal(models.Model):
         return f"Appeal {self.pk} ({self.status})"
 
     @property
+    def explanation_language(self) -> str:
+        """The language the explanation is written in, told by its script ("zh", "en", ...)."""
+        from defectdesk.core.language import written_language
+
+        return written_language(self.explanation)
+
+    @property
+    def explanation_language_mark(self) -> str:
+        """For a reader in the marketplace's language: "Written in Chinese", or "" when the
+        explanation is in the marketplace's own language (or its language is unknown)."""
+        from defectdesk.core.language import written_language_name
+
+        written = self.explanation_language
+        home = (self.marketplace.default_language or "en").split("-")[0]
+        if not written or written == home:
+            return ""
+        return str(_("Written in %(language)s; shown exactly as the seller wrote it.")) % {
+            "language": written_language_name(written)
+        }
+
+    @property
     def status_text(self) -> str:
         """The state as the merchant reads it; a denial for a missed reply says so."""
         if self.status == Status.DENIED and self.decision_cause == "expired":

@@ -203,3 +203,12 @@ def metric_labels(names: Any) -> str:
     from defectdesk.web.health import METRIC_LABELS
 
     return ", ".join(str(METRIC_LABELS.get(n, n)) for n in names)
+
+
+@register.filter
+def written_lang(text: Any) -> str:
+    """The language a stored text (a note, a frozen summary) is written in, for its `lang`
+    attribute: "zh", "en", ... or "und" when it has no letters."""
+    from defectdesk.core.language import written_language
+
+    return written_language(str(text or "")) or "und"

@@ -17,10 +17,12 @@
       var out = document.getElementById(field.getAttribute("data-counter"));
       if (!out) { return; }
       var min = parseInt(field.getAttribute("data-min") || "0", 10);
-      var max = parseInt(field.getAttribute("maxlength") || "0", 10);
+      var max = parseInt(field.getAttribute("data-max") || field.getAttribute("maxlength") || "0", 10);
       var template = out.getAttribute("data-template") || "{n} / {max}";
       function update() {
-        var n = field.value.replace(/\r\n/g, "\n").trim().length;
+        // Characters as the server counts them (code points): an emoji or a rare Chinese
+        // character is one, not the two UTF-16 units of String.length.
+        var n = Array.from(field.value.replace(/\r\n/g, "\n").trim()).length;
         out.textContent = template.replace("{n}", n.toLocaleString()).replace("{max}", max.toLocaleString())
           .replace("{min}", min.toLocaleString());
         out.classList.toggle("over", (max && n > max) || (n > 0 && n < min));
