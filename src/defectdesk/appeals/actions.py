@@ -18,7 +18,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -601,7 +601,10 @@ def appeal_submit(*, actor: Who, appeal: Appeal | int) -> Appeal:
         _something_new_check(locked, defect)
         state, events = order_state_of(defect)
         findings = rules_evaluate(state, defect.kind, locked.reason, defect.source_key)
-        locked.system_evidence = {"frozen_at": now.isoformat(), **evidence_build(state, events)}
+        # Frozen in the marketplace's language: it is the record sent with the appeal.
+        with translation.override(locked.marketplace.default_language or "en"):
+            frozen = evidence_build(state, events)
+        locked.system_evidence = {"frozen_at": now.isoformat(), **frozen}
         locked.submitted_at = now
         locked.review_due_at = now + rules.review_period
         approving = None

@@ -29,61 +29,84 @@ def code_label(code: Any) -> str:
 
 
 def _summary(event: LedgerEvent) -> str:
+    """One ledger event in words, in the active language."""
     data = event.data
     kind = event.type
+    reason = code_label(data.get("reason")) if data.get("reason") else _("no reason given")
     if kind == "order.placed":
         total = data.get("total") or {}
         return (
-            f"Order placed (fulfilled {code_label(data.get('fulfillment'))}, "
-            f"{total.get('amount', '?')} {total.get('currency', '')})"
-        ).strip()
+            _("Order placed (fulfilled %(channel)s, %(amount)s %(currency)s)")
+            % {
+                "channel": code_label(data.get("fulfillment")),
+                "amount": total.get("amount", "?"),
+                "currency": total.get("currency", ""),
+            }
+        ).replace(" )", ")")
     if kind == "order.shipped":
-        return (
-            f"Shipped with {data.get('carrier') or 'an unknown carrier'}, tracking "
-            f"{data.get('tracking_number') or 'none'}"
-        )
+        return _("Shipped with %(carrier)s, tracking %(number)s") % {
+            "carrier": data.get("carrier") or _("an unknown carrier"),
+            "number": data.get("tracking_number") or _("none"),
+        }
     if kind == "shipment.scanned":
-        where = f" at {data['location']}" if data.get("location") else ""
-        return f"Carrier scan: {code_label(data.get('status') or 'scan')}{where}"
+        status = code_label(data.get("status") or "scan")
+        if data.get("location"):
+            return _("Carrier scan: %(status)s at %(place)s") % {
+                "status": status,
+                "place": data["location"],
+            }
+        return _("Carrier scan: %(status)s") % {"status": status}
     if kind == "order.delivered":
-        signed = " with signature" if data.get("signature") else ""
-        return f"Delivered{signed}"
+        return _("Delivered with signature") if data.get("signature") else _("Delivered")
     if kind == "order.cancelled":
-        return (
-            f"Cancelled by the {code_label(data.get('requested_by'))}: "
-            f"{code_label(data.get('reason') or 'no reason given')}"
-        )
-    if kind in ("return.requested", "return.received"):
-        verb = "requested" if kind == "return.requested" else "received"
-        return f"Return {verb}: {code_label(data.get('reason') or 'no reason given')}"
+        return _("Cancelled by the %(who)s: %(reason)s") % {
+            "who": code_label(data.get("requested_by")),
+            "reason": reason,
+        }
+    if kind == "return.requested":
+        return _("Return requested: %(reason)s") % {"reason": reason}
+    if kind == "return.received":
+        return _("Return received: %(reason)s") % {"reason": reason}
     if kind == "refund.issued":
         by = data.get("initiated_by")
-        return f"Refund of {data.get('amount')} issued" + (
-            f" by the {code_label(by)}" if by else ""
-        )
+        if by:
+            return _("Refund of %(amount)s issued by the %(who)s") % {
+                "amount": data.get("amount"),
+                "who": code_label(by),
+            }
+        return _("Refund of %(amount)s issued") % {"amount": data.get("amount")}
     if kind == "feedback.posted":
-        return f"Feedback {data.get('rating')}/5: {data.get('comment') or ''}".rstrip(": ")
+        rating = _("Feedback %(rating)s/5") % {"rating": data.get("rating")}
+        return f"{rating}: {data['comment']}" if data.get("comment") else rating
     if kind == "feedback.removed":
-        return f"Feedback removed: {data.get('reason') or ''}".rstrip(": ")
+        removed = _("Feedback removed")
+        return f"{removed}: {data['reason']}" if data.get("reason") else removed
     if kind == "claim.filed":
-        return (
-            f"A-to-z Guarantee claim {data.get('claim_id')} filed: {code_label(data.get('reason'))}"
-        )
+        return _("A-to-z Guarantee claim %(id)s filed: %(reason)s") % {
+            "id": data.get("claim_id"),
+            "reason": code_label(data.get("reason")),
+        }
     if kind == "claim.decided":
-        return (
-            f"A-to-z Guarantee claim {data.get('claim_id')} decided: "
-            f"{code_label(data.get('outcome'))}"
-        )
+        return _("A-to-z Guarantee claim %(id)s decided: %(outcome)s") % {
+            "id": data.get("claim_id"),
+            "outcome": code_label(data.get("outcome")),
+        }
     if kind == "chargeback.filed":
-        return f"Chargeback {data.get('chargeback_id')} filed: {code_label(data.get('reason'))}"
+        return _("Chargeback %(id)s filed: %(reason)s") % {
+            "id": data.get("chargeback_id"),
+            "reason": code_label(data.get("reason")),
+        }
     if kind == "chargeback.decided":
-        return f"Chargeback {data.get('chargeback_id')} decided: {code_label(data.get('outcome'))}"
+        return _("Chargeback %(id)s decided: %(outcome)s") % {
+            "id": data.get("chargeback_id"),
+            "outcome": code_label(data.get("outcome")),
+        }
     if kind == "message.received":
-        return "Message from the buyer"
+        return _("Message from the buyer")
     if kind == "message.sent":
-        return "Message to the buyer"
+        return _("Message to the buyer")
     if kind == "message.no_response_needed":
-        return "Message marked as needing no response"
+        return _("Message marked as needing no response")
     return kind
 
 
