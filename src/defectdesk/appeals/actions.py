@@ -54,7 +54,7 @@ from defectdesk.core.errors import (
     NotFound,
     ValidationFailed,
 )
-from defectdesk.core.language import deferred
+from defectdesk.core.language import deferred, in_sentence
 from defectdesk.core.timeutil import local_text, zone
 from defectdesk.defects.models import Defect
 from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
@@ -319,7 +319,7 @@ def _notify_reviewers(
 def _describe(appeal: Appeal) -> str:
     defect = appeal.defect
     return _("the %(kind)s on order %(order)s") % {
-        "kind": str(defect.get_kind_display()).lower(),
+        "kind": in_sentence(defect.get_kind_display()),
         "order": defect.order.order_ref,
     }
 
@@ -375,12 +375,12 @@ def _move(
 
 
 def _moved_subject(appeal: Appeal, target: str) -> str:
-    label = str(Status(target).label).lower()
+    label = in_sentence(Status(target).label)
     return _("Appeal %(id)s: %(status)s") % {"id": appeal.pk, "status": label}
 
 
 def _moved_body(appeal: Appeal, target: str, note: str) -> str:
-    label = str(Status(target).label).lower()
+    label = in_sentence(Status(target).label)
     body = _("Your appeal %(id)s of %(what)s is now %(status)s.") % {
         "id": appeal.pk,
         "what": _describe(appeal),
@@ -516,7 +516,7 @@ def appeal_update(
         if locked.status != Status.DRAFT:
             raise Conflict(
                 _("Only a draft can be edited; this appeal is %(status)s.")
-                % {"status": str(Status(locked.status).label).lower()}
+                % {"status": in_sentence(Status(locked.status).label)}
             )
         rules = appeal_rules_for(locked.marketplace_id)
         changed: dict[str, Any] = {}
@@ -928,8 +928,8 @@ def _seen_check(locked: Appeal, seen: str | None) -> None:
         % {
             "who": who,
             "when": when,
-            "now": str(Status(locked.status).label).lower(),
-            "seen": str(Status(seen).label).lower(),
+            "now": in_sentence(Status(locked.status).label),
+            "seen": in_sentence(Status(seen).label),
         },
         [FieldError("seen_status", f"is {seen!r}; the appeal is now {locked.status!r}")],
     )
@@ -955,7 +955,7 @@ def appeal_decide(
             raise Conflict(
                 _("The appeal was already decided (%(status)s by %(who)s).")
                 % {
-                    "status": str(Status(locked.status).label).lower(),
+                    "status": in_sentence(Status(locked.status).label),
                     "who": locked.decided_by_label,
                 }
             )

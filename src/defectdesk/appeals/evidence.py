@@ -14,6 +14,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from defectdesk.appeals.reasons import reason_lookup
+from defectdesk.core.language import in_sentence
 from defectdesk.ledger.fold import Dispute, LedgerEvent, OrderState
 
 
@@ -383,4 +384,4 @@ def explanation_suggest(state: OrderState, kind: str, reason: str, source_key: s
 def _kind_label(kind: str) -> str:
     from defectdesk.defects.models import Defect
 
-    return str(Defect.Kind(kind).label).lower() if kind in Defect.Kind.values else kind
+    return in_sentence(Defect.Kind(kind).label) if kind in Defect.Kind.values else kind

@@ -32,7 +32,7 @@ from defectdesk.appeals.fonts import cjk_font
 from defectdesk.appeals.models import Appeal
 from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.appeals.selectors import order_state_of
-from defectdesk.core.language import has_cjk, written_language, written_language_name
+from defectdesk.core.language import has_cjk, in_sentence, written_language, written_language_name
 from defectdesk.core.timeutil import local_text, parse_aware, zone
 from defectdesk.web.timeline import code_label, event_title
 
@@ -213,7 +213,7 @@ def packet_render(appeal: Appeal) -> bytes:
                     % {
                         "kind": defect.get_kind_display(),
                         "when": _at(defect.opened_at, tz),
-                        "status": defect.get_status_display().lower(),
+                        "status": in_sentence(defect.get_status_display()),
                     },
                 ],
                 [_("Reason"), str(reason.label) if reason else appeal.reason],

@@ -7,6 +7,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from defectdesk.core.errors import InvalidTransition
+from defectdesk.core.language import in_sentence
 
 
 class Status(models.TextChoices):
@@ -61,7 +62,7 @@ def transition_check(current: str, target: str, *, verb: str) -> None:
     """Raise InvalidTransition (409) when the table does not allow current -> target."""
     if transition_allowed(current, target):
         return
-    label = str(Status(current).label).lower() if current in Status.values else current
+    label = in_sentence(Status(current).label) if current in Status.values else current
     done = str(VERBS.get(verb, verb))
     if current in DECIDED_STATUSES:
         detail = gettext("The appeal was already decided (%(status)s); it cannot be %(verb)s.")

@@ -61,6 +61,7 @@ from defectdesk.console.queue import (
 from defectdesk.console.queuetable import queue_rows_html
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
 from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from defectdesk.core.language import in_sentence
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
 from defectdesk.policy.selectors import policy_for
@@ -305,7 +306,7 @@ def _changed_meanwhile(request: HttpRequest, appeal: Appeal) -> bool:
             "While you were reading, %(who)s changed this appeal (%(when)s): it is now "
             "%(status)s. Nothing was changed by your form; review the appeal again."
         )
-        % {"who": who, "when": when, "status": str(Status(appeal.status).label).lower()},
+        % {"who": who, "when": when, "status": in_sentence(Status(appeal.status).label)},
     )
     return True
 

@@ -26,6 +26,14 @@ def deferred(render: Callable[..., str], *args: Any) -> Promise:
     return lazy(render, str)(*args)
 
 
+def in_sentence(label: object) -> str:
+    """A label as written inside a sentence: lower case in English ("Negative feedback" ->
+    "negative feedback"), unchanged where case means nothing or would spoil a name
+    ("A-to-z 索赔")."""
+    text = str(label)
+    return text.lower() if (get_language() or "en").startswith("en") else text
+
+
 def language_codes() -> list[str]:
     """The codes of the interface languages (settings.LANGUAGES), English first."""
     return [code for code, _name in settings.LANGUAGES]

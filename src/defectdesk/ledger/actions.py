@@ -7,12 +7,19 @@ from django.db import transaction
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import FieldError, ValidationFailed
+from defectdesk.core.language import language_codes, language_supported
 from defectdesk.core.timeutil import zone
 from defectdesk.ledger.models import Marketplace, Order
 
 
 def marketplace_set(
-    *, actor: Actor, code: str, timezone: str, currency: str, name: str | None = None
+    *,
+    actor: Actor,
+    code: str,
+    timezone: str,
+    currency: str,
+    name: str | None = None,
+    language: str | None = None,
 ) -> tuple[Marketplace, bool]:
     """Create or update a marketplace; returns it and whether its order dates must be rebuilt."""
     errors = []
@@ -30,6 +37,14 @@ def marketplace_set(
         )
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
         errors.append(FieldError("currency", "must be a three-letter ISO 4217 code such as USD"))
+    if language is not None and not language_supported(language):
+        errors.append(
+            FieldError(
+                "language",
+                f"{language[:32]!r} is not a language of DefectDesk; "
+                f"use one of {', '.join(language_codes())}",
+            )
+        )
     if errors:
         raise ValidationFailed(f"Marketplace {code!r} was not saved.", errors)
     with transaction.atomic():
@@ -51,6 +66,8 @@ def marketplace_set(
             )
         market.timezone = timezone
         market.currency = currency
+        if language is not None:
+            market.default_language = language_supported(language)
         if name is not None:
             market.name = name
         elif created:
@@ -66,6 +83,7 @@ def marketplace_set(
                 "timezone": timezone,
                 "currency": currency,
                 "name": market.name,
+                "default_language": market.default_language,
             },
         )
     needs_rebuild = not created and before.get("timezone") != timezone

@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from defectdesk.core.language import in_sentence
 from defectdesk.defects.models import Defect
 from defectdesk.defects.projection import appeal_cuts, facts_with_appeals
 from defectdesk.defects.rules import DefectFact, defect_facts
@@ -262,7 +263,7 @@ def _reason(c: Counted, scope: Scope, metric: str, d1: int, d2: int, entering: b
 def _kind_text(kind: str) -> str:
     from defectdesk.defects.models import Defect
 
-    return str(Defect.Kind(kind).label).lower() if kind in Defect.Kind.values else kind
+    return in_sentence(Defect.Kind(kind).label) if kind in Defect.Kind.values else kind
 
 
 def _cause_text(cause: str) -> str:

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -121,6 +122,9 @@ def preferences(request: HttpRequest) -> HttpResponse:
             target = form if exc.errors[0].field == "time_zone" else language_form
             target.add_error(exc.errors[0].field, str(exc.errors[0].message))
         else:
+            chosen = language_form.cleaned_data["language"]
+            if chosen:
+                translation.activate(chosen)  # say it in the language just chosen
             messages.success(request, _("Your settings are saved."))
             response = redirect("preferences")
             response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
