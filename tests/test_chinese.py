@@ -103,7 +103,7 @@ def test_the_packet_of_a_chinese_appeal_embeds_a_chinese_font_and_shows_the_text
     SHOTS.mkdir(exist_ok=True)
     source = SHOTS / "packet-zh.pdf"
     source.write_bytes(pdf)
-    subprocess.run(  # noqa: S603
+    subprocess.run(
         ["pdftoppm", "-png", "-r", "80", "-singlefile", str(source), str(SHOTS / "packet-zh")],
         check=True,
         capture_output=True,
@@ -329,3 +329,29 @@ def test_money_and_written_language_helpers() -> None:
     assert written_language("Delivered on time, thanks") == "en"
     assert written_language(RTL) == "ar"
     assert written_language("12345 !!!") == ""
+
+
+def test_the_cli_speaks_the_language_of_the_locale() -> None:
+    from defectdesk.cli import cli_language
+
+    assert cli_language({"LANG": "zh_CN.UTF-8"}) == "zh-hans"
+    assert cli_language({"LC_ALL": "zh_SG.utf8", "LANG": "en_US.UTF-8"}) == "zh-hans"
+    assert cli_language({"LANG": "C.UTF-8"}) == ""
+    assert cli_language({"LANG": "de_DE.UTF-8"}) == ""
+    assert cli_language({"DEFECTDESK_LANGUAGE": "zh-hans", "LANG": "en_US"}) == "zh-hans"
+    assert cli_language({"DEFECTDESK_LANGUAGE": "klingon"}) == ""
+
+
+def test_a_cli_refusal_in_chinese_names_the_fields_in_english(db: Any) -> None:
+    from django.core.management import CommandError, call_command
+
+    with translation.override("zh-hans"), pytest.raises(CommandError) as refused:
+        call_command("marketplace", "set", "ZZ", "--timezone", "Mars/Olympus", "--currency", "usd")
+    message = str(refused.value)
+    assert "站点 'ZZ' 未保存。" in message
+    assert "timezone: 未知时区 'Mars/Olympus'" in message
+    with translation.override("zh-hans"), pytest.raises(CommandError) as bad_language:
+        call_command(
+            "marketplace", "set", "ZZ", "--timezone", "UTC", "--currency", "USD", "--language", "xx"
+        )
+    assert "language: 'xx' 不是 DefectDesk 支持的语言" in str(bad_language.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
@@ -25,28 +26,29 @@ def marketplace_set(
     errors = []
     code = code.strip()
     if not code or len(code) > 16 or not code.replace("-", "").replace("_", "").isalnum():
-        errors.append(FieldError("code", "must be 1-16 letters, digits, - or _"))
+        errors.append(FieldError("code", _("must be 1-16 letters, digits, - or _")))
     try:
         zone(timezone)
     except ValueError:
         errors.append(
             FieldError(
                 "timezone",
-                f"unknown time zone {timezone!r} (use an IANA name such as America/Los_Angeles)",
+                _("unknown time zone %(name)r (use an IANA name such as America/Los_Angeles)")
+                % {"name": timezone},
             )
         )
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
-        errors.append(FieldError("currency", "must be a three-letter ISO 4217 code such as USD"))
+        errors.append(FieldError("currency", _("must be a three-letter ISO 4217 code such as USD")))
     if language is not None and not language_supported(language):
         errors.append(
             FieldError(
                 "language",
-                f"{language[:32]!r} is not a language of DefectDesk; "
-                f"use one of {', '.join(language_codes())}",
+                _("%(name)r is not a language of DefectDesk; choose one of %(codes)s")
+                % {"name": language[:32], "codes": ", ".join(language_codes())},
             )
         )
     if errors:
-        raise ValidationFailed(f"Marketplace {code!r} was not saved.", errors)
+        raise ValidationFailed(_("Marketplace %(code)r was not saved.") % {"code": code}, errors)
     with transaction.atomic():
         market = Marketplace.objects.select_for_update().filter(code=code).first()
         created = market is None
@@ -57,10 +59,12 @@ def marketplace_set(
             market = Marketplace(code=code)
         elif market.currency != currency and Order.objects.filter(marketplace=market).exists():
             raise ValidationFailed(
-                f"Marketplace {code!r} was not saved.",
+                _("Marketplace %(code)r was not saved.") % {"code": code},
                 [
                     FieldError(
-                        "currency", f"orders exist in {market.currency}; the currency cannot change"
+                        "currency",
+                        _("orders exist in %(currency)s; the currency cannot change")
+                        % {"currency": market.currency},
                     )
                 ],
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from defectdesk.core.actors import SYSTEM
 from defectdesk.core.errors import DomainError
@@ -49,9 +50,15 @@ class Command(BaseCommand):
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(
-            f"marketplace {market.code}: {market.name}, {market.timezone}, {market.currency}, "
-            f"{market.default_language}"
+            _("marketplace %(code)s: %(name)s, %(tz)s, %(currency)s, %(language)s")
+            % {
+                "code": market.code,
+                "name": market.name,
+                "tz": market.timezone,
+                "currency": market.currency,
+                "language": market.default_language,
+            }
         )
         if rebuild:
-            self.stdout.write("time zone changed: recomputing order dates and metrics ...")
+            self.stdout.write(_("time zone changed: recomputing order dates and metrics ..."))
             ledger_rebuild()
