@@ -8,6 +8,7 @@ CID font instead: it needs no file and PDF readers supply it, but it is not embe
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,8 @@ from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
+
+log = logging.getLogger(__name__)
 
 CJK_FONT = "DefectDeskCJK"
 FALLBACK_CID_FONT = "STSong-Light"
@@ -43,7 +46,7 @@ def cjk_font() -> tuple[str, bool]:
         try:
             pdfmetrics.registerFont(TTFont(CJK_FONT, str(path), subfontIndex=0))
             return CJK_FONT, True
-        except Exception:  # noqa: S110 # an unreadable font file falls back to the CID font
-            pass
+        except Exception:  # an unreadable font file falls back to the CID font, said in the log
+            log.warning("cannot embed the font %s; packets name STSong-Light", path, exc_info=True)
     pdfmetrics.registerFont(UnicodeCIDFont(FALLBACK_CID_FONT))
     return FALLBACK_CID_FONT, False

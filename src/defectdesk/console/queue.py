@@ -310,7 +310,7 @@ def queue_rows(appeals: list[Appeal], now: datetime) -> list[QueueRow]:
                 left=time_left(deadline, now),
                 kind_label=str(Defect.Kind(defect.kind).label),
                 order_ref=defect.order.order_ref,
-                reason_label=reason.label if reason else appeal.reason,
+                reason_label=str(reason.label) if reason else appeal.reason,
                 seller=appeal.seller.external_id,
                 seller_name=appeal.seller.name,
                 health=seller_health,

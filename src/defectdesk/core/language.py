@@ -11,7 +11,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.functional import Promise, lazy
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, trans_real
 
 # Where the language of a request came from; "default" lets the page in view replace it with
 # the default language of the marketplace it shows.
@@ -23,7 +23,7 @@ SOURCE_DEFAULT = "default"
 
 def deferred(render: Callable[..., str], *args: Any) -> Promise:
     """A text written when it is read, in the language active then (one per recipient)."""
-    return lazy(render, str)(*args)
+    return lazy(render, str)(*args)  # type: ignore[return-value]
 
 
 def in_sentence(label: object) -> str:
@@ -50,7 +50,7 @@ def language_supported(code: object) -> str:
 def language_from_header(header: str) -> str:
     """The first language of an Accept-Language header that we have, or "" (none, malformed)."""
     try:
-        parsed = translation.trans_real.parse_accept_lang_header(header[:500])
+        parsed = trans_real.parse_accept_lang_header(header[:500])
     except (ValueError, TypeError):  # pragma: no cover - Django returns () for malformed input
         return ""
     for lang, _quality in parsed:

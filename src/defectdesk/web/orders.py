@@ -304,7 +304,7 @@ def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
         out.append(
             DefectView(
                 defect=defect,
-                label=labels.get(defect.kind, defect.kind),
+                label=str(labels.get(defect.kind, defect.kind)),
                 why=str(WHY_IT_COUNTS.get(defect.kind, "")),
                 appealable_until=closes,
                 open_appeal=open_one,
