@@ -225,8 +225,12 @@ def test_a_chinese_merchant_appeals_and_a_reviewer_decides_in_chinese(
     alice.check("05-appeal-form")
     page.get_by_label("申诉原因").select_option(label="买家反馈仅为商品评价")
     assert "商品本身" in page.locator("#reason-guidance").inner_text()
+    # The suggestion is written for the reviewer, in the marketplace's language (English), with
+    # the same text in Chinese beside it for alice to check.
+    assert "商品评论" in page.locator("#suggested-reading").inner_text()
+    assert page.locator("#suggested-text").get_attribute("lang") == "en"
     page.get_by_role("button", name="插入建议的申诉说明").click()
-    assert "商品评论" in page.get_by_label("申诉说明").input_value()
+    assert page.get_by_label("申诉说明").input_value().startswith("The feedback on order")
     page.get_by_label("申诉说明").fill("太短了")
     page.get_by_role("button", name="提交申诉").click()
     assert "至少需要 30 个字符" in page.locator("#e-explanation").inner_text()

@@ -71,7 +71,14 @@
     function show() {
       var entry = catalogue[select.value] || {};
       if (guidance) { guidance.textContent = entry.guidance || emptyGuidance; }
-      if (suggestion) { suggestion.textContent = entry.suggestion || emptySuggestion; }
+      if (suggestion) {
+        suggestion.textContent = entry.suggestion || emptySuggestion;
+        // The suggestion is in the marketplace's language; the prompt in the page's.
+        suggestion.lang = entry.suggestion ? suggestion.getAttribute("data-lang") || "" :
+          suggestion.getAttribute("data-page-lang") || "";
+      }
+      var reading = document.getElementById("suggested-reading");
+      if (reading) { reading.textContent = entry.reading || "—"; }
     }
     select.addEventListener("change", show);
     if (insert && explanation) {
