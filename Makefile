@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck check-browser clean
+.PHONY: demo test lint typecheck check-browser clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,3 +38,11 @@ test: $(TEST_STAMP) lint typecheck
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info
+
+# Extract the strings to translate into the Simplified Chinese catalogue (needs GNU gettext's
+# xgettext and msgmerge) and compile it with Babel (pure Python). Both files are committed.
+messages: $(TEST_STAMP)
+	cd src/defectdesk && DEFECTDESK_TESTING=1 DEFECTDESK_VAR_DIR=$(CURDIR)/var \
+	  $(CURDIR)/$(BIN)/django-admin makemessages -l zh_Hans --no-obsolete --add-location file \
+	  --settings=defectdesk.settings
+	$(BIN)/pybabel compile -d src/defectdesk/locale -D django -l zh_Hans

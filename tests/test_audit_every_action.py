@@ -41,6 +41,7 @@ CLASSIFIED: dict[str, str] = {
     "accounts.staff_roles_set": RUN_HERE,
     "accounts.marketplace_remember": NOT_AUDITED,
     "accounts.time_zone_set": RUN_HERE,
+    "accounts.language_set": RUN_HERE,
     "appeals.actor_of": NOT_AUDITED,
     "appeals.writer_check": NOT_AUDITED,
     "appeals.appeal_create": IN_APPEALS,
@@ -206,6 +207,9 @@ def _runners(cast: dict[str, Any], who: Actor) -> dict[str, Callable[[], int | N
         ),
         "accounts.time_zone_set": lambda: accounts.time_zone_set(
             actor=who, user=cast["alice"], time_zone="Europe/Berlin"
+        ),
+        "accounts.language_set": lambda: accounts.language_set(
+            actor=who, user=cast["alice"], language="zh-hans"
         ),
         "ledger.marketplace_set": lambda: (
             marketplace_set(

@@ -256,7 +256,7 @@ def test_files_preview_images_inline_and_anything_else_downloads(
     image = rita.get(f"{base}/{png.pk}/")
     assert image.status_code == 200
     assert image["Content-Type"] == "image/png"
-    assert image["Content-Disposition"] == "inline"
+    assert image["Content-Disposition"] == 'inline; filename="box.png"'
     assert image["X-Content-Type-Options"] == "nosniff"
     assert image["Content-Security-Policy"] == "default-src 'none'; sandbox"
 

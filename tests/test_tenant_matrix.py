@@ -36,6 +36,8 @@ SCOPES: dict[str, str] = {
     "signout": "public",
     "healthz": "public",
     "readyz": "public",
+    "language_switch": "public",
+    "glossary": "public",
     "password_reset": "public",
     "password_reset_done": "public",
     "password_reset_confirm": "public",

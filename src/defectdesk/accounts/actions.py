@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from defectdesk.accounts.models import (
     OPERATOR_ADMIN_PERMISSIONS,
@@ -54,7 +55,7 @@ def seller_ensure(external_id: str, *, name: str = "") -> Seller:
 
 def operator_group() -> Group:
     """The group that gives operators the Django admin permissions the docs promise."""
-    group, _ = Group.objects.get_or_create(name=OPERATOR_GROUP)
+    group, _created = Group.objects.get_or_create(name=OPERATOR_GROUP)
     wanted = Q()
     for app_label, codename in OPERATOR_ADMIN_PERMISSIONS:
         wanted |= Q(content_type__app_label=app_label, codename=codename)
@@ -92,22 +93,25 @@ def user_create(
     """Create a user with a seller role or staff roles; a taken user name is refused."""
     errors = []
     if not username or len(username) > 150:
-        errors.append(FieldError("username", "must be 1 to 150 characters"))
+        errors.append(FieldError("username", _("must be 1 to 150 characters")))
     errors += _password_errors(password)
     if seller and role not in {r.value for r in Membership.Role}:
-        errors.append(FieldError("role", "must be one of owner, staff, read_only"))
+        errors.append(FieldError("role", _("must be one of owner, staff, read_only")))
     if not seller and not reviewer and not operator:
-        errors.append(FieldError("role", "give a seller and role, --reviewer or --operator"))
+        errors.append(FieldError("role", _("give a seller and role, --reviewer or --operator")))
     if errors:
-        raise ValidationFailed("The user was not created.", errors)
+        raise ValidationFailed(_("The user was not created."), errors)
     user_model = get_user_model()
     taken = ValidationFailed(
-        "The user was not created.",
+        _("The user was not created."),
         [
             FieldError(
                 "username",
-                f"{username!r} is taken; choose another name, or change that user's password "
-                "with `defectdesk users set-password`",
+                _(
+                    "%(name)r is taken; choose another name, or change that user's password "
+                    "with `defectdesk users set-password`"
+                )
+                % {"name": username},
             )
         ],
     )
@@ -156,15 +160,15 @@ def membership_set(*, actor: Actor, username: str, seller: str, role: str) -> Me
     """Give an existing user a role at a seller (the seller is created if it is new)."""
     if role not in {r.value for r in Membership.Role}:
         raise ValidationFailed(
-            "The role was not given.",
-            [FieldError("role", "must be one of owner, staff, read_only")],
+            _("The role was not given."),
+            [FieldError("role", _("must be one of owner, staff, read_only"))],
         )
     with transaction.atomic():
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
-            raise NotFound(f"No user {username!r}.")
+            raise NotFound(_("No user %(name)r.") % {"name": username})
         seller_obj = seller_ensure(seller)
-        membership, _ = Membership.objects.update_or_create(
+        membership, _created = Membership.objects.update_or_create(
             user=user, seller=seller_obj, defaults={"role": role}
         )
         audit_record(
@@ -182,11 +186,11 @@ def user_set_password(*, actor: Actor, username: str, password: str) -> Abstract
     """Change an existing user's password; nothing else about the user changes."""
     errors = _password_errors(password)
     if errors:
-        raise ValidationFailed("The password was not changed.", errors)
+        raise ValidationFailed(_("The password was not changed."), errors)
     with transaction.atomic():
         user = get_user_model().objects.select_for_update().filter(username=username).first()
         if user is None:
-            raise NotFound(f"No user {username!r}.")
+            raise NotFound(_("No user %(name)r.") % {"name": username})
         user.set_password(password)
         user.save(update_fields=["password"])
         audit_record(
@@ -380,19 +384,21 @@ def token_create(
     scopes = sorted(set(scopes or []))
     errors = []
     if not name.strip():
-        errors.append(FieldError("name", "must not be empty"))
+        errors.append(FieldError("name", _("must not be empty")))
     if bool(seller) == bool(scopes):
-        errors.append(FieldError("scope", "give either a seller or scopes (ingest, review, admin)"))
+        errors.append(
+            FieldError("scope", _("give either a seller or scopes (ingest, review, admin)"))
+        )
     unknown = [s for s in scopes if s not in VALID_SCOPES]
     if unknown:
-        errors.append(FieldError("scope", f"unknown scope {', '.join(unknown)}"))
+        errors.append(FieldError("scope", _("unknown scope %(s)s") % {"s": ", ".join(unknown)}))
     seller_obj = None
     if seller:
         seller_obj = Seller.objects.filter(external_id=seller).first()
         if seller_obj is None:
-            errors.append(FieldError("seller", f"no seller {seller!r}"))
+            errors.append(FieldError("seller", _("no seller %(id)r") % {"id": seller}))
     if errors:
-        raise ValidationFailed("The token was not created.", errors)
+        raise ValidationFailed(_("The token was not created."), errors)
     raw, prefix = token_generate()
     user = actor.user if actor.user is not None and actor.user.is_authenticated else None
     with transaction.atomic():
@@ -428,7 +434,7 @@ def token_revoke(
             else qs.filter(prefix=prefix).first()
         )
         if token is None:
-            raise NotFound("No such token.")
+            raise NotFound(_("No such token."))
         if token.revoked_at is None:
             token.revoked_at = timezone.now()
             token.save(update_fields=["revoked_at"])
@@ -458,12 +464,12 @@ def staff_roles_set(
             )
             if set(operators) <= {locked.pk}:
                 raise ValidationFailed(
-                    "The last operator cannot be demoted.",
+                    _("The last operator cannot be demoted."),
                     [
                         FieldError(
                             "operator",
-                            f"{locked.get_username()} is the only operator; make someone "
-                            "else an operator first",
+                            _("%(name)s is the only operator; make someone else an operator first")
+                            % {"name": locked.get_username()},
                         )
                     ],
                 )
@@ -512,17 +518,20 @@ def time_zone_set(*, actor: Actor, user: AbstractBaseUser, time_zone: str) -> No
             zone(name)
         except ValueError:
             raise ValidationFailed(
-                "The time zone was not saved.",
+                _("The time zone was not saved."),
                 [
                     FieldError(
                         "time_zone",
-                        f"{name[:64]!r} is not a known time zone; use a name such as "
-                        "America/Los_Angeles or Asia/Shanghai",
+                        _(
+                            "%(name)r is not a known time zone; use a name such as "
+                            "America/Los_Angeles or Asia/Shanghai"
+                        )
+                        % {"name": name[:64]},
                     )
                 ],
             ) from None
     with transaction.atomic():
-        pref, _ = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
+        pref, _created = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
         before = pref.time_zone
         if before == name:
             return
@@ -535,5 +544,39 @@ def time_zone_set(*, actor: Actor, user: AbstractBaseUser, time_zone: str) -> No
             object_id=user.pk,
             from_state=before,
             to_state=name,
+        )
+    setattr(user, "_defectdesk_preference", None)  # noqa: B010
+
+
+def language_set(*, actor: Actor, user: AbstractBaseUser, language: str) -> None:
+    """Set the language of a user's pages, e-mails and notifications ("" for the browser's)."""
+    from defectdesk.core.language import language_codes, language_supported
+
+    code = language_supported(language) if language.strip() else ""
+    if language.strip() and not code:
+        raise ValidationFailed(
+            _("The language was not saved."),
+            [
+                FieldError(
+                    "language",
+                    _("%(name)r is not a language of DefectDesk; choose one of %(codes)s")
+                    % {"name": language[:32], "codes": ", ".join(language_codes())},
+                )
+            ],
+        )
+    with transaction.atomic():
+        pref, _created = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
+        before = pref.language
+        if before == code:
+            return
+        pref.language = code
+        pref.save(update_fields=["language", "updated_at"])
+        audit_record(
+            actor=actor,
+            action="user.language_set",
+            object_type="user",
+            object_id=user.pk,
+            from_state=before,
+            to_state=code,
         )
     setattr(user, "_defectdesk_preference", None)  # noqa: B010

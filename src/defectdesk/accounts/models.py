@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Seller(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
 
     external_id = models.CharField(max_length=64, unique=True)
     name = models.CharField(max_length=200, blank=True, default="")
@@ -31,9 +32,9 @@ class Membership(models.Model):
     """A user's role at one seller."""
 
     class Role(models.TextChoices):
-        OWNER = "owner", "Owner"
-        STAFF = "staff", "Staff"
-        READ_ONLY = "read_only", "Read-only staff"
+        OWNER = "owner", _("Owner")
+        STAFF = "staff", _("Staff")
+        READ_ONLY = "read_only", _("Read-only staff")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -57,8 +58,8 @@ class StaffRole(models.Model):
     """A marketplace-side role: reviewer or operator admin."""
 
     class Role(models.TextChoices):
-        REVIEWER = "reviewer", "Reviewer"
-        OPERATOR = "operator", "Operator admin"
+        REVIEWER = "reviewer", _("Reviewer")
+        OPERATOR = "operator", _("Operator admin")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_roles"
@@ -78,9 +79,9 @@ class ApiToken(models.Model):
     """A bearer token, stored only as a SHA-256 hash; scoped to API areas or to one seller."""
 
     class Scope(models.TextChoices):
-        INGEST = "ingest", "Ingest events"
-        REVIEW = "review", "Review appeals"
-        ADMIN = "admin", "Administer"
+        INGEST = "ingest", _("Ingest events")
+        REVIEW = "review", _("Review appeals")
+        ADMIN = "admin", _("Administer")
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, db_index=True)
@@ -134,7 +135,7 @@ OPERATOR_ADMIN_PERMISSIONS = [
 
 
 class UserPreference(models.Model):
-    """What a user chose for their own pages: the marketplace in view and a time zone."""
+    """What a user chose for their own pages: the marketplace in view, a time zone, a language."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference"
@@ -143,6 +144,8 @@ class UserPreference(models.Model):
     marketplace = models.CharField(max_length=16, blank=True, default="")
     # An IANA zone name; empty means "the marketplace's zone".
     time_zone = models.CharField(max_length=64, blank=True, default="")
+    # A code of settings.LANGUAGES; empty means "the browser's, else the marketplace's".
+    language = models.CharField(max_length=16, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

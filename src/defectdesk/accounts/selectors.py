@@ -81,15 +81,40 @@ def username_taken(username: str) -> bool:
     return get_user_model().objects.filter(username=username).exists()
 
 
-def preference_of(user: AbstractBaseUser | AnonymousUser | None) -> tuple[str, str]:
-    """A signed-in user's (marketplace code, time zone), empty strings where none was chosen."""
-    if user is None or not user.is_authenticated:
-        return "", ""
+def _preference_row(user: AbstractBaseUser) -> tuple[str, str, str]:
     cached = getattr(user, "_defectdesk_preference", None)
     if cached is None:
         from defectdesk.accounts.models import UserPreference
 
-        row = UserPreference.objects.filter(user_id=user.pk).values_list("marketplace", "time_zone")
-        cached = next(iter(row), ("", ""))
+        row = UserPreference.objects.filter(user_id=user.pk).values_list(
+            "marketplace", "time_zone", "language"
+        )
+        cached = next(iter(row), ("", "", ""))
         setattr(user, "_defectdesk_preference", cached)  # noqa: B010
     return cached  # type: ignore[no-any-return]
+
+
+def preference_of(user: AbstractBaseUser | AnonymousUser | None) -> tuple[str, str]:
+    """A signed-in user's (marketplace code, time zone), empty strings where none was chosen."""
+    if user is None or not user.is_authenticated:
+        return "", ""
+    row = _preference_row(user)  # type: ignore[arg-type]
+    return row[0], row[1]
+
+
+def language_of(user: AbstractBaseUser | AnonymousUser | None) -> str:
+    """The interface language a signed-in user chose, or "" (none chosen, or anonymous)."""
+    if user is None or not user.is_authenticated:
+        return ""
+    return _preference_row(user)[2]  # type: ignore[arg-type]
+
+
+def languages_of_users(user_ids: list[int]) -> dict[int, str]:
+    """The chosen interface language of each of these users that chose one."""
+    from defectdesk.accounts.models import UserPreference
+
+    return dict(
+        UserPreference.objects.filter(user_id__in=user_ids)
+        .exclude(language="")
+        .values_list("user_id", "language")
+    )

@@ -18,7 +18,10 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from defectdesk.accounts.models import StaffRole
 from defectdesk.accounts.roles import Principal
@@ -51,6 +54,7 @@ from defectdesk.core.errors import (
     NotFound,
     ValidationFailed,
 )
+from defectdesk.core.language import deferred, in_sentence
 from defectdesk.core.timeutil import local_text, zone
 from defectdesk.defects.models import Defect
 from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
@@ -58,13 +62,56 @@ from defectdesk.webhooks.outbox import webhook_emit
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Upload = tuple[str, bytes]
-DRAFT_FILES_ONLY = (
+DRAFT_FILES_ONLY = gettext_lazy(
     "Files can be added to a draft only; to answer an information request, attach them to "
     "your reply."
 )
 
 
+# What _text names in its refusals.
+WHAT = {
+    "explanation": gettext_lazy("explanation"),
+    "reply": gettext_lazy("reply"),
+    "question": gettext_lazy("question"),
+    "note": gettext_lazy("note"),
+}
+
+
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _replied_subject(pk: int) -> str:
+    return _("Appeal %(id)s: the merchant replied") % {"id": pk}
+
+
+def _replied_body(pk: int, text: str) -> str:
+    return _("The merchant answered your question on appeal %(id)s.") % {"id": pk} + f"\n\n{text}"
+
+
+def _assigned_subject(pk: int) -> str:
+    return _("Appeal %(id)s assigned to you") % {"id": pk}
+
+
+def _assigned_body(appeal: Appeal) -> str:
+    return _(
+        "Appeal %(id)s of %(what)s is yours to review; a decision is expected by %(when)s UTC."
+    ) % {
+        "id": appeal.pk,
+        "what": _describe(appeal),
+        "when": f"{appeal.review_due_at:%Y-%m-%d %H:%M}",
+    }
+
+
+def _overdue_subject(pk: int) -> str:
+    return _("Appeal %(id)s is past its review deadline") % {"id": pk}
+
+
+def _overdue_body(appeal: Appeal) -> str:
+    return _("Appeal %(id)s of %(what)s was due for a decision by %(when)s UTC.") % {
+        "id": appeal.pk,
+        "what": _describe(appeal),
+        "when": f"{appeal.review_due_at:%Y-%m-%d %H:%M}",
+    }
 
 
 def actor_of(principal: Principal) -> Actor:
@@ -86,36 +133,53 @@ def writer_check(principal: Principal, appeal_or_seller: Appeal | int) -> None:
         appeal_or_seller if isinstance(appeal_or_seller, int) else appeal_or_seller.seller_id
     )
     if not principal.may_read_seller(seller_id):
-        raise NotFound("Appeal not found.")
+        raise NotFound(_("Appeal not found."))
     if not principal.may_write_seller(seller_id):
         if principal.seller_roles.get(seller_id):
             raise Forbidden(
-                "Read-only access: you may view this seller's appeals but not file or change them."
+                _(
+                    "Read-only access: you may view this seller's appeals but not file or "
+                    "change them."
+                )
             )
-        raise Forbidden("Only the seller's owner or staff may file and change appeals.")
+        raise Forbidden(_("Only the seller's owner or staff may file and change appeals."))
 
 
 def _require_reviewer(principal: Principal, appeal: Appeal) -> None:
     if not principal.may_read_seller(appeal.seller_id):
-        raise NotFound(f"Appeal {appeal.pk} not found.")
+        raise NotFound(_("Appeal %(id)s not found.") % {"id": appeal.pk})
     if not principal.is_reviewer:
         # Reviewer actions do not exist for merchants, not even on their own appeals.
-        raise NotFound(f"Appeal {appeal.pk} not found.")
+        raise NotFound(_("Appeal %(id)s not found.") % {"id": appeal.pk})
 
 
 def _text(value: Any, field: str, *, low: int, high: int, what: str) -> str:
+    """Plain text of `low` to `high` characters (Unicode code points, not bytes)."""
+    invalid = _("The %(what)s is not valid.") % {"what": WHAT.get(what, what)}
     if not isinstance(value, str):
-        raise ValidationFailed(f"The {what} is not valid.", [FieldError(field, "must be text")])
+        raise ValidationFailed(invalid, [FieldError(field, _("must be text"))])
     text = value.replace("\r\n", "\n").strip()
     errors = []
     if _CONTROL.search(text):
-        errors.append(FieldError(field, "must be plain text without control characters"))
+        errors.append(FieldError(field, _("must be plain text without control characters")))
     elif len(text) < low:
-        errors.append(FieldError(field, f"is {len(text)} characters long; write at least {low}"))
+        errors.append(
+            FieldError(
+                field,
+                _("is %(n)s characters long; write at least %(low)s")
+                % {"n": len(text), "low": low},
+            )
+        )
     elif len(text) > high:
-        errors.append(FieldError(field, f"is {len(text):,} characters long; the limit is {high:,}"))
+        errors.append(
+            FieldError(
+                field,
+                _("is %(n)s characters long; the limit is %(high)s")
+                % {"n": f"{len(text):,}", "high": f"{high:,}"},
+            )
+        )
     if errors:
-        raise ValidationFailed(f"The {what} is not valid.", errors)
+        raise ValidationFailed(invalid, errors)
     return text
 
 
@@ -133,11 +197,12 @@ def _reason(defect: Defect, code: Any) -> str:
     if not isinstance(code, str) or reason_lookup(defect.kind, code) is None:
         choices = ", ".join(r.code for r in reasons_for(defect.kind))
         raise ValidationFailed(
-            "The reason is not valid.",
+            _("The reason is not valid."),
             [
                 FieldError(
                     "reason",
-                    f"{code!r} is not a reason for a {defect.kind} defect; choose one of {choices}",
+                    _("%(code)r is not a reason for a %(kind)s defect; choose one of %(choices)s")
+                    % {"code": code, "kind": defect.kind, "choices": choices},
                 )
             ],
         )
@@ -148,20 +213,29 @@ def _window_check(defect: Defect, now: datetime) -> None:
     closes = appealable_until(defect)
     if closes is None:
         raise Conflict(
-            "This defect was already removed; there is nothing to appeal.",
-            [FieldError("defect", "is not active")],
+            _("This defect was already removed; there is nothing to appeal."),
+            [FieldError("defect", _("is not active"))],
         )
     tz = zone(defect.marketplace.timezone)
     if defect.opened_at >= now:
         raise Conflict(
-            f"This defect opens only on {local_text(defect.opened_at, tz)} (its deadline "
-            "has not passed yet); there is nothing to appeal before then.",
-            [FieldError("defect", "has not opened yet")],
+            _(
+                "This defect opens only on %(when)s (its deadline has not passed yet); there "
+                "is nothing to appeal before then."
+            )
+            % {"when": local_text(defect.opened_at, tz)},
+            [FieldError("defect", _("has not opened yet"))],
         )
     if now > closes:
         raise ValidationFailed(
-            f"The filing window for this defect closed on {local_text(closes, tz)}.",
-            [FieldError("defect", f"the filing window closed on {closes.isoformat()}")],
+            _("The filing window for this defect closed on %(when)s.")
+            % {"when": local_text(closes, tz)},
+            [
+                FieldError(
+                    "defect",
+                    _("the filing window closed on %(when)s") % {"when": closes.isoformat()},
+                )
+            ],
         )
 
 
@@ -176,8 +250,11 @@ def _appeal_count_check(defect: Defect, rules: AppealRules, exclude: int | None 
     used = len(_earlier_submitted(defect, exclude))
     if used >= rules.max_appeals_per_defect:
         raise Conflict(
-            f"This defect was already appealed {used} times; at most "
-            f"{rules.max_appeals_per_defect} appeals are allowed per defect."
+            _(
+                "This defect was already appealed %(used)s times; at most %(max)s appeals are "
+                "allowed per defect."
+            )
+            % {"used": used, "max": rules.max_appeals_per_defect}
         )
 
 
@@ -185,7 +262,7 @@ def _locked(appeal: Appeal | int) -> Appeal:
     pk = appeal if isinstance(appeal, int) else appeal.pk
     found = Appeal.objects.select_for_update().filter(pk=pk).first()
     if found is None:
-        raise NotFound(f"Appeal {pk} not found.")
+        raise NotFound(_("Appeal %(id)s not found.") % {"id": pk})
     return found
 
 
@@ -194,7 +271,7 @@ def _fresh(appeal: Appeal | int) -> Appeal:
     pk = appeal if isinstance(appeal, int) else appeal.pk
     found = Appeal.objects.select_related("defect", "defect__order").filter(pk=pk).first()
     if found is None:
-        raise NotFound(f"Appeal {pk} not found.")
+        raise NotFound(_("Appeal %(id)s not found.") % {"id": pk})
     return found
 
 
@@ -206,8 +283,11 @@ def _review_link(appeal: Appeal) -> str:
     return reverse("review_appeal", args=[appeal.pk])
 
 
-def _notify_seller(appeal: Appeal, subject: str, body: str, actor: Actor) -> None:
+def _notify_seller(
+    appeal: Appeal, subject: str | Promise, body: str | Promise, actor: Actor
+) -> None:
     notify_users(
+        language=appeal.marketplace.default_language,
         user_ids=seller_user_ids(appeal.seller_id),
         subject=subject,
         body=body,
@@ -219,9 +299,14 @@ def _notify_seller(appeal: Appeal, subject: str, body: str, actor: Actor) -> Non
 
 
 def _notify_reviewers(
-    appeal: Appeal, user_ids: Sequence[int], subject: str, body: str, actor: Actor
+    appeal: Appeal,
+    user_ids: Sequence[int],
+    subject: str | Promise,
+    body: str | Promise,
+    actor: Actor,
 ) -> None:
     notify_users(
+        language=appeal.marketplace.default_language,
         user_ids=user_ids,
         subject=subject,
         body=body,
@@ -234,19 +319,23 @@ def _notify_reviewers(
 
 def _describe(appeal: Appeal) -> str:
     defect = appeal.defect
-    return f"the {defect.get_kind_display().lower()} on order {defect.order.order_ref}"
+    return _("the %(kind)s on order %(order)s") % {
+        "kind": in_sentence(defect.get_kind_display()),
+        "order": defect.order.order_ref,
+    }
 
 
 def _deadline_sentence(appeal: Appeal, target: str) -> str:
     """The merchant's next deadline, in the marketplace's zone with the zone named."""
     tz = zone(appeal.marketplace.timezone)
     if target == Status.INFO_REQUESTED and appeal.info_due_at is not None:
-        return (
-            f"\n\nPlease answer by {local_text(appeal.info_due_at, tz)}; "
-            "otherwise the appeal is denied as expired."
-        )
+        return "\n\n" + _(
+            "Please answer by %(when)s; otherwise the appeal is denied as expired."
+        ) % {"when": local_text(appeal.info_due_at, tz)}
     if target == Status.SUBMITTED and appeal.review_due_at is not None:
-        return f"\n\nA decision is expected by {local_text(appeal.review_due_at, tz)}."
+        return "\n\n" + _("A decision is expected by %(when)s.") % {
+            "when": local_text(appeal.review_due_at, tz)
+        }
     return ""
 
 
@@ -312,12 +401,29 @@ def _move(
         data=data,
     )
     _announce(appeal, target, note)
-    label = Status(target).label.lower()
-    body = f"Your appeal {appeal.pk} of {_describe(appeal)} is now {label}."
+    _notify_seller(
+        appeal,
+        deferred(_moved_subject, appeal, target),
+        deferred(_moved_body, appeal, target, note),
+        actor,
+    )
+
+
+def _moved_subject(appeal: Appeal, target: str) -> str:
+    label = in_sentence(Status(target).label)
+    return _("Appeal %(id)s: %(status)s") % {"id": appeal.pk, "status": label}
+
+
+def _moved_body(appeal: Appeal, target: str, note: str) -> str:
+    label = in_sentence(Status(target).label)
+    body = _("Your appeal %(id)s of %(what)s is now %(status)s.") % {
+        "id": appeal.pk,
+        "what": _describe(appeal),
+        "status": label,
+    }
     if note:
         body += f"\n\n{note}"
-    body += _deadline_sentence(appeal, target)
-    _notify_seller(appeal, f"Appeal {appeal.pk}: {label}", body, actor)
+    return body + _deadline_sentence(appeal, target)
 
 
 def _store(checked: Sequence[CheckedFile], appeal: Appeal) -> list[str]:
@@ -337,8 +443,11 @@ def _unstore(names: Sequence[str]) -> None:
 def _count_check(appeal: Appeal, adding: int, rules: AppealRules, field: str = "file") -> None:
     have = AppealFile.objects.filter(appeal=appeal).count()
     if have + adding > rules.max_files:
-        message = f"an appeal may have at most {rules.max_files} files; {have} already attached"
-        raise ValidationFailed("Too many files.", [FieldError(field, message)])
+        message = _("an appeal may have at most %(max)s files; %(have)s already attached") % {
+            "max": rules.max_files,
+            "have": have,
+        }
+        raise ValidationFailed(_("Too many files."), [FieldError(field, message)])
 
 
 def _files_check(
@@ -402,9 +511,9 @@ def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation:
         open_one = Appeal.objects.filter(defect=current, status__in=sorted(OPEN_STATUSES)).first()
         if open_one is not None:
             raise Conflict(
-                f"This defect already has an open appeal ({open_one.pk}); edit or "
-                "withdraw it instead.",
-                [FieldError("defect", "has an open appeal")],
+                _("This defect already has an open appeal (%(id)s); edit or withdraw it instead.")
+                % {"id": open_one.pk},
+                [FieldError("defect", _("has an open appeal"))],
             )
         try:
             with transaction.atomic():
@@ -422,8 +531,8 @@ def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation:
                 )
         except IntegrityError as exc:
             raise Conflict(
-                "This defect already has an open appeal.",
-                [FieldError("defect", "has an open appeal")],
+                _("This defect already has an open appeal."),
+                [FieldError("defect", _("has an open appeal"))],
             ) from exc
         audit_record(
             actor=who,
@@ -448,7 +557,8 @@ def appeal_update(
         writer_check(principal, locked)
         if locked.status != Status.DRAFT:
             raise Conflict(
-                f"Only a draft can be edited; this appeal is {Status(locked.status).label.lower()}."
+                _("Only a draft can be edited; this appeal is %(status)s.")
+                % {"status": in_sentence(Status(locked.status).label)}
             )
         rules = appeal_rules_for(locked.marketplace_id)
         changed: dict[str, Any] = {}
@@ -460,7 +570,7 @@ def appeal_update(
             changed["explanation"] = True
         if not changed:
             raise ValidationFailed(
-                "Nothing to change.", [FieldError("body", "give a reason or an explanation")]
+                _("Nothing to change."), [FieldError("body", _("give a reason or an explanation"))]
             )
         locked.updated_at = timezone.now()
         locked.save(update_fields=["reason", "explanation", "updated_at"])
@@ -485,9 +595,9 @@ def appeal_attach(
     current = _fresh(appeal)
     writer_check(principal, current)
     if not uploads:
-        raise ValidationFailed("No file was sent.", [FieldError("file", "is required")])
+        raise ValidationFailed(_("No file was sent."), [FieldError("file", _("is required"))])
     if current.status != Status.DRAFT:
-        raise Conflict(DRAFT_FILES_ONLY)
+        raise Conflict(str(DRAFT_FILES_ONLY))
     rules = appeal_rules_for(current.marketplace_id)
     checked = _files_check(current, uploads, rules)
     names = _store(checked, current)
@@ -496,7 +606,7 @@ def appeal_attach(
         with transaction.atomic():
             locked = _locked(current)
             if locked.status != Status.DRAFT:
-                raise Conflict(DRAFT_FILES_ONLY)
+                raise Conflict(str(DRAFT_FILES_ONLY))
             _count_check(locked, len(uploads), rules)
             now = timezone.now()
             rows = _file_rows(locked, checked, names, who, now)
@@ -533,7 +643,10 @@ def appeal_submit(*, actor: Who, appeal: Appeal | int) -> Appeal:
         _something_new_check(locked, defect)
         state, events = order_state_of(defect)
         findings = rules_evaluate(state, defect.kind, locked.reason, defect.source_key)
-        locked.system_evidence = {"frozen_at": now.isoformat(), **evidence_build(state, events)}
+        # Frozen in the marketplace's language: it is the record sent with the appeal.
+        with translation.override(locked.marketplace.default_language or "en"):
+            frozen = evidence_build(state, events)
+        locked.system_evidence = {"frozen_at": now.isoformat(), **frozen}
         locked.submitted_at = now
         locked.review_due_at = now + rules.review_period
         approving = None
@@ -588,12 +701,14 @@ def _something_new_check(appeal: Appeal, defect: Defect) -> None:
     mine = set(AppealFile.objects.filter(appeal=appeal).values_list("sha256", flat=True))
     if " ".join(appeal.explanation.split()).lower() in known_texts and not (mine - known_files):
         raise ValidationFailed(
-            "A second appeal needs something new.",
+            _("A second appeal needs something new."),
             [
                 FieldError(
                     "explanation",
-                    "is the same as the earlier appeal's and no new file is attached; "
-                    "write a new explanation or attach new files",
+                    _(
+                        "is the same as the earlier appeal's and no new file is attached; "
+                        "write a new explanation or attach new files"
+                    ),
                 )
             ],
         )
@@ -630,7 +745,9 @@ def appeal_reply(
     rules = appeal_rules_for(current.marketplace_id)
     text = _text(message, "message", low=1, high=rules.message_max, what="reply")
     if current.status != Status.INFO_REQUESTED:
-        raise Conflict("No information was requested on this appeal; there is nothing to reply to.")
+        raise Conflict(
+            _("No information was requested on this appeal; there is nothing to reply to.")
+        )
     checked = _files_check(current, uploads, rules) if uploads else []
     names = _store(checked, current)
     who = actor_of(principal)
@@ -639,7 +756,7 @@ def appeal_reply(
             locked = _locked(current)
             if locked.status != Status.INFO_REQUESTED:
                 raise Conflict(
-                    "No information was requested on this appeal; there is nothing to reply to."
+                    _("No information was requested on this appeal; there is nothing to reply to.")
                 )
             if uploads:
                 _count_check(locked, len(uploads), rules)
@@ -670,8 +787,8 @@ def appeal_reply(
                 _notify_reviewers(
                     locked,
                     [locked.assigned_to_id],
-                    f"Appeal {locked.pk}: the merchant replied",
-                    f"The merchant answered your question on appeal {locked.pk}.\n\n{text}",
+                    deferred(_replied_subject, locked.pk),
+                    deferred(_replied_body, locked.pk, text),
                     who,
                 )
     except BaseException:
@@ -700,7 +817,8 @@ def appeal_assign(*, actor: Who, appeal: Appeal | int, reviewer: Any) -> Appeal:
         _require_reviewer(principal, locked)
         if not isinstance(reviewer, str) or not reviewer.strip():
             raise ValidationFailed(
-                "The reviewer is not valid.", [FieldError("reviewer", "give a reviewer's username")]
+                _("The reviewer is not valid."),
+                [FieldError("reviewer", _("give a reviewer's username"))],
             )
         user = get_user_model().objects.filter(username=reviewer.strip()).first()
         if (
@@ -708,8 +826,8 @@ def appeal_assign(*, actor: Who, appeal: Appeal | int, reviewer: Any) -> Appeal:
             or not StaffRole.objects.filter(user=user, role=StaffRole.Role.REVIEWER).exists()
         ):
             raise ValidationFailed(
-                "The reviewer is not valid.",
-                [FieldError("reviewer", f"{reviewer!r} is not a reviewer")],
+                _("The reviewer is not valid."),
+                [FieldError("reviewer", _("%(name)r is not a reviewer") % {"name": reviewer})],
             )
         now = timezone.now()
         if locked.status not in (Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED):
@@ -744,10 +862,8 @@ def appeal_assign(*, actor: Who, appeal: Appeal | int, reviewer: Any) -> Appeal:
         _notify_reviewers(
             locked,
             [user.pk],
-            f"Appeal {locked.pk} assigned to you",
-            f"Appeal {locked.pk} of {_describe(locked)} is yours to review; "
-            f"a decision is expected by {locked.review_due_at:%Y-%m-%d %H:%M} "
-            "UTC.",
+            deferred(_assigned_subject, locked.pk),
+            deferred(_assigned_body, locked),
             who,
         )
     return locked
@@ -833,16 +949,30 @@ def _seen_check(locked: Appeal, seen: str | None) -> None:
         return
     if seen not in Status.values:
         raise ValidationFailed(
-            "The decision does not say which state of the appeal you saw; reload the appeal "
-            "and decide again.",
+            _(
+                "The decision does not say which state of the appeal you saw; reload the "
+                "appeal and decide again."
+            ),
             [FieldError("seen_status", f"must be one of {', '.join(Status.values)}")],
         )
     last = appeal_history(locked).last()
     who = last.actor_label if last is not None else "someone else"
-    when = f" at {last.occurred_at:%Y-%m-%d %H:%M} UTC" if last is not None else ""
+    when = (
+        _(" at %(when)s UTC") % {"when": f"{last.occurred_at:%Y-%m-%d %H:%M}"}
+        if last is not None
+        else ""
+    )
     raise Conflict(
-        f"While you were reading, {who} changed this appeal{when}: it is now "
-        f"{Status(locked.status).label.lower()}, not {Status(seen).label.lower()}.",
+        _(
+            "While you were reading, %(who)s changed this appeal%(when)s: "
+            "it is now %(now)s, not %(seen)s."
+        )
+        % {
+            "who": who,
+            "when": when,
+            "now": in_sentence(Status(locked.status).label),
+            "seen": in_sentence(Status(seen).label),
+        },
         [FieldError("seen_status", f"is {seen!r}; the appeal is now {locked.status!r}")],
     )
 
@@ -856,7 +986,8 @@ def appeal_decide(
     who = actor_of(principal)
     if decision not in ("approve", "deny"):
         raise ValidationFailed(
-            "The decision is not valid.", [FieldError("decision", 'must be "approve" or "deny"')]
+            _("The decision is not valid."),
+            [FieldError("decision", _('must be "approve" or "deny"'))],
         )
     with transaction.atomic():
         locked = _locked(appeal)
@@ -864,20 +995,24 @@ def appeal_decide(
         _seen_check(locked, seen)
         if locked.status in DECIDED_STATUSES:
             raise Conflict(
-                f"The appeal was already decided "
-                f"({Status(locked.status).label.lower()} by "
-                f"{locked.decided_by_label})."
+                _("The appeal was already decided (%(status)s by %(who)s).")
+                % {
+                    "status": in_sentence(Status(locked.status).label),
+                    "who": locked.decided_by_label,
+                }
             )
         rules = appeal_rules_for(locked.marketplace_id)
         text = note.strip() if isinstance(note, str) else note
         if decision == "approve" and rules.approval_note_required and not text:
             raise ValidationFailed(
-                "The approval was not recorded.",
+                _("The approval was not recorded."),
                 [
                     FieldError(
                         "note",
-                        "is required: this marketplace's policy asks for a note to the "
-                        "merchant with every approval",
+                        _(
+                            "is required: this marketplace's policy asks for a note to the "
+                            "merchant with every approval"
+                        ),
                     )
                 ],
             )
@@ -976,9 +1111,8 @@ def appeals_flag_overdue(*, now: datetime | None = None) -> int:
             _notify_reviewers(
                 appeal,
                 to,
-                f"Appeal {pk} is past its review deadline",
-                f"Appeal {pk} of {_describe(appeal)} was due for a decision by "
-                f"{appeal.review_due_at:%Y-%m-%d %H:%M} UTC.",
+                deferred(_overdue_subject, pk),
+                deferred(_overdue_body, appeal),
                 SYSTEM,
             )
             flagged += 1

@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from defectdesk.appeals.reasons import reason_lookup
+from defectdesk.core.language import in_sentence
 from defectdesk.ledger.fold import Dispute, LedgerEvent, OrderState
 from defectdesk.ledger.words import code_label
 
@@ -21,61 +24,84 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _summary(event: LedgerEvent) -> str:
+    """One ledger event in words, in the active language."""
     data = event.data
     kind = event.type
+    reason = code_label(data.get("reason")) if data.get("reason") else _("no reason given")
     if kind == "order.placed":
         total = data.get("total") or {}
         return (
-            f"Order placed (fulfilled {code_label(data.get('fulfillment'))}, "
-            f"{total.get('amount', '?')} {total.get('currency', '')})"
-        ).strip()
+            _("Order placed (fulfilled %(channel)s, %(amount)s %(currency)s)")
+            % {
+                "channel": code_label(data.get("fulfillment")),
+                "amount": total.get("amount", "?"),
+                "currency": total.get("currency", ""),
+            }
+        ).replace(" )", ")")
     if kind == "order.shipped":
-        return (
-            f"Shipped with {data.get('carrier') or 'an unknown carrier'}, tracking "
-            f"{data.get('tracking_number') or 'none'}"
-        )
+        return _("Shipped with %(carrier)s, tracking %(number)s") % {
+            "carrier": data.get("carrier") or _("an unknown carrier"),
+            "number": data.get("tracking_number") or _("none"),
+        }
     if kind == "shipment.scanned":
-        where = f" at {data['location']}" if data.get("location") else ""
-        return f"Carrier scan: {code_label(data.get('status') or 'scan')}{where}"
+        status = code_label(data.get("status") or "scan")
+        if data.get("location"):
+            return _("Carrier scan: %(status)s at %(place)s") % {
+                "status": status,
+                "place": data["location"],
+            }
+        return _("Carrier scan: %(status)s") % {"status": status}
     if kind == "order.delivered":
-        signed = " with signature" if data.get("signature") else ""
-        return f"Delivered{signed}"
+        return _("Delivered with signature") if data.get("signature") else _("Delivered")
     if kind == "order.cancelled":
-        return (
-            f"Cancelled by the {code_label(data.get('requested_by'))}: "
-            f"{code_label(data.get('reason') or 'no reason given')}"
-        )
-    if kind in ("return.requested", "return.received"):
-        verb = "requested" if kind == "return.requested" else "received"
-        return f"Return {verb}: {code_label(data.get('reason') or 'no reason given')}"
+        return _("Cancelled by the %(who)s: %(reason)s") % {
+            "who": code_label(data.get("requested_by")),
+            "reason": reason,
+        }
+    if kind == "return.requested":
+        return _("Return requested: %(reason)s") % {"reason": reason}
+    if kind == "return.received":
+        return _("Return received: %(reason)s") % {"reason": reason}
     if kind == "refund.issued":
         by = data.get("initiated_by")
-        return f"Refund of {data.get('amount')} issued" + (
-            f" by the {code_label(by)}" if by else ""
-        )
+        if by:
+            return _("Refund of %(amount)s issued by the %(who)s") % {
+                "amount": data.get("amount"),
+                "who": code_label(by),
+            }
+        return _("Refund of %(amount)s issued") % {"amount": data.get("amount")}
     if kind == "feedback.posted":
-        return f"Feedback {data.get('rating')}/5: {data.get('comment') or ''}".rstrip(": ")
+        rating = _("Feedback %(rating)s/5") % {"rating": data.get("rating")}
+        return f"{rating}: {data['comment']}" if data.get("comment") else rating
     if kind == "feedback.removed":
-        return f"Feedback removed: {data.get('reason') or ''}".rstrip(": ")
+        removed = _("Feedback removed")
+        return f"{removed}: {data['reason']}" if data.get("reason") else removed
     if kind == "claim.filed":
-        return (
-            f"A-to-z Guarantee claim {data.get('claim_id')} filed: {code_label(data.get('reason'))}"
-        )
+        return _("A-to-z Guarantee claim %(id)s filed: %(reason)s") % {
+            "id": data.get("claim_id"),
+            "reason": code_label(data.get("reason")),
+        }
     if kind == "claim.decided":
-        return (
-            f"A-to-z Guarantee claim {data.get('claim_id')} decided: "
-            f"{code_label(data.get('outcome'))}"
-        )
+        return _("A-to-z Guarantee claim %(id)s decided: %(outcome)s") % {
+            "id": data.get("claim_id"),
+            "outcome": code_label(data.get("outcome")),
+        }
     if kind == "chargeback.filed":
-        return f"Chargeback {data.get('chargeback_id')} filed: {code_label(data.get('reason'))}"
+        return _("Chargeback %(id)s filed: %(reason)s") % {
+            "id": data.get("chargeback_id"),
+            "reason": code_label(data.get("reason")),
+        }
     if kind == "chargeback.decided":
-        return f"Chargeback {data.get('chargeback_id')} decided: {code_label(data.get('outcome'))}"
+        return _("Chargeback %(id)s decided: %(outcome)s") % {
+            "id": data.get("chargeback_id"),
+            "outcome": code_label(data.get("outcome")),
+        }
     if kind == "message.received":
-        return "Message from the buyer"
+        return _("Message from the buyer")
     if kind == "message.sent":
-        return "Message to the buyer"
+        return _("Message to the buyer")
     if kind == "message.no_response_needed":
-        return "Message marked as needing no response"
+        return _("Message marked as needing no response")
     return kind
 
 
@@ -260,73 +286,90 @@ def rules_evaluate(state: OrderState, kind: str, reason: str, source_key: str) -
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else "an unknown time"
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment is not None else _("an unknown time")
 
 
 def explanation_suggest(state: OrderState, kind: str, reason: str, source_key: str) -> str:
-    """A plain-text explanation built from the ledger's facts for the chosen reason."""
+    """A plain-text explanation built from the ledger's facts for the chosen reason, in the
+    active language."""
     order = state.order_ref
     ship = state.first_shipment
     dispute = _dispute(state, kind, source_key) if kind in ("a_to_z_claim", "chargeback") else None
-    what = "A-to-z claim" if kind == "a_to_z_claim" else "chargeback"
+    what = _("A-to-z claim") if kind == "a_to_z_claim" else _("chargeback")
     if reason == "fulfilled_by_marketplace":
-        return (
-            f"Order {order} was fulfilled by the marketplace, which handled its storage, "
+        return _(
+            "Order %(order)s was fulfilled by the marketplace, which handled its storage, "
             "packing, shipping and delivery. The negative feedback concerns fulfilment that "
             "was not under our control, so it should not count against our account."
-        )
+        ) % {"order": order}
     if reason in ("refunded_before_claim", "refunded_before_chargeback") and state.refunds:
         refund = state.refunds[0]
-        filed = _when(dispute.filed_at) if dispute else "later"
-        return (
-            f"We refunded {refund.amount} {state.currency or ''} for order {order} on "
-            f"{_when(refund.at)}, before the {what} was filed on {filed}. The buyer had "
-            "already been made whole when the claim was opened."
-        ).replace("  ", " ")
+        filed = _when(dispute.filed_at) if dispute else _("a later date")
+        amount = f"{refund.amount} {state.currency or ''}".strip()
+        return _(
+            "We refunded %(amount)s for order %(order)s on %(refunded)s, before the %(what)s "
+            "was filed on %(filed)s. The buyer had already been made whole when the claim was "
+            "opened."
+        ) % {
+            "amount": amount,
+            "order": order,
+            "refunded": _when(refund.at),
+            "what": what,
+            "filed": filed,
+        }
     if reason in ("delivered_per_tracking", "proof_of_delivery") and state.delivered_at:
-        carrier = ship.carrier if ship and ship.carrier else "the carrier"
-        tracking = ship.tracking_number if ship and ship.tracking_number else "on record"
-        signed = " The buyer signed for it." if state.delivery_signature else ""
-        return (
-            f"Order {order} was shipped with {carrier} (tracking {tracking}) and delivered "
-            f"on {_when(state.delivered_at)}, before the {what} was filed.{signed} "
-            "The tracking history is attached as system evidence."
-        )
+        carrier = ship.carrier if ship and ship.carrier else _("the carrier")
+        tracking = ship.tracking_number if ship and ship.tracking_number else _("on record")
+        text = _(
+            "Order %(order)s was shipped with %(carrier)s (tracking %(tracking)s) and delivered "
+            "on %(delivered)s, before the %(what)s was filed."
+        ) % {
+            "order": order,
+            "carrier": carrier,
+            "tracking": tracking,
+            "delivered": _when(state.delivered_at),
+            "what": what,
+        }
+        if state.delivery_signature:
+            text += " " + _("The buyer signed for it.")
+        return text + " " + _("The tracking history is attached as system evidence.")
     if reason == "carrier_scan_before_ship_by" and state.scans:
-        return (
-            f"The carrier scanned order {order} on {_when(state.scans[0].at)}, by the "
-            f"ship-by date of {_when(state.ship_by)}. The package was handed over on time; "
-            "the shipment confirmation was recorded later."
-        )
+        return _(
+            "The carrier scanned order %(order)s on %(scanned)s, by the ship-by date of "
+            "%(ship_by)s. The package was handed over on time; the shipment confirmation was "
+            "recorded later."
+        ) % {"order": order, "scanned": _when(state.scans[0].at), "ship_by": _when(state.ship_by)}
     if reason == "obscene_or_abusive":
-        return (
-            f"The feedback on order {order} contains obscene or abusive language, which the "
+        return _(
+            "The feedback on order %(order)s contains obscene or abusive language, which the "
             "feedback policy does not allow. We ask that it be removed."
-        )
+        ) % {"order": order}
     if reason == "personal_information":
-        return (
-            f"The feedback on order {order} contains personal information, which the "
+        return _(
+            "The feedback on order %(order)s contains personal information, which the "
             "feedback policy does not allow. We ask that it be removed."
-        )
+        ) % {"order": order}
     if reason == "product_review_only":
-        return (
-            f"The feedback on order {order} is a review of the product, not of our shipping "
+        return _(
+            "The feedback on order %(order)s is a review of the product, not of our shipping "
             "or service, and belongs in the product reviews instead."
-        )
+        ) % {"order": order}
     what_defect = _kind_label(kind)
     chosen = reason_lookup(kind, reason)
     because = (
-        f" {chosen.label}."
+        str(chosen.label) + _(".")
         if chosen is not None and chosen.code != "other"
-        else " We explain below what happened and attach what shows it."
+        else _("We explain below what happened and attach what shows it.")
     )
     return (
-        f"We believe the {what_defect} on order {order} should not count against our "
-        f"account.{because}"
+        _("We believe the %(defect)s on order %(order)s should not count against our account.")
+        % {"defect": what_defect, "order": order}
+        + " "
+        + because
     )
 
 
 def _kind_label(kind: str) -> str:
     from defectdesk.defects.models import Defect
 
-    return Defect.Kind(kind).label.lower() if kind in Defect.Kind.values else kind
+    return in_sentence(Defect.Kind(kind).label) if kind in Defect.Kind.values else kind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from defectdesk.accounts.models import Seller
 from defectdesk.appeals.transitions import OPEN_STATUSES, REVIEW_STATUSES, Status
@@ -55,8 +56,8 @@ class Appeal(models.Model):
     """A merchant's appeal of one defect, from draft to decision."""
 
     class Outcome(models.TextChoices):
-        APPROVED = "approved", "Approved"
-        DENIED = "denied", "Denied"
+        APPROVED = "approved", _("Approved")
+        DENIED = "denied", _("Denied")
 
     defect = models.ForeignKey(Defect, on_delete=models.PROTECT, related_name="appeals")
     # The defect's kind (which never changes), kept here so the queue filters on it alone.
@@ -138,17 +139,40 @@ class Appeal(models.Model):
         return f"Appeal {self.pk} ({self.status})"
 
     @property
+    def explanation_language(self) -> str:
+        """The language the explanation is written in, told by its script ("zh", "en", ...)."""
+        from defectdesk.core.language import written_language
+
+        return written_language(self.explanation)
+
+    @property
+    def explanation_language_mark(self) -> str:
+        """For a reader in the marketplace's language: "Written in Chinese", or "" when the
+        explanation is in the marketplace's own language (or its language is unknown)."""
+        from defectdesk.core.language import written_language_name
+
+        written = self.explanation_language
+        home = (self.marketplace.default_language or "en").split("-")[0]
+        if not written or written == home:
+            return ""
+        return str(_("Written in %(language)s; shown exactly as the seller wrote it.")) % {
+            "language": written_language_name(written)
+        }
+
+    @property
     def status_text(self) -> str:
         """The state as the merchant reads it; a denial for a missed reply says so."""
         if self.status == Status.DENIED and self.decision_cause == "expired":
-            return "Denied: the reply deadline passed"
+            return str(_("Denied: the reply deadline passed"))
         return str(self.get_status_display())
 
     @property
     def decided_by_text(self) -> str:
         """Who decided, as the merchant reads it (an automatic rule is not a person's name)."""
         label = self.decided_by_label
-        return "automatically, by the marketplace's rules" if label.startswith("rule:") else label
+        if label.startswith("rule:"):
+            return str(_("automatically, by the marketplace's rules"))
+        return label
 
     @property
     def is_open(self) -> bool:
@@ -159,8 +183,8 @@ class AppealMessage(models.Model):
     """A reviewer's information request or the merchant's reply."""
 
     class Kind(models.TextChoices):
-        QUESTION = "question", "Information request"
-        REPLY = "reply", "Reply"
+        QUESTION = "question", _("Information request")
+        REPLY = "reply", _("Reply")
 
     appeal = models.ForeignKey(Appeal, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=16, choices=Kind.choices)

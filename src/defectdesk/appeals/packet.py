@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 from django.core.files.storage import default_storage
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -26,9 +28,11 @@ from reportlab.platypus import (
 )
 
 from defectdesk.appeals.evidence import evidence_build
+from defectdesk.appeals.fonts import cjk_font
 from defectdesk.appeals.models import Appeal
 from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.appeals.selectors import order_state_of
+from defectdesk.core.language import has_cjk, in_sentence, written_language, written_language_name
 from defectdesk.core.timeutil import local_text, parse_aware, zone
 from defectdesk.ledger.words import code_label, event_title
 
@@ -78,23 +82,27 @@ def _at(value: Any, tz: ZoneInfo) -> str:
 
 
 def _dispute_line(item: dict[str, Any], tz: ZoneInfo) -> str:
-    parts = [f"filed {_at(item.get('filed_at'), tz)}"]
+    parts = [_("filed %(when)s") % {"when": _at(item.get("filed_at"), tz)}]
     if item.get("reason"):
-        parts.append(f"reason: {code_label(item['reason'])}")
+        parts.append(_("reason: %(reason)s") % {"reason": code_label(item["reason"])})
     if item.get("amount"):
-        parts.append(f"amount {item['amount']}")
+        parts.append(_("amount %(amount)s") % {"amount": item["amount"]})
     for decision in item.get("decisions") or []:
         parts.append(f"{code_label(decision.get('outcome'))} {_at(decision.get('at'), tz)}")
-    return ", ".join(parts)
+    return _(", ").join(parts)
 
 
 def _facts(evidence: dict[str, Any], tz: ZoneInfo) -> list[list[str]]:
     """The frozen shipping, delivery, refund and dispute facts, each as a line of words."""
     facts: list[list[str]] = []
     shipping = [
-        f"{_at(s.get('at'), tz)}: {s.get('carrier') or 'carrier not named'}"
+        f"{_at(s.get('at'), tz)}: {s.get('carrier') or _('carrier not named')}"
         + (f" {s['service']}" if s.get("service") else "")
-        + (f", tracking {s['tracking_number']}" if s.get("tracking_number") else ", no tracking")
+        + (
+            _(", tracking %(number)s") % {"number": s["tracking_number"]}
+            if s.get("tracking_number")
+            else _(", no tracking")
+        )
         for s in evidence.get("shipping") or []
     ]
     scans = [
@@ -105,31 +113,48 @@ def _facts(evidence: dict[str, Any], tz: ZoneInfo) -> list[list[str]]:
     refunds = [
         f"{_at(r.get('at'), tz)}: {r.get('amount')}"
         + (f" ({code_label(r['reason'])})" if r.get("reason") else "")
-        + (f", issued by the {code_label(r['initiated_by'])}" if r.get("initiated_by") else "")
+        + (
+            _(", issued by the %(who)s") % {"who": code_label(r["initiated_by"])}
+            if r.get("initiated_by")
+            else ""
+        )
         for r in evidence.get("refunds") or []
     ]
-    for label, lines in (("Shipping", shipping), ("Carrier scans", scans), ("Refunds", refunds)):
+    for label, lines in (
+        (_("Shipping"), shipping),
+        (_("Carrier scans"), scans),
+        (_("Refunds"), refunds),
+    ):
         if lines:
             facts.append([label, "\n".join(lines)])
-    for label, key in (("A-to-z Guarantee claims", "claims"), ("Chargebacks", "chargebacks")):
+    for label, key in ((_("A-to-z Guarantee claims"), "claims"), (_("Chargebacks"), "chargebacks")):
         items = evidence.get(key) or []
         if items:
             facts.append([label, "\n".join(_dispute_line(i, tz) for i in items)])
     delivery = evidence.get("delivery")
     if delivery:
-        signed = {True: "signed for by the buyer", False: "no signature"}.get(
-            delivery.get("signature"), "signature not recorded"
+        signed = {True: _("signed for by the buyer"), False: _("no signature")}.get(
+            delivery.get("signature"), _("signature not recorded")
         )
-        line = f"Delivered {_at(delivery.get('at'), tz)}, {signed}"
+        line = _("Delivered %(when)s, %(signed)s") % {
+            "when": _at(delivery.get("at"), tz),
+            "signed": signed,
+        }
         if delivery.get("proof_url"):
-            line += f"; proof of delivery: {delivery['proof_url']}"
-        facts.append(["Delivery", line])
+            line += _("; proof of delivery: %(url)s") % {"url": delivery["proof_url"]}
+        facts.append([_("Delivery"), line])
     return facts
 
 
 def _file_type(content_type: str) -> str:
     kind = content_type.split("/")[-1].upper()
-    return {"JPEG": "JPEG image", "PNG": "PNG image", "PDF": "PDF document"}.get(kind, kind)
+    names = {"JPEG": _("JPEG image"), "PNG": _("PNG image"), "PDF": _("PDF document")}
+    return names.get(kind, kind)
+
+
+def _uses_cjk(appeal: Appeal, texts: list[str]) -> bool:
+    """Whether the packet needs the Chinese font: a Chinese page, or Chinese anywhere in it."""
+    return (get_language() or "").startswith("zh") or any(has_cjk(t) for t in texts if t)
 
 
 def packet_render(appeal: Appeal) -> bytes:
@@ -137,6 +162,18 @@ def packet_render(appeal: Appeal) -> bytes:
     styles = getSampleStyleSheet()
     body, h1, h2 = styles["BodyText"], styles["Title"], styles["Heading2"]
     small = ParagraphStyle("small", parent=body, fontSize=8, leading=10)
+    texts = [appeal.explanation, appeal.seller.name, appeal.decision_note]
+    texts += [m.body for m in appeal.messages.all()]
+    texts += [f.original_name for f in appeal.files.all()]
+    texts += [str(m.get("body")) for m in (appeal.system_evidence or {}).get("messages") or []]
+    footer_font = "Helvetica"
+    if _uses_cjk(appeal, texts):
+        font, _embedded = cjk_font()
+        footer_font = font
+        # Chinese has no spaces between words: break lines between any two characters.
+        for style in (body, h1, h2, small):
+            style.fontName = font
+            style.wordWrap = "CJK"
     defect = appeal.defect
     order = defect.order
     market = appeal.marketplace
@@ -148,46 +185,67 @@ def packet_render(appeal: Appeal) -> bytes:
     if not evidence.get("timeline"):
         state, events = order_state_of(defect)
         evidence = evidence_build(state, events)
+    written = written_language(appeal.explanation)
+    explanation_title = _("Explanation")
+    if written and written != "en":
+        explanation_title = _("Explanation (written in %(language)s, as the seller wrote it)") % {
+            "language": written_language_name(written)
+        }
     story: list[Any] = [
-        _p(f"Appeal #{appeal.pk}: {defect.get_kind_display()} on order {order.order_ref}", h1),
+        _p(
+            _("Appeal #%(id)s: %(kind)s on order %(order)s")
+            % {"id": appeal.pk, "kind": defect.get_kind_display(), "order": order.order_ref},
+            h1,
+        ),
         _table(
             [
-                ["Seller", f"{seller_name} (seller ID {seller.external_id})"],
-                ["Marketplace", f"{market.name or market.code} ({market.code})"],
-                ["Times", f"in the marketplace's time zone, {market.timezone}"],
-                ["Order", order.order_ref],
                 [
-                    "Defect",
-                    f"{defect.get_kind_display()}, counted from {_at(defect.opened_at, tz)}; "
-                    f"{defect.get_status_display().lower()}",
+                    _("Seller"),
+                    _("%(name)s (seller ID %(id)s)")
+                    % {"name": seller_name, "id": seller.external_id},
                 ],
-                ["Reason", reason.label if reason else appeal.reason],
-                ["Status", appeal.status_text],
-                ["Submitted", _at(appeal.submitted_at, tz) if appeal.submitted_at else "not yet"],
+                [_("Marketplace"), f"{market.name or market.code} ({market.code})"],
+                [_("Times"), _("in the marketplace's time zone, %(tz)s") % {"tz": market.timezone}],
+                [_("Order"), order.order_ref],
+                [
+                    _("Defect"),
+                    _("%(kind)s, counted from %(when)s; %(status)s")
+                    % {
+                        "kind": defect.get_kind_display(),
+                        "when": _at(defect.opened_at, tz),
+                        "status": in_sentence(defect.get_status_display()),
+                    },
+                ],
+                [_("Reason"), str(reason.label) if reason else appeal.reason],
+                [_("Status"), appeal.status_text],
+                [
+                    _("Submitted"),
+                    _at(appeal.submitted_at, tz) if appeal.submitted_at else _("not yet"),
+                ],
             ],
             small,
             [35 * mm, 135 * mm],
         ),
         Spacer(1, 6 * mm),
-        _p("Explanation", h2),
+        _p(explanation_title, h2),
         _p(appeal.explanation, body),
     ]
     replies = list(appeal.messages.all())
     if replies:
-        story.append(_p("Information requests and replies", h2))
+        story.append(_p(_("Information requests and replies"), h2))
         story.append(
             _table(
-                [["When", "Who", "Message"]]
+                [[_("When"), _("Who"), _("Message")]]
                 + [[_at(m.created_at, tz), m.author_label, m.body] for m in replies],
                 small,
                 [45 * mm, 25 * mm, 100 * mm],
             )
         )
-    story.append(_p("Order timeline (from the marketplace's records)", h2))
+    story.append(_p(_("Order timeline (from the marketplace's records)"), h2))
     timeline = evidence.get("timeline") or []
     story.append(
         _table(
-            [["When", "Event", "Details"]]
+            [[_("When"), _("Event"), _("Details")]]
             + [
                 [_at(t.get("at"), tz), event_title(str(t.get("type"))), str(t.get("summary"))]
                 for t in timeline
@@ -196,20 +254,20 @@ def packet_render(appeal: Appeal) -> bytes:
             [45 * mm, 35 * mm, 90 * mm],
         )
         if timeline
-        else _p("No events.", body)
+        else _p(_("No events."), body)
     )
     facts = _facts(evidence, tz)
     if facts:
         story += [
-            _p("Shipping, delivery and refunds", h2),
-            _table([["Fact", "Detail"], *facts], small, [35 * mm, 135 * mm]),
+            _p(_("Shipping, delivery and refunds"), h2),
+            _table([[_("Fact"), _("Detail")], *facts], small, [35 * mm, 135 * mm]),
         ]
     messages = evidence.get("messages") or []
     if messages:
         story += [
-            _p("Buyer messages", h2),
+            _p(_("Buyer messages"), h2),
             _table(
-                [["When", "From", "Message"]]
+                [[_("When"), _("From"), _("Message")]]
                 + [
                     [
                         _at(m.get("at"), tz),
@@ -223,13 +281,13 @@ def packet_render(appeal: Appeal) -> bytes:
             ),
         ]
     files = list(appeal.files.all())
-    story.append(_p("Supporting files", h2))
+    story.append(_p(_("Supporting files"), h2))
     if not files:
-        story.append(_p("None.", body))
+        story.append(_p(_("None."), body))
     else:
         story.append(
             _table(
-                [["File", "Type", "Size"]]
+                [[_("File"), _("Type"), _("Size")]]
                 + [
                     [f.original_name, _file_type(f.content_type), filesizeformat(f.size)]
                     for f in files
@@ -247,28 +305,38 @@ def packet_render(appeal: Appeal) -> bytes:
             story.append(KeepTogether([Spacer(1, 4 * mm), _p(item.original_name, small), picture]))
     if appeal.decided_at is not None:
         story += [
-            _p("Decision", h2),
+            _p(_("Decision"), h2),
             _p(
-                f"{appeal.status_text} on {_at(appeal.decided_at, tz)}, "
-                f"{appeal.decided_by_text}. {appeal.decision_note}",
+                _("%(status)s on %(when)s, %(who)s.")
+                % {
+                    "status": appeal.status_text,
+                    "when": _at(appeal.decided_at, tz),
+                    "who": appeal.decided_by_text,
+                }
+                + f" {appeal.decision_note}",
                 body,
             ),
         ]
-    footer = f"{seller_name} · Appeal #{appeal.pk} · order {order.order_ref}"
+    footer = _("%(seller)s · Appeal #%(id)s · order %(order)s") % {
+        "seller": seller_name,
+        "id": appeal.pk,
+        "order": order.order_ref,
+    }
+    page_text = _("Page %(n)s")
 
     def page_footer(canvas: Any, doc: Any) -> None:
         canvas.saveState()
-        canvas.setFont("Helvetica", 8)
+        canvas.setFont(footer_font, 8)
         canvas.setFillColor(colors.HexColor("#555f6a"))
         canvas.drawString(20 * mm, 10 * mm, footer)
-        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, f"Page {doc.page}")
+        canvas.drawRightString(A4[0] - 20 * mm, 10 * mm, page_text % {"n": doc.page})
         canvas.restoreState()
 
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
         pagesize=A4,
-        title=f"Appeal #{appeal.pk}, {seller_name}",
+        title=_("Appeal #%(id)s, %(seller)s") % {"id": appeal.pk, "seller": seller_name},
         author=seller_name,
         leftMargin=20 * mm,
         rightMargin=20 * mm,

@@ -36,7 +36,7 @@ def appeal_summary(appeal: Appeal) -> dict[str, Any]:
     return {
         "id": appeal.pk,
         "status": appeal.status,
-        "status_label": Status(appeal.status).label,
+        "status_label": str(Status(appeal.status).label),
         "status_text": appeal.status_text,
         "denied_because_reply_deadline_passed": appeal.status == Status.DENIED
         and appeal.decision_cause == "expired",

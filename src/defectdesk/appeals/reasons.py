@@ -11,8 +11,9 @@ CATALOGUE: dict[str, tuple[Reason, ...]] = {
 
 
 def reasons_for(kind: str) -> tuple[Reason, ...]:
-    """The reasons a merchant may choose for a defect of this kind (empty for an unknown kind)."""
-    return CATALOGUE.get(kind, ())
+    """The reasons a merchant may choose for a defect of this kind (empty for an unknown kind),
+    worded in the active language."""
+    return tuple(Reason(r.code, str(r.label), str(r.guidance)) for r in CATALOGUE.get(kind, ()))
 
 
 def reason_lookup(kind: str, code: str) -> Reason | None:

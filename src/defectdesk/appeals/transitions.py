@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from defectdesk.core.errors import InvalidTransition
+from defectdesk.core.language import in_sentence
 
 
 class Status(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    SUBMITTED = "submitted", "Submitted"
-    IN_REVIEW = "in_review", "In review"
-    INFO_REQUESTED = "info_requested", "Information requested"
-    APPROVED = "approved", "Approved"
-    DENIED = "denied", "Denied"
-    WITHDRAWN = "withdrawn", "Withdrawn"
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted")
+    IN_REVIEW = "in_review", _("In review")
+    INFO_REQUESTED = "info_requested", _("Information requested")
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
+
+# The verbs of transition_check's refusals ("... it cannot be <verb>"), for translation.
+VERBS = {
+    "answered": _("answered"),
+    "assigned": _("assigned"),
+    "decided": _("decided"),
+    "picked up": _("picked up"),
+    "sent an information request": _("sent an information request"),
+    "submitted": _("submitted"),
+    "withdrawn": _("withdrawn"),
+}
 
 OPEN_STATUSES = frozenset({Status.DRAFT, Status.SUBMITTED, Status.IN_REVIEW, Status.INFO_REQUESTED})
 DECIDED_STATUSES = frozenset({Status.APPROVED, Status.DENIED})
@@ -48,11 +62,12 @@ def transition_check(current: str, target: str, *, verb: str) -> None:
     """Raise InvalidTransition (409) when the table does not allow current -> target."""
     if transition_allowed(current, target):
         return
-    label = Status(current).label.lower() if current in Status.values else current
+    label = in_sentence(Status(current).label) if current in Status.values else current
+    done = str(VERBS.get(verb, verb))
     if current in DECIDED_STATUSES:
-        detail = f"The appeal was already decided ({label}); it cannot be {verb}."
+        detail = gettext("The appeal was already decided (%(status)s); it cannot be %(verb)s.")
     elif current == Status.WITHDRAWN:
-        detail = f"The appeal was withdrawn; it cannot be {verb}."
+        detail = gettext("The appeal was withdrawn; it cannot be %(verb)s.")
     else:
-        detail = f"An appeal that is {label} cannot be {verb}."
-    raise InvalidTransition(detail)
+        detail = gettext("An appeal that is %(status)s cannot be %(verb)s.")
+    raise InvalidTransition(detail % {"status": label, "verb": done})

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
+
+from django.utils.translation import gettext, gettext_lazy
 
 from defectdesk.defects.models import Defect
 from defectdesk.policy.kinds import DEFECT_KINDS, kind_label, kind_text
@@ -11,13 +14,13 @@ from defectdesk.policy.metrics import metric_label, percent
 from defectdesk.policy.profile import Policy
 
 # What a reviewer may give as the reason of a denial; the note to the merchant follows it.
-DENIAL_REASONS: tuple[tuple[str, str], ...] = (
-    ("evidence_insufficient", "The evidence does not show the reason given"),
-    ("contradicted_by_ledger", "The order's records contradict the explanation"),
-    ("reason_not_applicable", "The reason does not apply to this kind of defect"),
-    ("defect_valid", "The defect was correctly counted"),
-    ("no_reply", "The information requested was not provided"),
-    ("other", "Other"),
+DENIAL_REASONS: tuple[tuple[str, Any], ...] = (
+    ("evidence_insufficient", gettext_lazy("The evidence does not show the reason given")),
+    ("contradicted_by_ledger", gettext_lazy("The order's records contradict the explanation")),
+    ("reason_not_applicable", gettext_lazy("The reason does not apply to this kind of defect")),
+    ("defect_valid", gettext_lazy("The defect was correctly counted")),
+    ("no_reply", gettext_lazy("The information requested was not provided")),
+    ("other", gettext_lazy("Other")),
 )
 DENIAL_LABELS = dict(DENIAL_REASONS)
 
@@ -58,6 +61,7 @@ def defect_reason(defect: Defect, order_date: date | None, policy: Policy) -> De
         metric_label=metric_label(metric),
         counts=counts,
         target_text=f"{sign} {percent(spec.target)}",
-        window_text=f"orders of the last {spec.window_days} days, {spec.lag_days} days lag",
+        window_text=gettext("orders of the last %(window)s days, %(lag)s days lag")
+        % {"window": spec.window_days, "lag": spec.lag_days},
         leaves_window_on=leaves,
     )

@@ -19,6 +19,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from defectdesk.accounts.actions import staff_roles_set, token_create, token_revoke, user_create
@@ -45,25 +47,29 @@ from defectdesk.policy.profile import METRICS, profile_complete, profile_errors
 from defectdesk.policy.selectors import policy_for
 
 AUDIT_PAGE_SIZE = 100
-RULE_LABELS = {
-    "fulfilled_by_marketplace": "Feedback on a marketplace-fulfilled order",
-    "refund_before_claim": "Refund issued before the claim was filed",
-    "delivered_before_claim": "Delivery scanned before a not-received claim",
-    "scan_before_ship_by": "First carrier scan before ship-by",
+RULE_LABELS: dict[str, Any] = {
+    "fulfilled_by_marketplace": gettext_lazy("Feedback on a marketplace-fulfilled order"),
+    "refund_before_claim": gettext_lazy("Refund issued before the claim was filed"),
+    "delivered_before_claim": gettext_lazy("Delivery scanned before a not-received claim"),
+    "scan_before_ship_by": gettext_lazy("First carrier scan before ship-by"),
 }
-MARKETPLACE_FIELDS = (
-    ("code", "Code", "Letters, digits, - or _; e.g. US"),
-    ("name", "Name", ""),
-    ("timezone", "Time zone", "An IANA name such as America/Los_Angeles"),
-    ("currency", "Currency", "ISO 4217, e.g. USD"),
+MARKETPLACE_FIELDS: tuple[tuple[str, Any, Any], ...] = (
+    ("code", gettext_lazy("Code"), gettext_lazy("Letters, digits, - or _; e.g. US")),
+    ("name", gettext_lazy("Name"), ""),
+    (
+        "timezone",
+        gettext_lazy("Time zone"),
+        gettext_lazy("An IANA name such as America/Los_Angeles"),
+    ),
+    ("currency", gettext_lazy("Currency"), gettext_lazy("ISO 4217, e.g. USD")),
 )
-AUDIT_FIELDS = (
-    ("actor", "Actor"),
-    ("seller", "Seller"),
-    ("appeal", "Appeal"),
-    ("action", "Action"),
-    ("from", "From"),
-    ("to", "To"),
+AUDIT_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("actor", gettext_lazy("Actor")),
+    ("seller", gettext_lazy("Seller")),
+    ("appeal", gettext_lazy("Appeal")),
+    ("action", gettext_lazy("Action")),
+    ("from", gettext_lazy("From")),
+    ("to", gettext_lazy("To")),
 )
 
 
@@ -126,11 +132,13 @@ def marketplaces(request: HttpRequest) -> HttpResponse:
             messages.error(request, exc.detail)
         else:
             note = (
-                " Its time zone changed: run `defectdesk rebuild` so order dates follow it."
+                " " + _("Its time zone changed: run `defectdesk rebuild` so order dates follow it.")
                 if rebuild
                 else ""
             )
-            messages.success(request, f"Marketplace {market.code} saved.{note}")
+            messages.success(
+                request, _("Marketplace %(code)s saved.") % {"code": market.code} + note
+            )
             return _see_other(reverse("operator_marketplaces"))
     context = {
         "markets": Marketplace.objects.all(),
@@ -148,7 +156,7 @@ def marketplaces(request: HttpRequest) -> HttpResponse:
 def _market_or_404(code: str) -> Marketplace:
     market = Marketplace.objects.filter(code=code).first()
     if market is None:
-        raise Http404(f"Marketplace {code!r} not found.")
+        raise Http404(_("Marketplace %(code)r not found.") % {"code": code})
     return market
 
 
@@ -251,7 +259,7 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
     profile, appeal, problems = policy_form_parse(request.POST, market)
     if problems:
         context["errors"] = {e.field: e.message for e in problems}
-        messages.error(request, "The policy is not valid; nothing was saved.")
+        messages.error(request, _("The policy is not valid; nothing was saved."))
         return render(request, "console/policy.html", context, status=422)
     actor = _actor(request)
     if request.POST.get("action") == "preview":
@@ -274,8 +282,14 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
     changed: StatusChanges = status_changes(before, account_statuses(market, as_of), as_of)
     messages.success(
         request,
-        f"Policy of {market.code} saved and history recomputed: {changed.count} "
-        f"seller{'s' if changed.count != 1 else ''} changed status as of {as_of.isoformat()}.",
+        ngettext(
+            "Policy of %(code)s saved and history recomputed: %(n)s seller changed status "
+            "as of %(day)s.",
+            "Policy of %(code)s saved and history recomputed: %(n)s sellers changed status "
+            "as of %(day)s.",
+            changed.count,
+        )
+        % {"code": market.code, "n": changed.count, "day": as_of.isoformat()},
     )
     return _see_other(reverse("operator_policy", args=[market.code]))
 
@@ -298,18 +312,18 @@ def users(request: HttpRequest) -> HttpResponse:
         try:
             if kind not in ("reviewer", "operator", "seller"):
                 raise ValidationFailed(
-                    "The user was not created.",
-                    [FieldError("kind", "choose reviewer, operator or a seller's user")],
+                    _("The user was not created."),
+                    [FieldError("kind", _("choose reviewer, operator or a seller's user"))],
                 )
             if get_user_model().objects.filter(username=form["username"]).exists():
                 raise ValidationFailed(
-                    "The user was not created.",
-                    [FieldError("username", f"{form['username']!r} is taken")],
+                    _("The user was not created."),
+                    [FieldError("username", _("%(name)r is taken") % {"name": form["username"]})],
                 )
             if kind == "seller" and not Seller.objects.filter(external_id=form["seller"]).exists():
                 raise ValidationFailed(
-                    "The user was not created.",
-                    [FieldError("seller", f"no seller {form['seller']!r}")],
+                    _("The user was not created."),
+                    [FieldError("seller", _("no seller %(id)r") % {"id": form["seller"]})],
                 )
             user = user_create(
                 actor=_actor(request),
@@ -325,7 +339,7 @@ def users(request: HttpRequest) -> HttpResponse:
             errors, status = _errors(exc), exc.status
             messages.error(request, exc.detail)
         else:
-            messages.success(request, f"User {user.get_username()} created.")
+            messages.success(request, _("User %(name)s created.") % {"name": user.get_username()})
             return _see_other(reverse("operator_users"))
     people = list(get_user_model().objects.order_by("username")[:500])
     roles: dict[int, set[str]] = {}
@@ -360,7 +374,7 @@ def users(request: HttpRequest) -> HttpResponse:
 def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None:
-        raise Http404("No such user.")
+        raise Http404(_("No such user."))
     try:
         staff_roles_set(
             actor=_actor(request),
@@ -372,7 +386,7 @@ def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
         detail = "; ".join(e.message for e in exc.errors) or exc.detail
         messages.error(request, f"{exc.detail} ({detail})")
     else:
-        messages.success(request, f"Roles of {user.get_username()} saved.")
+        messages.success(request, _("Roles of %(name)s saved.") % {"name": user.get_username()})
     return _see_other(reverse("operator_users"))
 
 
@@ -425,18 +439,21 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     if request.POST.get("confirm") != "yes":
         token = ApiToken.objects.filter(pk=token_id).first()
         if token is None:
-            raise Http404("No such token.")
+            raise Http404(_("No such token."))
         return render(
             request,
             "console/confirm.html",
             {
-                "confirm_title": f"Revoke the token {token.name}?",
+                "confirm_title": _("Revoke the token “%(name)s”?") % {"name": token.name},
                 "confirm_lines": [
-                    f"Every program that uses it (prefix {token.prefix}…) stops working at "
-                    "once; this cannot be undone."
+                    _(
+                        "Every program that uses it (prefix %(prefix)s…) stops working at once; "
+                        "this cannot be undone."
+                    )
+                    % {"prefix": token.prefix}
                 ],
                 "confirm_action": reverse("operator_token_revoke", args=[token.pk]),
-                "confirm_button": "Yes, revoke it",
+                "confirm_button": _("Yes, revoke it"),
                 "cancel_url": reverse("operator_tokens"),
                 **_nav("tokens"),
             },
@@ -445,7 +462,10 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
         token = token_revoke(actor=_actor(request), token_id=token_id)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    messages.success(request, f"Token {token.name} ({token.prefix}…) revoked.")
+    messages.success(
+        request,
+        _("Token %(name)s (%(prefix)s…) revoked.") % {"name": token.name, "prefix": token.prefix},
+    )
     return _see_other(reverse("operator_tokens"))
 
 

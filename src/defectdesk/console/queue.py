@@ -13,6 +13,7 @@ from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
 
 from defectdesk.accounts.models import Seller, StaffRole
 from defectdesk.accounts.roles import Principal
@@ -238,7 +239,7 @@ def queue_page(
 def time_left(due: datetime | None, now: datetime) -> dict[str, Any]:
     """How long until a deadline, or how long past it, in words a reviewer reads at a glance."""
     if due is None:
-        return {"text": "no deadline", "overdue": False, "soon": False}
+        return {"text": _("no deadline"), "overdue": False, "soon": False}
     delta = due - now
     overdue = delta < timedelta(0)
     span = abs(delta)
@@ -246,13 +247,13 @@ def time_left(due: datetime | None, now: datetime) -> dict[str, Any]:
     minutes = rest // 60
     days, hours_only = divmod(hours, 24)
     if days:
-        words = f"{days} d {hours_only} h"
+        words = _("%(d)s d %(h)s h") % {"d": days, "h": hours_only}
     elif hours:
-        words = f"{hours} h {minutes} min"
+        words = _("%(h)s h %(m)s min") % {"h": hours, "m": minutes}
     else:
-        words = f"{minutes} min"
+        words = _("%(m)s min") % {"m": minutes}
     return {
-        "text": f"overdue by {words}" if overdue else f"{words} left",
+        "text": (_("overdue by %(t)s") if overdue else _("%(t)s left")) % {"t": words},
         "overdue": overdue,
         "soon": not overdue and delta < timedelta(hours=6),
     }
@@ -301,14 +302,14 @@ def queue_rows(appeals: list[Appeal], now: datetime) -> list[QueueRow]:
                 url=f"{prefix}appeals/{appeal.pk}/",
                 assign_url=f"{prefix}appeals/{appeal.pk}/assign/",
                 status=appeal.status,
-                status_label=Status(appeal.status).label,
+                status_label=str(Status(appeal.status).label),
                 deadline_iso=local.isoformat() if local else "",
                 deadline_text=local.strftime("%Y-%m-%d %H:%M %Z") if local else "—",
                 merchant_deadline=merchant,
                 left=time_left(deadline, now),
-                kind_label=Defect.Kind(defect.kind).label,
+                kind_label=str(Defect.Kind(defect.kind).label),
                 order_ref=defect.order.order_ref,
-                reason_label=reason.label if reason else appeal.reason,
+                reason_label=str(reason.label) if reason else appeal.reason,
                 seller=appeal.seller.external_id,
                 seller_name=appeal.seller.name,
                 health=seller_health,

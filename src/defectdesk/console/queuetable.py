@@ -32,6 +32,7 @@ def queue_rows_html(
     merchant_due = escape(_("merchant's answer due"))
     at_risk, healthy = escape(_("At risk")), escape(_("Healthy"))
     approve, nobody = escape(_("Approve")), escape(_("Nobody"))
+    odr_word = escape(_("ODR"))
     assign = escape(_("Assign to me"))
     token, me_html = escape(csrf_token), escape(me)
     out: list[str] = []
@@ -49,7 +50,7 @@ def queue_rows_html(
             label = at_risk if row.health.status == "at_risk" else healthy
             health = (
                 f'<span class="pill {escape(row.health.status)}">{label}</span> '
-                f'<span class="muted">ODR {escape(row.odr_text)}</span>'
+                f'<span class="muted">{odr_word} {escape(row.odr_text)}</span>'
             )
         rules = (
             "".join(

@@ -18,8 +18,8 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils import timezone, translation
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -60,6 +60,7 @@ from defectdesk.console.queue import (
 from defectdesk.console.queuetable import queue_rows_html
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
 from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from defectdesk.core.language import in_sentence
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
 from defectdesk.policy.metrics import metric_label
@@ -137,7 +138,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "query": filters.as_query(),
         "errors": errors,
         "counts": counts,
-        "statuses": [(s, Status(s).label) for s in ("submitted", "in_review", "info_requested")],
+        "statuses": [
+            (s, str(Status(s).label)) for s in ("submitted", "in_review", "info_requested")
+        ],
         "kinds": Defect.Kind.choices,
         "reasons": sorted(
             {(r.code, r.label) for reasons in CATALOGUE.values() for r in reasons},
@@ -291,7 +294,7 @@ def _changed_meanwhile(request: HttpRequest, appeal: Appeal) -> bool:
     if not seen or seen == appeal.status:
         return False
     last = appeal_history(appeal).last()
-    who = last.actor_label if last is not None else "someone else"
+    who = last.actor_label if last is not None else _("someone else")
     when = (
         timezone.localtime(last.occurred_at).strftime("%Y-%m-%d %H:%M %Z")
         if last is not None
@@ -299,9 +302,11 @@ def _changed_meanwhile(request: HttpRequest, appeal: Appeal) -> bool:
     )
     messages.error(
         request,
-        f"While you were reading, {who} changed this appeal ({when}): it is now "
-        f"{Status(appeal.status).label.lower()}. Nothing was changed by your form; "
-        "review the appeal again.",
+        _(
+            "While you were reading, %(who)s changed this appeal (%(when)s): it is now "
+            "%(status)s. Nothing was changed by your form; review the appeal again."
+        )
+        % {"who": who, "when": when, "status": in_sentence(Status(appeal.status).label)},
     )
     return True
 
@@ -311,7 +316,7 @@ def _refused(
 ) -> HttpResponse:
     if exc.status == 409:
         # A decision or change made meanwhile: report it plainly; nothing was overwritten.
-        messages.error(request, f"{exc.detail} Nothing was changed by your form.")
+        messages.error(request, f"{exc.detail} " + _("Nothing was changed by your form."))
         return _see_other(reverse("review_appeal", args=[appeal.pk]))
     fresh = _appeal_or_404(request, appeal.pk)
     context = _appeal_context(request, fresh)
@@ -332,12 +337,14 @@ def appeal_decide_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
             code = request.POST.get("deny_reason", "")
             errors = []
             if code not in DENIAL_LABELS:
-                errors.append(FieldError("deny_reason", "choose the reason of the denial"))
+                errors.append(FieldError("deny_reason", _("choose the reason of the denial")))
             if not note:
-                errors.append(FieldError("note", "write a note to the merchant"))
+                errors.append(FieldError("note", _("write a note to the merchant")))
             if errors:
-                raise ValidationFailed("The denial was not recorded.", errors)
-            note = f"{DENIAL_LABELS[code]}. {note}"
+                raise ValidationFailed(_("The denial was not recorded."), errors)
+            # The note goes to the merchant in the marketplace's language, as the rest of it.
+            with translation.override(appeal.marketplace.default_language or "en"):
+                note = f"{DENIAL_LABELS[code]}. {note}"
         appeal_decide(
             actor=console_principal(request),
             appeal=appeal,
@@ -347,8 +354,10 @@ def appeal_decide_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
         )
     except DomainError as exc:
         return _refused(request, appeal, exc, form)
-    verb = "approved" if decision == "approve" else "denied"
-    messages.success(request, f"Appeal {appeal.pk} {verb}.")
+    done_text = (
+        _("Appeal %(id)s approved.") if decision == "approve" else _("Appeal %(id)s denied.")
+    )
+    messages.success(request, done_text % {"id": appeal.pk})
     return _see_other(page)
 
 
@@ -371,7 +380,10 @@ def appeal_request_info_view(request: HttpRequest, appeal_id: int) -> HttpRespon
         if done.info_due_at
         else ""
     )
-    messages.success(request, f"Information requested; the merchant has until {due} to answer.")
+    messages.success(
+        request,
+        _("Information requested; the merchant has until %(due)s to answer.") % {"due": due},
+    )
     return _see_other(page)
 
 
@@ -385,13 +397,18 @@ def appeal_assign_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
         done = appeal_assign(actor=console_principal(request), appeal=appeal, reviewer=reviewer)
     except DomainError as exc:
         detail = "; ".join(e.message for e in exc.errors) or exc.detail
-        messages.error(request, f"Appeal {appeal.pk} was not assigned: {detail}.")
+        messages.error(
+            request,
+            _("Appeal %(id)s was not assigned: %(detail)s.") % {"id": appeal.pk, "detail": detail},
+        )
         return _see_other(back)
     who = done.assigned_to.get_username() if done.assigned_to else reviewer
     mine = who == request.user.get_username()
     messages.success(
         request,
-        f"Appeal {appeal.pk} is now yours." if mine else f"Appeal {appeal.pk} assigned to {who}.",
+        _("Appeal %(id)s is now yours.") % {"id": appeal.pk}
+        if mine
+        else _("Appeal %(id)s assigned to %(who)s.") % {"id": appeal.pk, "who": who},
     )
     return _see_other(back)
 
@@ -410,12 +427,13 @@ def appeal_file(request: HttpRequest, appeal_id: int, file_id: int) -> HttpRespo
     inline = sniffed in INLINE_IMAGES and request.GET.get("download") != "1"
     if inline:
         response = HttpResponse(content, content_type=sniffed)
-        response["Content-Disposition"] = "inline"
     else:
         kind = sniffed if sniffed == "application/pdf" else "application/octet-stream"
         response = HttpResponse(content, content_type=kind)
-        safe = "".join(c for c in item.original_name if c.isalnum() or c in "._- ") or "file"
-        response["Content-Disposition"] = f'attachment; filename="{safe}"'
+    # The name as the merchant gave it: ASCII as filename="...", anything else (Chinese) as
+    # RFC 5987's filename*=utf-8''... ; quotes, backslashes and controls are dropped.
+    safe = "".join(c for c in item.original_name if c.isprintable() and c not in '"\\') or "file"
+    response["Content-Disposition"] = content_disposition_header(not inline, safe) or "inline"
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["Cache-Control"] = "private, no-store"

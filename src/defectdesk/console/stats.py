@@ -137,4 +137,4 @@ def decision_rows(start: datetime, end: datetime) -> list[DecisionRow]:
 
 def reason_label(kind: str, code: str) -> str:
     found = reason_lookup(kind, code)
-    return found.label if found else code
+    return str(found.label) if found else code

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditEvent(models.Model):
@@ -73,10 +74,10 @@ class JobAttempt(models.Model):
     """One run of a queued job: who ran it, when, and how it ended."""
 
     class Outcome(models.TextChoices):
-        SUCCEEDED = "succeeded", "Succeeded"
-        RETRY = "retry", "Failed, retry scheduled"
-        FAILED = "failed", "Failed for good"
-        LOST = "lost", "Lost with its worker"
+        SUCCEEDED = "succeeded", _("Succeeded")
+        RETRY = "retry", _("Failed, retry scheduled")
+        FAILED = "failed", _("Failed for good")
+        LOST = "lost", _("Lost with its worker")
 
     task = models.ForeignKey(
         "django_tasks_database.DBTaskResult", on_delete=models.CASCADE, related_name="+"

@@ -43,6 +43,13 @@ def parse_aware(value: str) -> datetime:
 
 
 def local_text(moment: datetime, tz: ZoneInfo) -> str:
-    """An instant as people read it, zone named: "3 Dec 2026, 16:05 PST (America/Los_Angeles)"."""
+    """An instant as people read it, zone named: "3 Dec 2026, 16:05 PST (America/Los_Angeles)",
+    or in Chinese "2026年12月3日 16:05 PST（America/Los_Angeles）" (the active language)."""
+    from django.utils.translation import get_language
+
     local = moment.astimezone(tz)
+    if (get_language() or "").startswith("zh"):
+        return (
+            f"{local.year}年{local.month}月{local.day}日 {local:%H:%M} {local.tzname()}（{tz.key}）"
+        )
     return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()} ({tz.key})"

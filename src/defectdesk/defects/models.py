@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from defectdesk.accounts.models import Seller
 from defectdesk.ledger.models import Marketplace, Order
@@ -16,13 +17,13 @@ class Defect(models.Model):
     )
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        REMOVED = "removed", "Removed"
+        ACTIVE = "active", _("Active")
+        REMOVED = "removed", _("Removed")
 
     class RemovalCause(models.TextChoices):
-        EVENT = "event", "A later event"
-        APPEAL = "appeal", "An approved appeal"
-        RULE = "rule", "A policy rule"
+        EVENT = "event", _("A later event")
+        APPEAL = "appeal", _("An approved appeal")
+        RULE = "rule", _("A policy rule")
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="defects")
     seller = models.ForeignKey(Seller, on_delete=models.PROTECT, related_name="defects")

@@ -9,6 +9,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from defectdesk.accounts.roles import Principal, principal_for_user
+from defectdesk.core.errors import NotFound
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 
@@ -62,3 +63,11 @@ def orders_matching(
                 defects = defects.filter(seller_id=seller_id)
             orders = orders.filter(Exists(defects))
     return orders
+
+
+def defect_for(who: Who, defect_id: int) -> Defect:
+    """One visible defect; unknown and foreign ones are both NotFound (404)."""
+    found = defects_visible_to(who).filter(pk=defect_id).first()
+    if found is None:
+        raise NotFound(f"Defect {defect_id} not found.")
+    return found

@@ -3,35 +3,52 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import FieldError, ValidationFailed
+from defectdesk.core.language import language_codes, language_supported
 from defectdesk.core.timeutil import zone
 from defectdesk.ledger.models import Marketplace, Order
 
 
 def marketplace_set(
-    *, actor: Actor, code: str, timezone: str, currency: str, name: str | None = None
+    *,
+    actor: Actor,
+    code: str,
+    timezone: str,
+    currency: str,
+    name: str | None = None,
+    language: str | None = None,
 ) -> tuple[Marketplace, bool]:
     """Create or update a marketplace; returns it and whether its order dates must be rebuilt."""
     errors = []
     code = code.strip()
     if not code or len(code) > 16 or not code.replace("-", "").replace("_", "").isalnum():
-        errors.append(FieldError("code", "must be 1-16 letters, digits, - or _"))
+        errors.append(FieldError("code", _("must be 1-16 letters, digits, - or _")))
     try:
         zone(timezone)
     except ValueError:
         errors.append(
             FieldError(
                 "timezone",
-                f"unknown time zone {timezone!r} (use an IANA name such as America/Los_Angeles)",
+                _("unknown time zone %(name)r (use an IANA name such as America/Los_Angeles)")
+                % {"name": timezone},
             )
         )
     if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
-        errors.append(FieldError("currency", "must be a three-letter ISO 4217 code such as USD"))
+        errors.append(FieldError("currency", _("must be a three-letter ISO 4217 code such as USD")))
+    if language is not None and not language_supported(language):
+        errors.append(
+            FieldError(
+                "language",
+                _("%(name)r is not a language of DefectDesk; choose one of %(codes)s")
+                % {"name": language[:32], "codes": ", ".join(language_codes())},
+            )
+        )
     if errors:
-        raise ValidationFailed(f"Marketplace {code!r} was not saved.", errors)
+        raise ValidationFailed(_("Marketplace %(code)r was not saved.") % {"code": code}, errors)
     with transaction.atomic():
         market = Marketplace.objects.select_for_update().filter(code=code).first()
         created = market is None
@@ -42,15 +59,19 @@ def marketplace_set(
             market = Marketplace(code=code)
         elif market.currency != currency and Order.objects.filter(marketplace=market).exists():
             raise ValidationFailed(
-                f"Marketplace {code!r} was not saved.",
+                _("Marketplace %(code)r was not saved.") % {"code": code},
                 [
                     FieldError(
-                        "currency", f"orders exist in {market.currency}; the currency cannot change"
+                        "currency",
+                        _("orders exist in %(currency)s; the currency cannot change")
+                        % {"currency": market.currency},
                     )
                 ],
             )
         market.timezone = timezone
         market.currency = currency
+        if language is not None:
+            market.default_language = language_supported(language)
         if name is not None:
             market.name = name
         elif created:
@@ -66,6 +87,7 @@ def marketplace_set(
                 "timezone": timezone,
                 "currency": currency,
                 "name": market.name,
+                "default_language": market.default_language,
             },
         )
     needs_rebuild = not created and before.get("timezone") != timezone

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from defectdesk.accounts.models import Seller
 
@@ -16,6 +17,8 @@ class Marketplace(models.Model):
     # its orders may lack facts that marketplace does not report (buyer, ship-by, deliver-by).
     external = models.BooleanField(default=False)
     decided_by = models.CharField(max_length=64, blank=True, default="")
+    # The interface language for users who chose none and whose browser names none we have.
+    default_language = models.CharField(max_length=16, default="en")
 
     class Meta:
         ordering = ["code"]
@@ -59,10 +62,10 @@ class Order(models.Model):
     """The current state of an order, projected from its events (rebuildable)."""
 
     class Status(models.TextChoices):
-        UNSHIPPED = "unshipped", "Unshipped"
-        SHIPPED = "shipped", "Shipped"
-        DELIVERED = "delivered", "Delivered"
-        CANCELLED = "cancelled", "Cancelled"
+        UNSHIPPED = "unshipped", _("Unshipped")
+        SHIPPED = "shipped", _("Shipped")
+        DELIVERED = "delivered", _("Delivered")
+        CANCELLED = "cancelled", _("Cancelled")
 
     marketplace = models.ForeignKey(Marketplace, on_delete=models.PROTECT, db_index=False)
     order_ref = models.CharField(max_length=64)
@@ -144,12 +147,12 @@ class StripeWebhook(models.Model):
     """A Stripe webhook delivery, kept once per Stripe event id (idempotency and reporting)."""
 
     class Status(models.TextChoices):
-        APPLIED = "applied", "Applied to an order"
-        UNMATCHED = "unmatched", "No order matches the dispute"
-        IGNORED = "ignored", "Not a dispute event"
-        REJECTED = "rejected", "The events were rejected"
-        INQUIRY = "inquiry", "An inquiry: kept, no chargeback"
-        REFUSED = "refused", "Refused (see the detail)"
+        APPLIED = "applied", _("Applied to an order")
+        UNMATCHED = "unmatched", _("No order matches the dispute")
+        IGNORED = "ignored", _("Not a dispute event")
+        REJECTED = "rejected", _("The events were rejected")
+        INQUIRY = "inquiry", _("An inquiry: kept, no chargeback")
+        REFUSED = "refused", _("Refused (see the detail)")
 
     stripe_event_id = models.CharField(max_length=128, unique=True)
     type = models.CharField(max_length=80)

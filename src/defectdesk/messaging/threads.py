@@ -6,7 +6,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
 from defectdesk.ledger.fold import Message, OrderState
+
+# The topics a buyer message may mention, in words.
+TOPICS = {
+    "claim": gettext_lazy("a claim"),
+    "refund": gettext_lazy("a refund"),
+    "not_received": gettext_lazy("non-delivery"),
+}
 
 _MENTIONS = {
     "claim": re.compile(r"\b(a-?to-?z|claim|guarantee|dispute|chargeback)\b", re.I),
@@ -38,7 +48,7 @@ def answer_state(
 
 def _hours(window: timedelta) -> str:
     hours = int(window.total_seconds() // 3600)
-    return "1 hour" if hours == 1 else f"{hours} hours"
+    return ngettext("%(n)s hour", "%(n)s hours", hours) % {"n": hours}
 
 
 def message_mentions(body: str | None) -> list[str]:
@@ -132,23 +142,23 @@ def order_risks(
         risks.append(
             AtRisk(
                 "ship_by_soon",
-                "Not shipped; the ship-by date is within 24 hours.",
-                "Ship the order and confirm it with a tracking number.",
+                _("Not shipped; the ship-by date is within 24 hours."),
+                _("Ship the order and confirm it with a tracking number."),
                 order.ship_by,
             )
         )
     if live and merchant and order.shipped_at is not None and order.first_scan_at is None:
         due = order.shipped_at + scan_grace
         detail = (
-            "Shipped without a tracking number."
+            _("Shipped without a tracking number.")
             if not order.tracking_number
-            else "Shipped, but the carrier has not scanned the package."
+            else _("Shipped, but the carrier has not scanned the package.")
         )
         risks.append(
             AtRisk(
                 "no_carrier_scan",
                 detail,
-                "Check the tracking number and hand the package to the carrier.",
+                _("Check the tracking number and hand the package to the carrier."),
                 due,
             )
         )
@@ -161,8 +171,8 @@ def order_risks(
         risks.append(
             AtRisk(
                 "delivery_overdue",
-                "The deliver-by date passed without delivery.",
-                "Contact the carrier and tell the buyer where the package is.",
+                _("The deliver-by date passed without delivery."),
+                _("Contact the carrier and tell the buyer where the package is."),
                 None,
             )
         )
@@ -174,8 +184,8 @@ def order_risks(
         risks.append(
             AtRisk(
                 "return_not_refunded",
-                "The return arrived more than 2 days ago and no refund was issued.",
-                "Issue the refund.",
+                _("The return arrived more than 2 days ago and no refund was issued."),
+                _("Issue the refund."),
                 None,
             )
         )
@@ -197,8 +207,10 @@ def _message_risks(
             risks.append(
                 AtRisk(
                     "message_unanswered",
-                    f"A buyer message has waited {int(waited.total_seconds() // 3600)} hours.",
-                    f"Reply to the buyer within {_hours(window)} of the message.",
+                    _("A buyer message has waited %(n)s hours.")
+                    % {"n": int(waited.total_seconds() // 3600)},
+                    _("Reply to the buyer within %(hours)s of the message.")
+                    % {"hours": _hours(window)},
                     due,
                 )
             )
@@ -206,10 +218,9 @@ def _message_risks(
             risks.append(
                 AtRisk(
                     "message_warning",
-                    "A buyer message mentions "
-                    + ", ".join(m.replace("_", " ") for m in message.mentions)
-                    + ".",
-                    "Reply now and resolve it before the buyer files a claim.",
+                    _("A buyer message mentions %(topics)s.")
+                    % {"topics": _(", ").join(str(TOPICS.get(m, m)) for m in message.mentions)},
+                    _("Reply now and resolve it before the buyer files a claim."),
                     due,
                 )
             )

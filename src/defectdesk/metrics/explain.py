@@ -15,7 +15,9 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from defectdesk.core.language import in_sentence
 from defectdesk.defects.models import Defect
 from defectdesk.defects.projection import appeal_cuts, facts_with_appeals
 from defectdesk.defects.rules import DefectFact, defect_facts
@@ -140,7 +142,7 @@ def counted_against(scope: Scope, metric: str, key_from: date, key_to: date) -> 
     tz = scope.marketplace_tz
     out: list[Counted] = []
     lower = lower_is_better(scope, metric)
-    for (_, ref), evs in events.items():
+    for (_market, ref), evs in events.items():
         state: OrderState = fold_order(scope.marketplace.code, ref, evs)
         if not state.is_placed:
             continue
@@ -230,25 +232,47 @@ def _reason(c: Counted, scope: Scope, metric: str, d1: int, d2: int, entering: b
     lo1, hi1 = window_days(scope.policy, metric, date.fromordinal(d1))
     lo2, hi2 = window_days(scope.policy, metric, date.fromordinal(d2))
     in1, in2 = lo1 <= c.key_day <= hi1, lo2 <= c.key_day <= hi2
-    what = "message date" if c.subject else "order date"
     if in1 != in2:
-        return f"its {what} {'entered' if in2 else 'left'} the window"
+        if c.subject:
+            return (
+                _("its message date entered the window")
+                if in2
+                else _("its message date left the window")
+            )
+        return (
+            _("its order date entered the window") if in2 else _("its order date left the window")
+        )
     tz, now = scope.marketplace_tz, timezone.now()
     opened = [
-        f.kind
-        for f, _ in c.defects
+        _kind_text(f.kind)
+        for f, _f in c.defects
         if not contains(fact_days(f, tz, now), d1) and contains(fact_days(f, tz, now), d2)
     ]
     removed = [
-        f"{f.kind} ({f.removal_cause or 'removed'})"
-        for f, _ in c.defects
+        f"{_kind_text(f.kind)} ({_cause_text(f.removal_cause)})"
+        for f, _f in c.defects
         if contains(fact_days(f, tz, now), d1) and not contains(fact_days(f, tz, now), d2)
     ]
     if opened:
-        return "defect opened: " + ", ".join(opened)
+        return _("defect opened: %(kinds)s") % {"kinds": _(", ").join(opened)}
     if removed:
-        return "defect removed: " + ", ".join(removed)
-    return "now counted" if entering else "no longer counted"
+        return _("defect removed: %(kinds)s") % {"kinds": _(", ").join(removed)}
+    return _("now counted") if entering else _("no longer counted")
+
+
+def _kind_text(kind: str) -> str:
+    from defectdesk.defects.models import Defect
+
+    return in_sentence(Defect.Kind(kind).label) if kind in Defect.Kind.values else kind
+
+
+def _cause_text(cause: str) -> str:
+    causes = {
+        "event": _("a later event"),
+        "appeal": _("an approved appeal"),
+        "rule": _("a policy rule"),
+    }
+    return causes.get(cause or "", _("removed"))
 
 
 def explain_change(scope: Scope, metric: str, first: date, second: date) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from defectdesk.accounts.models import Seller
 from defectdesk.ledger.models import Marketplace
@@ -59,8 +60,8 @@ class AccountStatusDay(models.Model):
     """A seller's account status in a marketplace as of one day, as recorded that day."""
 
     class Status(models.TextChoices):
-        HEALTHY = "healthy", "Healthy"
-        AT_RISK = "at_risk", "At risk"
+        HEALTHY = "healthy", _("Healthy")
+        AT_RISK = "at_risk", _("At risk")
 
     seller = models.ForeignKey(Seller, on_delete=models.CASCADE, related_name="+")
     marketplace = models.ForeignKey(Marketplace, on_delete=models.CASCADE, related_name="+")

@@ -11,10 +11,14 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext
 
 from defectdesk.accounts.identity import identity_changed
 from defectdesk.accounts.models import Membership, StaffRole
+from defectdesk.accounts.selectors import languages_of_users
+from defectdesk.core.language import language_supported
 from defectdesk.notify.models import Notification, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -50,36 +54,53 @@ def absolute_url(path: str) -> str:
 def notify_users(
     *,
     user_ids: Iterable[int],
-    subject: str,
-    body: str,
+    subject: str | Promise,
+    body: str | Promise,
     link: str = "",
     object_type: str = "",
     object_id: object = "",
     actor_id: int | None = None,
+    language: str = "",
 ) -> int:
     """Write an in-app and (where the user has an address) an e-mail outbox row per user.
 
     `link` is a site path built with reverse(); both rows carry its absolute address and the
     e-mail ends with it. The user who did the action (`actor_id`) is not told of it. Must run
     inside the caller's transaction: the rows commit or roll back with the change.
+
+    `subject` and `body` may be lazy (gettext_lazy, `deferred`): each user gets them in the
+    language they chose, else `language` (the marketplace's default), else English.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("notify_users must run inside the action's transaction")
     ids = sorted(set(user_ids) - {actor_id})
     url = absolute_url(link)
-    mail_body = f"{body}\n\nOpen it here: {url}" if url else body
     if not ids:
         return 0
     now = timezone.now()
     emails = dict(get_user_model().objects.filter(pk__in=ids).values_list("pk", "email"))
+    chosen = languages_of_users(ids)
+    fallback = language_supported(language) or settings.LANGUAGE_CODE
+    texts: dict[str, tuple[str, str, str]] = {}
     rows = []
     for user_id in ids:
         if user_id not in emails:
             continue
+        lang = language_supported(chosen.get(user_id, "")) or fallback
+        if lang not in texts:
+            with translation.override(lang):
+                text_subject, text_body = str(subject), str(body)
+                link_line = gettext("Open it here: %(url)s") % {"url": url}
+            texts[lang] = (
+                text_subject,
+                text_body,
+                f"{text_body}\n\n{link_line}" if url else text_body,
+            )
+        text_subject, text_body, mail_body = texts[lang]
         common = {
             "user_id": user_id,
-            "subject": subject[:200],
-            "body": body,
+            "subject": text_subject[:200],
+            "body": text_body,
             "link": url,
             "object_type": object_type,
             "object_id": str(object_id),

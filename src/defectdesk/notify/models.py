@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class OutboxMessage(models.Model):
     """One notification to deliver after commit: in-app or by e-mail, to one user."""
 
     class Channel(models.TextChoices):
-        IN_APP = "in_app", "In-app"
-        EMAIL = "email", "E-mail"
+        IN_APP = "in_app", _("In-app")
+        EMAIL = "email", _("E-mail")
 
     channel = models.CharField(max_length=16, choices=Channel.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -29,8 +29,8 @@ from defectdesk.policy.metrics import COMPONENT_BASE, ODR
 @dataclass(frozen=True, slots=True)
 class Reason:
     code: str
-    label: str
-    guidance: str
+    label: str | Promise
+    guidance: str | Promise
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +66,11 @@ class DefectKind:
         return {"enabled": True, **{s.name: s.default for s in self.settings}}
 
 
-OTHER_GUIDANCE = (
+OTHER_GUIDANCE = _(
     "Explain plainly what happened and why the defect should not count against you. "
     "Attach whatever shows it: carrier records, photos, invoices, or your messages with the buyer."
 )
-OTHER = Reason("other", "Other", OTHER_GUIDANCE)
+OTHER = Reason("other", _("Other"), OTHER_GUIDANCE)
 
 DEFECT_KINDS: dict[str, DefectKind] = {}
 
@@ -103,26 +103,34 @@ kind_declare(
         reasons=(
             Reason(
                 "obscene_or_abusive",
-                "The feedback is obscene or abusive",
-                "Quote the words that are obscene or abusive. No files are usually needed.",
+                _("The feedback is obscene or abusive"),
+                _("Quote the words that are obscene or abusive. No files are usually needed."),
             ),
             Reason(
                 "personal_information",
-                "The feedback contains personal information",
-                "Point to the personal information (e-mail, phone number, full name, address) "
-                "in the comment.",
+                _("The feedback contains personal information"),
+                _(
+                    "Point to the personal information (e-mail, phone number, full name, address) "
+                    "in the comment."
+                ),
             ),
             Reason(
                 "product_review_only",
-                "The feedback is a product review only",
-                "Show that the comment is about the product itself (quality, design, price) and "
-                "not about your shipping or service.",
+                _("The feedback is a product review only"),
+                _(
+                    "Show that the comment is about the product itself (quality, design, price) "
+                    "and "
+                    "not about your shipping or service."
+                ),
             ),
             Reason(
                 "fulfilled_by_marketplace",
-                "The marketplace fulfilled the order",
-                "The order was fulfilled by the marketplace, so delivery and service complaints "
-                "are the marketplace's responsibility. The order record proves it.",
+                _("The marketplace fulfilled the order"),
+                _(
+                    "The order was fulfilled by the marketplace, so delivery and service "
+                    "complaints "
+                    "are the marketplace's responsibility. The order record proves it."
+                ),
             ),
             OTHER,
         ),
@@ -151,25 +159,30 @@ kind_declare(
         reasons=(
             Reason(
                 "delivered_per_tracking",
-                "Delivered according to tracking",
-                "Carrier tracking showing delivery to the buyer's address, a delivery scan, and "
-                "signature or photo proof of delivery if you have it.",
+                _("Delivered according to tracking"),
+                _(
+                    "Carrier tracking showing delivery to the buyer's address, a delivery scan, "
+                    "and "
+                    "signature or photo proof of delivery if you have it."
+                ),
             ),
             Reason(
                 "refunded_before_claim",
-                "Refunded before the claim was filed",
-                "The refund record with its date and amount; it must be dated before the claim.",
+                _("Refunded before the claim was filed"),
+                _("The refund record with its date and amount; it must be dated before the claim."),
             ),
             Reason(
                 "buyer_did_not_return_item",
-                "The buyer did not return the item",
-                "Your return instructions to the buyer and tracking showing no return arrived.",
+                _("The buyer did not return the item"),
+                _("Your return instructions to the buyer and tracking showing no return arrived."),
             ),
             Reason(
                 "claim_outside_policy",
-                "The claim is outside the guarantee's policy",
-                "Show which condition of the guarantee the claim does not meet (for example "
-                "filed too early or for an excluded item).",
+                _("The claim is outside the guarantee's policy"),
+                _(
+                    "Show which condition of the guarantee the claim does not meet (for example "
+                    "filed too early or for an excluded item)."
+                ),
             ),
             OTHER,
         ),
@@ -203,14 +216,19 @@ kind_declare(
         reasons=(
             Reason(
                 "proof_of_delivery",
-                "Proof of delivery",
-                "Carrier tracking with a delivery scan, and signature or photo proof of delivery.",
+                _("Proof of delivery"),
+                _(
+                    "Carrier tracking with a delivery scan, and signature or photo proof of "
+                    "delivery."
+                ),
             ),
             Reason(
                 "refunded_before_chargeback",
-                "Refunded before the chargeback",
-                "The refund record with its date and amount; it must be dated before the "
-                "chargeback.",
+                _("Refunded before the chargeback"),
+                _(
+                    "The refund record with its date and amount; it must be dated before the "
+                    "chargeback."
+                ),
             ),
             OTHER,
         ),
@@ -239,13 +257,13 @@ kind_declare(
         reasons=(
             Reason(
                 "buyer_requested",
-                "The buyer asked to cancel",
-                "The buyer's message asking to cancel the order, with its date.",
+                _("The buyer asked to cancel"),
+                _("The buyer's message asking to cancel the order, with its date."),
             ),
             Reason(
                 "address_undeliverable",
-                "The address could not be delivered to",
-                "The carrier's refusal or the address validation failure.",
+                _("The address could not be delivered to"),
+                _("The carrier's refusal or the address validation failure."),
             ),
             OTHER,
         ),
@@ -267,13 +285,13 @@ kind_declare(
         reasons=(
             Reason(
                 "carrier_scan_before_ship_by",
-                "The carrier scanned the package before ship-by",
-                "The carrier's first acceptance scan, dated before the ship-by date.",
+                _("The carrier scanned the package before ship-by"),
+                _("The carrier's first acceptance scan, dated before the ship-by date."),
             ),
             Reason(
                 "marketplace_delay",
-                "The marketplace's systems caused the delay",
-                "The time and nature of the outage or delay on the marketplace's side.",
+                _("The marketplace's systems caused the delay"),
+                _("The time and nature of the outage or delay on the marketplace's side."),
             ),
             OTHER,
         ),
@@ -307,8 +325,8 @@ kind_declare(
         reasons=(
             Reason(
                 "valid_tracking_provided",
-                "The tracking number is valid",
-                "The carrier's tracking page or receipt showing the number and its scans.",
+                _("The tracking number is valid"),
+                _("The carrier's tracking page or receipt showing the number and its scans."),
             ),
             OTHER,
         ),
@@ -332,14 +350,17 @@ kind_declare(
         reasons=(
             Reason(
                 "carrier_delay",
-                "The carrier delayed the delivery",
-                "The carrier's tracking showing a delay on their side (weather, exception scans) "
-                "after an on-time handover.",
+                _("The carrier delayed the delivery"),
+                _(
+                    "The carrier's tracking showing a delay on their side (weather, exception "
+                    "scans) "
+                    "after an on-time handover."
+                ),
             ),
             Reason(
                 "buyer_unavailable",
-                "The buyer was not available to receive it",
-                "The carrier's attempted-delivery scan before the deliver-by date.",
+                _("The buyer was not available to receive it"),
+                _("The carrier's attempted-delivery scan before the deliver-by date."),
             ),
             OTHER,
         ),
@@ -358,13 +379,13 @@ kind_declare(
         reasons=(
             Reason(
                 "buyer_remorse_return",
-                "A return the buyer asked for without a fault",
-                "The buyer's return reason and the returned item's condition.",
+                _("A return the buyer asked for without a fault"),
+                _("The buyer's return reason and the returned item's condition."),
             ),
             Reason(
                 "marketplace_initiated",
-                "The marketplace issued the refund",
-                "The refund record showing the marketplace initiated it.",
+                _("The marketplace issued the refund"),
+                _("The refund record showing the marketplace initiated it."),
             ),
             OTHER,
         ),

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -52,6 +53,7 @@ from defectdesk.appeals.uploads import (
     upload_check,
 )
 from defectdesk.core.errors import Conflict, DomainError, Forbidden, TooLarge
+from defectdesk.core.language import language_supported
 from defectdesk.core.multipart import sent_file_names
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
@@ -130,14 +132,23 @@ def _form_context(
 ) -> dict[str, Any]:
     rules = appeal_rules_for(defect.marketplace_id)
     state, _events = order_state_of(defect)
-    catalogue = {
-        r.code: {
+    # The suggestion is written in the marketplace's language (the reviewer reads it); a merchant
+    # reading another language gets the same text in theirs alongside, to understand, not send.
+    market_language = _market_language(defect)
+    reading_language = translation.get_language() or "en"
+    bilingual = market_language != reading_language
+    catalogue = {}
+    for r in reasons_for(defect.kind):
+        with translation.override(market_language):
+            suggestion = explanation_suggest(state, defect.kind, r.code, defect.source_key)
+        catalogue[r.code] = {
             "label": r.label,
             "guidance": r.guidance,
-            "suggestion": explanation_suggest(state, defect.kind, r.code, defect.source_key),
+            "suggestion": suggestion,
+            "reading": explanation_suggest(state, defect.kind, r.code, defect.source_key)
+            if bilingual
+            else "",
         }
-        for r in reasons_for(defect.kind)
-    }
     chosen = form.reason if form.reason in catalogue else ""
     types = sorted({STORED_EXTENSION[t].upper() for t in rules.allowed_types})
     return base_context(
@@ -153,6 +164,10 @@ def _form_context(
         reasons=reasons_for(defect.kind),
         catalogue=catalogue,
         chosen=catalogue.get(chosen),
+        suggestion_language=market_language,
+        suggestion_language_name=translation.get_language_info(market_language)["name_translated"]
+        if bilingual
+        else "",
         rules=rules,
         max_mb=f"{rules.max_file_bytes / (1024 * 1024):g}",
         file_types=", ".join(types),
@@ -177,7 +192,12 @@ def _suggest_into(form: FormState, defect: Defect) -> None:
         form.errors = {"reason": [_("Choose a reason first; the suggestion depends on it.")]}
         return
     state, _events = order_state_of(defect)
-    form.explanation = explanation_suggest(state, defect.kind, form.reason, defect.source_key)
+    with translation.override(_market_language(defect)):
+        form.explanation = explanation_suggest(state, defect.kind, form.reason, defect.source_key)
+
+
+def _market_language(defect: Defect) -> str:
+    return language_supported(defect.marketplace.default_language) or "en"
 
 
 KEPT = "kept_appeal_text"
@@ -391,7 +411,7 @@ def _history(appeal: Appeal) -> list[dict[str, Any]]:
         title = ACTION_TITLES.get("appeal.expire" if expired else event.action)
         if title is None:
             target = event.to_state
-            title = Status(target).label if target in Status.values else event.action
+            title = str(Status(target).label) if target in Status.values else event.action
         out.append(
             {
                 "at": event.occurred_at,

@@ -12,11 +12,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from defectdesk.accounts.models import Seller
 from defectdesk.accounts.roles import Principal, principal_for_user
 from defectdesk.accounts.selectors import preference_of, seller_for, sellers_visible_to
 from defectdesk.core.errors import DomainError, Forbidden, NotFound
+from defectdesk.core.language import marketplace_language_use
 from defectdesk.core.timeutil import zone
 from defectdesk.ledger.models import Marketplace
 from defectdesk.metrics.health import marketplace_names, seller_marketplaces
@@ -82,15 +84,21 @@ def viewer_for(request: HttpRequest, *, marketplace: Marketplace | None = None) 
         if code:
             marketplace = next((m for m in markets if m.code == code), None)
             if marketplace is None:
-                who = seller.external_id if seller else "This seller"
+                who = seller.external_id if seller else _("This seller")
                 raise NotFound(
-                    f"{who} does not sell in marketplace {str(code)[:16]!r}; "
-                    f"it sells in: {marketplace_names(list(markets))}."
+                    _("%(seller)s does not sell in marketplace %(code)r; it sells in: %(names)s.")
+                    % {
+                        "seller": who,
+                        "code": str(code)[:16],
+                        "names": marketplace_names(list(markets)),
+                    }
                 )
         else:
             marketplace = next((m for m in markets if m.code == chosen_code), markets[0])
     if marketplace is not None and marketplace not in markets:
         markets = (*markets, marketplace)
+    if marketplace is not None:
+        marketplace_language_use(request, marketplace.default_language)
     shown_zone = own_zone or (marketplace.timezone if marketplace is not None else "")
     if shown_zone:
         try:

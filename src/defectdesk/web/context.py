@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from defectdesk.accounts.actions import marketplace_remember, time_zone_set
-from defectdesk.accounts.selectors import preference_of, sellers_visible_to
+from defectdesk.accounts.actions import language_set, marketplace_remember, time_zone_set
+from defectdesk.accounts.selectors import language_of, preference_of, sellers_visible_to
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import NotFound, ValidationFailed
+from defectdesk.core.language import language_codes, language_supported
 from defectdesk.core.timeutil import zone
 from defectdesk.web.common import base_context, page, viewer_for
 
@@ -99,21 +103,103 @@ def preferences(request: HttpRequest) -> HttpResponse:
     """The user's own settings: the zone their pages show times in."""
     viewer = viewer_for(request)
     own_zone = preference_of(request.user)[1]
+    own_language = language_of(request.user)
     form = TimeZoneForm(request.POST or None, initial={"time_zone": own_zone})
-    if request.method == "POST" and form.is_valid():
+    language_form = LanguageForm(request.POST or None, initial={"language": own_language})
+    if request.method == "POST" and form.is_valid() and language_form.is_valid():
         try:
             time_zone_set(
                 actor=Actor(user=request.user),
                 user=request.user,  # type: ignore[arg-type]
                 time_zone=form.cleaned_data["time_zone"],
             )
+            language_set(
+                actor=Actor(user=request.user),
+                user=request.user,  # type: ignore[arg-type]
+                language=language_form.cleaned_data["language"],
+            )
         except ValidationFailed as exc:
-            form.add_error("time_zone", str(exc.errors[0].message))
+            target = form if exc.errors[0].field == "time_zone" else language_form
+            target.add_error(exc.errors[0].field, str(exc.errors[0].message))
         else:
-            messages.success(request, _("Your time zone is saved."))
-            return redirect("preferences")
+            chosen = language_form.cleaned_data["language"]
+            if chosen:
+                translation.activate(chosen)  # say it in the language just chosen
+            messages.success(request, _("Your settings are saved."))
+            response = redirect("preferences")
+            response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+            return response
     return render(
         request,
         "web/preferences.html",
-        base_context(viewer, "preferences", form=form, own_zone=own_zone),
+        base_context(
+            viewer,
+            "preferences",
+            form=form,
+            language_form=language_form,
+            own_zone=own_zone,
+            own_language=own_language,
+            languages=settings.LANGUAGES,
+        ),
     )
+
+
+class LanguageForm(forms.Form):
+    language = forms.CharField(label=gettext_lazy("Language"), required=False, max_length=32)
+
+    def clean_language(self) -> str:
+        code = str(self.cleaned_data.get("language") or "").strip()
+        if code and not language_supported(code):
+            raise ValidationError(
+                _("%(name)s is not a language of DefectDesk; choose one of %(codes)s.")
+                % {"name": repr(code[:32]), "codes": ", ".join(language_codes())}
+            )
+        return language_supported(code) if code else ""
+
+
+def _safe_next(request: HttpRequest, target: str) -> str:
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("home") if request.user.is_authenticated else reverse("signin")
+
+
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """The header's language switch: saved for a signed-in user, kept in a cookie for anyone."""
+    form = LanguageForm(request.POST)
+    # Back to the page the switch was on (the header is cached, so it names no page itself).
+    target = _safe_next(
+        request, str(request.POST.get("next", "") or request.headers.get("Referer", ""))
+    )
+    if not form.is_valid():
+        return HttpResponse(
+            " ".join(str(m) for m in form.errors.get("language", [])) + "\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    code = form.cleaned_data["language"]
+    if request.user.is_authenticated:
+        language_set(actor=Actor(user=request.user), user=request.user, language=code)  # type: ignore[arg-type]
+    response = redirect(target)
+    if code:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            code,
+            max_age=365 * 24 * 3600,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+        )
+    else:
+        response.delete_cookie(settings.LANGUAGE_COOKIE_NAME)
+    return response
+
+
+@require_http_methods(["GET", "HEAD"])
+def glossary(request: HttpRequest) -> HttpResponse:
+    """The merchants' terms in English and Chinese, side by side (docs/glossary.md)."""
+    from defectdesk.web.glossary import GLOSSARY
+
+    return render(request, "web/glossary.html", {"terms": GLOSSARY, "active": "glossary"})

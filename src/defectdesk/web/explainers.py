@@ -29,9 +29,7 @@ def metric_changes(
         "more": max(0, len(change["entered"]) + len(change["left"]) - 2 * shown),
     }
     for key in ("entered", "left"):
-        out[key] = [
-            {**o, "reason": str(o.get("reason", "")).replace("_", " ")} for o in change[key][:shown]
-        ]
+        out[key] = [{**o, "reason": str(o.get("reason", ""))} for o in change[key][:shown]]
     return out
 
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_POST
 
 from defectdesk.appeals.models import Appeal
@@ -172,7 +173,13 @@ def order_list(request: HttpRequest) -> HttpResponse:
             "kinds": Defect.Kind.choices,
             "statuses": Order.Status.choices,
             "fulfilments": [
-                (f, _("Merchant") if f == "merchant" else _("Marketplace")) for f in FULFILMENTS
+                (
+                    f,
+                    pgettext("fulfilment", "Merchant")
+                    if f == "merchant"
+                    else pgettext("fulfilment", "Marketplace"),
+                )
+                for f in FULFILMENTS
             ],
             "export_query": request.GET.urlencode(),
             "placed_sort": "placed" if filters.sort == "-placed" else "-placed",
@@ -314,7 +321,7 @@ def _defect_views(viewer: Viewer, order: Order) -> list[DefectView]:
         out.append(
             DefectView(
                 defect=defect,
-                label=labels.get(defect.kind, defect.kind),
+                label=str(labels.get(defect.kind, defect.kind)),
                 why=_why_it_counts(defect.kind, settings),
                 appealable_until=closes,
                 open_appeal=open_one,

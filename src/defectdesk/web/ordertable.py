@@ -17,6 +17,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from defectdesk.ledger.models import Order
 
@@ -36,7 +37,10 @@ def order_rows_html(rows: Sequence[Any]) -> SafeString:
         "defects": escape(_("Defects")),
         "total": escape(_("Total")),
     }
-    channels = {"merchant": escape(_("Merchant")), "marketplace": escape(_("Marketplace"))}
+    channels = {
+        "merchant": escape(pgettext("fulfilment", "Merchant")),
+        "marketplace": escape(pgettext("fulfilment", "Marketplace")),
+    }
     none = '<span class="muted">—</span>'
     statuses = {value: escape(label) for value, label in Order.Status.choices}
     months = {n: escape(str(name).title()) for n, name in MONTHS_3.items()}

@@ -7,6 +7,8 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from defectdesk.policy.metrics import percent
 
@@ -22,7 +24,7 @@ def pct(value: float | None) -> str:
 def hours(value: float | None) -> str:
     if value is None:
         return "—"
-    return f"{value:.1f} h"
+    return _("%(n)s h") % {"n": f"{value:.1f}"}
 
 
 @register.filter
@@ -67,11 +69,11 @@ def dispute_text(dispute: Any) -> str:
 
     if not isinstance(dispute, dict):
         return "—"
-    parts = [f"filed {isotime(dispute.get('filed_at'))}"]
+    parts = [_("filed %(when)s") % {"when": isotime(dispute.get("filed_at"))}]
     if dispute.get("reason"):
-        parts.append(f"reason: {code_label(dispute['reason'])}")
+        parts.append(_("reason: %(reason)s") % {"reason": code_label(dispute["reason"])})
     if dispute.get("amount"):
-        parts.append(f"amount {dispute['amount']}")
+        parts.append(_("amount %(amount)s") % {"amount": dispute["amount"]})
     for decision in dispute.get("decisions") or []:
         if isinstance(decision, dict):
             parts.append(f"{code_label(decision.get('outcome'))} {isotime(decision.get('at'))}")
@@ -97,16 +99,16 @@ def status_label(status: Any) -> str:
     return str(Status(status).label) if status in Status.values else str(status)
 
 
-FACT_LABELS = {
-    "dispute": "Claim or chargeback",
-    "dispute_reason": "Its reason",
-    "filed_at": "Filed",
-    "delivered_at": "Delivered",
-    "refund_at": "Refunded",
-    "refund_amount": "Refund amount",
-    "ship_by": "Ship by",
-    "first_scan_at": "First carrier scan",
-    "fulfillment": "Fulfilment",
+FACT_LABELS: dict[str, Any] = {
+    "dispute": gettext_lazy("Claim or chargeback"),
+    "dispute_reason": gettext_lazy("Its reason"),
+    "filed_at": gettext_lazy("Filed"),
+    "delivered_at": gettext_lazy("Delivered"),
+    "refund_at": gettext_lazy("Refunded"),
+    "refund_amount": gettext_lazy("Refund amount"),
+    "ship_by": gettext_lazy("Ship by"),
+    "first_scan_at": gettext_lazy("First carrier scan"),
+    "fulfillment": gettext_lazy("Fulfilment"),
 }
 
 
@@ -115,7 +117,7 @@ def rule_label(rule: Any) -> str:
     """An automatic rule's name in words."""
     from defectdesk.console.operator_views import RULE_LABELS
 
-    return RULE_LABELS.get(str(rule), str(rule).replace("_", " "))
+    return str(RULE_LABELS.get(str(rule), str(rule).replace("_", " ")))
 
 
 @register.filter
@@ -129,11 +131,11 @@ def fact_rows(facts: Any) -> list[tuple[str, str]]:
     for key, value in facts.items():
         if key == "event" or key.endswith("_event"):
             continue
-        label = FACT_LABELS.get(key, key.replace("_", " ").capitalize())
+        label = str(FACT_LABELS.get(key, key.replace("_", " ").capitalize()))
         if key.endswith("_at") or key == "ship_by":
             text = isotime(value)
         elif isinstance(value, bool):
-            text = "yes" if value else "no"
+            text = _("yes") if value else _("no")
         else:
             text = code_label(value) if key in ("dispute_reason", "fulfillment") else str(value)
         rows.append((label, text if value not in (None, "") else "—"))
@@ -145,5 +147,5 @@ def actor_text(label: Any) -> str:
     """Who acted, in words: an automatic rule by its name rather than its code."""
     text = str(label or "")
     if text.startswith("rule:"):
-        return f"the rule “{rule_label(text.removeprefix('rule:'))}”"
+        return _("the rule “%(rule)s”") % {"rule": rule_label(text.removeprefix("rule:"))}
     return text

@@ -127,7 +127,8 @@ def page_header(context: template.Context) -> SafeString:
             },
         )
         local.set(key, html, HEADER_CACHE_SECONDS)
-    if nav is not None and context.get("csrf_token") != CSRF_SLOT:
+    # The sign-out form and the language switch (shown to everyone) carry the token.
+    if CSRF_SLOT in html and context.get("csrf_token") != CSRF_SLOT:
         html = html.replace(CSRF_SLOT, get_token(request))
     return mark_safe(html)  # nosec B703 # HTML rendered by an autoescaping template
 
@@ -139,6 +140,21 @@ def pct(value: float | None, digits: int = 2) -> str:
         return "—"
     text = f"{value * 100:.{digits}f}"
     return f"{text}%"
+
+
+@register.filter
+def money(amount: Any, currency: str) -> str:
+    """An amount with its currency as readers of the active language write it (Babel)."""
+    from decimal import Decimal, InvalidOperation
+
+    from defectdesk.core.language import money_text
+
+    if amount in (None, ""):
+        return "—"
+    try:
+        return money_text(Decimal(str(amount)), str(currency or "USD"))
+    except (InvalidOperation, ValueError):
+        return f"{amount} {currency}"
 
 
 @register.simple_tag(takes_context=True)
@@ -186,3 +202,12 @@ def order_label(code: str) -> str:
 def metric_labels(names: Any) -> str:
     """Metric codes as their names, comma separated."""
     return ", ".join(metric_label(n) for n in names)
+
+
+@register.filter
+def written_lang(text: Any) -> str:
+    """The language a stored text (a note, a frozen summary) is written in, for its `lang`
+    attribute: "zh", "en", ... or "und" when it has no letters."""
+    from defectdesk.core.language import written_language
+
+    return written_language(str(text or "")) or "und"

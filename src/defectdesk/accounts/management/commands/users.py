@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from defectdesk.accounts.actions import user_create, user_deactivate, user_set_password
 from defectdesk.accounts.two_factor import second_factor_reset
@@ -56,7 +57,8 @@ class Command(BaseCommand):
             except DomainError as exc:
                 raise CommandError(str(exc)) from exc
             self.stdout.write(
-                f"two-factor sign-in of {options['name']} reset (set up again at next sign-in)"
+                _("two-factor sign-in of %(name)s reset (set up again at next sign-in)")
+                % {"name": options["name"]}
             )
             return
         if options["action"] == "set-password":
@@ -66,10 +68,10 @@ class Command(BaseCommand):
                 )
             except DomainError as exc:
                 raise CommandError(str(exc)) from exc
-            self.stdout.write(f"password of {user.get_username()} changed")
+            self.stdout.write(_("password of %(name)s changed") % {"name": user.get_username()})
             return
         if options["seller"] and not options["role"]:
-            raise CommandError("--seller needs --role owner|staff|read_only")
+            raise CommandError(_("--seller needs --role owner|staff|read_only"))
         try:
             user = user_create(
                 actor=SYSTEM,
@@ -83,4 +85,4 @@ class Command(BaseCommand):
             )
         except DomainError as exc:
             raise CommandError(str(exc)) from exc
-        self.stdout.write(f"user {user.get_username()} created")
+        self.stdout.write(_("user %(name)s created") % {"name": user.get_username()})

@@ -17,10 +17,12 @@
       var out = document.getElementById(field.getAttribute("data-counter"));
       if (!out) { return; }
       var min = parseInt(field.getAttribute("data-min") || "0", 10);
-      var max = parseInt(field.getAttribute("maxlength") || "0", 10);
+      var max = parseInt(field.getAttribute("data-max") || field.getAttribute("maxlength") || "0", 10);
       var template = out.getAttribute("data-template") || "{n} / {max}";
       function update() {
-        var n = field.value.replace(/\r\n/g, "\n").trim().length;
+        // Characters as the server counts them (code points): an emoji or a rare Chinese
+        // character is one, not the two UTF-16 units of String.length.
+        var n = Array.from(field.value.replace(/\r\n/g, "\n").trim()).length;
         out.textContent = template.replace("{n}", n.toLocaleString()).replace("{max}", max.toLocaleString())
           .replace("{min}", min.toLocaleString());
         out.classList.toggle("over", (max && n > max) || (n > 0 && n < min));
@@ -69,7 +71,14 @@
     function show() {
       var entry = catalogue[select.value] || {};
       if (guidance) { guidance.textContent = entry.guidance || emptyGuidance; }
-      if (suggestion) { suggestion.textContent = entry.suggestion || emptySuggestion; }
+      if (suggestion) {
+        suggestion.textContent = entry.suggestion || emptySuggestion;
+        // The suggestion is in the marketplace's language; the prompt in the page's.
+        suggestion.lang = entry.suggestion ? suggestion.getAttribute("data-lang") || "" :
+          suggestion.getAttribute("data-page-lang") || "";
+      }
+      var reading = document.getElementById("suggested-reading");
+      if (reading) { reading.textContent = entry.reading || "—"; }
     }
     select.addEventListener("change", show);
     if (insert && explanation) {
