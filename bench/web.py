@@ -187,6 +187,9 @@ def prepare() -> dict[str, Any]:
 
 
 def _free_port() -> int:
+    """A free loopback port: BENCH_PORT when set (a range set aside for benchmarks), else any."""
+    if os.environ.get("BENCH_PORT"):
+        return int(os.environ["BENCH_PORT"])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -319,6 +322,7 @@ def serving_env(db: str, redis_url: str = "") -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_COOKIES": "0",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback: no redirect to https
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "DATABASE_CONN_MAX_AGE": "600",
