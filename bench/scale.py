@@ -34,7 +34,6 @@ import json
 import os
 import random
 import resource
-import secrets
 import shutil
 import sys
 import tempfile
@@ -171,7 +170,31 @@ def child_load(path: Path) -> dict[str, Any]:
     }
 
 
-def child_measure(profile: bool, sample: int) -> dict[str, Any]:
+def status_history(as_of: Any, days: int) -> int:
+    """Record `days` days of statuses before `as_of` for every seller (healthy), as if the
+    daily job had run that long; the days recorded."""
+    from django.db import connection
+
+    from defectdesk.metrics.models import AccountStatusDay
+
+    AccountStatusDay.objects.filter(day__gte=as_of).delete()  # an earlier run's recording
+    if days < 1:
+        return 0
+    with connection.cursor() as cur:
+        cur.execute(
+            "INSERT INTO metrics_accountstatusday "
+            "(seller_id, marketplace_id, day, status, failing, recorded_at) "
+            "SELECT s.seller_id, s.marketplace_id, d::date, 'healthy', '[]'::jsonb, now() "
+            "FROM (SELECT DISTINCT seller_id, marketplace_id FROM ledger_order) s, "
+            "generate_series(%s::date - %s, %s::date - 1, interval '1 day') d "
+            "ON CONFLICT DO NOTHING",
+            [as_of, days, as_of],
+        )
+        cur.execute("ANALYZE metrics_accountstatusday")
+    return days
+
+
+def child_measure(profile: bool, sample: int, history_days: int = 90) -> dict[str, Any]:
     """Health, history, all sellers against DuckDB, the daily status job and the at-risk scan."""
     _django()
     from django.db import connection
@@ -274,7 +297,9 @@ def child_measure(profile: bool, sample: int) -> dict[str, Any]:
         k: v for k, v in duck.items() if v
     }
 
-    # The daily status job, as the scheduler runs it (every marketplace), twice.
+    # The daily status job after `history_days` days of recorded statuses (its steady state),
+    # as the scheduler runs it (every marketplace), twice.
+    out["status_history_days"] = status_history(as_of, history_days)
     with profiled("status-job", profile):
         started = time.perf_counter()
         first_run = account_status_record(as_of)
@@ -348,12 +373,16 @@ def _session_for(user: Any, seller: str | None = None) -> str:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
+    from bench.web import second_factor_passed, session_backend
+
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[BACKEND_SESSION_KEY] = session_backend()
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     if seller:
         session["web.seller"] = seller
+    else:
+        second_factor_passed(session, user)
     session.create()
     return str(session.session_key)
 
@@ -365,9 +394,7 @@ def child_pages(appeals: int) -> dict[str, Any]:
     from django.db.models import Count
 
     from bench import review, web
-    from defectdesk.accounts.actions import user_create
     from defectdesk.accounts.models import Seller
-    from defectdesk.core.actors import SYSTEM
     from defectdesk.ledger.models import Order
 
     console = review.prepare(appeals)
@@ -381,13 +408,7 @@ def child_pages(appeals: int) -> dict[str, Any]:
         .first()
     )
     small = Seller.objects.get(pk=smallest_id)
-    user = user_create(
-        actor=SYSTEM,
-        username="bench-small-owner",
-        password=secrets.token_urlsafe(16),
-        seller=small.external_id,
-        role="owner",
-    )
+    user = web.bench_user("bench-small-owner", seller=small.external_id, role="owner")
     order = Order.objects.filter(seller=small).select_related("marketplace").first()
     assert order is not None
     small_pages = {
@@ -443,7 +464,8 @@ def print_summary(r: dict[str, Any]) -> None:
     per_100k = 100_000 / max(1, r["status_recorded"])
     status_100k = r["status_job_first_s"] * per_100k
     print(
-        f"status   daily status job, {r['status_recorded']:,} seller-marketplaces: first run "
+        f"status   daily status job, {r['status_recorded']:,} seller-marketplaces, "
+        f"{r.get('status_history_days', 0)} days recorded before: first run "
         f"{r['status_job_first_s']:.1f}s ({r['status_changed']:,} changes announced, "
         f"{r['at_risk_sellers']:,} at risk), again {r['status_job_again_s']:.1f}s "
         f"({r['status_changed_again']} changes); linear to 100,000: {status_100k:.0f}s "
@@ -535,7 +557,18 @@ def main() -> None:
     parser.add_argument(
         "--sample", type=int, default=SAMPLE_SELLERS, help="sellers for the per-seller at-risk"
     )
+    parser.add_argument(
+        "--status-history",
+        type=int,
+        default=90,
+        help="days of statuses recorded before the status job is timed (default 90)",
+    )
     parser.add_argument("--no-pages", action="store_true", help="skip the pages under wrk")
+    parser.add_argument(
+        "--no-measure",
+        action="store_true",
+        help="with --reuse: take the saved figures and run the pages only",
+    )
     parser.add_argument("--no-rebuild", action="store_true", help="skip the full rebuild")
     parser.add_argument(
         "--reuse", action="store_true", help="measure the database as loaded, without importing"
@@ -551,7 +584,7 @@ def main() -> None:
         path = scale_ledger(args.orders, args.sellers, args.days, args.seed)
         result = {
             "load": lambda: child_load(path),
-            "measure": lambda: child_measure(args.profile, args.sample),
+            "measure": lambda: child_measure(args.profile, args.sample, args.status_history),
             "rebuild": child_rebuild,
             "pages": lambda: child_pages(args.appeals),
         }[args.child]()
@@ -573,6 +606,7 @@ def main() -> None:
     common = ["--orders", str(args.orders), "--sellers", str(args.sellers)]
     common += ["--days", str(args.days), "--seed", str(args.seed)]
     common += ["--appeals", str(args.appeals), "--sample", str(args.sample)]
+    common += ["--status-history", str(args.status_history)]
     here = Path(__file__)
 
     def child(kind: str, *extra: str) -> dict[str, Any]:
@@ -600,15 +634,23 @@ def main() -> None:
                     "events_per_s",
                     "peak_rss_mb",
                     "ingest_workers",
+                    "rebuild_s",
+                    "rebuild_agrees",
                 )
                 if k in previous
             }
         )
     else:
         figures.update(child("load"))
-    figures.update(child("measure", *(["--profile"] if args.profile else [])))
+    if args.no_measure:
+        saved = OUT / f"scale-{args.orders}-{args.sellers}.json"
+        figures = {**json.loads(saved.read_text()), **figures}
+    else:
+        figures.update(child("measure", *(["--profile"] if args.profile else [])))
     if not args.no_rebuild and not args.reuse:
         figures.update(child("rebuild"))
+    saved = OUT / f"scale-{args.orders}-{args.sellers}.json"
+    saved.write_text(json.dumps(figures, indent=1, sort_keys=True))
     figures["load_average_end"] = os.getloadavg()[0]
     print_summary(figures)
     if not args.no_pages:
