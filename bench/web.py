@@ -297,6 +297,37 @@ def wrk(url: str, cookie: str, connections: int, duration: int) -> dict[str, flo
     }
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds used so far by these processes (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def _serving_pids(server_pid: int, database: str) -> list[int]:
+    """The gunicorn workers under `server_pid` and PostgreSQL's backends for `database`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat[1]) == server_pid or f"postgres {database} " in command:
+            found.append(int(entry.name))
+    return found
+
+
 def drive_pages(
     env: dict[str, str],
     pages: dict[str, str],
@@ -335,11 +366,19 @@ def drive_pages(
     try:
         _wait_up(port)
         base = f"http://127.0.0.1:{port}"
+        database = env["DATABASE_URL"].rsplit("/", 1)[-1]
         for name, page in pages.items():
             if check:
                 check_page(base + page, session)
             wrk(base + page, session, connections, 2)  # warm up
+            # CPU per request (the app's and the database's), which contention moves far less
+            # than latency does: on a busy shared machine, the figure to project from.
+            pids = _serving_pids(server.pid, database)
+            before = _cpu_seconds(pids)
             results[name] = wrk(base + page, session, connections, duration)
+            served = results[name]["rps"] * duration
+            used = _cpu_seconds(pids) - before
+            results[name]["cpu_ms"] = used * 1000 / served if served else float("nan")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -393,7 +432,10 @@ def report(
     and the `ratio_pages` at 30% or more of the trivial view's throughput."""
     trivial = results["trivial view"]["rps"]
     print(f"\n{connections} connections, {duration}s per page, {workers} gunicorn workers\n")
-    print(f"{'page':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s}  notes")
+    print(
+        f"{'page':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s} "
+        f"{'CPU ms':>7s}  notes"
+    )
     failed = []
     for name, r in results.items():
         share = r["rps"] / trivial if trivial else 0.0
@@ -407,8 +449,8 @@ def report(
         if notes:
             failed.append(name)
         print(
-            f"{name:40s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%}  "
-            + "; ".join(notes)
+            f"{name:40s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%} "
+            f"{r.get('cpu_ms', float('nan')):7.1f}  " + "; ".join(notes)
         )
     print("\nall targets met" if not failed else f"\ntargets missed: {', '.join(failed)}")
 
