@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -26,7 +25,17 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ledger_file
-from bench.web import _django, drive_pages, load, report, run_child, serving_env
+from bench.web import (
+    _django,
+    bench_user,
+    drive_pages,
+    load,
+    report,
+    run_child,
+    second_factor_passed,
+    serving_env,
+    session_backend,
+)
 
 DB_NAME = "dd_bench_review"
 BENCH_USER = "bench-reviewer"
@@ -104,22 +113,16 @@ def prepare(appeals: int) -> dict[str, Any]:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
-    from defectdesk.accounts.actions import user_create
     from defectdesk.appeals.models import Appeal
     from defectdesk.appeals.transitions import REVIEW_STATUSES
-    from defectdesk.core.actors import SYSTEM
 
     opened = open_appeals(appeals)
-    user = user_create(
-        actor=SYSTEM,
-        username=BENCH_USER,
-        password=secrets.token_urlsafe(16),
-        reviewer=True,
-    )
+    user = bench_user(BENCH_USER, reviewer=True)
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[BACKEND_SESSION_KEY] = session_backend()
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    second_factor_passed(session, user)
     session.create()
     queue = Appeal.objects.filter(status__in=sorted(REVIEW_STATUSES)).order_by(
         "review_due_at", "id"

@@ -90,6 +90,44 @@ def load(path: Path, expected_orders: int, partial_ok: bool = False) -> dict[str
     }
 
 
+def session_backend() -> str:
+    """The authentication backend a signed-in session names: the first that can load a user
+    (the sign-in throttle comes first in the list and only refuses)."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    return next(
+        path
+        for path in settings.AUTHENTICATION_BACKENDS
+        if hasattr(import_string(path), "get_user")
+    )
+
+
+def bench_user(username: str, **roles: Any) -> Any:
+    """The benchmark's user: made once, and reused when the database already has it."""
+    from django.contrib.auth import get_user_model
+
+    from defectdesk.accounts.actions import user_create
+    from defectdesk.core.actors import SYSTEM
+
+    found = get_user_model().objects.filter(username=username).first()
+    if found is not None:
+        return found
+    return user_create(actor=SYSTEM, username=username, password=secrets.token_urlsafe(16), **roles)
+
+
+def second_factor_passed(session: Any, user: Any) -> None:
+    """Mark a staff session as past its second factor (reviewers and operators must have one),
+    with a confirmed authenticator made for the benchmark's user."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="benchmark", confirmed=True)
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+
+
 def prepare() -> dict[str, Any]:
     """In a child process: the bench user (owner of the busiest seller), a session, page URLs."""
     _django()
@@ -104,12 +142,10 @@ def prepare() -> dict[str, Any]:
     )
     from django.db.models import Count
 
-    from defectdesk.accounts.actions import user_create
     from defectdesk.accounts.models import Seller
     from defectdesk.appeals.actions import appeal_create
     from defectdesk.appeals.models import Appeal
     from defectdesk.appeals.selectors import appealable_until_many
-    from defectdesk.core.actors import SYSTEM
     from defectdesk.defects.models import Defect
     from defectdesk.ledger.models import Order
 
@@ -122,16 +158,10 @@ def prepare() -> dict[str, Any]:
     )
     assert busiest is not None, "the database holds no orders"
     seller = Seller.objects.get(pk=busiest[0])
-    user = user_create(
-        actor=SYSTEM,
-        username=BENCH_USER,
-        password=secrets.token_urlsafe(16),
-        seller=seller.external_id,
-        role="owner",
-    )
+    user = bench_user(BENCH_USER, seller=seller.external_id, role="owner")
     session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+    session[BACKEND_SESSION_KEY] = session_backend()
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session["web.seller"] = seller.external_id
     session.create()
@@ -187,6 +217,9 @@ def prepare() -> dict[str, Any]:
 
 
 def _free_port() -> int:
+    """A free loopback port: BENCH_PORT when set (a range set aside for benchmarks), else any."""
+    if os.environ.get("BENCH_PORT"):
+        return int(os.environ["BENCH_PORT"])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -212,6 +245,7 @@ def _ms(value: str, unit: str) -> float:
 
 def check_page(url: str, cookie: str) -> None:
     """The page answers 200 to the signed-in session (a redirect to sign-in would be cheap)."""
+    import urllib.error
     import urllib.request
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -221,10 +255,15 @@ def check_page(url: str, cookie: str) -> None:
     opener = urllib.request.build_opener(NoRedirect)
     request = urllib.request.Request(url, headers={"Cookie": f"sessionid={cookie}"})
     for _ in range(4):  # every worker answers once before timing starts
-        with opener.open(request, timeout=60) as response:
+        try:
+            response = opener.open(request, timeout=60)
+        except urllib.error.HTTPError as exc:
+            response = exc
+        with response:
             status = response.status
         if status != 200:
-            raise RuntimeError(f"{url} answered {status}, not 200")
+            where = response.headers.get("Location", "")
+            raise RuntimeError(f"{url} answered {status}, not 200 {where}".rstrip())
 
 
 def wrk(url: str, cookie: str, connections: int, duration: int) -> dict[str, float]:
@@ -256,6 +295,37 @@ def wrk(url: str, cookie: str, connections: int, duration: int) -> dict[str, flo
         "p99": lat.get("99", float("nan")),
         "errors": float(int(non2xx.group(1)) if non2xx else 0) + failures,
     }
+
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds used so far by these processes (from /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICK
+
+
+def _serving_pids(server_pid: int, database: str) -> list[int]:
+    """The gunicorn workers under `server_pid` and PostgreSQL's backends for `database`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if int(stat[1]) == server_pid or f"postgres {database} " in command:
+            found.append(int(entry.name))
+    return found
 
 
 def drive_pages(
@@ -296,11 +366,19 @@ def drive_pages(
     try:
         _wait_up(port)
         base = f"http://127.0.0.1:{port}"
+        database = env["DATABASE_URL"].rsplit("/", 1)[-1]
         for name, page in pages.items():
             if check:
                 check_page(base + page, session)
             wrk(base + page, session, connections, 2)  # warm up
+            # CPU per request (the app's and the database's), which contention moves far less
+            # than latency does: on a busy shared machine, the figure to project from.
+            pids = _serving_pids(server.pid, database)
+            before = _cpu_seconds(pids)
             results[name] = wrk(base + page, session, connections, duration)
+            served = results[name]["rps"] * duration
+            used = _cpu_seconds(pids) - before
+            results[name]["cpu_ms"] = used * 1000 / served if served else float("nan")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -319,6 +397,7 @@ def serving_env(db: str, redis_url: str = "") -> dict[str, str]:
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SECURE_COOKIES": "0",
+        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on loopback: no redirect to https
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "DATABASE_CONN_MAX_AGE": "600",
@@ -353,7 +432,10 @@ def report(
     and the `ratio_pages` at 30% or more of the trivial view's throughput."""
     trivial = results["trivial view"]["rps"]
     print(f"\n{connections} connections, {duration}s per page, {workers} gunicorn workers\n")
-    print(f"{'page':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s}  notes")
+    print(
+        f"{'page':40s} {'req/s':>9s} {'p50 ms':>8s} {'p99 ms':>8s} {'of trivial':>10s} "
+        f"{'CPU ms':>7s}  notes"
+    )
     failed = []
     for name, r in results.items():
         share = r["rps"] / trivial if trivial else 0.0
@@ -367,8 +449,8 @@ def report(
         if notes:
             failed.append(name)
         print(
-            f"{name:40s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%}  "
-            + "; ".join(notes)
+            f"{name:40s} {r['rps']:9,.0f} {r['p50']:8.1f} {r['p99']:8.1f} {share:10.0%} "
+            f"{r.get('cpu_ms', float('nan')):7.1f}  " + "; ".join(notes)
         )
     print("\nall targets met" if not failed else f"\ntargets missed: {', '.join(failed)}")
 

@@ -14,12 +14,14 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from defectdesk.ledger.generator import (
     SellerProfile,
     demo_profiles,
     generate_events,
+    generate_marketplaces_events,
+    long_tail_weights,
     seller_profiles,
     write_ndjson,
 )
@@ -471,3 +473,72 @@ def test_generate_command_writes_the_same_ledger_to_a_file_and_to_stdout(tmp_pat
     assert target.read_bytes() == expected
     assert out.getvalue().encode() == expected
     assert re.match(r"^[\d,]+ events, 200 orders in [\d.]+s", err.getvalue())
+
+
+def test_long_tail_sizes_have_a_few_very_large_sellers_and_a_tail_of_small_ones() -> None:
+    weights = long_tail_weights(100_000, seed=7)
+    assert len(weights) == 100_000 and abs(sum(weights) - 1) < 1e-9
+    # At 10,000,000 orders: ten sellers of 100,000+ orders, a tail with a few dozen each.
+    orders = sorted((w * 10_000_000 for w in weights), reverse=True)
+    assert all(n >= 100_000 for n in orders[:10]) and orders[10] < 10_000
+    tail = orders[10:]
+    assert 20 < tail[len(tail) // 2] < 60
+    assert sum(1 for n in tail if n < 200) > 0.9 * len(tail)
+    assert long_tail_weights(1, seed=1) == [1.0]
+    profiles = seller_profiles(50, seed=3, sizes="long-tail")
+    assert profiles[0].weight == max(p.weight for p in profiles)
+    # The same sellers and troubles as the default sizes: only the volumes differ.
+    plain = seller_profiles(50, seed=3)
+    assert [(p.seller, p.late_ship) for p in profiles] == [(p.seller, p.late_ship) for p in plain]
+    with pytest.raises(ValueError, match="seller sizes"):
+        seller_profiles(5, seed=1, sizes="flat")
+
+
+def test_two_marketplaces_on_either_side_of_utc_make_one_time_ordered_ledger() -> None:
+    profiles = seller_profiles(30, seed=5, sizes="long-tail")
+    arguments: dict[str, Any] = {"orders": 1000, "profiles": profiles, "days": 20, "end": END}
+    events = list(generate_marketplaces_events(marketplaces=["US", "CN"], seed=5, **arguments))
+    assert [when(e) for e in events] == sorted(when(e) for e in events)
+    assert len({e["id"] for e in events}) == len(events)
+    placed = [e for e in events if e["type"] == "order.placed"]
+    by_market = Counter(e["marketplace"] for e in placed)
+    assert by_market == {"US": 700, "CN": 300}
+    assert len({(e["marketplace"], e["order"]) for e in placed}) == 1000
+    both = {e["seller"] for e in placed if e["marketplace"] == "CN"}
+    assert "S-1001" in both and both < {e["seller"] for e in placed if e["marketplace"] == "US"}
+    # Deadlines at the end of the local day: Los Angeles behind UTC, Shanghai ahead of it.
+    offsets = {e["marketplace"]: e["data"]["ship_by"][-6:] for e in placed}
+    assert offsets["CN"] == "+08:00" and offsets["US"] in ("-07:00", "-08:00")
+    markets = {
+        "US": MarketplaceInfo(code="US", currency="USD"),
+        "CN": MarketplaceInfo(code="CN", currency="CNY"),
+    }
+    assert [e["id"] for e in events[::5] if isinstance(event_validate(e, markets), list)] == []
+    again = list(generate_marketplaces_events(marketplaces=["US", "CN"], seed=5, **arguments))
+    assert again == events
+    with pytest.raises(ValueError, match="repeat"):
+        generate_marketplaces_events(marketplaces=["US", "US"], seed=5, **arguments)
+
+
+def test_generate_command_makes_a_long_tailed_two_marketplace_ledger(tmp_path: Any) -> None:
+    target = tmp_path / "two.ndjson"
+    arguments = ["--orders", "300", "--sellers", "20", "--days", "10", "--seed", "4"]
+    arguments += ["--end", "2026-10-01", "--sizes", "long-tail", "--marketplace", "US,CN"]
+    call_command("generate", *arguments, "--out", str(target), stderr=io.StringIO())
+    events = [orjson.loads(line) for line in target.read_bytes().splitlines()]
+    expected = generate_marketplaces_events(
+        orders=300,
+        marketplaces=["US", "CN"],
+        profiles=seller_profiles(20, seed=4, sizes="long-tail"),
+        days=10,
+        seed=4,
+        end=END,
+    )
+    assert events == list(expected)
+    for bad, message in (
+        (["--marketplace", "US,US"], "distinct"),
+        (["--marketplace", "US,"], "distinct"),
+        (["--marketplace", "US,CN", "--timezone", "UTC"], "one marketplace"),
+    ):
+        with pytest.raises(CommandError, match=message):
+            call_command("generate", "--orders", "5", *bad, stdout=io.StringIO())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import heapq
+import math
 import random
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -34,6 +36,7 @@ MARKETPLACES: dict[str, tuple[str, str, str]] = {
     "ES": ("Europe/Madrid", "EUR", "404"),
     "NL": ("Europe/Amsterdam", "EUR", "405"),
     "JP": ("Asia/Tokyo", "JPY", "503"),
+    "CN": ("Asia/Shanghai", "CNY", "601"),
     "IN": ("Asia/Kolkata", "INR", "404"),
     "AU": ("Australia/Sydney", "AUD", "249"),
 }
@@ -159,12 +162,46 @@ _JITTERED = (
 )
 
 
-def seller_profiles(
-    sellers: int, *, seed: int, unhealthy_share: float = 0.25
-) -> list[SellerProfile]:
-    """Profiles for sellers S-1001.. with Zipf-like volumes; some are unhealthy at random."""
+# Seller-size distributions: "zipf" (volume falls with rank, the default) or "long-tail" (a
+# marketplace's shape: a few very large sellers, most with a few dozen orders).
+SIZES = ("zipf", "long-tail")
+# In "long-tail": one head seller per this many sellers, together taking HEAD_SHARE of orders.
+HEAD_EVERY = 10_000
+HEAD_SHARE = 0.3
+
+
+def long_tail_weights(sellers: int, *, seed: int) -> list[float]:
+    """Order weights, summing to 1: a few head sellers with a large share, a log-normal tail.
+
+    One head seller per HEAD_EVERY sellers (at least one) shares HEAD_SHARE of the orders in
+    Zipf fashion (the first has the most); the rest share the remainder with log-normal sizes
+    (sigma 1), so the median tail seller has about 0.6 of the tail's mean. At 10,000,000 orders
+    over 100,000 sellers: 10 sellers with 100,000 to 1,000,000 orders each, and a tail seller's
+    median about 40 orders.
+    """
     if sellers < 1:
         raise ValueError("sellers must be at least 1")
+    rng = random.Random(seed * 15485863 + 32452843)  # noqa: S311 - synthetic data, not secrets # nosec B311 # seeded synthetic test data, not secrets
+    head = min(sellers, max(1, round(sellers / HEAD_EVERY)))
+    tail = sellers - head
+    head_share = HEAD_SHARE if tail else 1.0
+    harmonic = sum(1 / (i + 1) for i in range(head))
+    weights = [head_share / (i + 1) / harmonic for i in range(head)]
+    sizes = [math.exp(rng.gauss(0.0, 1.0)) for _ in range(tail)]
+    total = sum(sizes)
+    weights += [(1.0 - head_share) * size / total for size in sizes]
+    return weights
+
+
+def seller_profiles(
+    sellers: int, *, seed: int, unhealthy_share: float = 0.25, sizes: str = "zipf"
+) -> list[SellerProfile]:
+    """Profiles for sellers S-1001.. with Zipf-like volumes (or `sizes` "long-tail": see
+    long_tail_weights); some are unhealthy at random."""
+    if sellers < 1:
+        raise ValueError("sellers must be at least 1")
+    if sizes not in SIZES:
+        raise ValueError(f"unknown seller sizes {sizes!r}; known: {', '.join(SIZES)}")
     rng = random.Random(seed * 7919 + 104729)  # noqa: S311 - synthetic data, not secrets # nosec B311 # seeded synthetic test data, not secrets
     profiles = []
     for rank in range(sellers):
@@ -178,6 +215,11 @@ def seller_profiles(
         if rng.random() < unhealthy_share:
             changes.update(_PROBLEMS[int(rng.random() * len(_PROBLEMS))])
         profiles.append(dataclasses.replace(base, **changes))
+    if sizes == "long-tail":
+        weights = long_tail_weights(sellers, seed=seed)
+        profiles = [
+            dataclasses.replace(p, weight=w) for p, w in zip(profiles, weights, strict=True)
+        ]
     return profiles
 
 
@@ -1126,6 +1168,62 @@ def generate_events(
         id_prefix=f"evt-{seed}-" if id_prefix is None else id_prefix,
     )
     return ledger.events()
+
+
+def generate_marketplaces_events(
+    *,
+    orders: int,
+    marketplaces: Sequence[str],
+    profiles: Sequence[SellerProfile],
+    days: int,
+    seed: int,
+    end: date,
+    first_share: float = 0.7,
+    cross_border_every: int = 3,
+) -> Iterator[dict[str, Any]]:
+    """One ledger over several marketplaces (each in its default time zone and currency), in
+    time order: the first takes `first_share` of the orders and every seller; the others share
+    the rest equally, each with the head sellers (the first one per HEAD_EVERY) and every
+    `cross_border_every`-th other seller, who then sell in two marketplaces. Event ids are
+    "evt-<seed>-<code>-" plus a counter. With one marketplace: generate_events.
+    """
+    if not marketplaces:
+        raise ValueError("name at least one marketplace")
+    if len(set(marketplaces)) != len(marketplaces):
+        raise ValueError("marketplaces must not repeat")
+    if not 0 < first_share <= 1:
+        raise ValueError("first_share must be above 0 and at most 1")
+    if cross_border_every < 1:
+        raise ValueError("cross_border_every must be at least 1")
+    if len(marketplaces) == 1:
+        first_share = 1.0
+    others = len(marketplaces) - 1
+    rest = orders - round(orders * first_share)
+    head = max(1, round(len(profiles) / HEAD_EVERY))
+    streams = []
+    for index, code in enumerate(marketplaces):
+        if index == 0:
+            count, chosen = orders - rest, list(profiles)
+        else:
+            count = rest // others + (1 if index <= rest % others else 0)
+            chosen = [
+                p
+                for i, p in enumerate(profiles)
+                if i < head or (i - head) % cross_border_every == cross_border_every - 1
+            ] or list(profiles[:1])
+        streams.append(
+            generate_events(
+                orders=count,
+                profiles=chosen,
+                days=days,
+                seed=seed + index,
+                end=end,
+                marketplace=code,
+                id_prefix=f"evt-{seed}-{code}-",
+            )
+        )
+    # Every stream is in time order, and UTC ISO-8601 times of one format sort as text.
+    return heapq.merge(*streams, key=itemgetter("occurred_at"))
 
 
 class BinaryWriter(Protocol):

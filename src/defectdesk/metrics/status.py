@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,9 +23,19 @@ COLUMNS = ["seller_id", "marketplace_id", "day", "status", "failing", "recorded_
 
 
 def account_status_announce(
-    *, seller: Seller, marketplace: Marketplace, day: date, old: str, new: str, failing: list[str]
+    *,
+    seller: Seller,
+    marketplace: Marketplace,
+    day: date,
+    old: str,
+    new: str,
+    failing: list[str],
+    user_ids: list[int] | None = None,
 ) -> None:
-    """The one place a status change is announced (the notification outbox, in this transaction)."""
+    """The one place a status change is announced (the notification outbox, in this transaction).
+
+    `user_ids`, when the caller has read them for many sellers at once, are the seller's users
+    (default: read here)."""
     from defectdesk.notify.actions import notify_users, seller_user_ids
 
     webhook_emit(
@@ -50,7 +61,7 @@ def account_status_announce(
         subject = f"Your account is healthy again in {marketplace.code}"
         body = f"As of {day.isoformat()}, every metric meets its target."
     notify_users(
-        user_ids=seller_user_ids(seller.id),
+        user_ids=seller_user_ids(seller.id) if user_ids is None else user_ids,
         subject=subject,
         body=body,
         link=f"{reverse('home')}?marketplace={marketplace.code}",
@@ -59,11 +70,63 @@ def account_status_announce(
     )
 
 
+_CHUNK = 5000
+
+
+def last_statuses(market: Marketplace, as_of: date, seller_ids: list[int]) -> dict[int, str]:
+    """Each seller's last recorded status up to `as_of` (today's earlier recording, else the
+    latest day before), for sellers that have one.
+
+    One index probe per seller (the unique seller, marketplace, day index), in chunks of
+    5,000 sellers: the cost follows the sellers, not the days recorded. Reading every recorded
+    row of the marketplace, as before, grew with sellers x days. With this and _users_of, the
+    status job on 100,000 orders over 10,000 long-tailed sellers with 90 days recorded went
+    from 19.95 s to 5.89 s (bench/scale.py; docs/scaling.md).
+    """
+    latest = (
+        AccountStatusDay.objects.filter(
+            seller_id=OuterRef("pk"), marketplace_id=market.id, day__lte=as_of
+        )
+        .order_by("-day")
+        .values("status")[:1]
+    )
+    found: dict[int, str] = {}
+    ordered = sorted(seller_ids)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        rows = (
+            Seller.objects.filter(pk__in=chunk)
+            .annotate(last=Subquery(latest))
+            .filter(last__isnull=False)
+            .values_list("pk", "last")
+        )
+        found.update(rows)
+    return found
+
+
+def _users_of(seller_ids: list[int]) -> dict[int, tuple[str, list[int]]]:
+    """The external id of each of these sellers that has users, and everyone who works for it,
+    read in chunks rather than per seller."""
+    from defectdesk.accounts.models import Membership
+
+    users: dict[int, tuple[str, set[int]]] = {}
+    ordered = sorted(seller_ids)
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start : start + _CHUNK]
+        rows = Membership.objects.filter(seller_id__in=chunk).values_list(
+            "seller_id", "seller__external_id", "user_id"
+        )
+        for seller_id, external_id, user_id in rows:
+            users.setdefault(seller_id, (external_id, set()))[1].add(user_id)
+    return {seller_id: (name, sorted(ids)) for seller_id, (name, ids) in users.items()}
+
+
 def account_status_record(day: date | None = None) -> dict[str, int]:
     """Record every seller's status as of `day` (default: today in each marketplace).
 
     Idempotent per day. A status that differs from the seller's previous recorded one (first
-    recording: from healthy) is announced once.
+    recording: from healthy) is announced once. A fixed number of queries per marketplace and
+    per 5,000 sellers (last_statuses, _users_of), plus one insert per seller announced to.
     """
     recorded = changed = 0
     now = timezone.now()
@@ -74,14 +137,9 @@ def account_status_record(day: date | None = None) -> dict[str, int]:
         if not sums:
             continue
         with transaction.atomic():
-            # The last status known: today's earlier recording, else the latest day before.
-            previous: dict[int, str] = dict(
-                AccountStatusDay.objects.filter(marketplace=market, day__lte=as_of)
-                .order_by("day")
-                .values_list("seller_id", "status")
-            )
-            sellers = Seller.objects.in_bulk(list(sums))
+            previous = last_statuses(market, as_of, list(sums))
             rows = []
+            changes = []
             for seller_id, s in sums.items():
                 health = health_json("", market.code, as_of, s, policy)
                 metrics = health["metrics"]
@@ -91,15 +149,23 @@ def account_status_record(day: date | None = None) -> dict[str, int]:
                 rows.append([seller_id, market.id, as_of, status, failing, now])
                 before = previous.get(seller_id, AccountStatusDay.Status.HEALTHY)
                 if status != before:
-                    changed += 1
-                    account_status_announce(
-                        seller=sellers[seller_id],
-                        marketplace=market,
-                        day=as_of,
-                        old=before,
-                        new=status,
-                        failing=failing,
-                    )
+                    changes.append((seller_id, before, status, failing))
+            changed_ids = [seller_id for seller_id, *_ in changes]
+            users = _users_of(changed_ids)
+            for seller_id, before, status, failing in changes:
+                changed += 1
+                if seller_id not in users:
+                    continue  # nobody works for this seller yet: nobody to tell
+                external_id, user_ids = users[seller_id]
+                account_status_announce(
+                    seller=Seller(pk=seller_id, external_id=external_id),
+                    marketplace=market,
+                    day=as_of,
+                    old=before,
+                    new=status,
+                    failing=failing,
+                    user_ids=user_ids,
+                )
             bulk_upsert(
                 AccountStatusDay._meta.db_table,
                 COLUMNS,

@@ -13,10 +13,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from defectdesk.ledger.generator import (
+    SIZES,
     default_currency,
     default_timezone,
     demo_profiles,
     generate_events,
+    generate_marketplaces_events,
+    seller_profiles,
     write_ndjson,
 )
 
@@ -73,7 +76,22 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         parser.add_argument("--out", default="-", help="output file; - or none for stdout")
-        parser.add_argument("--marketplace", default="US", help="marketplace code (default US)")
+        parser.add_argument(
+            "--marketplace",
+            default="US",
+            help="marketplace code (default US); several separated by commas, such as US,CN, "
+            "give one ledger: the first has 70%% of the orders and every seller, the others "
+            "share the rest with the largest sellers and every third other seller, each in its "
+            "own default time zone and currency",
+        )
+        parser.add_argument(
+            "--sizes",
+            choices=SIZES,
+            default="zipf",
+            help="seller sizes: zipf (default; volume falls with rank) or long-tail (one very "
+            "large seller per 10,000 sellers, together 30%% of the orders; the rest log-normal, "
+            "most with a few dozen orders at 100 orders per seller)",
+        )
         parser.add_argument(
             "--end",
             type=_day,
@@ -96,7 +114,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        marketplace: str = options["marketplace"]
+        codes = [code.strip() for code in str(options["marketplace"]).split(",")]
+        if len(codes) > 1:
+            self._several(codes, options)
+            return
+        marketplace: str = codes[0]
         zone_name: str = options["timezone"] or default_timezone(marketplace)
         try:
             tz = ZoneInfo(zone_name)
@@ -104,10 +126,15 @@ class Command(BaseCommand):
             raise CommandError(f"unknown time zone {zone_name!r}") from None
         end: date = options["end"] or timezone.now().astimezone(tz).date()
         orders: int = options["orders"]
+        if options["demo"]:
+            profiles = demo_profiles()
+        else:
+            profiles = seller_profiles(
+                options["sellers"], seed=options["seed"], sizes=options["sizes"]
+            )
         events = generate_events(
             orders=orders,
-            sellers=None if options["demo"] else options["sellers"],
-            profiles=demo_profiles() if options["demo"] else None,
+            profiles=profiles,
             days=options["days"],
             seed=options["seed"],
             end=end,
@@ -115,8 +142,36 @@ class Command(BaseCommand):
             timezone=zone_name,
             currency=options["currency"] or default_currency(marketplace),
         )
+        self._write(events, orders, options["out"])
+
+    def _several(self, codes: list[str], options: dict[str, Any]) -> None:
+        """One ledger over several marketplaces, each in its own default zone and currency."""
+        if any(not code for code in codes) or len(set(codes)) != len(codes):
+            raise CommandError(
+                f"--marketplace: name distinct marketplaces separated by commas, not "
+                f"{options['marketplace']!r}"
+            )
+        if options["timezone"] or options["currency"] or options["demo"]:
+            raise CommandError(
+                "--timezone, --currency and --demo go with one marketplace; with several, "
+                "each has its default time zone and currency"
+            )
+        end: date = (
+            options["end"] or timezone.now().astimezone(ZoneInfo(default_timezone(codes[0]))).date()
+        )
+        profiles = seller_profiles(options["sellers"], seed=options["seed"], sizes=options["sizes"])
+        events = generate_marketplaces_events(
+            orders=options["orders"],
+            marketplaces=codes,
+            profiles=profiles,
+            days=options["days"],
+            seed=options["seed"],
+            end=end,
+        )
+        self._write(events, options["orders"], options["out"])
+
+    def _write(self, events: Iterator[dict[str, Any]], orders: int, out: str) -> None:
         started = time.perf_counter()
-        out: str = options["out"]
         if out in ("", "-"):
             written = self._to_stdout(events)
         else:
