@@ -354,3 +354,24 @@ LOGGING = {
 }
 # -- end of the production-run block ------------------------------------------------------------
 
+# -- Read replica (docs/scaling.md) -------------------------------------------------------------
+# DATABASE_REPLICA_URL names a streaming replica of DATABASE_URL: merchant and console pages read
+# ledger-side tables from it (defectdesk.core.replica); writes and sign-in stay on the primary.
+REPLICA_STICKY_SECONDS = _env_int("REPLICA_STICKY_SECONDS", 10)
+REPLICA_RETRY_SECONDS = _env_int("REPLICA_RETRY_SECONDS", 10, 1)
+if os.environ.get("DATABASE_REPLICA_URL", "").strip():
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"].strip(),
+        conn_max_age=_env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must name a PostgreSQL database")
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = _env_int(
+        "DATABASE_REPLICA_CONNECT_TIMEOUT", 2, 1
+    )
+    # Tests point it at the primary's test database themselves (tests/conftest.py).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["defectdesk.core.replica.ReplicaRouter"]
+    MIDDLEWARE.append("defectdesk.core.replica.ReplicaReadsMiddleware")
+# -- end of the read-replica block ------------------------------------------------------------
