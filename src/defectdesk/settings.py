@@ -7,6 +7,7 @@ import secrets
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
@@ -177,7 +178,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": os.environ.get("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
     },
@@ -353,6 +354,37 @@ LOGGING = {
     },
 }
 # -- end of the production-run block ------------------------------------------------------------
+
+# -- Evidence in object storage (docs/operations.md) --------------------------------------------
+# EVIDENCE_S3_BUCKET puts evidence files in an S3-compatible bucket (django-storages and boto3)
+# instead of MEDIA_ROOT. Credentials come from boto3's usual sources (AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, a profile, or the machine's role). Files are private: the application
+# reads them after its own permission check and streams them; no public or signed URL is handed out.
+EVIDENCE_S3_BUCKET = os.environ.get("EVIDENCE_S3_BUCKET", "").strip()
+if EVIDENCE_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": EVIDENCE_S3_BUCKET,
+            "endpoint_url": os.environ.get("EVIDENCE_S3_ENDPOINT_URL", "").strip() or None,
+            "region_name": os.environ.get("EVIDENCE_S3_REGION", "").strip() or None,
+            "location": os.environ.get("EVIDENCE_S3_PREFIX", "").strip().strip("/"),
+            "addressing_style": os.environ.get("EVIDENCE_S3_ADDRESSING_STYLE", "").strip() or None,
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            # An unreachable store must refuse an upload within seconds, not hang the page.
+            "client_config": _BotoConfig(
+                connect_timeout=_env_int("EVIDENCE_S3_TIMEOUT", 5, 1),
+                read_timeout=_env_int("EVIDENCE_S3_TIMEOUT", 5, 1) * 4,
+                retries={"max_attempts": 2, "mode": "standard"},
+            ),
+        },
+    }
+# -- end of the object-storage block ------------------------------------------------------------
 
 # -- Read replica (docs/scaling.md) -------------------------------------------------------------
 # DATABASE_REPLICA_URL names a streaming replica of DATABASE_URL: merchant and console pages read

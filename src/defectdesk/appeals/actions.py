@@ -7,6 +7,7 @@ change, its audit event and its notifications in one transaction.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Sequence
@@ -49,11 +50,14 @@ from defectdesk.core.errors import (
     FieldError,
     Forbidden,
     NotFound,
+    Unavailable,
     ValidationFailed,
 )
 from defectdesk.core.timeutil import local_text, zone
 from defectdesk.defects.models import Defect
 from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
+
+logger = logging.getLogger("defectdesk.appeals")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Upload = tuple[str, bytes]
@@ -285,18 +289,37 @@ def _move(
     _notify_seller(appeal, f"Appeal {appeal.pk}: {label}", body, actor)
 
 
+STORE_UNAVAILABLE = (
+    "The file store cannot be reached right now, so the files were not saved and nothing was "
+    "changed. Please try again in a few minutes."
+)
+
+
 def _store(checked: Sequence[CheckedFile], appeal: Appeal) -> list[str]:
-    """Write files under server-generated names; returns the names (to undo on failure)."""
-    names = []
+    """Write files under server-generated names; returns the names (to undo on failure).
+
+    All or none: if the store fails (unreachable object storage, a full disk), the files already
+    written are removed and the merchant is told, with nothing saved.
+    """
+    names: list[str] = []
     for item in checked:
         path = f"appeals/{appeal.seller_id}/{appeal.pk}/{uuid.uuid4().hex}.{item.extension}"
-        names.append(default_storage.save(path, ContentFile(item.content)))
+        try:
+            names.append(default_storage.save(path, ContentFile(item.content)))
+        except Exception as exc:
+            logger.warning("evidence store failed while saving %s: %s", path, exc)
+            _unstore(names)
+            raise Unavailable(STORE_UNAVAILABLE, [FieldError("file", STORE_UNAVAILABLE)]) from exc
     return names
 
 
 def _unstore(names: Sequence[str]) -> None:
     for name in names:
-        default_storage.delete(name)
+        try:
+            default_storage.delete(name)
+        except Exception as exc:
+            # Left for evidence_sweep_orphans: no row refers to it.
+            logger.warning("could not remove unsaved evidence %s: %s", name, exc)
 
 
 def _count_check(appeal: Appeal, adding: int, rules: AppealRules, field: str = "file") -> None:
