@@ -353,6 +353,9 @@ LOGGING = {
         "defectdesk.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }
+# A worker whose last heartbeat is older than this many seconds is taken for dead, and its job,
+# once past its lease, is run again elsewhere (docs/operations.md).
+JOBS_WORKER_TIMEOUT = _env_int("JOBS_WORKER_TIMEOUT", 60, 1)
 # -- end of the production-run block ------------------------------------------------------------
 
 # -- Evidence in object storage (docs/operations.md) --------------------------------------------
