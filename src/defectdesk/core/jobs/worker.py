@@ -28,7 +28,7 @@ logger = logging.getLogger("defectdesk.jobs")
 
 
 def heartbeat_timeout_setting() -> timedelta:
-    """How old a worker's last heartbeat may be before it is taken for dead (JOBS_WORKER_TIMEOUT)."""
+    """How long a worker may send no heartbeat before it is taken for dead (JOBS_WORKER_TIMEOUT)."""
     return timedelta(seconds=settings.JOBS_WORKER_TIMEOUT)
 
 
