@@ -12,6 +12,8 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "restore-check":
+        args[0] = "restore_check"  # the documented name; Django's module name has an underscore
     execute_from_command_line(["defectdesk", *args])
 
 

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "defectdesk.api",
     "defectdesk.console",
     "defectdesk.web",
+    "defectdesk.ops",
 ]
 
 MIDDLEWARE = [
