@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from defectdesk.ledger.importer import ProgressBar, file_size, import_path
 from defectdesk.ledger.ingest import IngestResult
 from defectdesk.ledger.sources import SourceError
 
 MAX_LISTED = 1000
+
+
+def _stopped_message(path: str, exc: BaseException) -> str:
+    """Why an import stopped on a write that failed, and how to resume it."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or any(
+        sign in text.lower() for sign in ("disk is full", "no space left", "disk full")
+    )
+    cause = "the disk is full" if full else "the database refused a write"
+    return (
+        f"{path}: the import stopped: {cause} ({text}). Every batch committed before this "
+        "one is kept and the failed batch was rolled back. "
+        + ("Free some space, then " if full else "Once the database accepts writes, ")
+        + "run the same import again: events already imported are counted as duplicates "
+        "and skipped, so nothing is lost or doubled."
+    )
 
 
 class Command(BaseCommand):
@@ -41,7 +59,15 @@ class Command(BaseCommand):
                     batch_size=options["batch_size"],
                     progress=None if options["quiet"] else bar,
                 )
-            except (SourceError, OSError) as exc:
+            except (DatabaseError, OSError) as exc:
+                if isinstance(exc, OSError) and exc.errno != errno.ENOSPC:
+                    bar.done()
+                    self.stderr.write(f"{path}: {exc}")
+                    failed = True
+                    continue
+                bar.done()
+                raise CommandError(_stopped_message(path, exc), returncode=1) from exc
+            except SourceError as exc:
                 bar.done()
                 self.stderr.write(f"{path}: {exc}")
                 failed = True
