@@ -16,6 +16,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    _replica_allowed(items)
     if config.getoption("--soak"):
         return
     skip = pytest.mark.skip(reason="soak test: run with --soak")
@@ -146,3 +147,32 @@ def worker_alive(db: Any) -> None:
     from defectdesk.core.jobs.worker import worker_heartbeat
 
     worker_heartbeat("w-test")
+
+
+# -- read replica: a run with DATABASE_REPLICA_URL (tests/test_read_replica.py starts one) ------
+def _replica_allowed(items: list[pytest.Item]) -> None:
+    """With a replica configured, let database tests (and their live servers) reach it too."""
+    from django.conf import settings
+
+    if "replica" not in settings.DATABASES:
+        return
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        kwargs = dict(marker.kwargs) if marker else {}
+        if kwargs.get("databases") in (None, ["default"], ("default",)):
+            kwargs["databases"] = ["default", "replica"]
+        item.add_marker(pytest.mark.django_db(*(marker.args if marker else ()), **kwargs))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """With a replica configured, point it at the primary's test database, which streaming
+    replication copies there (Django's test set-up would have it read the primary instead)."""
+    from django.db import connections
+
+    if "replica" in connections.settings:
+        replica = connections.settings["replica"]
+        replica["NAME"] = connections["default"].settings_dict["NAME"]
+        connections["replica"].close()
+        connections["replica"].settings_dict = replica
+    return django_db_setup

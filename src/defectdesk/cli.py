@@ -79,6 +79,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run a defectdesk command (`defectdesk --help` lists them)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "defectdesk.settings")
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "restore-check":
+        args[0] = "restore_check"  # the documented name; Django's module name has an underscore
     if not args or (len(args) == 1 and args[0] in HELP_FLAGS):
         sys.stdout.write(commands_help() + "\n")
         return

@@ -7,6 +7,7 @@ import secrets
 import warnings
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
@@ -98,6 +99,7 @@ INSTALLED_APPS = [
     "defectdesk.console",
     "defectdesk.web",
     "defectdesk.demo",
+    "defectdesk.ops",
 ]
 
 MIDDLEWARE = [
@@ -182,7 +184,7 @@ STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 MEDIA_URL = "/media/"
 
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": os.environ.get("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
     },
@@ -362,6 +364,9 @@ LOGGING = {
         "defectdesk.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
     },
 }
+# A worker whose last heartbeat is older than this many seconds is taken for dead, and its job,
+# once past its lease, is run again elsewhere (docs/operations.md).
+JOBS_WORKER_TIMEOUT = _env_int("JOBS_WORKER_TIMEOUT", 60, 1)
 # -- end of the production-run block ------------------------------------------------------------
 
 # Mirror mode (docs/mirror.md): the key that encrypts merchants' Amazon credentials at rest (a
@@ -370,3 +375,55 @@ LOGGING = {
 MIRROR_CREDENTIALS_KEY = os.environ.get("MIRROR_CREDENTIALS_KEY", "").strip()
 MIRROR_SP_API_ENDPOINT = os.environ.get("MIRROR_SP_API_ENDPOINT", "").strip()
 MIRROR_LWA_ENDPOINT = os.environ.get("MIRROR_LWA_ENDPOINT", "").strip()
+# -- Evidence in object storage (docs/operations.md) --------------------------------------------
+# EVIDENCE_S3_BUCKET puts evidence files in an S3-compatible bucket (django-storages and boto3)
+# instead of MEDIA_ROOT. Credentials come from boto3's usual sources (AWS_ACCESS_KEY_ID and
+# AWS_SECRET_ACCESS_KEY, a profile, or the machine's role). Files are private: the application
+# reads them after its own permission check and streams them; no public or signed URL is handed out.
+EVIDENCE_S3_BUCKET = os.environ.get("EVIDENCE_S3_BUCKET", "").strip()
+if EVIDENCE_S3_BUCKET:
+    from botocore.config import Config as _BotoConfig
+
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": EVIDENCE_S3_BUCKET,
+            "endpoint_url": os.environ.get("EVIDENCE_S3_ENDPOINT_URL", "").strip() or None,
+            "region_name": os.environ.get("EVIDENCE_S3_REGION", "").strip() or None,
+            "location": os.environ.get("EVIDENCE_S3_PREFIX", "").strip().strip("/"),
+            "addressing_style": os.environ.get("EVIDENCE_S3_ADDRESSING_STYLE", "").strip() or None,
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+            "querystring_expire": 60,
+            # An unreachable store must refuse an upload within seconds, not hang the page.
+            "client_config": _BotoConfig(
+                connect_timeout=_env_int("EVIDENCE_S3_TIMEOUT", 5, 1),
+                read_timeout=_env_int("EVIDENCE_S3_TIMEOUT", 5, 1) * 4,
+                retries={"max_attempts": 2, "mode": "standard"},
+            ),
+        },
+    }
+# -- end of the object-storage block ------------------------------------------------------------
+
+# -- Read replica (docs/scaling.md) -------------------------------------------------------------
+# DATABASE_REPLICA_URL names a streaming replica of DATABASE_URL: merchant and console pages read
+# ledger-side tables from it (defectdesk.core.replica); writes and sign-in stay on the primary.
+REPLICA_STICKY_SECONDS = _env_int("REPLICA_STICKY_SECONDS", 10)
+REPLICA_RETRY_SECONDS = _env_int("REPLICA_RETRY_SECONDS", 10, 1)
+if os.environ.get("DATABASE_REPLICA_URL", "").strip():
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["DATABASE_REPLICA_URL"].strip(),
+        conn_max_age=_env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+    if DATABASES["replica"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must name a PostgreSQL database")
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = _env_int(
+        "DATABASE_REPLICA_CONNECT_TIMEOUT", 2, 1
+    )
+    # Tests point it at the primary's test database themselves (tests/conftest.py).
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["defectdesk.core.replica.ReplicaRouter"]
+    MIDDLEWARE.append("defectdesk.core.replica.ReplicaReadsMiddleware")
+# -- end of the read-replica block ------------------------------------------------------------

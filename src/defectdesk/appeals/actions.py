@@ -7,6 +7,7 @@ change, its audit event and its notifications in one transaction.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Sequence
@@ -52,6 +53,7 @@ from defectdesk.core.errors import (
     FieldError,
     Forbidden,
     NotFound,
+    Unavailable,
     ValidationFailed,
 )
 from defectdesk.core.language import deferred, in_sentence
@@ -59,6 +61,8 @@ from defectdesk.core.timeutil import local_text, zone
 from defectdesk.defects.models import Defect
 from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
 from defectdesk.webhooks.outbox import webhook_emit
+
+logger = logging.getLogger("defectdesk.appeals")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Upload = tuple[str, bytes]
@@ -426,18 +430,37 @@ def _moved_body(appeal: Appeal, target: str, note: str) -> str:
     return body + _deadline_sentence(appeal, target)
 
 
+STORE_UNAVAILABLE = (
+    "The file store cannot be reached right now, so the files were not saved and nothing was "
+    "changed. Please try again in a few minutes."
+)
+
+
 def _store(checked: Sequence[CheckedFile], appeal: Appeal) -> list[str]:
-    """Write files under server-generated names; returns the names (to undo on failure)."""
-    names = []
+    """Write files under server-generated names; returns the names (to undo on failure).
+
+    All or none: if the store fails (unreachable object storage, a full disk), the files already
+    written are removed and the merchant is told, with nothing saved.
+    """
+    names: list[str] = []
     for item in checked:
         path = f"appeals/{appeal.seller_id}/{appeal.pk}/{uuid.uuid4().hex}.{item.extension}"
-        names.append(default_storage.save(path, ContentFile(item.content)))
+        try:
+            names.append(default_storage.save(path, ContentFile(item.content)))
+        except Exception as exc:
+            logger.warning("evidence store failed while saving %s: %s", path, exc)
+            _unstore(names)
+            raise Unavailable(STORE_UNAVAILABLE, [FieldError("file", STORE_UNAVAILABLE)]) from exc
     return names
 
 
 def _unstore(names: Sequence[str]) -> None:
     for name in names:
-        default_storage.delete(name)
+        try:
+            default_storage.delete(name)
+        except Exception as exc:
+            # Left for evidence_sweep_orphans: no row refers to it.
+            logger.warning("could not remove unsaved evidence %s: %s", name, exc)
 
 
 def _count_check(appeal: Appeal, adding: int, rules: AppealRules, field: str = "file") -> None:

@@ -66,3 +66,10 @@ class InvalidTransition(Conflict):
 class TooLarge(DomainError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail, [], 413)
+
+
+class Unavailable(DomainError):
+    """A service the request needs (the evidence store) cannot be reached: try again later."""
+
+    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+        super().__init__(detail, errors or [], 503)

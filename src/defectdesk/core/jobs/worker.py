@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from traceback import format_exception
 from typing import Any
 
+from django.conf import settings
 from django.db import DatabaseError, connections, transaction
 from django.utils import timezone
 from django_tasks.base import TaskContext, TaskResultStatus
@@ -25,8 +26,12 @@ from defectdesk.core.models import JobAttempt, WorkerHeartbeat
 
 logger = logging.getLogger("defectdesk.jobs")
 
-# A worker whose heartbeat is older than this is taken for dead.
-HEARTBEAT_TIMEOUT = timedelta(seconds=60)
+
+def heartbeat_timeout_setting() -> timedelta:
+    """How long a worker may send no heartbeat before it is taken for dead (JOBS_WORKER_TIMEOUT)."""
+    return timedelta(seconds=settings.JOBS_WORKER_TIMEOUT)
+
+
 JOBS_ACTOR = Actor(rule="jobs")
 LOST_JOB_ERROR = "defectdesk.core.jobs.worker.JobLost"
 
@@ -84,13 +89,14 @@ def worker_heartbeat_stop(worker_id: str) -> None:
 
 
 def jobs_recover(
-    *, now: datetime | None = None, heartbeat_timeout: timedelta = HEARTBEAT_TIMEOUT
+    *, now: datetime | None = None, heartbeat_timeout: timedelta | None = None
 ) -> list[str]:
     """Put back jobs left RUNNING by dead workers once their lease ran out; returns their ids.
 
     A lost job is tried again at once, unless it has used up its attempts, then it fails.
     """
     now = now or timezone.now()
+    heartbeat_timeout = heartbeat_timeout or heartbeat_timeout_setting()
     live = set(
         WorkerHeartbeat.objects.filter(seen_at__gte=now - heartbeat_timeout).values_list(
             "worker_id", flat=True

@@ -7,11 +7,13 @@ rejected; 2 the format cannot be told (stdin or an unknown extension without --f
 
 from __future__ import annotations
 
+import errno
 import sys
 import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from defectdesk.ledger.importer import ProgressBar, estimate_events, import_path
 from defectdesk.ledger.ingest import IngestResult
@@ -32,6 +34,22 @@ def plural(count: int, noun: str) -> str:
 
 def _plain(text: str) -> str:
     return text
+
+
+def _stopped_message(path: str, exc: BaseException) -> str:
+    """Why an import stopped on a write that failed, and how to resume it."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    full = (isinstance(exc, OSError) and exc.errno == errno.ENOSPC) or any(
+        sign in text.lower() for sign in ("disk is full", "no space left", "disk full")
+    )
+    cause = "the disk is full" if full else "the database refused a write"
+    return (
+        f"{path}: the import stopped: {cause} ({text}). Every batch committed before this "
+        "one is kept and the failed batch was rolled back. "
+        + ("Free some space, then " if full else "Once the database accepts writes, ")
+        + "run the same import again: events already imported are counted as duplicates "
+        "and skipped, so nothing is lost or doubled."
+    )
 
 
 class Command(BaseCommand):
@@ -104,8 +122,12 @@ class Command(BaseCommand):
                 problems.append((EXIT_CANNOT_OPEN, f"{path}: permission denied"))
                 continue
             except OSError as exc:
+                if exc.errno == errno.ENOSPC:
+                    raise CommandError(_stopped_message(path, exc), returncode=1) from exc
                 problems.append((EXIT_CANNOT_OPEN, f"{path}: cannot be opened: {exc.strerror}"))
                 continue
+            except DatabaseError as exc:
+                raise CommandError(_stopped_message(path, exc), returncode=1) from exc
             except SourceError as exc:
                 problems.append((EXIT_UNREADABLE, f"{path}: {exc}"))
                 continue
