@@ -17,6 +17,21 @@ PART_CHOICES = [
 ]
 
 
+def codes_in(column: str, codes: list[int]) -> models.Q:
+    """`column` holds one of these codes, as ranges of consecutive codes: SQLite checks a range
+    at no cost, but an IN list on every counter write halves the ingestion speed."""
+    runs: list[list[int]] = []
+    for code in sorted(set(codes)):
+        if runs and code == runs[-1][1] + 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    condition = models.Q()
+    for low, high in runs:
+        condition |= models.Q(**{f"{column}__range": (low, high)})
+    return condition
+
+
 class DailyCounter(models.Model):
     """The net change, on `change_day`, of one part of one metric for orders of `key_day`.
 
@@ -43,11 +58,11 @@ class DailyCounter(models.Model):
                 name="metrics_counter_one_cell",
             ),
             models.CheckConstraint(
-                condition=models.Q(metric__in=MetricCode.values),
+                condition=codes_in("metric", MetricCode.values),
                 name="metrics_counter_known_metric",
             ),
             models.CheckConstraint(
-                condition=models.Q(part__in=[code for code, _ in PART_CHOICES]),
+                condition=codes_in("part", [code for code, _ in PART_CHOICES]),
                 name="metrics_counter_known_part",
             ),
         ]
