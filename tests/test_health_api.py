@@ -201,7 +201,7 @@ def test_explanations_name_the_orders_and_add_up(ledger: None, cast: dict[str, A
         "/api/v1/sellers/S-1/health/changes?metric=late_shipment_rate&from=2026-10-10&to=2026-10-11"
     ).json()
     assert [(e["order"], e["reason"]) for e in changes["entered"]] == [
-        ("111-LATE", "defect opened: late_shipment")
+        ("111-LATE", "defect opened: late shipment")
     ]
     assert changes["left"] == []
     outlook = alice.get("/api/v1/sellers/S-1/health/outlook?metric=order_defect_rate").json()

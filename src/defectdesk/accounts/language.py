@@ -52,8 +52,13 @@ class LanguageMiddleware:
         translation.activate(language)
         request.LANGUAGE_CODE = language
         request.language_source = source  # type: ignore[attr-defined]
-        response = self.get_response(request)
-        response.headers.setdefault("Content-Language", translation.get_language() or language)
+        try:
+            response = self.get_response(request)
+            response.headers.setdefault("Content-Language", translation.get_language() or language)
+        finally:
+            # The thread goes back to the default: work done after this request (a job, a
+            # test, the next request before its own choice) must not inherit the language.
+            translation.deactivate()
         vary = response.headers.get("Vary", "")
         if "accept-language" not in vary.lower():
             response.headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
