@@ -14,15 +14,32 @@ from tests.test_appeal_support import client_for, frozen, media, negative_feedba
 pytestmark = pytest.mark.usefixtures("media", "frozen")
 
 REVIEWER_ONLY_WRITES = {"review_assign", "review_request_info", "review_decide"}
+POST_ONLY_OPERATOR_PAGES = {
+    "operator_user_roles",
+    "operator_token_revoke",
+    "operator_webhook_rotate",
+    "operator_webhook_disable",
+    "operator_webhook_enable",
+    "operator_webhook_resend",
+}
 
 
-def _urls(appeal_id: int, file_id: int, token_id: int, user_id: int) -> list[tuple[str, str]]:
+def _urls(
+    appeal_id: int,
+    file_id: int,
+    token_id: int,
+    user_id: int,
+    endpoint_id: int,
+    delivery_id: int,
+) -> list[tuple[str, str]]:
     """Every URL pattern of the console app, filled in with real ids."""
     values = {
         "appeal_id": appeal_id,
         "file_id": file_id,
         "token_id": token_id,
         "user_id": user_id,
+        "endpoint_id": endpoint_id,
+        "delivery_id": delivery_id,
         "code": "US",
     }
     out = []
@@ -51,11 +68,24 @@ def world(cast: dict[str, Any], make_event: Any) -> dict[str, int]:
     files = appeal_attach(actor=cast["alice"], appeal=appeal, uploads=[("a.png", png_bytes("red"))])
     appeal_submit(actor=cast["alice"], appeal=appeal)
     token, _ = token_create(actor=SYSTEM, name="ci", scopes=["ingest"])
+    from django.db import transaction
+
+    from defectdesk.webhooks.actions import webhook_endpoint_register
+    from defectdesk.webhooks.models import WebhookDelivery
+    from defectdesk.webhooks.outbox import webhook_emit
+
+    endpoint, _ = webhook_endpoint_register(
+        actor=SYSTEM, url="https://hooks.example.com/dd", event_types=["message.sent"]
+    )
+    with transaction.atomic():
+        webhook_emit("message.sent", {"message_id": "m1"})
     return {
         "appeal_id": appeal.pk,
         "file_id": files[0].pk,
         "token_id": token.pk,
         "user_id": cast["bob"].pk,
+        "endpoint_id": endpoint.pk,
+        "delivery_id": WebhookDelivery.objects.get().pk,
     }
 
 
@@ -100,7 +130,7 @@ def test_operators_open_every_page(cast: dict[str, Any], world: dict[str, int]) 
     client = client_for(cast["otto"])
     for name, url in _urls(**world):
         status = client.get(url).status_code
-        if name in REVIEWER_ONLY_WRITES or name in ("operator_user_roles", "operator_token_revoke"):
+        if name in REVIEWER_ONLY_WRITES or name in POST_ONLY_OPERATOR_PAGES:
             assert status == 405, name
         else:
             assert status == 200, (name, url)
