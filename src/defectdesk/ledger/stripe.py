@@ -65,9 +65,8 @@ def signature_verify(payload: bytes, header: str, secrets: Sequence[str], now: i
 
 
 INQUIRY_STATUSES = {"warning_needs_response", "warning_under_review", "warning_closed"}
-# Stripe's final statuses of a dispute, and our chargeback outcome for each.
+# Stripe's final statuses of a decided dispute, and our chargeback outcome for each.
 OUTCOMES = {"won": "won", "lost": "lost"}
-FINAL_STATUSES = {"won", "lost", "warning_closed"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +150,22 @@ def dispute_of(event: dict[str, Any]) -> Dispute:
     )
 
 
+def _rank(status: str) -> int:
+    """How far along a dispute a status is: an open inquiry, an open dispute, a closed
+    inquiry, a decided dispute."""
+    if status in OUTCOMES:
+        return 3
+    if status == "warning_closed":
+        return 2
+    return 0 if status in INQUIRY_STATUSES else 1
+
+
 def status_is_newer(status: str, at: int, known_status: str, known_at: int) -> bool:
-    """Whether (status, at) replaces the known status: the later event wins; at the same
-    second a final status wins over an open one, so any arrival order ends the same."""
+    """Whether (status, at) replaces the known status: the later event wins; in the same
+    second the status further along wins, so any arrival order ends the same."""
     if at != known_at:
         return at > known_at
-    return status in FINAL_STATUSES and known_status not in FINAL_STATUSES
+    return _rank(status) > _rank(known_status)
 
 
 def _amount(dispute: dict[str, Any]) -> str | None:
