@@ -25,6 +25,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -194,7 +195,9 @@ def prepare() -> dict[str, Any]:
         "Account health": "/",
         "Orders": "/orders/",
         "Orders: Problem orders": "/orders/?problem=1",
-        "Orders: search SKU, page 5": "/orders/?q=" + (order.skus.split(",")[0] or "x") + "&page=5",
+        "Orders: search SKU, page 5": "/orders/?q="
+        + quote((order.skus.split(",")[0] or "x").split()[0])
+        + "&page=5",
         "Orders: last page": "/orders/?page=9999",
         "Order page": f"/orders/{order.marketplace.code}/{busiest_ref}/",
         "Appeals": "/appeals/",
