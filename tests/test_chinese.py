@@ -294,6 +294,7 @@ def test_the_setting_and_the_switch_change_the_language_and_are_audited(
     assert away["Location"] == "/"
 
 
+@pytest.mark.django_db  # the sign-in form's CSRF token is kept in the session (CSRF_USE_SESSIONS)
 def test_an_anonymous_visitor_switches_with_a_cookie() -> None:
     client = Client(enforce_csrf_checks=False)
     response = client.post("/language/", {"language": "zh-hans"})
