@@ -90,3 +90,60 @@ _.parse_file_upload
 # Parameters a framework signature requires (ModelAdmin permissions, signal handlers).
 obj
 frame
+
+# Read by Django itself: the database router's methods, the 400 handler, a logging filter class
+# named in settings, form clean_ methods, ReportLab style attributes.
+ReplicaRouter
+db_for_read
+db_for_write
+allow_relation
+allow_migrate
+hints
+obj1
+obj2
+handler400
+bad_request
+RequestIdFilter
+clean_language
+_.fontName
+_.wordWrap
+# Jobs registered with the scheduler by name, and functions the tests, the benchmarks and the
+# webhook receiver recipe (docs/webhooks.md) call: part of the product's interface.
+syncs_due_job
+webhooks_prune_job
+signature_valid
+at_risk_scan
+replica_configured
+# The seam for a suggested English rendering of a Chinese explanation (docs/translations.md).
+english_rendering
+# Model fields, choices and attributes saved with update_fields: stored columns that the admin,
+# the templates or the audit read.
+_.accepted_at
+_.accepted_by_id
+key_hash
+invited_by
+accepted_at
+accepted_by
+names_refused
+event_type
+REJECTED
+first_seen_at
+payment_refs
+OPEN
+_.exported_at
+_.amazon_reference
+_.amazon_deadline
+_.next_try_at
+received_by_label
+account_status
+amazon_deadline
+amazon_reference
+exported_at
+created_by_label
+connected_at
+last_sync_at
+next_try_at
+amazon_rate
+history_from
+first_import
+last_status_code

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import format_currency, format_decimal, format_percent
+from babel.numbers import format_currency
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
@@ -82,17 +82,6 @@ def babel_locale(language: str | None = None) -> str:
 def money_text(amount: Decimal, currency: str, language: str | None = None) -> str:
     """An amount with its currency as readers of the language write it: US$19.99, ¥120.00."""
     return format_currency(amount, currency, locale=babel_locale(language))
-
-
-def number_text(value: int | float | Decimal, language: str | None = None) -> str:
-    """A number with the language's grouping: 1,234,567."""
-    return format_decimal(value, locale=babel_locale(language))
-
-
-def percent_text(rate: float | Decimal, digits: int = 2, language: str | None = None) -> str:
-    """A rate as a percentage with `digits` decimals: 1.23%."""
-    pattern = "#,##0." + "0" * digits + "%" if digits else "#,##0%"
-    return format_percent(rate, format=pattern, locale=babel_locale(language))
 
 
 # Scripts a merchant's text may be written in, by Unicode block, with the language they mark.

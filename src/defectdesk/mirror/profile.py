@@ -66,7 +66,6 @@ SITES: dict[str, AmazonSite] = {
         ),
     )
 }
-SITE_BY_CODE = {s.code: s for s in SITES.values()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -933,6 +933,3 @@ def redact_emails(text: str) -> tuple[str, int]:
 
 def window_days(window: tuple[date, date] | None) -> int:
     return 0 if window is None else (window[1] - window[0]).days + 1
-
-
-ONE_DAY = timedelta(days=1)

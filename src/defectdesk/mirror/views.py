@@ -3,7 +3,7 @@ of what Amazon hides, and the SP-API connection. Thin views over actions and sel
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -400,7 +400,3 @@ def mirror_case(request: HttpRequest, case_id: int) -> HttpResponse:
 
 class _Stay(Exception):
     """Render the page again with the form's errors."""
-
-
-def local_day(value: date, tz: Any) -> datetime:
-    return datetime.combine(value, time.min, tzinfo=tz)
