@@ -99,6 +99,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "defectdesk.core.middleware.RequestIdMiddleware",
+    "defectdesk.api.contract.ApiContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "defectdesk.core.shared.RequestReadsMiddleware",
