@@ -116,6 +116,8 @@ MIDDLEWARE = [
     "defectdesk.core.middleware.ViewerTimezoneMiddleware",
     "defectdesk.core.middleware.RequestInputMiddleware",
     "axes.middleware.AxesMiddleware",
+    "defectdesk.api.ratelimit.RateLimitMiddleware",
+    "defectdesk.api.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "defectdesk.urls"
@@ -286,6 +288,12 @@ TASKS = {
 }
 
 STRIPE_WEBHOOK_SECRET = _env_list("STRIPE_WEBHOOK_SECRET")
+
+# API rate limits (docs/operations.md): requests with a bearer token, per token and per client
+# address (X-Forwarded-For only with BEHIND_PROXY), in windows of API_RATE_LIMIT_WINDOW seconds.
+API_RATE_LIMIT_PER_TOKEN = _env_int("API_RATE_LIMIT_PER_TOKEN", 600, 1)
+API_RATE_LIMIT_PER_ADDRESS = _env_int("API_RATE_LIMIT_PER_ADDRESS", 1200, 1)
+API_RATE_LIMIT_WINDOW = _env_int("API_RATE_LIMIT_WINDOW", 60, 1)
 
 # Ingestion batch size: events validated and applied per transaction.
 INGEST_BATCH_SIZE = _env_int("INGEST_BATCH_SIZE", 20000, 1)

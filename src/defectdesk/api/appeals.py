@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.http.multipartparser import MultiPartParser
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.http.request import RawPostDataException
 from ninja import Field, Path, Query, Router, Schema
 from ninja import Status as Reply
@@ -47,7 +47,7 @@ from defectdesk.appeals.selectors import (
     review_queue,
 )
 from defectdesk.appeals.transitions import Status
-from defectdesk.appeals.uploads import filename_check, sent_file_names
+from defectdesk.appeals.uploads import EXTENSIONS, filename_check, sent_file_names
 from defectdesk.core.errors import BadRequest, FieldError, Forbidden, TooLarge, ValidationFailed
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.models import Notification
@@ -85,7 +85,7 @@ class AppealCreateIn(InputSchema):
         description="A reason code the defect's kind offers (GET /appeals/reasons)",
     )
     explanation: str = Field(
-        description="Plain text; its bounds are the marketplace's appeal policy"
+        description="Plain text; its bounds (length) are the marketplace's appeal policy"
     )
 
 
@@ -95,7 +95,7 @@ class AppealPatchIn(InputSchema):
 
 
 class ReplyIn(InputSchema):
-    message: str
+    message: str = Field(min_length=1)
 
 
 class AssignIn(InputSchema):
@@ -103,7 +103,7 @@ class AssignIn(InputSchema):
 
 
 class RequestInfoIn(InputSchema):
-    question: str
+    question: str = Field(min_length=1)
 
 
 class DecideIn(InputSchema):
@@ -245,10 +245,13 @@ def _multipart(request: HttpRequest) -> tuple[Any, Any]:
         for name in sent_file_names(request, list(request.FILES.getlist("file"))):
             filename_check(name)
     else:
-        parser = _NameCheckingParser(
-            request.META, io.BytesIO(body), request.upload_handlers, request.encoding
-        )
-        parsed = parser.parse()
+        try:
+            parser = _NameCheckingParser(
+                request.META, io.BytesIO(body), request.upload_handlers, request.encoding
+            )
+            parsed = parser.parse()
+        except MultiPartParserError as exc:
+            raise BadRequest(f"The multipart body cannot be read: {exc}.") from None
     request._appeal_multipart = parsed  # type: ignore[attr-defined]
     return parsed
 
@@ -284,6 +287,7 @@ MULTIPART_FILE = {
                     "properties": {
                         "file": {
                             "type": "array",
+                            "minItems": 1,
                             "items": {"type": "string", "format": "binary"},
                             "description": "One or more files: PDF, PNG, JPEG, WebP or plain "
                             "text, at most 10 MB each and 10 per appeal (type sniffed "
@@ -304,7 +308,7 @@ REPLY_BODY = {
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "properties": {"message": {"type": "string"}},
+                    "properties": {"message": {"type": "string", "minLength": 1}},
                     "required": ["message"],
                     "additionalProperties": False,
                 }
@@ -313,7 +317,7 @@ REPLY_BODY = {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "message": {"type": "string"},
+                        "message": {"type": "string", "minLength": 1},
                         "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
                     },
                     "required": ["message"],
@@ -449,9 +453,10 @@ def post_files(request: HttpRequest, appeal_id: AppealId) -> Any:
         **SELLER_READ,
         "responses": {
             "200": {
-                "description": "The file, as it was sent",
+                "description": "The file, as it was sent, in its sniffed media type",
                 "content": {
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in EXTENSIONS
                 },
             }
         },

@@ -13,6 +13,7 @@ from functools import cache
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from defectdesk.api.errors import DETAILS, error_body, error_response
@@ -111,6 +112,19 @@ def _media_type_refusal(request: HttpRequest) -> HttpResponse | None:
     )
 
 
+def _size_refusal(request: HttpRequest) -> HttpResponse | None:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return error_response(400, "The Content-Length header is not a number.")
+    if limit is not None and length > limit:
+        return error_response(
+            413, f"The request body is {length:,} bytes; the limit is {limit:,} bytes."
+        )
+    return None
+
+
 def _token_refusal(request: HttpRequest) -> HttpResponse | None:
     for name, values in request.GET.lists():
         if name.lower() in TOKEN_PARAMETERS or any(_TOKEN_VALUE.match(v) for v in values):
@@ -168,7 +182,9 @@ class ApiContractMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not is_api(request) or request.path_info.startswith(DOCS_PATHS):
             return self.get_response(request)
-        refused = _token_refusal(request) or _media_type_refusal(request)
+        refused = (
+            _token_refusal(request) or _size_refusal(request) or _media_type_refusal(request)
+        )
         response = refused or self.get_response(request)
         return _conformed(request, response)
 

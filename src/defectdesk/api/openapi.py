@@ -134,7 +134,7 @@ def _responses(operation: dict[str, Any]) -> dict[str, Any]:
 
 def _error_entry(status: int) -> dict[str, Any]:
     entry: dict[str, Any] = {
-        "description": ERROR_DESCRIPTIONS[status],
+        "description": ERROR_DESCRIPTIONS.get(status, "An error"),
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
     if status == 429:
@@ -162,13 +162,13 @@ def _complete_operation(method: str, operation: dict[str, Any]) -> None:
         parameters = operation.setdefault("parameters", [])
         if not any(p.get("name") == IDEMPOTENCY_KEY["name"] for p in parameters):
             parameters.append(copy.deepcopy(IDEMPOTENCY_KEY))
-    for status in sorted(statuses):
+    for status in sorted(statuses | {int(s) for s in responses if s.isdigit() and s >= "400"}):
         key = str(status)
         if key not in responses:
             responses[key] = _error_entry(status)
         else:
             entry = responses[key]
-            entry["description"] = ERROR_DESCRIPTIONS[status]
+            entry["description"] = ERROR_DESCRIPTIONS.get(status, entry.get("description", ""))
             entry["content"] = _error_entry(status)["content"]
             if status in (401, 429):
                 entry["headers"] = _error_entry(status)["headers"]
@@ -196,14 +196,16 @@ def contract_complete(schema: dict[str, Any]) -> dict[str, Any]:
     schema["tags"] = [t for t in TAGS if t["name"] in used_tags] + [
         {"name": t} for t in used_tags if t not in known
     ]
-    components = schema.setdefault("components", {})
-    components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("ErrorOut", None)  # every error answer now refers to Error
+    schemas["Error"] = ERROR_SCHEMA
     return schema
 
 
 @cache
 def served_schema() -> dict[str, Any]:
     """The document served at /api/v1/openapi.json."""
-    from defectdesk.api.app import api
+    from defectdesk.api.app import api, register_routers
 
+    register_routers()  # before the URLs are first resolved, the routers are not yet mounted
     return copy.deepcopy(dict(api.get_openapi_schema(path_prefix="/api/v1/")))
