@@ -90,7 +90,7 @@ def served(tmp: Path, **settings: str) -> Iterator[dict[str, Any]]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=5)  # noqa: S310
+                urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=5)
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
@@ -119,7 +119,9 @@ def _seed_main() -> None:
         code="US",
         defaults={"name": "United States", "timezone": "America/Los_Angeles", "currency": "USD"},
     )
-    user_create(actor=SYSTEM, username="alice", password="correct-horse-1", seller="S-1", role="owner")
+    user_create(
+        actor=SYSTEM, username="alice", password="correct-horse-1", seller="S-1", role="owner"
+    )
     placed = {
         "id": "evt-served-1",
         "type": "order.placed",

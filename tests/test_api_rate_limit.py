@@ -112,7 +112,7 @@ def test_sessions_are_not_counted(cast: Any, settings: Any) -> None:
 def _fetch(base: str, raw: str, path: str = "/api/v1/defects") -> tuple[int, dict[str, str]]:
     request = urllib.request.Request(base + path, headers={"Authorization": f"Bearer {raw}"})
     try:
-        with urllib.request.urlopen(request, timeout=30) as reply:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as reply:
             return reply.status, dict(reply.headers)
     except urllib.error.HTTPError as refused:
         return refused.code, dict(refused.headers)
@@ -153,13 +153,13 @@ def test_sixteen_concurrent_repeats_across_workers_send_one_reply(tmp_path: Path
                 },
                 method="POST",
             )
-            with urllib.request.urlopen(request, timeout=60) as reply:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=60) as reply:
                 return reply.status, reply.read()
 
         with ThreadPoolExecutor(max_workers=16) as pool:
             answers = list(pool.map(send, range(16)))
         order = json.loads(
-            urllib.request.urlopen(  # noqa: S310
+            urllib.request.urlopen(
                 urllib.request.Request(
                     f"{api['base']}/api/v1/orders/US/{ORDER}",
                     headers={"Authorization": f"Bearer {raw}"},

@@ -4,8 +4,8 @@ failures (which must be none)."""
 
 from __future__ import annotations
 
-import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -113,10 +113,15 @@ def test_schemathesis_finds_nothing_for_any_token(
 
 
 def _summary(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines()]
-    keep = [
-        line
-        for line in lines
-        if any(w in line for w in ("operations", "test cases", "failures", "passed", "Seed"))
-    ]
-    return json.dumps(keep[-8:])
+    """Operations tested, cases, links followed and failures, as Schemathesis reports them."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    phases = re.findall(r"✅\s+(\d+) passed(?:\s+❌\s+(\d+) failed)?", text)
+    operations = max((int(p) + int(f or 0) for p, f in phases), default=0)
+    cases = re.search(r"(\d+) generated", text)
+    links = re.search(r"API Links:\s+(\d+) covered / (\d+) selected", text)
+    failures = re.search(r"(\d+) unique failures?", text)
+    followed = f"{links.group(1)} of {links.group(2)}" if links else "no"
+    return (
+        f"{operations} operations tested, {cases.group(1) if cases else '?'} cases, "
+        f"{followed} links followed, {failures.group(1) if failures else 0} failures"
+    )

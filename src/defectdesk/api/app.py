@@ -96,7 +96,9 @@ def on_validation_error(request: HttpRequest, exc: NinjaValidationError) -> Http
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", ())]
         # ("body", <the operation's body parameter>, field, ...) names the field
-        loc = loc[2:] if loc[:1] == ["body"] else loc[1:] if loc[:1] in (["query"], ["path"]) else loc
+        loc = (
+            loc[2:] if loc[:1] == ["body"] else loc[1:] if loc[:1] in (["query"], ["path"]) else loc
+        )
         message = err.get("msg", "is invalid")
         if err.get("type") == "missing":
             message = "is required"

@@ -55,6 +55,7 @@ from defectdesk.notify.selectors import notifications_visible, unread_visible
 
 router = Router(tags=["appeals"])
 
+STATUS_LIST = "^({0})(,({0}))*$".format("|".join(Status.values))
 REASON_CODES = sorted({r.code for reasons in CATALOGUE.values() for r in reasons})
 AppealId = Annotated[int, Path(ge=1, le=MAX_ID, description="The appeal's id")]
 FileId = Annotated[int, Path(ge=1, le=MAX_ID, description="The file's id")]
@@ -64,8 +65,8 @@ SELLER_READ = token_scope("a seller token of the appeal's seller (read-only allo
 REVIEW = token_scope("review")
 
 
-def _appeal_link(operation_id: str) -> dict[str, Any]:
-    return {"operationId": operation_id, "parameters": {"appeal_id": "$response.body#/id"}}
+def _appeal_link(operation_id: str, pointer: str = "/id") -> dict[str, Any]:
+    return {"operationId": operation_id, "parameters": {"appeal_id": f"$response.body#{pointer}"}}
 
 
 APPEAL_LINKS = {
@@ -75,6 +76,17 @@ APPEAL_LINKS = {
     "SubmitAppeal": _appeal_link("appeals_submit"),
     "WithdrawAppeal": _appeal_link("appeals_withdraw"),
     "GetPacket": _appeal_link("appeals_packet"),
+}
+LISTED_APPEAL_LINKS = {
+    "GetFirstAppeal": _appeal_link("appeals_get", "/items/0/id"),
+    "SubmitFirstAppeal": _appeal_link("appeals_submit", "/items/0/id"),
+    "GetFirstPacket": _appeal_link("appeals_packet", "/items/0/id"),
+}
+QUEUED_APPEAL_LINKS = {
+    "AssignFirstAppeal": _appeal_link("review_assign", "/items/0/id"),
+    "AskAboutFirstAppeal": _appeal_link("review_request_info", "/items/0/id"),
+    "DecideFirstAppeal": _appeal_link("review_decide", "/items/0/id"),
+    "GetFirstAppeal": _appeal_link("appeals_get", "/items/0/id"),
 }
 
 
@@ -373,13 +385,15 @@ def create_appeal(request: HttpRequest, body: AppealCreateIn) -> Any:
     response={200: AppealPageOut, **error_responses(401, 422)},
     summary="Appeals, newest first",
     operation_id="appeals_list",
-    openapi_extra=SELLER_READ,
+    openapi_extra={**SELLER_READ, "responses": {"200": {"links": LISTED_APPEAL_LINKS}}},
 )
 def list_appeals(
     request: HttpRequest,
     pages: Query[PageQuery],
     status: str | None = Query(  # type: ignore[type-arg]
-        None, description=f"One or more of {', '.join(Status.values)}, comma-separated"
+        None,
+        description=f"One or more of {', '.join(Status.values)}, comma-separated",
+        pattern=STATUS_LIST,
     ),
     seller: str | None = Query(None, max_length=64),  # type: ignore[type-arg]
 ) -> Any:
@@ -561,7 +575,7 @@ def packet(request: HttpRequest, appeal_id: AppealId) -> Any:
     summary="Open appeals awaiting review, soonest deadline first",
     tags=["review"],
     operation_id="review_queue",
-    openapi_extra=REVIEW,
+    openapi_extra={**REVIEW, "responses": {"200": {"links": QUEUED_APPEAL_LINKS}}},
 )
 def queue(request: HttpRequest, pages: Query[PageQuery]) -> Any:
     return _page(review_queue(principal(request)), pages.page, pages.page_size)

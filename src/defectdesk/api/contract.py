@@ -14,7 +14,8 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 
 from defectdesk.api.errors import DETAILS, error_body, error_response
 from defectdesk.core.audit import current_request_id
@@ -33,6 +34,7 @@ TOKEN_PARAMETERS = frozenset(
 _TOKEN_VALUE = re.compile(r"\s*(bearer\s+)?dd_[0-9a-f]{8}_", re.IGNORECASE)
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+HTTP_EXCEPTIONS = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
 
 
 def is_api(request: HttpRequest) -> bool:
@@ -182,15 +184,14 @@ class ApiContractMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         if not is_api(request) or request.path_info.startswith(DOCS_PATHS):
             return self.get_response(request)
-        refused = (
-            _token_refusal(request) or _size_refusal(request) or _media_type_refusal(request)
-        )
+        refused = _token_refusal(request) or _size_refusal(request) or _media_type_refusal(request)
         response = refused or self.get_response(request)
         return _conformed(request, response)
 
     def process_exception(self, request: HttpRequest, exc: Exception) -> HttpResponse | None:
-        """A failure is logged with its trace and answered without it."""
-        if not is_api(request):
+        """A failure is logged with its trace and answered without it (what Django answers itself,
+        404, 403 and 400, is left to it, and given the API's shape on the way out)."""
+        if not is_api(request) or isinstance(exc, HTTP_EXCEPTIONS):
             return None
         logger.exception(
             "API request %s %s failed (request id %s)",

@@ -26,6 +26,7 @@ CODES: dict[int, str] = {
 
 PRECISE_CODES: dict[str, str] = {
     "malformed_json": "the body is not valid JSON (or is nested too deeply)",
+    # nosec B105 # an error code and its explanation, not a secret
     "token_in_query": "an API token was sent in the address instead of the Authorization header",
     "idempotency_key_reused": "the Idempotency-Key was used before with another request",
     "idempotency_in_progress": "the first request with this Idempotency-Key is still running",

@@ -23,6 +23,9 @@ class IdempotentRequest(models.Model):
         ]
         indexes = [models.Index(fields=["created_at"], name="api_idempotency_created")]
 
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"
+
 
 class RateCounter(models.Model):
     """Requests counted in one window for one token or client address (when no shared cache)."""
@@ -30,3 +33,6 @@ class RateCounter(models.Model):
     bucket = models.CharField(max_length=120, primary_key=True)
     hits = models.PositiveIntegerField()
     expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.bucket}: {self.hits}"

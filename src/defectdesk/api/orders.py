@@ -197,7 +197,22 @@ def _serialize(orders: list[Order]) -> list[dict[str, Any]]:
     response={200: OrderPageOut, **error_responses(401, 404, 422)},
     summary="Orders, newest first",
     operation_id="orders_list",
-    openapi_extra=SELLER_READ,
+    openapi_extra={
+        **SELLER_READ,
+        "responses": {
+            "200": {
+                "links": {
+                    "GetFirstOrder": {
+                        "operationId": "orders_get",
+                        "parameters": {
+                            "marketplace": "$response.body#/items/0/marketplace",
+                            "order": "$response.body#/items/0/order",
+                        },
+                    }
+                }
+            }
+        },
+    },
 )
 def list_orders(request: HttpRequest, q: Query[OrderQuery]) -> Any:
     who = principal(request)

@@ -57,14 +57,18 @@ class Quota:
         return self.used > self.limit
 
 
+# One statement counts atomically in PostgreSQL and SQLite alike; the table name is the model's
+# own and the values are parameters.
+_UPSERT = (
+    "INSERT INTO {table} (bucket, hits, expires_at) VALUES (%s, 1, %s) "
+    "ON CONFLICT (bucket) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits"
+)
+
+
 def _count_in_database(bucket: str, expires_at: datetime) -> int:
-    table = RateCounter._meta.db_table
+    sql = _UPSERT.format(table=connection.ops.quote_name(RateCounter._meta.db_table))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (bucket, hits, expires_at) VALUES (%s, 1, %s) "  # nosec B608 # the table name is the model's own; values are parameters
-            f"ON CONFLICT (bucket) DO UPDATE SET hits = {table}.hits + 1 RETURNING hits",
-            [bucket, expires_at],
-        )
+        cursor.execute(sql, [bucket, expires_at])
         hits = int(cursor.fetchone()[0])
     if hits == 1:  # a new window: drop the counters of windows that ended
         RateCounter.objects.filter(expires_at__lt=datetime.now(UTC)).delete()
@@ -122,7 +126,9 @@ class RateLimitMiddleware:
         if not is_api(request) or not header.lower().startswith("bearer "):
             return self.get_response(request)
         # Every bearer request counts against its address, a wrong token too (guessing).
-        address = rate_count(f"address:{client_address(request)}", settings.API_RATE_LIMIT_PER_ADDRESS)
+        address = rate_count(
+            f"address:{client_address(request)}", settings.API_RATE_LIMIT_PER_ADDRESS
+        )
         if address.exceeded:
             return _refusal(address, "client address")
         token = bearer_token(request)
@@ -134,4 +140,3 @@ class RateLimitMiddleware:
             quotas.append(own)
         tightest = min(quotas, key=lambda q: (q.remaining, -q.reset))
         return _headers(self.get_response(request), tightest)
-

@@ -4,36 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='RateCounter',
+            name="RateCounter",
             fields=[
-                ('bucket', models.CharField(max_length=120, primary_key=True, serialize=False)),
-                ('hits', models.PositiveIntegerField()),
-                ('expires_at', models.DateTimeField(db_index=True)),
+                ("bucket", models.CharField(max_length=120, primary_key=True, serialize=False)),
+                ("hits", models.PositiveIntegerField()),
+                ("expires_at", models.DateTimeField(db_index=True)),
             ],
         ),
         migrations.CreateModel(
-            name='IdempotentRequest',
+            name="IdempotentRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('owner', models.CharField(max_length=40)),
-                ('key', models.CharField(max_length=255)),
-                ('fingerprint', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField()),
-                ('status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('content_type', models.CharField(blank=True, max_length=100)),
-                ('body', models.BinaryField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("owner", models.CharField(max_length=40)),
+                ("key", models.CharField(max_length=255)),
+                ("fingerprint", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField()),
+                ("status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("content_type", models.CharField(blank=True, max_length=100)),
+                ("body", models.BinaryField(blank=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['created_at'], name='api_idempotency_created')],
-                'constraints': [models.UniqueConstraint(fields=('owner', 'key'), name='api_idempotency_one_per_key')],
+                "indexes": [models.Index(fields=["created_at"], name="api_idempotency_created")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("owner", "key"), name="api_idempotency_one_per_key"
+                    )
+                ],
             },
         ),
     ]
