@@ -12,7 +12,7 @@ from pydantic import Field
 from defectdesk.accounts.selectors import seller_for
 from defectdesk.api.auth import principal
 from defectdesk.api.openapi import token_scope
-from defectdesk.api.schemas import DAY, enum_of, error_responses
+from defectdesk.api.schemas import DAY, DAY_PATTERN, enum_of, error_responses
 from defectdesk.metrics.explain import explain_change, explain_day, outlook
 from defectdesk.metrics.health import (
     history_range,
@@ -40,6 +40,7 @@ class HealthQuery(Schema):
     as_of: str | None = Field(
         None,
         description="YYYY-MM-DD, not after today (default today, in the marketplace's time zone)",
+        pattern=DAY_PATTERN,
         json_schema_extra=DAY,
     )
 
@@ -51,17 +52,21 @@ class HistoryQuery(Schema):
         None,
         alias="from",
         description="First day (default: 90 days ending with `to`)",
+        pattern=DAY_PATTERN,
         json_schema_extra=DAY,
     )
     to: str | None = Field(
-        None, description="Last day (default today); at most 400 days", json_schema_extra=DAY
+        None,
+        description="Last day (default today); at most 400 days",
+        pattern=DAY_PATTERN,
+        json_schema_extra=DAY,
     )
 
 
 class MetricQuery(Schema):
     marketplace: str | None = Field(None, max_length=16)
     metric: str = Field("order_defect_rate", description=METRIC_HELP, json_schema_extra=METRIC_ENUM)
-    as_of: str | None = Field(None, json_schema_extra=DAY)
+    as_of: str | None = Field(None, pattern=DAY_PATTERN, json_schema_extra=DAY)
 
 
 class HistoryItem(Schema):

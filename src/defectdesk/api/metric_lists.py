@@ -15,7 +15,14 @@ from defectdesk.accounts.selectors import seller_for
 from defectdesk.api.auth import principal
 from defectdesk.api.openapi import token_scope
 from defectdesk.api.pagination import paginate
-from defectdesk.api.schemas import DAY, MAX_PAGE, MAX_PAGE_SIZE, enum_of, error_responses
+from defectdesk.api.schemas import (
+    DAY,
+    DAY_PATTERN,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    enum_of,
+    error_responses,
+)
 from defectdesk.appeals.listrows import ListRow, list_rows
 from defectdesk.appeals.standing import Standing, appealable_defects
 from defectdesk.core.errors import BadRequest, FieldError
@@ -36,6 +43,7 @@ class ListQuery(Schema):
     as_of: str | None = Field(
         None,
         description="YYYY-MM-DD, not after today nor before the seller's first order",
+        pattern=DAY_PATTERN,
         json_schema_extra=DAY,
     )
     part: str | None = Field(

@@ -23,6 +23,8 @@ MAX_ID = 2**63 - 1
 
 
 DAY: JsonDict = {"format": "date"}
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+"""A day as YYYY-MM-DD (an empty value is refused, not taken for the default)."""
 
 
 def enum_of(values: Iterable[JsonValue]) -> JsonDict:
