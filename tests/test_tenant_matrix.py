@@ -24,7 +24,8 @@ pytestmark = pytest.mark.usefixtures("media", "frozen")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # 404 for the object; 401/403/405 where the role or method is wrong; 400/422 for a body the
 # matrix leaves empty; 302 only to a sign-in page.
-REFUSALS = {400, 401, 403, 404, 405, 422}
+# 415: a body in a media type the operation does not take is refused before any lookup.
+REFUSALS = {400, 401, 403, 404, 405, 415, 422}
 SIGN_IN = ("/signin/", "/admin/login/")
 
 # How each endpoint is scoped. "public": no sign-in; "own-user": the signed-in user's own things;
