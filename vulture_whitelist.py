@@ -147,3 +147,5 @@ amazon_rate
 history_from
 first_import
 last_status_code
+# django-ninja calls its parser's parse_body.
+parse_body

@@ -54,6 +54,14 @@ def _fresh_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _api_rate_limits_out_of_the_way(settings: Any) -> None:
+    """Suites that call the API thousands of times from one address (the tenant matrix, the
+    canary scan) are not rate limited; tests of the limits set their own."""
+    settings.API_RATE_LIMIT_PER_TOKEN = 1_000_000
+    settings.API_RATE_LIMIT_PER_ADDRESS = 1_000_000
+
+
+@pytest.fixture(autouse=True)
 def _staff_test_sessions_verified(request: pytest.FixtureRequest, monkeypatch: Any) -> None:
     """Test-client sign-ins (login, force_login) of reviewers and operators count as having
     passed the second factor; tests of the requirement sign in with the form instead."""

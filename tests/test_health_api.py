@@ -146,11 +146,11 @@ def test_history_lists_every_day_with_its_counts(ledger: None, cast: dict[str, A
         ("as_of=2026-02-30", "as_of"),
     ],
 )
-def test_bad_as_of_is_400_naming_it(
+def test_bad_as_of_is_422_naming_it(
     ledger: None, cast: dict[str, Any], query: str, field: str
 ) -> None:
     response = client_for(cast["alice"]).get(f"/api/v1/sellers/S-1/health?{query}")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == field
 
 
@@ -164,9 +164,9 @@ def test_bad_as_of_is_400_naming_it(
         "to=2026-10-21",
     ],
 )
-def test_bad_history_range_is_400(ledger: None, cast: dict[str, Any], query: str) -> None:
+def test_bad_history_range_is_422(ledger: None, cast: dict[str, Any], query: str) -> None:
     response = client_for(cast["alice"]).get(f"/api/v1/sellers/S-1/health/history?{query}")
-    assert response.status_code == 400, response.content
+    assert response.status_code == 422, response.content
     assert response.json()["errors"], response.json()
 
 
@@ -265,7 +265,7 @@ def test_marketplace_must_be_named_when_the_seller_sells_in_two(
         )
     )
     ambiguous = alice.get("/api/v1/sellers/S-1/health")
-    assert ambiguous.status_code == 400
+    assert ambiguous.status_code == 422
     assert ambiguous.json()["errors"] == [
         {"field": "marketplace", "message": "is required here; one of: US, SG"}
     ]

@@ -66,7 +66,7 @@ def test_web_page_past_the_integer_range_shows_the_list(cast: Any, who: str, url
     assert client.get(reply["Location"]).status_code == 200
 
 
-def test_session_multipart_typed_json_post_is_a_400(cast: Any) -> None:
+def test_session_multipart_typed_json_post_is_a_415(cast: Any) -> None:
     client = Client(raise_request_exception=False, enforce_csrf_checks=True)
     client.force_login(cast["alice"])
     page = client.get("/orders/").content.decode()
@@ -78,7 +78,8 @@ def test_session_multipart_typed_json_post_is_a_400(cast: Any) -> None:
         content_type="multipart/form-data; boundary=x",
         HTTP_X_CSRFTOKEN=token.group(1),
     )
-    assert reply.status_code == 400
+    assert reply.status_code == 415
+    assert reply.json()["code"] == "unsupported_media_type"
     assert reply.json()["errors"][0]["field"] == "Content-Type"
 
 

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "defectdesk.core.middleware.RequestIdMiddleware",
     "defectdesk.core.logs.AccessLogMiddleware",
+    "defectdesk.api.contract.ApiContractMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -121,6 +122,8 @@ MIDDLEWARE = [
     "defectdesk.core.middleware.ViewerTimezoneMiddleware",
     "defectdesk.core.middleware.RequestInputMiddleware",
     "axes.middleware.AxesMiddleware",
+    "defectdesk.api.ratelimit.RateLimitMiddleware",
+    "defectdesk.api.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "defectdesk.urls"
@@ -300,6 +303,12 @@ STRIPE_WEBHOOK_SECRET = _env_list("STRIPE_WEBHOOK_SECRET")
 # Webhooks out: seconds a receiver has to answer, and the first wait before a retry (doubling).
 WEBHOOK_TIMEOUT_SECONDS = _env_int("WEBHOOK_TIMEOUT_SECONDS", 10, 1)
 WEBHOOK_RETRY_BASE_SECONDS = _env_int("WEBHOOK_RETRY_BASE_SECONDS", 30, 1)
+
+# API rate limits (docs/operations.md): requests with a bearer token, per token and per client
+# address (X-Forwarded-For only with BEHIND_PROXY), in windows of API_RATE_LIMIT_WINDOW seconds.
+API_RATE_LIMIT_PER_TOKEN = _env_int("API_RATE_LIMIT_PER_TOKEN", 600, 1)
+API_RATE_LIMIT_PER_ADDRESS = _env_int("API_RATE_LIMIT_PER_ADDRESS", 1200, 1)
+API_RATE_LIMIT_WINDOW = _env_int("API_RATE_LIMIT_WINDOW", 60, 1)
 
 # Ingestion batch size: events validated and applied per transaction.
 INGEST_BATCH_SIZE = _env_int("INGEST_BATCH_SIZE", 20000, 1)

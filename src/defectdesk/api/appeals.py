@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import html
 import io
-from typing import Any
+from typing import Annotated, Any, Literal
 
-import orjson
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse
-from django.http.multipartparser import MultiPartParser
+from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.http.request import RawPostDataException
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
 from ninja import Status as Reply
 
 from defectdesk.api.auth import principal
+from defectdesk.api.openapi import token_scope
 from defectdesk.api.pagination import paginate
-from defectdesk.api.schemas import error_responses
+from defectdesk.api.schemas import (
+    MAX_ID,
+    InputSchema,
+    PageQuery,
+    enum_of,
+    error_responses,
+    json_body,
+)
 from defectdesk.appeals.actions import (
     appeal_assign,
     appeal_attach,
@@ -41,7 +48,7 @@ from defectdesk.appeals.selectors import (
     review_queue,
 )
 from defectdesk.appeals.transitions import Status
-from defectdesk.appeals.uploads import filename_check
+from defectdesk.appeals.uploads import EXTENSIONS, filename_check
 from defectdesk.core.errors import BadRequest, FieldError, Forbidden, TooLarge, ValidationFailed
 from defectdesk.core.multipart import sent_file_names
 from defectdesk.notify.actions import notification_mark_read
@@ -49,38 +56,85 @@ from defectdesk.notify.models import Notification
 
 router = Router(tags=["appeals"])
 
+STATUS_LIST = "^({0})(,({0}))*$".format("|".join(Status.values))
+REASON_CODES = sorted({r.code for reasons in CATALOGUE.values() for r in reasons})
+AppealId = Annotated[int, Path(ge=1, le=MAX_ID, description="The appeal's id")]
+FileId = Annotated[int, Path(ge=1, le=MAX_ID, description="The file's id")]
 
-class AppealCreateIn(Schema):
-    defect: int
-    reason: str
-    explanation: str
+SELLER_WRITE = token_scope("a seller token (not read-only) of the appeal's seller, or its user")
+SELLER_READ = token_scope("a seller token of the appeal's seller (read-only allowed), or review")
+REVIEW = token_scope("review")
 
 
-class AppealPatchIn(Schema):
-    reason: str | None = None
+def _appeal_link(operation_id: str, pointer: str = "/id") -> dict[str, Any]:
+    return {"operationId": operation_id, "parameters": {"appeal_id": f"$response.body#{pointer}"}}
+
+
+APPEAL_LINKS = {
+    "GetAppeal": _appeal_link("appeals_get"),
+    "EditAppeal": _appeal_link("appeals_update"),
+    "AttachFiles": _appeal_link("appeals_files_add"),
+    "SubmitAppeal": _appeal_link("appeals_submit"),
+    "WithdrawAppeal": _appeal_link("appeals_withdraw"),
+    "GetPacket": _appeal_link("appeals_packet"),
+}
+LISTED_APPEAL_LINKS = {
+    "GetFirstAppeal": _appeal_link("appeals_get", "/items/0/id"),
+    "SubmitFirstAppeal": _appeal_link("appeals_submit", "/items/0/id"),
+    "GetFirstPacket": _appeal_link("appeals_packet", "/items/0/id"),
+}
+QUEUED_APPEAL_LINKS = {
+    "AssignFirstAppeal": _appeal_link("review_assign", "/items/0/id"),
+    "AskAboutFirstAppeal": _appeal_link("review_request_info", "/items/0/id"),
+    "DecideFirstAppeal": _appeal_link("review_decide", "/items/0/id"),
+    "GetFirstAppeal": _appeal_link("appeals_get", "/items/0/id"),
+}
+
+
+class AppealCreateIn(InputSchema):
+    defect: int = Field(ge=1, le=MAX_ID, description="The defect's id")
+    reason: str = Field(
+        json_schema_extra=enum_of(REASON_CODES),
+        description="A reason code the defect's kind offers (GET /appeals/reasons)",
+    )
+    explanation: str = Field(
+        description="Plain text; its bounds (length) are the marketplace's appeal policy"
+    )
+
+
+class AppealPatchIn(InputSchema):
+    reason: str | None = Field(None, json_schema_extra=enum_of([*REASON_CODES, None]))
     explanation: str | None = None
 
 
-class ReplyIn(Schema):
-    message: str
+class ReplyIn(InputSchema):
+    message: str = Field(min_length=1)
 
 
-class AssignIn(Schema):
-    reviewer: str
+class AssignIn(InputSchema):
+    reviewer: str = Field(min_length=1, max_length=150, description="A reviewer's user name")
 
 
-class RequestInfoIn(Schema):
-    question: str
+class RequestInfoIn(InputSchema):
+    question: str = Field(min_length=1)
 
 
-class DecideIn(Schema):
-    decision: str
+class DecideIn(InputSchema):
+    decision: Literal["approve", "deny"]
     note: str = ""
     seen_status: str | None = Field(
         None,
         description="The appeal's status as the reviewer saw it; when the appeal has changed "
         "since, the decision is refused with 409.",
     )
+
+
+class ReasonsQuery(Schema):
+    kind: str | None = Field(None, json_schema_extra=enum_of(list(CATALOGUE)))
+
+
+class WithdrawIn(InputSchema):
+    note: str = ""
 
 
 class DefectRefOut(Schema):
@@ -204,10 +258,13 @@ def _multipart(request: HttpRequest) -> tuple[Any, Any]:
         for name in sent_file_names(request, list(request.FILES.getlist("file"))):
             filename_check(name)
     else:
-        parser = _NameCheckingParser(
-            request.META, io.BytesIO(body), request.upload_handlers, request.encoding
-        )
-        parsed = parser.parse()
+        try:
+            parser = _NameCheckingParser(
+                request.META, io.BytesIO(body), request.upload_handlers, request.encoding
+            )
+            parsed = parser.parse()
+        except MultiPartParserError as exc:
+            raise BadRequest(f"The multipart body cannot be read: {exc}.") from None
     request._appeal_multipart = parsed  # type: ignore[attr-defined]
     return parsed
 
@@ -243,6 +300,7 @@ MULTIPART_FILE = {
                     "properties": {
                         "file": {
                             "type": "array",
+                            "minItems": 1,
                             "items": {"type": "string", "format": "binary"},
                             "description": "One or more files: PDF, PNG, JPEG, WebP or plain "
                             "text, at most 10 MB each and 10 per appeal (type sniffed "
@@ -263,15 +321,16 @@ REPLY_BODY = {
             "application/json": {
                 "schema": {
                     "type": "object",
-                    "properties": {"message": {"type": "string"}},
+                    "properties": {"message": {"type": "string", "minLength": 1}},
                     "required": ["message"],
+                    "additionalProperties": False,
                 }
             },
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
                     "properties": {
-                        "message": {"type": "string"},
+                        "message": {"type": "string", "minLength": 1},
                         "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
                     },
                     "required": ["message"],
@@ -286,9 +345,12 @@ REPLY_BODY = {
     "/appeals/reasons",
     response={200: list[ReasonsOut], **error_responses(401, 422)},
     summary="The reasons catalogue, with the evidence that helps each reason",
+    operation_id="appeals_reasons",
+    openapi_extra=token_scope("any token or signed-in user"),
 )
-def list_reasons(request: HttpRequest, kind: str | None = None) -> Any:
+def list_reasons(request: HttpRequest, q: Query[ReasonsQuery]) -> Any:
     principal(request)
+    kind = q.kind
     if kind is not None and kind not in CATALOGUE:
         raise ValidationFailed(
             "Unknown defect kind.",
@@ -306,6 +368,8 @@ def _reason(r: Any) -> dict[str, str]:
     "/appeals",
     response={201: AppealOut, **error_responses(401, 403, 404, 409, 422)},
     summary="Start a draft appeal of one defect",
+    operation_id="appeals_create",
+    openapi_extra={**SELLER_WRITE, "responses": {"201": {"links": APPEAL_LINKS}}},
 )
 def create_appeal(request: HttpRequest, body: AppealCreateIn) -> Any:
     appeal = appeal_create(
@@ -321,14 +385,20 @@ def create_appeal(request: HttpRequest, body: AppealCreateIn) -> Any:
     "/appeals",
     response={200: AppealPageOut, **error_responses(401, 422)},
     summary="Appeals, newest first",
+    operation_id="appeals_list",
+    openapi_extra={**SELLER_READ, "responses": {"200": {"links": LISTED_APPEAL_LINKS}}},
 )
 def list_appeals(
     request: HttpRequest,
-    status: str | None = None,
-    seller: str | None = None,
-    page: int = Query(1),  # type: ignore[type-arg]
-    page_size: int = Query(50),  # type: ignore[type-arg]
+    pages: Query[PageQuery],
+    status: str | None = Query(  # type: ignore[type-arg]
+        None,
+        description=f"One or more of {', '.join(Status.values)}, comma-separated",
+        pattern=STATUS_LIST,
+    ),
+    seller: str | None = Query(None, max_length=64),  # type: ignore[type-arg]
 ) -> Any:
+    page, page_size = pages.page, pages.page_size
     qs = appeals_visible_to(principal(request)).order_by("-created_at", "-id")
     if status:
         wanted = [s.strip() for s in status.split(",") if s.strip()]
@@ -348,8 +418,10 @@ def list_appeals(
     "/appeals/{appeal_id}",
     response={200: AppealOut, **error_responses(401, 404)},
     summary="One appeal: state, deadlines, files, messages, decision and history",
+    operation_id="appeals_get",
+    openapi_extra={**SELLER_READ, "responses": {"200": {"links": APPEAL_LINKS}}},
 )
-def get_appeal(request: HttpRequest, appeal_id: int) -> Any:
+def get_appeal(request: HttpRequest, appeal_id: AppealId) -> Any:
     return _detail(appeal_id, request)
 
 
@@ -357,8 +429,10 @@ def get_appeal(request: HttpRequest, appeal_id: int) -> Any:
     "/appeals/{appeal_id}",
     response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
     summary="Edit a draft",
+    operation_id="appeals_update",
+    openapi_extra=SELLER_WRITE,
 )
-def patch_appeal(request: HttpRequest, appeal_id: int, body: AppealPatchIn) -> Any:
+def patch_appeal(request: HttpRequest, appeal_id: AppealId, body: AppealPatchIn) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
     appeal_update(
         actor=principal(request), appeal=appeal, reason=body.reason, explanation=body.explanation
@@ -370,9 +444,10 @@ def patch_appeal(request: HttpRequest, appeal_id: int, body: AppealPatchIn) -> A
     "/appeals/{appeal_id}/files",
     response={201: AppealOut, **error_responses(400, 401, 403, 404, 409, 413, 422)},
     summary="Attach supporting files to a draft (multipart field `file`)",
-    openapi_extra=MULTIPART_FILE,
+    operation_id="appeals_files_add",
+    openapi_extra={**MULTIPART_FILE, **SELLER_WRITE},
 )
-def post_files(request: HttpRequest, appeal_id: int) -> Any:
+def post_files(request: HttpRequest, appeal_id: AppealId) -> Any:
     if not _is_multipart(request):
         raise BadRequest("Send the files as multipart/form-data in the field `file`.")
     uploads = _uploads(request, appeal_id)
@@ -388,8 +463,21 @@ def post_files(request: HttpRequest, appeal_id: int) -> Any:
     "/appeals/{appeal_id}/files/{file_id}",
     response={200: None, **error_responses(401, 404)},
     summary="Download a supporting file (always as an attachment)",
+    operation_id="appeals_file_get",
+    openapi_extra={
+        **SELLER_READ,
+        "responses": {
+            "200": {
+                "description": "The file, as it was sent, in its sniffed media type",
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in EXTENSIONS
+                },
+            }
+        },
+    },
 )
-def get_file(request: HttpRequest, appeal_id: int, file_id: int) -> Any:
+def get_file(request: HttpRequest, appeal_id: AppealId, file_id: FileId) -> Any:
     item = appeal_file_for(principal(request), appeal_id, file_id)
     response = FileResponse(
         default_storage.open(item.storage_name, "rb"),
@@ -407,8 +495,10 @@ def get_file(request: HttpRequest, appeal_id: int, file_id: int) -> Any:
     "/appeals/{appeal_id}/submit",
     response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
     summary="Submit a draft (automatic rules run at once)",
+    operation_id="appeals_submit",
+    openapi_extra=SELLER_WRITE,
 )
-def submit(request: HttpRequest, appeal_id: int) -> Any:
+def submit(request: HttpRequest, appeal_id: AppealId) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
     appeal_submit(actor=principal(request), appeal=appeal)
     return _detail(appeal_id, request)
@@ -418,17 +508,20 @@ def submit(request: HttpRequest, appeal_id: int) -> Any:
     "/appeals/{appeal_id}/withdraw",
     response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
     summary="Withdraw an open appeal",
+    operation_id="appeals_withdraw",
+    openapi_extra={
+        **SELLER_WRITE,
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {"schema": WithdrawIn.model_json_schema()},
+            },
+        },
+    },
 )
-def withdraw(request: HttpRequest, appeal_id: int) -> Any:
+def withdraw(request: HttpRequest, appeal_id: AppealId) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
-    note = ""
-    if (request.content_type or "").endswith("json") and request.body.strip():
-        try:
-            parsed = orjson.loads(request.body)
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest("The body is not valid JSON.") from exc
-        if isinstance(parsed, dict) and isinstance(parsed.get("note"), str):
-            note = parsed["note"]
+    note = json_body(request, WithdrawIn, optional=True).note
     appeal_withdraw(actor=principal(request), appeal=appeal, note=note)
     return _detail(appeal_id, request)
 
@@ -437,20 +530,17 @@ def withdraw(request: HttpRequest, appeal_id: int) -> Any:
     "/appeals/{appeal_id}/reply",
     response={200: AppealOut, **error_responses(400, 401, 403, 404, 409, 413, 422)},
     summary="Answer an information request (JSON, or multipart with files in `file`)",
-    openapi_extra=REPLY_BODY,
+    operation_id="appeals_reply",
+    openapi_extra={**REPLY_BODY, **SELLER_WRITE},
 )
-def reply(request: HttpRequest, appeal_id: int) -> Any:
+def reply(request: HttpRequest, appeal_id: AppealId) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
     uploads: list[tuple[str, bytes]] = []
     if _is_multipart(request):
         message: Any = _multipart(request)[0].get("message")
         uploads = _uploads(request, appeal_id)
     else:
-        try:
-            parsed = orjson.loads(request.body or b"null")
-        except orjson.JSONDecodeError as exc:
-            raise BadRequest("The body is not valid JSON.") from exc
-        message = parsed.get("message") if isinstance(parsed, dict) else None
+        message = json_body(request, ReplyIn).message
     if message is None:
         raise ValidationFailed("The reply is not valid.", [FieldError("message", "is required")])
     appeal_reply(actor=principal(request), appeal=appeal, message=message, uploads=uploads)
@@ -461,9 +551,18 @@ def reply(request: HttpRequest, appeal_id: int) -> Any:
     "/appeals/{appeal_id}/packet.pdf",
     response={200: None, **error_responses(401, 404)},
     summary="The appeal packet (PDF)",
-    openapi_extra={"responses": {"200": {"content": {"application/pdf": {}}}}},
+    operation_id="appeals_packet",
+    openapi_extra={
+        **SELLER_READ,
+        "responses": {
+            "200": {
+                "description": "The packet",
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+    },
 )
-def packet(request: HttpRequest, appeal_id: int) -> Any:
+def packet(request: HttpRequest, appeal_id: AppealId) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
     response = HttpResponse(packet_render(appeal), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="appeal-{appeal.pk}.pdf"'
@@ -476,13 +575,11 @@ def packet(request: HttpRequest, appeal_id: int) -> Any:
     response={200: AppealPageOut, **error_responses(401, 404, 422)},
     summary="Open appeals awaiting review, soonest deadline first",
     tags=["review"],
+    operation_id="review_queue",
+    openapi_extra={**REVIEW, "responses": {"200": {"links": QUEUED_APPEAL_LINKS}}},
 )
-def queue(
-    request: HttpRequest,
-    page: int = Query(1),  # type: ignore[type-arg]
-    page_size: int = Query(50),  # type: ignore[type-arg]
-) -> Any:
-    return _page(review_queue(principal(request)), page, page_size)
+def queue(request: HttpRequest, pages: Query[PageQuery]) -> Any:
+    return _page(review_queue(principal(request)), pages.page, pages.page_size)
 
 
 @router.post(
@@ -490,8 +587,10 @@ def queue(
     response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
     summary="Assign an appeal to a reviewer",
     tags=["review"],
+    operation_id="review_assign",
+    openapi_extra=REVIEW,
 )
-def assign(request: HttpRequest, appeal_id: int, body: AssignIn) -> Any:
+def assign(request: HttpRequest, appeal_id: AppealId, body: AssignIn) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
     appeal_assign(actor=principal(request), appeal=appeal, reviewer=body.reviewer)
     return _detail(appeal_id, request)
@@ -502,8 +601,10 @@ def assign(request: HttpRequest, appeal_id: int, body: AssignIn) -> Any:
     response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
     summary="Ask the merchant for more information",
     tags=["review"],
+    operation_id="review_request_info",
+    openapi_extra=REVIEW,
 )
-def request_info(request: HttpRequest, appeal_id: int, body: RequestInfoIn) -> Any:
+def request_info(request: HttpRequest, appeal_id: AppealId, body: RequestInfoIn) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
     appeal_request_info(actor=principal(request), appeal=appeal, question=body.question)
     return _detail(appeal_id, request)
@@ -514,8 +615,10 @@ def request_info(request: HttpRequest, appeal_id: int, body: RequestInfoIn) -> A
     response={200: AppealOut, **error_responses(401, 403, 404, 409, 422)},
     summary="Approve or deny (a second decision gets 409)",
     tags=["review"],
+    operation_id="review_decide",
+    openapi_extra=REVIEW,
 )
-def decide(request: HttpRequest, appeal_id: int, body: DecideIn) -> Any:
+def decide(request: HttpRequest, appeal_id: AppealId, body: DecideIn) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
     appeal_decide(
         actor=principal(request),
@@ -544,8 +647,8 @@ class NotificationPageOut(Schema):
     page_size: int
 
 
-class MarkReadIn(Schema):
-    ids: list[int]
+class MarkReadIn(InputSchema):
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(max_length=1000)
 
 
 def _notification(n: Notification) -> dict[str, Any]:
@@ -564,19 +667,23 @@ def _notification(n: Notification) -> dict[str, Any]:
     response={200: NotificationPageOut, **error_responses(401, 422)},
     summary="The signed-in user's in-app notifications, newest first",
     tags=["notifications"],
+    operation_id="notifications_list",
+    openapi_extra=token_scope("the signed-in user (a token sees no notifications)"),
 )
-def list_notifications(
-    request: HttpRequest,
-    unread: bool = False,
-    page: int = Query(1),  # type: ignore[type-arg]
-    page_size: int = Query(50),  # type: ignore[type-arg]
-) -> Any:
+def list_notifications(request: HttpRequest, pages: Query[PageQuery], unread: bool = False) -> Any:
     who = principal(request)
     qs = notifications_visible(who)
     if unread:
         qs = qs.filter(read_at__isnull=True)
-    found = paginate(qs, page, page_size, lambda rows: [_notification(n) for n in rows])
-    return {**found, "unread": unread_visible(who)}
+    page, page_size = pages.page, pages.page_size
+    start = (page - 1) * page_size
+    return {
+        "items": [_notification(n) for n in qs[start : start + page_size]],
+        "count": qs.count(),
+        "unread": unread_visible(who),
+        "page": page,
+        "page_size": page_size,
+    }
 
 
 @router.post(
@@ -584,6 +691,8 @@ def list_notifications(
     response={200: dict[str, int], **error_responses(401, 403, 422)},
     summary="Mark some of your notifications read",
     tags=["notifications"],
+    operation_id="notifications_mark_read",
+    openapi_extra=token_scope("the signed-in user (not read-only)"),
 )
 def mark_read(request: HttpRequest, body: MarkReadIn) -> Any:
     who = principal(request)

@@ -10,6 +10,8 @@ from ninja.security import APIKeyCookie, HttpBearer
 from defectdesk.accounts.roles import Principal, principal_for_token, principal_for_user
 from defectdesk.accounts.tokens import token_authenticate
 from defectdesk.accounts.two_factor import refuse_unverified_api_session
+from defectdesk.api.contract import is_api
+from defectdesk.api.ratelimit import bearer_token
 from defectdesk.core.errors import DomainError
 
 
@@ -17,7 +19,7 @@ class TokenAuth(HttpBearer):
     openapi_description = "An API token: `Authorization: Bearer dd_...`"
 
     def authenticate(self, request: HttpRequest, token: str) -> Principal | None:
-        found = token_authenticate(token)
+        found = bearer_token(request) if is_api(request) else token_authenticate(token)
         if found is None:
             return None
         return principal_for_token(found)

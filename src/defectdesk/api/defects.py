@@ -11,8 +11,9 @@ from pydantic import Field
 
 from defectdesk.accounts.selectors import seller_for
 from defectdesk.api.auth import principal
+from defectdesk.api.openapi import token_scope
 from defectdesk.api.pagination import page_errors, paginate
-from defectdesk.api.schemas import error_responses
+from defectdesk.api.schemas import MAX_PAGE, MAX_PAGE_SIZE, enum_of, error_responses
 from defectdesk.appeals.selectors import appealable_until_many
 from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.defects.models import Defect
@@ -22,11 +23,17 @@ router = Router(tags=["defects"])
 
 
 class DefectQuery(Schema):
-    seller: str | None = Field(None, description="Seller id (external); default: all visible")
-    kind: str | None = None
-    status: str | None = Field(None, description="active or removed")
-    page: int = 1
-    page_size: int = 50
+    seller: str | None = Field(
+        None, max_length=64, description="Seller id (external); default: all visible"
+    )
+    kind: str | None = Field(None, json_schema_extra=enum_of(list(Defect.Kind.values)))
+    status: str | None = Field(
+        None,
+        description="active or removed",
+        json_schema_extra=enum_of(list(Defect.Status.values)),
+    )
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
 class DefectOut(Schema):
@@ -53,6 +60,8 @@ class DefectPageOut(Schema):
     "/defects",
     response={200: DefectPageOut, **error_responses(401, 404, 422)},
     summary="Defects, newest first",
+    operation_id="defects_list",
+    openapi_extra=token_scope("a seller token (read-only allowed), or review"),
 )
 def list_defects(request: HttpRequest, q: Query[DefectQuery]) -> Any:
     who = principal(request)

@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from defectdesk.api.auth import principal
+from defectdesk.api.openapi import token_scope
 from defectdesk.api.schemas import FieldErrorOut, error_responses
 from defectdesk.core.errors import BadRequest, Forbidden, TooLarge
 from defectdesk.ledger.ingest import events_ingest
@@ -33,7 +34,9 @@ class IngestOut(Schema):
     "/events",
     response={200: IngestOut, **error_responses(400, 401, 403, 413)},
     summary="Append order events to the ledger",
+    operation_id="events_ingest",
     openapi_extra={
+        **token_scope("ingest"),
         "requestBody": {
             "required": True,
             "description": "A JSON array of events, or NDJSON (one event per line); at most "
@@ -43,7 +46,7 @@ class IngestOut(Schema):
                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
                 "application/x-ndjson": {"schema": {"type": "string"}},
             },
-        }
+        },
     },
 )
 def post_events(request: HttpRequest) -> Any:

@@ -7,35 +7,48 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
 from defectdesk.accounts.roles import Principal
 from defectdesk.accounts.selectors import seller_for
 from defectdesk.api.auth import principal
-from defectdesk.api.pagination import MAX_PAGE_SIZE, paginate
-from defectdesk.api.schemas import error_responses
+from defectdesk.api.openapi import token_scope
+from defectdesk.api.pagination import paginate
+from defectdesk.api.schemas import (
+    DAY,
+    DAY_PATTERN,
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    enum_of,
+    error_responses,
+)
 from defectdesk.appeals.listrows import ListRow, list_rows
 from defectdesk.appeals.standing import Standing, appealable_defects
 from defectdesk.core.errors import BadRequest, FieldError
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.metrics.health import Scope, parse_day, scope_for, seller_health
-from defectdesk.metrics.lists import list_number, list_spec, listed
+from defectdesk.metrics.lists import CHANNELS, PARTS, list_number, list_spec, listed
+from defectdesk.policy.profile import METRICS
 
 router = Router(tags=["health"])
-MAX_PAGE = 1_000_000
+SELLER_READ = token_scope("a seller token of the seller (read-only allowed), or review")
 
 
 class ListQuery(Schema):
     marketplace: str | None = Field(
-        None, description="Marketplace code; optional when the seller sells in one"
+        None, max_length=16, description="Marketplace code; optional when the seller sells in one"
     )
     as_of: str | None = Field(
-        None, description="YYYY-MM-DD, not after today nor before the seller's first order"
+        None,
+        description="YYYY-MM-DD, not after today nor before the seller's first order",
+        pattern=DAY_PATTERN,
+        json_schema_extra=DAY,
     )
     part: str | None = Field(
         None,
+        json_schema_extra=enum_of(list(PARTS)),
         description="numerator, denominator or misses (denominator minus numerator, for the "
         "metrics where higher is better); default: what counts against the seller",
     )
@@ -43,14 +56,21 @@ class ListQuery(Schema):
         None, description="Order Defect Rate only: negative_feedback, a_to_z_claim or chargeback"
     )
     channel: str | None = Field(
-        None, description="Order Defect Rate only: merchant or marketplace (fulfilment channel)"
+        None,
+        description="Order Defect Rate only: merchant or marketplace (fulfilment channel)",
+        json_schema_extra=enum_of(list(CHANNELS)),
     )
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
+class MetricPath(Schema):
+    seller: str
+    metric: str = Field(json_schema_extra=enum_of(list(METRICS)))
+
+
 class PageQuery(Schema):
-    marketplace: str | None = None
+    marketplace: str | None = Field(None, max_length=16)
     page: int = Field(1, ge=1, le=MAX_PAGE)
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
@@ -170,6 +190,8 @@ def _day(scope: Scope, value: str | None) -> date:
     "/sellers/{seller}/health/{metric}/orders",
     response={200: MetricListOut, **error_responses(400, 401, 404, 422)},
     summary="The orders (or buyer messages) behind one number of account health",
+    operation_id="health_metric_orders",
+    openapi_extra=SELLER_READ,
     description="Exactly the orders counted in the metric's numerator, denominator or misses "
     "as of a day (the contact response rate lists buyer messages); `count` equals the "
     "number of the health JSON (`number`). The Order Defect Rate's lists can be narrowed to "
@@ -177,7 +199,8 @@ def _day(scope: Scope, value: str | None) -> date:
     "defects, whether each counted that day, its filing deadline and whether the caller may "
     "appeal it now. Newest order date first.",
 )
-def get_metric_list(request: HttpRequest, seller: str, metric: str, q: Query[ListQuery]) -> Any:
+def get_metric_list(request: HttpRequest, p: Path[MetricPath], q: Query[ListQuery]) -> Any:
+    seller, metric = p.seller, p.metric
     who: Principal = principal(request)
     found = seller_for(who, seller)
     scope = scope_for(found, q.marketplace)
@@ -207,6 +230,8 @@ def get_metric_list(request: HttpRequest, seller: str, metric: str, q: Query[Lis
     "/sellers/{seller}/appealable-defects",
     response={200: AppealablePageOut, **error_responses(400, 401, 404, 422)},
     summary="The seller's defects that can still be appealed, soonest deadline first",
+    operation_id="health_appealable_defects",
+    openapi_extra=SELLER_READ,
     description="Active defects whose filing window is still open, with its end, an open "
     "appeal if there is one, and whether the caller may file one now.",
 )

@@ -15,8 +15,16 @@ from pydantic import Field
 
 from defectdesk.accounts.selectors import seller_for
 from defectdesk.api.auth import principal
+from defectdesk.api.openapi import token_scope
 from defectdesk.api.pagination import paginate
-from defectdesk.api.schemas import error_responses
+from defectdesk.api.schemas import (
+    MAX_PAGE,
+    MAX_PAGE_SIZE,
+    InputSchema,
+    PageQuery,
+    enum_of,
+    error_responses,
+)
 from defectdesk.appeals.selectors import appealable_until_many, appeals_visible_to
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import FieldError, ValidationFailed
@@ -24,21 +32,32 @@ from defectdesk.defects.models import Defect
 from defectdesk.defects.selectors import orders_matching
 from defectdesk.ledger.models import Order
 from defectdesk.ledger.selectors import order_events, order_for, orders_visible_to
-from defectdesk.messaging.actions import message_reply
+from defectdesk.messaging.actions import MAX_BODY, message_reply
 from defectdesk.messaging.selectors import at_risk_orders
 
 router = Router(tags=["orders"])
 KINDS = {k.value for k in Defect.Kind}
 
 
+SELLER_READ = token_scope("a seller token of the order's seller (read-only allowed), or review")
+
+
 class OrderQuery(Schema):
-    seller: str | None = Field(None, description="Seller id, e.g. S-1001; default: all visible")
-    marketplace: str | None = None
+    seller: str | None = Field(
+        None, max_length=64, description="Seller id, e.g. S-1001; default: all visible"
+    )
+    marketplace: str | None = Field(None, max_length=16)
     problem: bool = Field(False, description="only orders with an active defect")
-    kind: str | None = Field(None, description="only orders with a defect of this kind")
-    q: str | None = Field(None, description="order id, buyer, SKU or tracking number")
-    page: int = 1
-    page_size: int = 50
+    kind: str | None = Field(
+        None,
+        description="only orders with a defect of this kind",
+        json_schema_extra=enum_of(sorted(KINDS)),
+    )
+    q: str | None = Field(
+        None, max_length=128, description="order id, buyer, SKU or tracking number"
+    )
+    page: int = Field(1, ge=1, le=MAX_PAGE)
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
 
 class OrderOut(Schema):
@@ -124,8 +143,8 @@ class AtRiskPageOut(Schema):
     page_size: int
 
 
-class ReplyIn(Schema):
-    body: str
+class ReplyIn(InputSchema):
+    body: str = Field(min_length=1, max_length=MAX_BODY)
 
 
 class ReplyOut(Schema):
@@ -177,6 +196,23 @@ def _serialize(orders: list[Order]) -> list[dict[str, Any]]:
     "/orders",
     response={200: OrderPageOut, **error_responses(401, 404, 422)},
     summary="Orders, newest first",
+    operation_id="orders_list",
+    openapi_extra={
+        **SELLER_READ,
+        "responses": {
+            "200": {
+                "links": {
+                    "GetFirstOrder": {
+                        "operationId": "orders_get",
+                        "parameters": {
+                            "marketplace": "$response.body#/items/0/marketplace",
+                            "order": "$response.body#/items/0/order",
+                        },
+                    }
+                }
+            }
+        },
+    },
 )
 def list_orders(request: HttpRequest, q: Query[OrderQuery]) -> Any:
     who = principal(request)
@@ -200,6 +236,8 @@ def list_orders(request: HttpRequest, q: Query[OrderQuery]) -> Any:
     "/orders/{marketplace}/{order}",
     response={200: OrderDetailOut, **error_responses(401, 404)},
     summary="One order with its events, defects and appeals",
+    operation_id="orders_get",
+    openapi_extra=SELLER_READ,
 )
 def get_order(request: HttpRequest, marketplace: str, order: str) -> Any:
     who = principal(request)
@@ -242,6 +280,8 @@ def get_order(request: HttpRequest, marketplace: str, order: str) -> Any:
     "/orders/{marketplace}/{order}/messages",
     response={201: ReplyOut, **error_responses(401, 403, 404, 422)},
     summary="Reply to the buyer (a message.sent event)",
+    operation_id="orders_reply",
+    openapi_extra=token_scope("a seller token (not read-only) of the order's seller"),
 )
 def post_reply(request: HttpRequest, marketplace: str, order: str, payload: ReplyIn) -> Any:
     who = principal(request)
@@ -259,14 +299,16 @@ def post_reply(request: HttpRequest, marketplace: str, order: str, payload: Repl
     "/sellers/{seller}/at-risk",
     response={200: AtRiskPageOut, **error_responses(401, 404, 422)},
     summary="Orders likely to become defects, with the action that prevents each",
+    operation_id="orders_at_risk",
+    openapi_extra=token_scope("a seller token of the seller (read-only allowed), or review"),
 )
-def list_at_risk(request: HttpRequest, seller: str, page: int = 1, page_size: int = 50) -> Any:
+def list_at_risk(request: HttpRequest, seller: str, pages: Query[PageQuery]) -> Any:
     found = seller_for(principal(request), seller)
     rows = at_risk_orders(found, timezone.now())
     return paginate(
         rows,
-        page,
-        page_size,
+        pages.page,
+        pages.page_size,
         lambda part: [
             {
                 "marketplace": r.order.marketplace.code,

@@ -7,9 +7,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from defectdesk.api.schemas import MAX_PAGE_SIZE
 from defectdesk.core.errors import FieldError, ValidationFailed
-
-MAX_PAGE_SIZE = 200
 
 
 def page_errors(page: int, page_size: int) -> list[FieldError]:

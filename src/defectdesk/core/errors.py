@@ -23,6 +23,7 @@ class DomainError(Exception):
     detail: str
     errors: list[FieldError] = field(default_factory=list)
     status: int = 400
+    code: str = ""  # a precise machine-readable code; else the API derives one from the status
 
     def __str__(self) -> str:
         if not self.errors:
