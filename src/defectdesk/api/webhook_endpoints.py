@@ -9,6 +9,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from defectdesk.api.auth import principal
+from defectdesk.api.openapi import token_scope
 from defectdesk.api.pagination import MAX_PAGE_SIZE, paginate
 from defectdesk.api.schemas import error_responses
 from defectdesk.appeals.actions import actor_of
@@ -25,6 +26,7 @@ from defectdesk.webhooks.selectors import deliveries_of, endpoint_get, endpoints
 from defectdesk.webhooks.types import EVENT_TYPES
 
 router = Router(tags=["webhooks"])
+ADMIN_SCOPE = token_scope("admin")
 
 EventType = Literal[
     "defect.opened",
@@ -153,6 +155,7 @@ def _deliveries(rows: list[WebhookDelivery]) -> list[dict[str, Any]]:
     response={200: list[EndpointOut], **error_responses(401, 403)},
     summary="List webhook endpoints (admin)",
     operation_id="webhooks_endpoints_list",
+    openapi_extra=ADMIN_SCOPE,
 )
 def endpoints_list(request: HttpRequest) -> Any:
     _operator(request)
@@ -164,6 +167,7 @@ def endpoints_list(request: HttpRequest) -> Any:
     response={201: EndpointSecretOut, **error_responses(400, 401, 403, 422)},
     summary="Register a webhook endpoint (admin); the secret is in this answer only",
     operation_id="webhooks_endpoints_create",
+    openapi_extra=ADMIN_SCOPE,
 )
 def endpoints_create(request: HttpRequest, body: EndpointIn) -> Any:
     who = _operator(request)
@@ -182,6 +186,7 @@ def endpoints_create(request: HttpRequest, body: EndpointIn) -> Any:
     response={200: EndpointOut, **error_responses(401, 403, 404)},
     summary="One webhook endpoint (admin)",
     operation_id="webhooks_endpoints_get",
+    openapi_extra=ADMIN_SCOPE,
 )
 def endpoints_get(request: HttpRequest, endpoint_id: int) -> Any:
     _operator(request)
@@ -193,6 +198,7 @@ def endpoints_get(request: HttpRequest, endpoint_id: int) -> Any:
     response={200: EndpointSecretOut, **error_responses(401, 403, 404)},
     summary="Give an endpoint a new secret (the old one signs 24 h more)",
     operation_id="webhooks_endpoints_rotate",
+    openapi_extra=ADMIN_SCOPE,
 )
 def endpoints_rotate(request: HttpRequest, endpoint_id: int) -> Any:
     who = _operator(request)
@@ -207,6 +213,7 @@ def endpoints_rotate(request: HttpRequest, endpoint_id: int) -> Any:
     response={200: EndpointOut, **error_responses(401, 403, 404, 409)},
     summary="Stop posting to an endpoint",
     operation_id="webhooks_endpoints_disable",
+    openapi_extra=ADMIN_SCOPE,
 )
 def endpoints_disable(request: HttpRequest, endpoint_id: int) -> Any:
     who = _operator(request)
@@ -220,6 +227,7 @@ def endpoints_disable(request: HttpRequest, endpoint_id: int) -> Any:
     response={200: EndpointOut, **error_responses(401, 403, 404, 409)},
     summary="Post to a disabled endpoint again",
     operation_id="webhooks_endpoints_enable",
+    openapi_extra=ADMIN_SCOPE,
 )
 def endpoints_enable(request: HttpRequest, endpoint_id: int) -> Any:
     who = _operator(request)
@@ -233,6 +241,7 @@ def endpoints_enable(request: HttpRequest, endpoint_id: int) -> Any:
     response={200: DeliveryPage, **error_responses(401, 403, 404, 422)},
     summary="The delivery log of an endpoint, newest first, with every attempt",
     operation_id="webhooks_deliveries_list",
+    openapi_extra=ADMIN_SCOPE,
 )
 def deliveries_list(
     request: HttpRequest,
@@ -250,6 +259,7 @@ def deliveries_list(
     response={200: DeliveryOut, **error_responses(401, 403, 404)},
     summary="Post a delivery again now, with the same event id",
     operation_id="webhooks_deliveries_resend",
+    openapi_extra=ADMIN_SCOPE,
 )
 def deliveries_resend(request: HttpRequest, delivery_id: int) -> Any:
     who = _operator(request)
