@@ -83,7 +83,7 @@ def served(tmp: Path, **settings: str) -> Iterator[dict[str, Any]]:
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=(tmp / "gunicorn.log").open("wb"),
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -94,7 +94,7 @@ def served(tmp: Path, **settings: str) -> Iterator[dict[str, Any]]:
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(server.stderr.read().decode() if server.stderr else "")
+                    raise RuntimeError((tmp / "gunicorn.log").read_text()[-4000:])
                 time.sleep(0.3)
         yield {"base": base, **world}
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,7 @@ def test_the_limit_holds_across_two_gunicorn_workers(tmp_path: Path, store: str)
     extra = {"API_RATE_LIMIT_PER_TOKEN": "25", "API_RATE_LIMIT_WINDOW": "3600"}
     if store == "redis":
         extra["REDIS_URL"] = "redis://127.0.0.1:6379/3"
-        extra["CACHE_KEY_PREFIX"] = f"ratelimit-test-{tmp_path.name}"
+        extra["CACHE_KEY_PREFIX"] = f"ratelimit-test-{uuid.uuid4().hex}"  # a fresh count
     with served(tmp_path, **extra) as api:
         one, two = api["tokens"]["one"], api["tokens"]["two"]
         with ThreadPoolExecutor(max_workers=8) as pool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -145,29 +146,34 @@ def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 _REGISTERED: list[bool] = []
 
 
+_REGISTERING = threading.RLock()
+
+
 def register_routers() -> None:
-    """Mount every area's router (once, from urls.py; a repeated import is harmless)."""
-    if _REGISTERED:
-        return
-    _REGISTERED.append(True)
-    from defectdesk.api import events
+    """Mount every area's router (once, from urls.py or the first look at the document; a
+    repeated call, from any thread, is harmless)."""
+    with _REGISTERING:
+        if _REGISTERED:
+            return
+        _REGISTERED.append(True)
+        from defectdesk.api import events
 
-    api.add_router("/", events.router)
-    from defectdesk.api import appeals
+        api.add_router("/", events.router)
+        from defectdesk.api import appeals
 
-    api.add_router("/", appeals.router)
-    from defectdesk.api import health
+        api.add_router("/", appeals.router)
+        from defectdesk.api import health
 
-    api.add_router("/", health.router)
-    from defectdesk.api import metric_lists
+        api.add_router("/", health.router)
+        from defectdesk.api import metric_lists
 
-    api.add_router("/", metric_lists.router)
-    from defectdesk.api import defects
+        api.add_router("/", metric_lists.router)
+        from defectdesk.api import defects
 
-    api.add_router("/", defects.router)
-    from defectdesk.api import orders
+        api.add_router("/", defects.router)
+        from defectdesk.api import orders
 
-    api.add_router("/", orders.router)
-    from defectdesk.api import webhook_endpoints
+        api.add_router("/", orders.router)
+        from defectdesk.api import webhook_endpoints
 
-    api.add_router("/", webhook_endpoints.router)
+        api.add_router("/", webhook_endpoints.router)

@@ -4,6 +4,7 @@ it can give, the headers it reads and sends, its token scope and the tags' descr
 from __future__ import annotations
 
 import copy
+import threading
 from functools import cache
 from typing import Any
 
@@ -202,10 +203,14 @@ def contract_complete(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+_SERVED = threading.Lock()
+
+
 @cache
 def served_schema() -> dict[str, Any]:
-    """The document served at /api/v1/openapi.json."""
+    """The document served at /api/v1/openapi.json (built once, by one thread)."""
     from defectdesk.api.app import api, register_routers
 
     register_routers()  # before the URLs are first resolved, the routers are not yet mounted
-    return copy.deepcopy(dict(api.get_openapi_schema(path_prefix="/api/v1/")))
+    with _SERVED:
+        return copy.deepcopy(dict(api.get_openapi_schema(path_prefix="/api/v1/")))
