@@ -108,7 +108,7 @@ def test_a_marketplace_the_seller_does_not_sell_in_is_404_in_the_api(
 def test_the_api_asks_for_the_marketplace_only_when_ambiguous(two_markets: Any, cast: Any):
     alice = client_for(cast["alice"])
     response = alice.get("/api/v1/sellers/S-1/health")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "CN, US" in response.json()["detail"]
     assert alice.get("/api/v1/sellers/S-1/health?marketplace=CN").json()["marketplace"] == "CN"
     # S-2 sells only in US: no need to name it.
