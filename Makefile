@@ -33,6 +33,10 @@ lint: $(TEST_STAMP)
 typecheck: $(TEST_STAMP)
 	DEFECTDESK_TESTING=1 $(BIN)/mypy src
 
+# The suite runs on every core, a test file per process (files that share a fixed port or a
+# module-wide server stay in one process); PYTEST_ARGS="-n 0" runs it in one process.
+PYTEST_ARGS ?= -n auto --dist loadfile
+
 test: $(TEST_STAMP) lint typecheck
 	DEFECTDESK_TESTING=1 $(BIN)/pytest $(PYTEST_ARGS)
 
