@@ -174,5 +174,161 @@ def test_a_post_of_bad_values_is_shown_back_never_a_500(
     world: dict[str, Any], who: str, url: str, fields: tuple[str, ...], value: str
 ) -> None:
     target = url.format(**world["ids"])
+    before = _state()
     reply = _client(world, who).post(target, dict.fromkeys(fields, value))
     assert reply.status_code < 500, reply.content[:2000]
+    if reply.status_code >= 400:
+        assert _state() == before  # refused: nothing of it was saved
+
+
+# (user, method, page, data, status, what the page says): each bad field named by its message.
+NAMED: list[tuple[str, str, str, dict[str, str], int, tuple[str, ...]]] = [
+    (
+        "alice",
+        "get",
+        "/orders/",
+        {"from": "2026-13-45", "to": "abc", "page": "x"},
+        200,
+        ("“2026-13-45” is not a date; use YYYY-MM-DD.", "“abc” is not a date"),
+    ),
+    (
+        "alice",
+        "get",
+        "/orders/",
+        {"kind": "<b>x</b>", "status": "中文", "fulfillment": "😀", "q": "x" * 200},
+        200,
+        (
+            "Unknown defect kind: &lt;b&gt;x&lt;/b&gt;.",
+            "Unknown status.",
+            "Unknown fulfilment channel.",
+            "The search is too long (at most 128 characters).",
+        ),
+    ),
+    ("alice", "get", "/", {"as_of": "2026-13-45"}, 200, ("as_of is not a date.",)),
+    ("alice", "get", "/", {"as_of": "99999999999999999999999"}, 200, ("as_of is not a date.",)),
+    ("alice", "get", "/", {"as_of": "2099-01-01"}, 200, ("as_of is in the future.",)),
+    (
+        "rita",
+        "get",
+        "/review/stats/",
+        {"days": "99999999999999999999999"},
+        422,
+        ("must be a whole number of days from 1 to 366",),
+    ),
+    ("rita", "get", "/review/stats/", {"days": "=1+1"}, 422, ("from 1 to 366",)),
+    (
+        "rita",
+        "get",
+        "/review/",
+        {"status": "中文", "kind": "1e400"},
+        422,
+        ("is not an open status", "is not a defect kind"),
+    ),
+    (
+        "otto",
+        "get",
+        "/operator/audit/",
+        {"from": "2026-13-45", "appeal": "99999999999999999999999"},
+        422,
+        ("must be a date as YYYY-MM-DD, not &#x27;2026-13-45&#x27;", "must be an appeal number"),
+    ),
+    (
+        "alice",
+        "post",
+        "/settings/tokens/",
+        {"name": "ci\x00"},
+        200,
+        ("Null characters are not allowed.",),
+    ),
+    ("alice", "post", "/settings/users/", {"email": "=1+1"}, 200, ("must be an e-mail address",)),
+    (
+        "alice",
+        "post",
+        "/orders/US/111-0000001-0000001/reply/",
+        {"body": "a\x00b"},
+        200,
+        ("Null characters are not allowed.",),
+    ),
+    ("alice", "post", "/orders/US/111-0000001-0000001/reply/", {"body": " "}, 200, ("is empty",)),
+    (
+        "anon",
+        "post",
+        "/invitations/{invitation}/",
+        {"username": "新人", "password1": "a-long-password-1", "password2": "😀"},
+        200,
+        ("the two passwords differ",),
+    ),
+    (
+        "rita",
+        "post",
+        "/review/appeals/{appeal}/decide/",
+        {"decision": "deny", "deny_reason": "中文", "note": ""},
+        422,
+        ("The denial was not recorded.", "choose the reason of the denial", "write a note"),
+    ),
+    (
+        "rita",
+        "post",
+        "/review/appeals/{appeal}/request-info/",
+        {"question": "why\x00"},
+        422,
+        ("Null characters are not allowed.",),
+    ),
+    (
+        "otto",
+        "post",
+        "/operator/users/",
+        {"username": "x", "kind": "😀"},
+        422,
+        ("choose reviewer, operator or a seller",),
+    ),
+    (
+        "otto",
+        "post",
+        "/operator/marketplaces/",
+        {"code": "U\x00S", "timezone": "UTC", "currency": "USD"},
+        422,
+        ("Null characters are not allowed.",),
+    ),
+    (
+        "otto",
+        "post",
+        "/operator/tokens/",
+        {"name": "ci", "scope": "read\x00"},
+        422,
+        ("Null characters are not allowed.",),
+    ),
+    (
+        "otto",
+        "post",
+        "/operator/webhooks/",
+        {"url": "http://x.example/\x00", "event_types": "message.sent"},
+        422,
+        ("Null characters are not allowed.",),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "who,method,url,data,status,says",
+    NAMED,
+    ids=[f"{n}-{u}" for n, (_, _m, u, *_r) in enumerate(NAMED)],
+)
+def test_each_bad_field_is_named_and_nothing_is_saved(
+    world: dict[str, Any],
+    who: str,
+    method: str,
+    url: str,
+    data: dict[str, str],
+    status: int,
+    says: tuple[str, ...],
+) -> None:
+    before = _state()
+    client = _client(world, who)
+    target = url.format(**world["ids"])
+    reply = _get(client, target, data) if method == "get" else client.post(target, data)
+    assert reply.status_code == status
+    page = reply.content.decode()
+    for text in says:
+        assert text in page
+    assert _state() == before
