@@ -143,6 +143,16 @@ class RequestInfoForm(PageForm):
     seen = TextField()
 
 
+class FileForm(PageForm):
+    """How a merchant's file is served: inline when it is an image, unless download=1."""
+
+    download = TextField()
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.value("download") == "1")
+
+
 class AssignForm(PageForm):
     reviewer = TextField()
     next = TextField()

@@ -51,6 +51,7 @@ from defectdesk.console.forms import (
     STATS_DAYS,
     AssignForm,
     DecisionForm,
+    FileForm,
     QueueFilterForm,
     RequestInfoForm,
     StatsForm,
@@ -431,7 +432,7 @@ def appeal_file(request: HttpRequest, appeal_id: int, file_id: int) -> HttpRespo
     with default_storage.open(item.storage_name, "rb") as handle:
         content = handle.read()
     sniffed = filetype.guess_mime(content)
-    inline = sniffed in INLINE_IMAGES and request.GET.get("download") != "1"
+    inline = sniffed in INLINE_IMAGES and not FileForm(request.GET).wanted
     if inline:
         response = HttpResponse(content, content_type=sniffed)
     else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -83,17 +82,16 @@ def preferences(request: HttpRequest) -> HttpResponse:
     language_form = LanguageForm(request.POST or None, initial={"language": own_language})
     if request.method == "POST" and form.is_valid() and language_form.is_valid():
         try:
-            with transaction.atomic():  # both settings or neither
-                time_zone_set(
-                    actor=Actor(user=request.user),
-                    user=request.user,  # type: ignore[arg-type]
-                    time_zone=form.cleaned_data["time_zone"],
-                )
-                language_set(
-                    actor=Actor(user=request.user),
-                    user=request.user,  # type: ignore[arg-type]
-                    language=language_form.cleaned_data["language"],
-                )
+            time_zone_set(
+                actor=Actor(user=request.user),
+                user=request.user,  # type: ignore[arg-type]
+                time_zone=form.cleaned_data["time_zone"],
+            )
+            language_set(
+                actor=Actor(user=request.user),
+                user=request.user,  # type: ignore[arg-type]
+                language=language_form.cleaned_data["language"],
+            )
         except ValidationFailed as exc:
             target = form if exc.errors[0].field == "time_zone" else language_form
             target.add_error(exc.errors[0].field, str(exc.errors[0].message))
