@@ -119,9 +119,9 @@ class CodesField(forms.Field):
 class IsoDateField(forms.Field):
     """A day as YYYY-MM-DD; anything else (2026-13-45, text) is refused with `invalid`."""
 
-    def __init__(self, *, invalid: str, **kw: Any) -> None:
+    def __init__(self, *, invalid: Any, **kw: Any) -> None:
         super().__init__(required=False, **kw)
-        self.invalid = invalid
+        self.invalid = invalid  # a message with %(value)s, translated when shown
 
     def to_python(self, value: Any) -> date | None:
         text = str(value or "").strip()
@@ -153,17 +153,13 @@ class OrderFilterForm(PageNumberForm):
     status = TextField()
     fulfillment = TextField()
     sort = TextField()
-    from_ = IsoDateField(invalid="")
-    to = IsoDateField(invalid="")
+    from_ = IsoDateField(invalid=gettext_lazy("“%(value)s” is not a date; use YYYY-MM-DD."))
+    to = IsoDateField(invalid=gettext_lazy("“%(value)s” is not a date; use YYYY-MM-DD."))
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
         super().__init__(data, **kwargs)
         # "from" is a Python keyword: the field is declared as from_ and read as "from".
         self.fields["from"] = self.fields.pop("from_")
-        for name in ("from", "to"):
-            field = self.fields[name]
-            assert isinstance(field, IsoDateField)
-            field.invalid = _("“%(value)s” is not a date; use YYYY-MM-DD.")
 
     def clean_q(self) -> str:
         q = str(self.cleaned_data.get("q") or "")
