@@ -113,6 +113,7 @@ password1
 password2
 deny_reason
 seller_role
+download
 _.fontName
 _.wordWrap
 # Jobs registered with the scheduler by name, and functions the tests, the benchmarks and the
