@@ -19,6 +19,7 @@ from tests.test_appeal_support import (  # noqa: F401 - fixtures
     frozen,
     media,
     negative_feedback,
+    png_bytes,
 )
 
 pytestmark = pytest.mark.usefixtures("media", "frozen")
@@ -52,12 +53,15 @@ GETS: list[tuple[str, str, tuple[str, ...]]] = [
     ("alice", "/notifications/", ("page",)),
     ("alice", "/", ("as_of",)),
     ("alice", "/health/appealable/", ("page", "as_of")),
+    ("alice", "/health/order_defect_rate/", ("part", "component", "channel", "as_of", "page")),
     ("alice", "/sellers/", ("q",)),
     ("rita", "/review/", ("status", "kind", "reason", "assigned", "overdue", "recommended", "q")),
     ("rita", "/review/", ("page",)),
     ("rita", "/review/stats/", ("days",)),
     ("otto", "/operator/audit/", ("actor", "seller", "appeal", "action", "from", "to", "page")),
     ("otto", "/operator/stripe/", ("state", "page")),
+    ("otto", "/operator/webhooks/{endpoint}/", ("page",)),
+    ("rita", "/review/appeals/{appeal}/files/{file}/", ("download",)),
 ]
 
 # (user, page, fields, models that must not change when every field is missing)
@@ -91,18 +95,24 @@ POSTS: list[tuple[str, str, tuple[str, ...]]] = [
 
 @pytest.fixture
 def world(cast: dict[str, Any], make_event: Any) -> dict[str, Any]:
-    """An order with a defect and a submitted appeal, a token, an invitation."""
+    """An order with a defect, a submitted appeal with a file, a token, an invitation, a webhook."""
     from defectdesk.accounts.actions import invitation_create, token_create
     from defectdesk.accounts.models import Seller
-    from defectdesk.appeals.actions import appeal_create, appeal_submit
+    from defectdesk.appeals.actions import appeal_attach, appeal_create, appeal_submit
     from defectdesk.core.actors import SYSTEM, Actor
+    from defectdesk.webhooks.actions import webhook_endpoint_register
 
     defect = negative_feedback(make_event)
     appeal = appeal_create(
         actor=cast["alice"], defect=defect, reason="product_review_only", explanation=EXPLANATION
     )
+    appeal_attach(actor=cast["alice"], appeal=appeal, uploads=[("proof.png", png_bytes())])
     appeal_submit(actor=cast["alice"], appeal=appeal)
     token, _ = token_create(actor=SYSTEM, name="ci", seller="S-1")
+    endpoint, _ = webhook_endpoint_register(
+        actor=SYSTEM, url="https://hooks.example.com/dd", event_types=["message.sent"]
+    )
+
     _, key = invitation_create(
         actor=Actor(user=cast["alice"]),
         seller=Seller.objects.get(external_id="S-1"),
@@ -116,6 +126,8 @@ def world(cast: dict[str, Any], make_event: Any) -> dict[str, Any]:
             "token": token.pk,
             "invitation": key,
             "rita_id": cast["rita"].pk,
+            "endpoint": endpoint.pk,
+            "file": appeal.files.get().pk,
         },
     }
 
@@ -150,7 +162,8 @@ def _get(client: Client, url: str, params: dict[str, str]) -> Any:
 def test_a_page_query_of_bad_values_shows_the_page(
     world: dict[str, Any], who: str, url: str, fields: tuple[str, ...], value: str
 ) -> None:
-    reply = _get(_client(world, who), url, dict.fromkeys(fields, value))
+    target = url.format(**world["ids"])
+    reply = _get(_client(world, who), target, dict.fromkeys(fields, value))
     assert reply.status_code in (200, 400, 404, 422), reply.status_code
     if reply.status_code == 422 and "text/html" in reply["Content-Type"]:
         assert "errorlist" in reply.content.decode() or "error" in reply.content.decode()
