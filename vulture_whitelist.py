@@ -105,6 +105,15 @@ handler400
 bad_request
 RequestIdFilter
 clean_language
+
+# Form fields that only Django reads, by name, from what was posted.
+widget
+confirm
+password1
+password2
+deny_reason
+seller_role
+download
 _.fontName
 _.wordWrap
 # Jobs registered with the scheduler by name, and functions the tests, the benchmarks and the

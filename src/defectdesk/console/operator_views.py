@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from defectdesk.accounts.actions import staff_roles_set, token_create, token_revoke, user_create
-from defectdesk.accounts.models import ApiToken, Membership, Seller, StaffRole
+from defectdesk.accounts.models import ApiToken, Membership, StaffRole
 from defectdesk.appeals.actions import actor_of
 from defectdesk.appeals.policy import appeal_policy_errors, appeal_policy_set, appeal_rules_for
 from defectdesk.appeals.rules_policy import (
@@ -33,10 +33,17 @@ from defectdesk.appeals.rules_policy import (
     RULE_MODES,
 )
 from defectdesk.console.access import console_principal, operator_page
+from defectdesk.console.forms import (
+    AuditFilterForm,
+    MarketplaceForm,
+    OperatorTokenForm,
+    OperatorUserForm,
+    UserRolesForm,
+)
 from defectdesk.console.health import account_statuses, marketplace_today
 from defectdesk.console.preview import StatusChanges, policy_preview, status_changes
 from defectdesk.core.actors import Actor
-from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from defectdesk.core.errors import DomainError, FieldError, NotFound
 from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.actions import marketplace_set
@@ -45,6 +52,7 @@ from defectdesk.policy.actions import policy_set
 from defectdesk.policy.metrics import metric_label
 from defectdesk.policy.profile import METRICS, profile_complete, profile_errors
 from defectdesk.policy.selectors import policy_for
+from defectdesk.web.forms import ConfirmForm
 
 AUDIT_PAGE_SIZE = 100
 RULE_LABELS: dict[str, Any] = {
@@ -112,14 +120,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @operator_page
 @require_http_methods(["GET", "POST"])
 def marketplaces(request: HttpRequest) -> HttpResponse:
+    posted = MarketplaceForm(request.POST if request.method == "POST" else None)
     form: dict[str, str] = {}
     errors: dict[str, str] = {}
     status = 200
-    if request.method == "POST":
-        form = {
-            k: request.POST.get(k, "").strip() for k in ("code", "name", "timezone", "currency")
-        }
+    if posted.is_bound:
+        form = posted.typed("code", "name", "timezone", "currency")
         try:
+            if not posted.is_valid():
+                raise posted.refusal(_("The marketplace was not saved."))
+            form = posted.cleaned_data
             market, rebuild = marketplace_set(
                 actor=_actor(request),
                 code=form["code"],
@@ -300,35 +310,21 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
 @operator_page
 @require_http_methods(["GET", "POST"])
 def users(request: HttpRequest) -> HttpResponse:
+    posted = OperatorUserForm(request.POST if request.method == "POST" else None)
     form: dict[str, str] = {}
     errors: dict[str, str] = {}
     status = 200
-    if request.method == "POST":
-        form = {
-            k: request.POST.get(k, "").strip()
-            for k in ("username", "email", "kind", "seller", "seller_role")
-        }
-        kind = form["kind"]
+    if posted.is_bound:
+        form = posted.typed("username", "email", "kind", "seller", "seller_role")
         try:
-            if kind not in ("reviewer", "operator", "seller"):
-                raise ValidationFailed(
-                    _("The user was not created."),
-                    [FieldError("kind", _("choose reviewer, operator or a seller's user"))],
-                )
-            if get_user_model().objects.filter(username=form["username"]).exists():
-                raise ValidationFailed(
-                    _("The user was not created."),
-                    [FieldError("username", _("%(name)r is taken") % {"name": form["username"]})],
-                )
-            if kind == "seller" and not Seller.objects.filter(external_id=form["seller"]).exists():
-                raise ValidationFailed(
-                    _("The user was not created."),
-                    [FieldError("seller", _("no seller %(id)r") % {"id": form["seller"]})],
-                )
+            if not posted.is_valid():
+                raise posted.refusal(_("The user was not created."))
+            form = {k: v for k, v in posted.cleaned_data.items() if k != "password"}
+            kind = form["kind"]
             user = user_create(
                 actor=_actor(request),
                 username=form["username"],
-                password=request.POST.get("password", ""),
+                password=posted.cleaned_data["password"],
                 email=form["email"],
                 seller=form["seller"] if kind == "seller" else None,
                 role=form["seller_role"] if kind == "seller" else None,
@@ -375,12 +371,13 @@ def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
     user = get_user_model().objects.filter(pk=user_id).first()
     if user is None:
         raise Http404(_("No such user."))
+    form = UserRolesForm(request.POST)
     try:
         staff_roles_set(
             actor=_actor(request),
             user=user,  # type: ignore[arg-type]
-            reviewer=request.POST.get("reviewer") == "on",
-            operator=request.POST.get("operator") == "on",
+            reviewer=form.value("reviewer", False),
+            operator=form.value("operator", False),
         )
     except DomainError as exc:
         detail = "; ".join(e.message for e in exc.errors) or exc.detail
@@ -400,14 +397,16 @@ def tokens(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     status = 200
     created: tuple[ApiToken, str] | None = None
-    if request.method == "POST":
+    posted = OperatorTokenForm(request.POST if request.method == "POST" else None)
+    if posted.is_bound:
         form = {
-            "name": request.POST.get("name", "").strip(),
-            "seller": request.POST.get("seller", "").strip(),
-            "read_only": request.POST.get("read_only") == "on",
-            "scopes": request.POST.getlist("scope"),
+            **posted.typed("name", "seller"),
+            "read_only": posted.value("read_only", False),
+            "scopes": posted.value("scope", []),
         }
         try:
+            if not posted.is_valid():
+                raise posted.refusal(_("The token was not created."))
             created = token_create(
                 actor=_actor(request),
                 name=form["name"],
@@ -436,7 +435,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @operator_page
 @require_POST
 def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
-    if request.POST.get("confirm") != "yes":
+    if not ConfirmForm(request.POST).confirmed:
         token = ApiToken.objects.filter(pk=token_id).first()
         if token is None:
             raise Http404(_("No such token."))
@@ -472,24 +471,12 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
 # -- the audit log -------------------------------------------------------------------------
 
 
-def _day(raw: str, field: str, errors: dict[str, str]) -> date | None:
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors[field] = f"must be a date as YYYY-MM-DD, not {raw!r}"
-        return None
-
-
 @operator_page
 @require_GET
 def audit(request: HttpRequest) -> HttpResponse:
-    get = request.GET
-    filters = {
-        k: get.get(k, "").strip() for k in ("actor", "seller", "appeal", "action", "from", "to")
-    }
-    errors: dict[str, str] = {}
+    form = AuditFilterForm(request.GET)
+    filters = form.typed("actor", "seller", "appeal", "action", "from", "to")
+    errors = form.refused
     qs = AuditEvent.objects.select_related("seller").order_by("-occurred_at", "-id")
     if filters["actor"]:
         qs = qs.filter(
@@ -497,27 +484,22 @@ def audit(request: HttpRequest) -> HttpResponse:
         )
     if filters["seller"]:
         qs = qs.filter(seller__external_id=filters["seller"])
-    if filters["appeal"]:
-        if filters["appeal"].isdigit():
-            qs = qs.filter(object_type="appeal", object_id=filters["appeal"])
-        else:
-            errors["appeal"] = "must be an appeal number"
+    if form.value("appeal"):
+        qs = qs.filter(object_type="appeal", object_id=form.value("appeal"))
     if filters["action"]:
         qs = qs.filter(action__startswith=filters["action"])
     tz = timezone.get_current_timezone()
-    first = _day(filters["from"], "from", errors)
-    last = _day(filters["to"], "to", errors)
+    first: date | None = form.value("from")
+    last: date | None = form.value("to")
     if first is not None:
         qs = qs.filter(occurred_at__gte=datetime.combine(first, time.min, tzinfo=tz))
     if last is not None:
         qs = qs.filter(
             occurred_at__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=tz)
         )
-    if first and last and first > last:
-        errors["from"] = "is after to"
     if errors:
         qs = qs.none()
-    page = Paginator(qs, AUDIT_PAGE_SIZE).get_page(get.get("page"))
+    page = Paginator(qs, AUDIT_PAGE_SIZE).get_page(form.page_number)
     query = {k: v for k, v in filters.items() if v}
     context = {
         "page": page,

@@ -18,11 +18,10 @@ from django.utils.translation import gettext as _
 from defectdesk.accounts.models import Seller, StaffRole
 from defectdesk.accounts.roles import Principal
 from defectdesk.appeals.models import Appeal
-from defectdesk.appeals.reasons import CATALOGUE, reason_lookup
+from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.appeals.selectors import appeals_visible_to, review_queue
 from defectdesk.appeals.transitions import REVIEW_STATUSES, Status
 from defectdesk.console.health import SellerHealth, sellers_health
-from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.metrics.version import version_cached
@@ -66,42 +65,6 @@ class QueueFilters:
             "q": self.q,
         }
         return {k: v for k, v in out.items() if v}
-
-
-def queue_filters_parse(params: Any) -> QueueFilters:
-    """Filters from a query string; an unknown value is refused by name."""
-    errors = []
-    status = str(params.get("status", "") or "")
-    if status and status not in REVIEW_STATUSES:
-        errors.append(
-            FieldError(
-                "status",
-                f"{status!r} is not an open status; choose one of "
-                + ", ".join(sorted(REVIEW_STATUSES)),
-            )
-        )
-    kind = str(params.get("kind", "") or "")
-    if kind and kind not in Defect.Kind.values:
-        errors.append(FieldError("kind", f"{kind!r} is not a defect kind"))
-    reason = str(params.get("reason", "") or "")
-    known_reasons = {r.code for reasons in CATALOGUE.values() for r in reasons}
-    if reason and reason not in known_reasons:
-        errors.append(FieldError("reason", f"{reason!r} is not an appeal reason"))
-    assigned = str(params.get("assigned", "") or "").strip()
-    q = str(params.get("q", "") or "").strip()
-    if len(q) > 100:
-        errors.append(FieldError("q", "search for at most 100 characters"))
-    if errors:
-        raise ValidationFailed("The queue filters are not valid.", errors)
-    return QueueFilters(
-        status=status,
-        kind=kind,
-        reason=reason,
-        assigned=assigned,
-        overdue=params.get("overdue") in ("1", "on", "true"),
-        recommended=params.get("recommended") in ("1", "on", "true"),
-        q=q,
-    )
 
 
 def queue_base(principal: Principal) -> QuerySet[Appeal]:

@@ -47,11 +47,19 @@ from defectdesk.console.explain import (
     DENIAL_REASONS,
     defect_reason,
 )
+from defectdesk.console.forms import (
+    STATS_DAYS,
+    AssignForm,
+    DecisionForm,
+    FileForm,
+    QueueFilterForm,
+    RequestInfoForm,
+    StatsForm,
+)
 from defectdesk.console.health import sellers_health
 from defectdesk.console.queue import (
     queue_appeals,
     queue_counts,
-    queue_filters_parse,
     queue_page,
     queue_rows,
     reviewers,
@@ -59,7 +67,7 @@ from defectdesk.console.queue import (
 )
 from defectdesk.console.queuetable import queue_rows_html
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
-from defectdesk.core.errors import DomainError, FieldError, NotFound, ValidationFailed
+from defectdesk.core.errors import DomainError, NotFound
 from defectdesk.core.language import in_sentence
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
@@ -86,8 +94,7 @@ def _appeal_or_404(request: HttpRequest, appeal_id: int) -> Appeal:
         raise Http404(str(exc)) from exc
 
 
-def _back(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or ""
+def _back(target: str, request: HttpRequest, default: str) -> str:
     if target and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
@@ -110,18 +117,15 @@ def queue(request: HttpRequest) -> HttpResponse:
     principal = console_principal(request)
     now = timezone.now()
     me = request.user if request.user.is_authenticated else None
-    status = 200
-    errors: dict[str, str] = {}
-    try:
-        filters = queue_filters_parse(request.GET)
-    except ValidationFailed as exc:
-        errors, status = _errors(exc), 422
-        filters = queue_filters_parse({})
+    form = QueueFilterForm(request.GET)
+    filters = form.filters()
+    errors = form.refused
+    status = 422 if errors else 200
     counts = queue_counts(principal, now, me)  # type: ignore[arg-type]
     appeals = queue_appeals(principal, filters, now, me)  # type: ignore[arg-type]
     unfiltered = not filters.as_query()
     page, shown = queue_page(
-        appeals, request.GET.get("page"), PAGE_SIZE, counts["open"] if unfiltered else None
+        appeals, form.page_number, PAGE_SIZE, counts["open"] if unfiltered else None
     )
     rows = queue_rows(shown, now)
     context = {
@@ -288,9 +292,8 @@ def appeal_page(request: HttpRequest, appeal_id: int) -> HttpResponse:
     return render(request, "console/appeal.html", _appeal_context(request, appeal))
 
 
-def _changed_meanwhile(request: HttpRequest, appeal: Appeal) -> bool:
+def _changed_meanwhile(request: HttpRequest, appeal: Appeal, seen: str) -> bool:
     """Refuse a form filled in against a state that has changed since; say who changed it."""
-    seen = request.POST.get("seen", "")
     if not seen or seen == appeal.status:
         return False
     last = appeal_history(appeal).last()
@@ -329,31 +332,30 @@ def _refused(
 def appeal_decide_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     appeal = _appeal_or_404(request, appeal_id)
     page = reverse("review_appeal", args=[appeal.pk])
-    decision = request.POST.get("decision", "")
-    note = request.POST.get("note", "").strip()
-    form = {"decision": decision, "note": note, "deny_reason": request.POST.get("deny_reason", "")}
+    form = DecisionForm(request.POST)
+    typed = form.typed("decision", "note", "deny_reason")
+    decision = typed["decision"]
     try:
+        if not form.is_valid():
+            raise form.refusal(
+                _("The denial was not recorded.")
+                if decision == "deny"
+                else _("The decision was not recorded.")
+            )
+        note = form.cleaned_data["note"]
         if decision == "deny":
-            code = request.POST.get("deny_reason", "")
-            errors = []
-            if code not in DENIAL_LABELS:
-                errors.append(FieldError("deny_reason", _("choose the reason of the denial")))
-            if not note:
-                errors.append(FieldError("note", _("write a note to the merchant")))
-            if errors:
-                raise ValidationFailed(_("The denial was not recorded."), errors)
             # The note goes to the merchant in the marketplace's language, as the rest of it.
             with translation.override(appeal.marketplace.default_language or "en"):
-                note = f"{DENIAL_LABELS[code]}. {note}"
+                note = f"{DENIAL_LABELS[form.cleaned_data['deny_reason']]}. {note}"
         appeal_decide(
             actor=console_principal(request),
             appeal=appeal,
             decision=decision,
             note=note,
-            seen=request.POST.get("seen", ""),
+            seen=form.cleaned_data["seen"],
         )
     except DomainError as exc:
-        return _refused(request, appeal, exc, form)
+        return _refused(request, appeal, exc, typed)
     done_text = (
         _("Appeal %(id)s approved.") if decision == "approve" else _("Appeal %(id)s denied.")
     )
@@ -366,12 +368,15 @@ def appeal_decide_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
 def appeal_request_info_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     appeal = _appeal_or_404(request, appeal_id)
     page = reverse("review_appeal", args=[appeal.pk])
-    if _changed_meanwhile(request, appeal):
+    form = RequestInfoForm(request.POST)
+    if _changed_meanwhile(request, appeal, form.typed("seen")["seen"]):
         return _see_other(page)
-    question = request.POST.get("question", "")
+    question = str(form.data.get("question", ""))
     try:
+        if not form.is_valid():
+            raise form.refusal(_("The question was not sent."))
         done = appeal_request_info(
-            actor=console_principal(request), appeal=appeal, question=question
+            actor=console_principal(request), appeal=appeal, question=form.cleaned_data["question"]
         )
     except DomainError as exc:
         return _refused(request, appeal, exc, {"question": question})
@@ -391,9 +396,12 @@ def appeal_request_info_view(request: HttpRequest, appeal_id: int) -> HttpRespon
 @require_POST
 def appeal_assign_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     appeal = _appeal_or_404(request, appeal_id)
-    back = _back(request, reverse("review_appeal", args=[appeal.pk]))
-    reviewer = request.POST.get("reviewer", "")
+    form = AssignForm(request.POST)
+    back = _back(form.value("next", ""), request, reverse("review_appeal", args=[appeal.pk]))
+    reviewer: str = form.value("reviewer", "")
     try:
+        if not form.is_valid():
+            raise form.refusal(_("The appeal was not assigned."))
         done = appeal_assign(actor=console_principal(request), appeal=appeal, reviewer=reviewer)
     except DomainError as exc:
         detail = "; ".join(e.message for e in exc.errors) or exc.detail
@@ -424,7 +432,7 @@ def appeal_file(request: HttpRequest, appeal_id: int, file_id: int) -> HttpRespo
     with default_storage.open(item.storage_name, "rb") as handle:
         content = handle.read()
     sniffed = filetype.guess_mime(content)
-    inline = sniffed in INLINE_IMAGES and request.GET.get("download") != "1"
+    inline = sniffed in INLINE_IMAGES and not FileForm(request.GET).wanted
     if inline:
         response = HttpResponse(content, content_type=sniffed)
     else:
@@ -446,13 +454,10 @@ def appeal_file(request: HttpRequest, appeal_id: int, file_id: int) -> HttpRespo
 @reviewer_page
 @require_GET
 def stats(request: HttpRequest) -> HttpResponse:
-    raw = request.GET.get("days", "30")
-    status = 200
-    errors: dict[str, str] = {}
-    if not raw.isdigit() or not 1 <= int(raw) <= 366:
-        errors["days"] = "must be a whole number of days from 1 to 366"
-        status, raw = 422, "30"
-    days = int(raw)
+    form = StatsForm(request.GET)
+    errors = form.error_map()
+    status = 422 if errors else 200
+    days: int = form.value("days", STATS_DAYS)
     now = timezone.now()
     tz = timezone.get_current_timezone()
     last = timezone.localdate(now)

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from defectdesk.console.access import operator_page
+from defectdesk.console.forms import StripeFilterForm
 from defectdesk.ledger.models import StripeDispute
 
 PAGE_SIZE = 100
@@ -17,16 +18,15 @@ PAGE_SIZE = 100
 @require_GET
 def stripe_disputes(request: HttpRequest) -> HttpResponse:
     """Every dispute with Stripe's raw status beside ours; the ones needing a look first."""
-    state = request.GET.get("state", "")
+    form = StripeFilterForm(request.GET)
+    state = form.state_shown
     rows = StripeDispute.objects.select_related("order", "order__marketplace").order_by(
         "-updated_at", "-id"
     )
-    if state in StripeDispute.State.values:
+    if state:
         rows = rows.filter(state=state)
-    else:
-        state = ""
     counts = {s: StripeDispute.objects.filter(state=s).count() for s in StripeDispute.State.values}
-    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(rows, PAGE_SIZE).get_page(form.page_number)
     context = {
         "page": page,
         "state": state,

@@ -16,7 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from defectdesk.appeals.actions import actor_of
 from defectdesk.console.access import console_principal, operator_page
+from defectdesk.console.forms import WebhookEndpointForm
 from defectdesk.core.errors import DomainError, NotFound
+from defectdesk.web.forms import PageNumberForm
 from defectdesk.webhooks.actions import (
     webhook_delivery_resend,
     webhook_endpoint_disable,
@@ -67,14 +69,17 @@ def webhooks(request: HttpRequest) -> HttpResponse:
     errors: dict[str, str] = {}
     status = 200
     created: tuple[WebhookEndpoint, str] | None = None
-    if request.method == "POST":
+    posted = WebhookEndpointForm(request.POST if request.method == "POST" else None)
+    if posted.is_bound:
         form = {
-            "url": request.POST.get("url", ""),
-            "description": request.POST.get("description", ""),
-            "event_types": request.POST.getlist("event_types"),
+            "url": str(posted.data.get("url", "")),
+            "description": str(posted.data.get("description", "")),
+            "event_types": posted.value("event_types", []),
         }
         principal = console_principal(request)
         try:
+            if not posted.is_valid():
+                raise posted.refusal("The endpoint was not registered.")
             created = webhook_endpoint_register(
                 actor=actor_of(principal),
                 principal=principal,
@@ -109,7 +114,8 @@ def webhook_endpoint(request: HttpRequest, endpoint_id: int) -> HttpResponse:
 def _endpoint_page(
     request: HttpRequest, endpoint: WebhookEndpoint, secret: str | None = None
 ) -> HttpResponse:
-    deliveries = Paginator(deliveries_of(endpoint), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    number = PageNumberForm(request.GET).page_number
+    deliveries = Paginator(deliveries_of(endpoint), LOG_PAGE_SIZE).get_page(number)
     attempts: dict[int, list[Any]] = {}
     for attempt in attempts_of(endpoint).filter(
         delivery_id__in=[d.pk for d in deliveries.object_list]

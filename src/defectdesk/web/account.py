@@ -31,7 +31,7 @@ from defectdesk.accounts.selectors import (
     seller_tokens,
 )
 from defectdesk.core.actors import Actor
-from defectdesk.core.errors import DomainError, FieldError, Forbidden, NotFound, ValidationFailed
+from defectdesk.core.errors import DomainError, Forbidden, NotFound
 from defectdesk.messaging.selectors import (
     AtRiskOrder,
     at_risk_orders,
@@ -42,7 +42,15 @@ from defectdesk.messaging.threads import answer_state
 from defectdesk.metrics.version import version_cached
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.selectors import notifications_for
-from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_for
+from defectdesk.web.common import Viewer, base_context, page, viewer_for
+from defectdesk.web.forms import (
+    ConfirmForm,
+    InvitationAcceptForm,
+    InvitationForm,
+    NotificationReadForm,
+    PageNumberForm,
+    TokenForm,
+)
 
 MESSAGE_DAYS = 30
 MESSAGES_SHOWN = 100
@@ -53,7 +61,8 @@ MESSAGES_CACHE_SECONDS = 30
 @page
 def notification_list(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
-    current = Paginator(notifications_for(request.user), 30).get_page(request.GET.get("page"))
+    number = PageNumberForm(request.GET).page_number
+    current = Paginator(notifications_for(request.user), 30).get_page(number)
     return render(
         request,
         "web/notifications.html",
@@ -64,15 +73,14 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 @page
 def notification_read(request: HttpRequest) -> HttpResponse:
-    ids: list[int] = []
-    if request.POST.get("all"):
+    form = NotificationReadForm(request.POST)
+    ids: list[int] = form.value("id", [])
+    if form.value("all", False):
         ids = list(
             notifications_for(request.user)
             .filter(read_at__isnull=True)
             .values_list("pk", flat=True)
         )
-    else:
-        ids = [int(v) for v in request.POST.getlist("id") if v.isdigit()]
     changed = notification_mark_read(user_id=int(request.user.pk or 0), notification_ids=ids)
     messages.success(request, _("%(n)d notification(s) marked as read.") % {"n": changed})
     return redirect("notifications")
@@ -165,23 +173,21 @@ def user_list(request: HttpRequest) -> HttpResponse:
     or any user name exists, so the page tells nobody who has an account (docs/web.md)."""
     viewer = _owner(request)
     assert viewer.seller is not None
-    errors: dict[str, list[str]] = {}
+    form = InvitationForm(request.POST if request.method == "POST" else None)
     typed = {"email": "", "role": Membership.Role.STAFF.value}
-    if request.method == "POST":
-        typed = {
-            "email": request.POST.get("email", "").strip()[:254],
-            "role": request.POST.get("role", ""),
-        }
+    if form.is_bound:
+        typed = {"email": form.value("email", ""), "role": form.value("role", "")}
         try:
-            invitation_create(
-                actor=Actor(user=request.user),
-                seller=viewer.seller,
-                email=typed["email"],
-                role=typed["role"],
-            )
+            if form.is_valid():
+                invitation_create(
+                    actor=Actor(user=request.user),
+                    seller=viewer.seller,
+                    email=typed["email"],
+                    role=typed["role"],
+                )
         except DomainError as exc:
-            errors = field_errors(exc) or {"": [exc.detail]}
-        else:
+            form.refuse(exc)
+        if form.is_valid() and not form.error_lists():
             messages.success(
                 request,
                 _(
@@ -198,7 +204,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
         members=list(seller_members(viewer.seller)),
         invitations=list(seller_invitations(viewer.seller)),
         roles=Membership.Role.choices,
-        errors=errors,
+        errors=form.error_lists(),
         typed=typed,
     )
     return render(request, "web/users.html", context)
@@ -210,29 +216,27 @@ def invitation(request: HttpRequest, key: str) -> HttpResponseBase:
     if found is None:
         return render(request, "web/invitation.html", {"gone": True}, status=404)
     signed_in = request.user.is_authenticated
-    errors: dict[str, list[str]] = {}
+    form = InvitationAcceptForm(
+        request.POST if request.method == "POST" else None, signed_in=signed_in
+    )
     typed_name = ""
-    if request.method == "POST":
-        typed_name = request.POST.get("username", "").strip()[:150]
-        password = request.POST.get("password1", "")
+    if form.is_bound:
+        typed_name = form.value("username", "")
+        membership = None
         try:
-            if not signed_in and password != request.POST.get("password2", ""):
-                raise ValidationFailed(
-                    _("The account was not created."),
-                    [FieldError("password2", _("the two passwords differ"))],
+            if form.is_valid():
+                membership = invitation_accept(
+                    actor=Actor(user=request.user if signed_in else None),
+                    key=key,
+                    user=request.user if signed_in else None,  # type: ignore[arg-type]
+                    username=typed_name,
+                    password=form.cleaned_data["password1"],
                 )
-            membership = invitation_accept(
-                actor=Actor(user=request.user if signed_in else None),
-                key=key,
-                user=request.user if signed_in else None,  # type: ignore[arg-type]
-                username=typed_name,
-                password=password,
-            )
         except NotFound:
             return render(request, "web/invitation.html", {"gone": True}, status=404)
         except DomainError as exc:
-            errors = field_errors(exc) or {"": [exc.detail]}
-        else:
+            form.refuse(exc)
+        if membership is not None:
             seller = found.seller.display_name
             if signed_in:
                 messages.success(
@@ -251,7 +255,7 @@ def invitation(request: HttpRequest, key: str) -> HttpResponseBase:
     context = {
         "invitation": found,
         "signed_in": signed_in,
-        "errors": errors,
+        "errors": form.error_lists(),
         "typed_name": typed_name,
         "role": Membership.Role(found.role).label,
     }
@@ -267,21 +271,22 @@ def invitation(request: HttpRequest, key: str) -> HttpResponseBase:
 def token_list(request: HttpRequest) -> HttpResponse:
     viewer = _owner(request)
     assert viewer.seller is not None
-    errors: dict[str, list[str]] = {}
+    form = TokenForm(request.POST if request.method == "POST" else None)
     raw = ""
     typed_name = ""
-    if request.method == "POST":
-        typed_name = request.POST.get("name", "").strip()[:100]
+    if form.is_bound:
+        typed_name = form.value("name", "")
         try:
-            token, raw = token_create(
-                actor=Actor(user=request.user),
-                name=typed_name,
-                seller=viewer.seller.external_id,
-                read_only=bool(request.POST.get("read_only")),
-            )
+            if form.is_valid():
+                token, raw = token_create(
+                    actor=Actor(user=request.user),
+                    name=typed_name,
+                    seller=viewer.seller.external_id,
+                    read_only=form.cleaned_data["read_only"],
+                )
         except DomainError as exc:
-            errors = field_errors(exc) or {"": [exc.detail]}
-        else:
+            form.refuse(exc)
+        if raw:
             typed_name = ""
             messages.success(request, _("Token “%(name)s” was created.") % {"name": token.name})
     context = base_context(
@@ -289,7 +294,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         "tokens",
         tokens=list(seller_tokens(viewer.seller)),
         raw=raw,
-        errors=errors,
+        errors=form.error_lists(),
         typed_name=typed_name,
     )
     response = render(request, "web/tokens.html", context)
@@ -306,7 +311,7 @@ def token_revoke_view(request: HttpRequest, token_id: int) -> HttpResponse:
     token = seller_tokens(viewer.seller).filter(pk=token_id).first()
     if token is None:
         raise NotFound(_("No such token."))
-    if request.POST.get("confirm") != "yes":
+    if not ConfirmForm(request.POST).confirmed:
         context = base_context(
             viewer,
             "tokens",

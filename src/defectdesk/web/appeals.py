@@ -58,6 +58,7 @@ from defectdesk.core.multipart import sent_file_names
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_at, viewer_for
+from defectdesk.web.forms import AppealListForm, AppealReplyForm, ConfirmForm
 
 Upload = tuple[str, bytes]
 
@@ -455,23 +456,27 @@ def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
     appeal = appeal_for(viewer.principal, appeal_id)
     viewer = viewer_at(viewer, appeal.seller, appeal.marketplace)
-    text = request.POST.get("message", "")
+    form = AppealReplyForm(request.POST)
+    text = str(form.data.get("message", ""))
     uploads = _uploads(request)
-    try:
-        rules = appeal_rules_for(appeal.marketplace_id)
-        _uploads_check(uploads, rules)
-        appeal_reply(actor=viewer.principal, appeal=appeal, message=text, uploads=uploads)
-    except DomainError as exc:
-        if exc.status in (403, 404):
-            raise
+    refused = form.error_lists()  # text that cannot be a message (a NUL character)
+    if not refused:
+        try:
+            rules = appeal_rules_for(appeal.marketplace_id)
+            _uploads_check(uploads, rules)
+            appeal_reply(
+                actor=viewer.principal,
+                appeal=appeal,
+                message=form.cleaned_data["message"],
+                uploads=uploads,
+            )
+        except DomainError as exc:
+            if exc.status in (403, 404):
+                raise
+            refused = _errors(exc)
+    if refused:
         current = appeal_for(viewer.principal, appeal_id)
-        return _status_page(
-            request,
-            viewer,
-            current,
-            reply_text=text,
-            reply_errors=_errors(exc),
-        )
+        return _status_page(request, viewer, current, reply_text=text, reply_errors=refused)
     messages.success(request, _("Your reply was sent; the appeal is back in review."))
     return redirect("appeal", appeal.pk)
 
@@ -480,7 +485,7 @@ def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
 def appeal_withdraw_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     viewer = viewer_for(request)
     appeal = appeal_for(viewer.principal, appeal_id)
-    if request.method != "POST" or request.POST.get("confirm") != "yes":
+    if request.method != "POST" or not ConfirmForm(request.POST).confirmed:
         writer_check(viewer.principal, appeal.seller_id)
         left, most = appeals_left(appeal.defect)
         counted = appeal.submitted_at is not None
@@ -521,10 +526,9 @@ def appeal_withdraw_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
 @page
 def appeal_list(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
-    tab = request.GET.get("tab", "action")
-    if tab not in TABS:
-        tab = "action"
-    page_number = request.GET.get("page")
+    form = AppealListForm(request.GET)
+    tab = form.tab_of(TABS)
+    page_number = form.page_number
 
     # The same for everyone who may see the seller until an appeal or the ledger changes
     # (every appeal action is audited, which changes the data version).
@@ -545,7 +549,7 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
     return render(request, "web/appeal_list.html", context)
 
 
-def _appeal_list_context(viewer: Viewer, tab: str, page_number: str | None) -> dict[str, Any]:
+def _appeal_list_context(viewer: Viewer, tab: str, page_number: int | None) -> dict[str, Any]:
     visible = appeals_visible_to(viewer.principal)
     visible = visible.filter(seller=viewer.seller) if viewer.seller is not None else visible.none()
     if viewer.marketplace is not None:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,16 +11,14 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from defectdesk.accounts.actions import language_set, marketplace_remember, time_zone_set
 from defectdesk.accounts.selectors import language_of, preference_of, sellers_visible_to
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import NotFound, ValidationFailed
-from defectdesk.core.language import language_codes, language_supported
-from defectdesk.core.timeutil import zone
 from defectdesk.web.common import base_context, page, viewer_for
+from defectdesk.web.forms import LanguageForm, MarketplaceSwitchForm, SellerSearchForm, TimeZoneForm
 
 SELLERS_SHOWN = 50
 # Where the switch leads back to: the same section, in the other marketplace.
@@ -34,7 +30,8 @@ SECTIONS = {"health": "home", "orders": "orders", "appeals": "appeals", "message
 def marketplace_switch(request: HttpRequest) -> HttpResponse:
     """Show another marketplace of the seller in view, and remember it for the user."""
     viewer = viewer_for(request)
-    code = str(request.POST.get("marketplace", ""))
+    form = MarketplaceSwitchForm(request.POST)
+    code: str = form.value("marketplace", "")
     market = next((m for m in viewer.marketplaces if m.code == code), None)
     if market is None:
         seller = viewer.seller.external_id if viewer.seller else _("This seller")
@@ -44,7 +41,7 @@ def marketplace_switch(request: HttpRequest) -> HttpResponse:
             % {"seller": seller, "code": code[:16], "names": names}
         )
     marketplace_remember(user=request.user, code=market.code)  # type: ignore[arg-type]
-    target = reverse(SECTIONS.get(str(request.POST.get("next", "")), "home"))
+    target = reverse(SECTIONS.get(form.value("next", ""), "home"))
     query = f"?marketplace={market.code}"
     if viewer.principal.sees_all_sellers and viewer.seller is not None:
         query += f"&seller={viewer.seller.external_id}"
@@ -56,7 +53,7 @@ def marketplace_switch(request: HttpRequest) -> HttpResponse:
 def seller_search(request: HttpRequest) -> HttpResponse:
     """Find a seller by id or name, for staff who see every seller (and merchants with many)."""
     viewer = viewer_for(request)
-    q = str(request.GET.get("q", "")).replace("\x00", "").strip()[:100]
+    q: str = SellerSearchForm(request.GET).value("q", "")
     found = sellers_visible_to(viewer.principal).order_by("external_id")
     if q:
         found = found.filter(Q(external_id__icontains=q) | Q(name__icontains=q))
@@ -72,29 +69,6 @@ def seller_search(request: HttpRequest) -> HttpResponse:
             more=len(rows) > SELLERS_SHOWN,
         ),
     )
-
-
-class TimeZoneForm(forms.Form):
-    time_zone = forms.CharField(
-        label=gettext_lazy("Time zone"),
-        required=False,
-        max_length=64,
-        help_text=gettext_lazy(
-            "An IANA name such as Asia/Shanghai. Leave empty to see each marketplace's own zone."
-        ),
-    )
-
-    def clean_time_zone(self) -> str:
-        name = str(self.cleaned_data.get("time_zone") or "").strip()
-        if name:
-            try:
-                zone(name)
-            except ValueError:
-                raise ValidationError(
-                    _("%(name)s is not a known time zone; use a name such as America/Los_Angeles.")
-                    % {"name": repr(name[:64])}
-                ) from None
-        return name
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -142,19 +116,6 @@ def preferences(request: HttpRequest) -> HttpResponse:
             languages=settings.LANGUAGES,
         ),
     )
-
-
-class LanguageForm(forms.Form):
-    language = forms.CharField(label=gettext_lazy("Language"), required=False, max_length=32)
-
-    def clean_language(self) -> str:
-        code = str(self.cleaned_data.get("language") or "").strip()
-        if code and not language_supported(code):
-            raise ValidationError(
-                _("%(name)s is not a language of DefectDesk; choose one of %(codes)s.")
-                % {"name": repr(code[:32]), "codes": ", ".join(language_codes())}
-            )
-        return language_supported(code) if code else ""
 
 
 def _safe_next(request: HttpRequest, target: str) -> str:

@@ -12,10 +12,9 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from defectdesk.core.errors import DomainError
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
-from defectdesk.metrics.health import Scope, metric_history, parse_day, scope_for, seller_health
+from defectdesk.metrics.health import Scope, metric_history, scope_for, seller_health
 from defectdesk.metrics.today import today_mark
 from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.metrics import metric_label
@@ -23,6 +22,7 @@ from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
 from defectdesk.web.common import base_context, page, viewer_for
 from defectdesk.web.explainers import metric_changes, metric_rolloff
+from defectdesk.web.forms import AsOfForm
 from defectdesk.web.metriclinks import appealable_url, metric_list_url
 from defectdesk.web.pagecache import Body, cached_page
 
@@ -204,16 +204,11 @@ def account_health(request: HttpRequest) -> HttpResponse:
         )
         return Scope(seller, found.marketplace, found.policy)
 
-    try:
-        scope = scope_of(viewer.marketplace.code)
-        today = scope.today
-        as_of = parse_day(request.GET.get("as_of"), "as_of", today, today)
-    except DomainError as exc:
-        if exc.status == 404:
-            raise
-        error = " ".join([str(exc), *(e.message for e in exc.errors)])
-        scope = scope_of(viewer.marketplace.code)
-        as_of = today = scope.today
+    scope = scope_of(viewer.marketplace.code)
+    today = scope.today
+    form = AsOfForm(request.GET, today=today)
+    as_of = form.day
+    error = " ".join(form.error_lists().get("as_of", []))
     first = version_cached(
         "web:first-order",
         (seller.pk, scope.marketplace.pk),

@@ -20,7 +20,7 @@ from defectdesk.appeals.standing import appealable_defects
 from defectdesk.core.errors import BadRequest
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
-from defectdesk.metrics.health import Scope, metric_history, parse_day, seller_health
+from defectdesk.metrics.health import Scope, metric_history, seller_health
 from defectdesk.metrics.lists import ListSpec, default_part, list_number, list_spec, listed
 from defectdesk.policy.metrics import metric_label
 from defectdesk.policy.profile import METRICS
@@ -28,6 +28,7 @@ from defectdesk.policy.selectors import policy_for
 from defectdesk.web.charts import ChartPoint, chart_svg
 from defectdesk.web.common import Viewer, base_context, page, viewer_for
 from defectdesk.web.explainers import metric_changes, metric_rolloff
+from defectdesk.web.forms import AsOfForm, MetricListForm, PageNumberForm
 from defectdesk.web.metriclinks import appealable_url, metric_list_url
 
 PAGE_SIZE = 50
@@ -63,7 +64,7 @@ def _scope(request: HttpRequest, viewer: Viewer, errors: list[str]) -> Scope | N
     return Scope(viewer.seller, viewer.marketplace, policy_for(viewer.marketplace.pk))
 
 
-def _day(request: HttpRequest, scope: Scope, errors: list[str]) -> tuple[date, date | None]:
+def _day(form: AsOfForm, scope: Scope, errors: list[str]) -> tuple[date, date | None]:
     """The day asked for (today when it is not valid, with the reason) and the first order's."""
     today = scope.today
     first = (
@@ -72,11 +73,11 @@ def _day(request: HttpRequest, scope: Scope, errors: list[str]) -> tuple[date, d
         .values_list("order_date", flat=True)
         .first()
     )
-    try:
-        day = parse_day(request.GET.get("as_of"), "as_of", today, today)
-    except BadRequest as exc:
-        errors.append(" ".join([str(exc), *(e.message for e in exc.errors)]))
+    refused = form.error_lists().get("as_of")
+    if refused:
+        errors.extend(refused)
         return today, first
+    day = form.day
     if first is not None and day < first:
         errors.append(
             _(
@@ -170,15 +171,12 @@ def metric_list(request: HttpRequest, metric: str) -> HttpResponse:
     if scope is None:
         context["markets"] = _markets(viewer)
         return render(request, "web/metric.html", context)
-    day, first = _day(request, scope, errors)
+    form = MetricListForm(request.GET, today=scope.today)
+    day, first = _day(form, scope, errors)
+    parts = ("part", "component", "channel")
+    errors.extend(m for name in parts for m in form.error_lists().get(name, []))
     try:
-        spec = list_spec(
-            scope,
-            metric,
-            request.GET.get("part") or None,
-            request.GET.get("component") or None,
-            request.GET.get("channel") or None,
-        )
+        spec = list_spec(scope, metric, *(form.value(name, "") or None for name in parts))
     except BadRequest as exc:
         errors.append(" ".join([str(exc), *(e.message for e in exc.errors)]))
         spec = list_spec(scope, metric, default_part(scope, metric))
@@ -198,7 +196,7 @@ def metric_list(request: HttpRequest, metric: str) -> HttpResponse:
 
     items = listed(scope, spec, day)
     paginator = Paginator(items, PAGE_SIZE)
-    current = paginator.get_page(request.GET.get("page"))
+    current = paginator.get_page(form.page_number)
     rows = list_rows(viewer.principal, scope, spec, day, list(current.object_list), timezone.now())
     history = metric_history(scope, metric, day - timedelta(days=TREND_DAYS - 1), day)
     points = [
@@ -257,7 +255,7 @@ def appealable(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     found = appealable_defects(viewer.principal, scope.seller, scope.marketplace, now)
     paginator = Paginator(found, PAGE_SIZE)
-    current = paginator.get_page(request.GET.get("page"))
+    current = paginator.get_page(PageNumberForm(request.GET).page_number)
     labels = dict(Defect.Kind.choices)
     context.update(
         scope=scope,

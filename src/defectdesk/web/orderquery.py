@@ -1,4 +1,4 @@
-"""The order list's search, filters and sort, parsed from the query string."""
+"""The order list's search, filters and sort (parsed by `web.forms.OrderFilterForm`)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import QuerySet
-from django.http import QueryDict
-from django.utils.translation import gettext as _
 
 from defectdesk.defects.models import Defect
 from defectdesk.defects.selectors import orders_matching
@@ -51,55 +49,6 @@ class OrderFilters:
             or self.date_to
             or self.fulfillment
         )
-
-
-def _day(params: QueryDict, name: str, errors: dict[str, str]) -> date | None:
-    raw = params.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = _("“%(value)s” is not a date; use YYYY-MM-DD.") % {"value": raw[:40]}
-        return None
-
-
-def filters_parse(params: QueryDict) -> OrderFilters:
-    """The filters in the query string; a bad value is ignored and named in `errors`."""
-    errors: dict[str, str] = {}
-    q = params.get("q", "").strip()
-    if len(q) > MAX_QUERY:
-        errors["q"] = _("The search is too long (at most %(n)d characters).") % {"n": MAX_QUERY}
-        q = q[:MAX_QUERY]
-    kinds = [k for k in params.getlist("kind") if k]
-    unknown = [k for k in kinds if k not in KINDS]
-    if unknown:
-        errors["kind"] = _("Unknown defect kind: %(kinds)s.") % {"kinds": ", ".join(unknown)[:80]}
-    status = params.get("status", "")
-    if status and status not in STATUSES:
-        errors["status"] = _("Unknown status.")
-        status = ""
-    fulfillment = params.get("fulfillment", "")
-    if fulfillment and fulfillment not in FULFILMENTS:
-        errors["fulfillment"] = _("Unknown fulfilment channel.")
-        fulfillment = ""
-    sort = params.get("sort", "-placed")
-    if sort not in SORTS:
-        sort = "-placed"
-    date_from, date_to = _day(params, "from", errors), _day(params, "to", errors)
-    if date_from and date_to and date_from > date_to:
-        errors["to"] = _("The end date is before the start date.")
-    return OrderFilters(
-        q=q,
-        problem=params.get("problem") in ("1", "true", "on"),
-        kinds=[k for k in kinds if k in KINDS],
-        status=status,
-        date_from=date_from,
-        date_to=date_to,
-        fulfillment=fulfillment,
-        sort=sort,
-        errors=errors,
-    )
 
 
 def filters_apply(

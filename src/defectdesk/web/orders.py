@@ -39,9 +39,10 @@ from defectdesk.messaging.threads import answer_state
 from defectdesk.metrics.version import version_cached
 from defectdesk.policy.kinds import DEFECT_KINDS, kind_text
 from defectdesk.policy.selectors import policy_for
-from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_at, viewer_for
+from defectdesk.web.common import Viewer, base_context, page, viewer_at, viewer_for
 from defectdesk.web.csvsafe import csv_cell
-from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply, filters_parse
+from defectdesk.web.forms import OrderFilterForm, OrderReplyForm
+from defectdesk.web.orderquery import FULFILMENTS, OrderFilters, filters_apply
 from defectdesk.web.ordertable import order_rows_html
 from defectdesk.web.pagecache import Body, cached_page
 from defectdesk.web.timeline import event_detail
@@ -128,7 +129,7 @@ class Listing:
         return self.number + 1
 
 
-def _listing(viewer: Viewer, filters: OrderFilters, page_number: str | None) -> Listing:
+def _listing(viewer: Viewer, filters: OrderFilters, page_number: int | None) -> Listing:
     orders = _orders(viewer, filters).only(
         "id",
         "order_ref",
@@ -161,8 +162,9 @@ def _listing(viewer: Viewer, filters: OrderFilters, page_number: str | None) -> 
 @page
 def order_list(request: HttpRequest) -> HttpResponse:
     viewer = viewer_for(request)
-    filters = filters_parse(request.GET)
-    page_number = request.GET.get("page")
+    form = OrderFilterForm(request.GET)
+    filters = form.filters()
+    page_number = form.page_number
 
     def render_body() -> Body:
         listing = _listing(viewer, filters, page_number)
@@ -249,7 +251,7 @@ def _export_rows(orders: Any) -> Iterator[list[str]]:
 @page
 def order_export(request: HttpRequest) -> StreamingHttpResponse:
     viewer = viewer_for(request)
-    filters = filters_parse(request.GET)
+    filters = OrderFilterForm(request.GET).filters()
     writer = csv.writer(_Echo())
     stream = (writer.writerow(row) for row in _export_rows(_orders(viewer, filters)))
     name = f"orders-{viewer.seller.external_id if viewer.seller else 'none'}-"
@@ -347,14 +349,22 @@ def order_reply(request: HttpRequest, marketplace: str, order_ref: str) -> HttpR
     """Answer the buyer on this order (a `message.sent` event); errors show by the field."""
     viewer = viewer_for(request)
     order = order_for(viewer.principal, marketplace, order_ref)
-    body = request.POST.get("body", "")
+    form = OrderReplyForm(request.POST)
+    body = str(form.data.get("body", ""))
     try:
-        message_reply(
-            actor=Actor(user=request.user), principal=viewer.principal, order=order, body=body
-        )
+        if form.is_valid():
+            message_reply(
+                actor=Actor(user=request.user),
+                principal=viewer.principal,
+                order=order,
+                body=form.cleaned_data["body"],
+            )
     except ValidationFailed as exc:
-        found = field_errors(exc)
-        shown = {"body": [m for ms in found.values() for m in ms] or [str(exc)]}
+        form.refuse(exc)
+    if not form.is_valid() or form.error_lists():
+        # Every message shows under the reply box, whichever field the action named.
+        found = form.error_lists()
+        shown = {"body": [m for ms in found.values() for m in ms]}
         return _order_page(request, viewer, order, reply=body, reply_errors=shown)
     messages.success(request, _("Your reply was sent to the buyer."))
     return redirect(reverse("order", args=[order.marketplace.code, order.order_ref]))
