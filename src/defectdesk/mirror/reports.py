@@ -371,6 +371,29 @@ def _envelope(
     }
 
 
+def _settled_case(
+    where: tuple[datetime, AmazonSite, str, str],
+    *,
+    case: dict[str, Any],
+    amount: Decimal,
+    detail: str,
+    filed: tuple[str, str],
+    decided: tuple[str, str],
+    outcome: str,
+) -> list[dict[str, Any]]:
+    """A claim or chargeback the finances show already settled against the seller: its filing
+    (with the amount debited, when there is one) and its decision, both at the posting time.
+    `where` is (posted, site, seller, order); `filed` and `decided` are (event id, type)."""
+    posted, site, seller, ref = where
+    filing = {**case, "reason": "other", "detail": detail}
+    if amount:
+        filing["amount"] = _money(amount)
+    return [
+        _envelope(*filed, posted, site, seller, ref, filing),
+        _envelope(*decided, posted, site, seller, ref, {**case, "outcome": outcome}),
+    ]
+
+
 CANCELLED = {"cancelled", "canceled", "storniert", "キャンセル", "annulée", "cancelado"}
 PENDING = {"pending", "保留中", "ausstehend"}
 CHANNELS = {
@@ -750,68 +773,27 @@ def finances_read(records: list[Any], site: AmazonSite, seller: str) -> Parsed:
                         )
                     )
                 elif kind == "claim":
-                    claim: dict[str, Any] = {"claim_id": f"amz-atoz-{ref}", **common}
-                    filed = {
-                        **claim,
-                        "reason": "other",
-                        "detail": "granted and debited to the seller",
-                    }
-                    if amount:
-                        filed["amount"] = _money(amount)
-                    out.events.append(
-                        _envelope(
-                            f"amz-{ref}-claim-finances",
-                            "claim.filed",
-                            posted,
-                            site,
-                            seller,
-                            ref,
-                            filed,
-                        )
-                    )
-                    out.events.append(
-                        _envelope(
-                            f"amz-{ref}-claim-granted-{stamp}",
-                            "claim.decided",
-                            posted,
-                            site,
-                            seller,
-                            ref,
-                            {**claim, "outcome": "granted_seller_funded"},
+                    out.events.extend(
+                        _settled_case(
+                            (posted, site, seller, ref),
+                            case={"claim_id": f"amz-atoz-{ref}", **common},
+                            amount=amount,
+                            detail="granted and debited to the seller",
+                            filed=(f"amz-{ref}-claim-finances", "claim.filed"),
+                            decided=(f"amz-{ref}-claim-granted-{stamp}", "claim.decided"),
+                            outcome="granted_seller_funded",
                         )
                     )
                 else:
-                    chargeback: dict[str, Any] = {
-                        "chargeback_id": f"amz-cb-{ref}-{stamp}",
-                        **common,
-                    }
-                    filed = {
-                        **chargeback,
-                        "reason": "other",
-                        "detail": "lost and debited to the seller",
-                    }
-                    if amount:
-                        filed["amount"] = _money(amount)
-                    out.events.append(
-                        _envelope(
-                            f"amz-{ref}-chargeback-{stamp}",
-                            "chargeback.filed",
-                            posted,
-                            site,
-                            seller,
-                            ref,
-                            filed,
-                        )
-                    )
-                    out.events.append(
-                        _envelope(
-                            f"amz-{ref}-chargeback-lost-{stamp}",
-                            "chargeback.decided",
-                            posted,
-                            site,
-                            seller,
-                            ref,
-                            {**chargeback, "outcome": "lost"},
+                    out.events.extend(
+                        _settled_case(
+                            (posted, site, seller, ref),
+                            case={"chargeback_id": f"amz-cb-{ref}-{stamp}", **common},
+                            amount=amount,
+                            detail="lost and debited to the seller",
+                            filed=(f"amz-{ref}-chargeback-{stamp}", "chargeback.filed"),
+                            decided=(f"amz-{ref}-chargeback-lost-{stamp}", "chargeback.decided"),
+                            outcome="lost",
                         )
                     )
                 days.append(posted.astimezone(tz).date())
