@@ -177,6 +177,34 @@ def _locked(case: MirrorCase | int) -> MirrorCase:
     return found
 
 
+def _case_audited(who: Actor, case: MirrorCase, verb: str, before: str, **details: Any) -> None:
+    """Audit a request's move from `before` to its current status as `mirror.case_<verb>`."""
+    audit_record(
+        actor=who,
+        action=f"mirror.case_{verb}",
+        object_type="mirror_case",
+        object_id=case.pk,
+        seller_id=case.seller_id,
+        from_state=before,
+        to_state=case.status,
+        **details,
+    )
+
+
+def _case_saved(who: Actor, case: MirrorCase, verb: str, before: str, **details: Any) -> None:
+    """Save a request's new state and audit the change (see `_case_audited`)."""
+    case.save()
+    _case_audited(who, case, verb, before, **details)
+
+
+def _ingested(event: dict[str, Any], refused: str) -> None:
+    """Put one event built here into the ledger; ValidationFailed(`refused`, its errors) if the
+    ledger refuses it."""
+    result = events_ingest([Candidate(0, event)])
+    if result.rejected:
+        raise ValidationFailed(refused, list(result.rejected[0].errors))
+
+
 def case_open(
     *,
     actor: Caller,
@@ -251,17 +279,7 @@ def case_edit(*, actor: Caller, case: MirrorCase | int, body: Any) -> MirrorCase
         before = locked.status
         locked.status = Status.PREPARED
         locked.updated_at = timezone.now()
-        locked.save()
-        audit_record(
-            actor=who,
-            action="mirror.case_edit",
-            object_type="mirror_case",
-            object_id=locked.pk,
-            seller_id=locked.seller_id,
-            from_state=before,
-            to_state=locked.status,
-            data={"chars": len(locked.body)},
-        )
+        _case_saved(who, locked, "edit", before, data={"chars": len(locked.body)})
     return locked
 
 
@@ -275,16 +293,7 @@ def case_export(*, actor: Caller, case: MirrorCase | int) -> MirrorCase:
             return locked
         locked.status = Status.EXPORTED
         locked.exported_at = locked.updated_at = timezone.now()
-        locked.save()
-        audit_record(
-            actor=who,
-            action="mirror.case_export",
-            object_type="mirror_case",
-            object_id=locked.pk,
-            seller_id=locked.seller_id,
-            from_state=Status.PREPARED,
-            to_state=Status.EXPORTED,
-        )
+        _case_saved(who, locked, "export", Status.PREPARED)
     return locked
 
 
@@ -339,14 +348,11 @@ def case_record(
             locked.amazon_deadline = None
         locked.save()
         effect = _approval_effect(locked, who, now) if outcome == Status.APPROVED else ""
-        audit_record(
-            actor=who,
-            action=f"mirror.case_{outcome}",
-            object_type="mirror_case",
-            object_id=locked.pk,
-            seller_id=locked.seller_id,
-            from_state=before,
-            to_state=outcome,
+        _case_audited(
+            who,
+            locked,
+            outcome,
+            before,
             note=text,
             data={
                 "decided_by": "amazon" if outcome in (Status.APPROVED, Status.DENIED) else "",
@@ -392,10 +398,7 @@ def _approval_effect(case: MirrorCase, who: Actor, now: datetime) -> str:
         "order": case.order_ref,
         "data": data,
     }
-    result = events_ingest([Candidate(0, event)])
-    if result.rejected:
-        errors = result.rejected[0].errors
-        raise ValidationFailed("Amazon's approval could not be recorded.", list(errors))
+    _ingested(event, "Amazon's approval could not be recorded.")
     return kind
 
 
@@ -473,24 +476,18 @@ def hidden_fact_enter(
                 data["respond_by"] = deadline.isoformat()
             if ref:
                 data["reference"] = ref
-            result = events_ingest(
-                [
-                    Candidate(
-                        0,
-                        {
-                            "id": event_id,
-                            "type": "claim.filed" if claim else "chargeback.filed",
-                            "occurred_at": at.isoformat(),
-                            "marketplace": account.marketplace.code,
-                            "seller": account.seller.external_id,
-                            "order": order,
-                            "data": data,
-                        },
-                    )
-                ]
+            _ingested(
+                {
+                    "id": event_id,
+                    "type": "claim.filed" if claim else "chargeback.filed",
+                    "occurred_at": at.isoformat(),
+                    "marketplace": account.marketplace.code,
+                    "seller": account.seller.external_id,
+                    "order": order,
+                    "data": data,
+                },
+                "Nothing was entered.",
             )
-            if result.rejected:
-                raise ValidationFailed("Nothing was entered.", list(result.rejected[0].errors))
             fact.event_id = event_id
             fact.save(update_fields=["event_id"])
         else:
@@ -524,15 +521,11 @@ def _info_requested(
     if ref:
         case.amazon_reference = ref
     case.updated_at = timezone.now()
-    case.save()
-    audit_record(
-        actor=who,
-        action="mirror.case_info_requested",
-        object_type="mirror_case",
-        object_id=case.pk,
-        seller_id=case.seller_id,
-        from_state=Status.SUBMITTED,
-        to_state=Status.INFO_REQUESTED,
+    _case_saved(
+        who,
+        case,
+        "info_requested",
+        Status.SUBMITTED,
         data={"deadline": deadline.isoformat() if deadline else None},
     )
 
