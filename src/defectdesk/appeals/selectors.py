@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from defectdesk.accounts.roles import Principal, principal_for_user
+from defectdesk.accounts.roles import Who, principal_of
 from defectdesk.appeals.models import Appeal, AppealFile
 from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.rules_policy import AppealRules
@@ -20,22 +19,13 @@ from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
 from defectdesk.ledger.models import Event
 from defectdesk.ledger.selectors import order_events
 
-Who = Principal | AbstractBaseUser | AnonymousUser | None
-
-
-def principal_of(who: Who) -> Principal:
-    return who if isinstance(who, Principal) else principal_for_user(who)
-
 
 def appeals_visible_to(who: Who) -> QuerySet[Appeal]:
     """Every appeal for marketplace staff; a merchant's own sellers' appeals otherwise."""
-    principal = principal_of(who)
     qs = Appeal.objects.select_related(
         "defect", "defect__order", "seller", "marketplace", "assigned_to"
     )
-    if principal.sees_all_sellers:
-        return qs
-    return qs.filter(seller_id__in=principal.seller_ids())
+    return principal_of(who).seller_scoped(qs)
 
 
 def appeal_for(who: Who, appeal_id: int) -> Appeal:
@@ -57,11 +47,8 @@ def appeal_file_for(who: Who, appeal_id: int, file_id: int) -> AppealFile:
 
 def defect_for_appeal(who: Who, defect_id: int) -> Defect:
     """A defect the principal may see (404 for an unknown or foreign one)."""
-    principal = principal_of(who)
     qs = Defect.objects.select_related("order", "seller", "marketplace")
-    if not principal.sees_all_sellers:
-        qs = qs.filter(seller_id__in=principal.seller_ids())
-    defect = qs.filter(pk=defect_id).first()
+    defect = principal_of(who).seller_scoped(qs).filter(pk=defect_id).first()
     if defect is None:
         raise NotFound(f"Defect {defect_id} not found.")
     return defect

@@ -10,11 +10,8 @@ from defectdesk.mirror.models import MirrorAccount, MirrorCase, RawDocument
 
 
 def accounts_visible_to(who: Who) -> QuerySet[MirrorAccount]:
-    principal = principal_of(who)
     qs = MirrorAccount.objects.select_related("seller", "marketplace").order_by("site", "id")
-    if principal.sees_all_sellers:
-        return qs
-    return qs.filter(seller_id__in=principal.seller_ids())
+    return principal_of(who).seller_scoped(qs)
 
 
 def account_for(who: Who, account_id: int) -> MirrorAccount:
@@ -25,11 +22,8 @@ def account_for(who: Who, account_id: int) -> MirrorAccount:
 
 
 def cases_visible_to(who: Who) -> QuerySet[MirrorCase]:
-    principal = principal_of(who)
     qs = MirrorCase.objects.select_related("account", "marketplace", "seller", "defect")
-    if principal.sees_all_sellers:
-        return qs
-    return qs.filter(seller_id__in=principal.seller_ids())
+    return principal_of(who).seller_scoped(qs)
 
 
 def case_for(who: Who, case_id: int) -> MirrorCase:
