@@ -252,7 +252,7 @@ def invitation_create(
     if errors:
         raise ValidationFailed("The invitation was not sent.", errors)
     raw = secrets.token_urlsafe(32)
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    user = actor.signed_in
     with transaction.atomic():
         invitation = Invitation.objects.create(
             seller=seller,
@@ -400,7 +400,7 @@ def token_create(
     if errors:
         raise ValidationFailed(_("The token was not created."), errors)
     raw, prefix = token_generate()
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    user = actor.signed_in
     with transaction.atomic():
         token = ApiToken.objects.create(
             name=name.strip(),

@@ -152,7 +152,7 @@ def mirror_account_create(
             amazon_marketplace_id=spec.marketplace_id,
             selling_partner_id=partner,
             created_at=timezone.now(),
-            created_by=who.user if who.user is not None and who.user.is_authenticated else None,  # type: ignore[misc]
+            created_by=who.signed_in,  # type: ignore[misc]
         )
         audit_record(
             actor=who,
@@ -238,7 +238,7 @@ def case_open(
                 due_at=due_at,
                 created_at=now,
                 updated_at=now,
-                created_by=who.user if who.user is not None and who.user.is_authenticated else None,  # type: ignore[misc]
+                created_by=who.signed_in,  # type: ignore[misc]
             )
             audit_record(
                 actor=who,
