@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,8 +29,10 @@ from defectdesk.core.errors import (
     ValidationFailed,
 )
 from defectdesk.defects.models import Defect
+from defectdesk.ledger.fold import OrderState
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.ledger.models import Marketplace
+from defectdesk.mirror import packets
 from defectdesk.mirror.models import HiddenFact, MirrorAccount, MirrorCase
 from defectdesk.mirror.profile import SITES, amazon_rules
 from defectdesk.mirror.reports import ORDER_ID
@@ -462,34 +465,7 @@ def hidden_fact_enter(
             created_by_label=who.label,
         )
         if kind != HiddenFact.Kind.INFO_REQUEST:
-            claim = kind == HiddenFact.Kind.A_TO_Z_CLAIM
-            key = ref or order
-            event_id = f"amz-entered-{'claim' if claim else 'chargeback'}-{order}-{key}"[:128]
-            data: dict[str, Any] = {
-                "claim_id" if claim else "chargeback_id": (
-                    f"amz-atoz-{order}" if claim else f"amz-cb-entered-{key}"
-                )[:128],
-                "reason": reason,
-                "source": "amazon:entered",
-            }
-            if deadline is not None:
-                data["respond_by"] = deadline.isoformat()
-            if ref:
-                data["reference"] = ref
-            _ingested(
-                {
-                    "id": event_id,
-                    "type": "claim.filed" if claim else "chargeback.filed",
-                    "occurred_at": at.isoformat(),
-                    "marketplace": account.marketplace.code,
-                    "seller": account.seller.external_id,
-                    "order": order,
-                    "data": data,
-                },
-                "Nothing was entered.",
-            )
-            fact.event_id = event_id
-            fact.save(update_fields=["event_id"])
+            _dispute_entered(fact, account, reason, deadline, at)
         else:
             _info_requested(who, account, order, deadline, ref)
         audit_record(
@@ -502,6 +478,46 @@ def hidden_fact_enter(
             data={"order": order, "reason": fact.reason, "event": fact.event_id},
         )
     return fact
+
+
+def _dispute_entered(
+    fact: HiddenFact,
+    account: MirrorAccount,
+    reason: Any,
+    deadline: datetime | None,
+    at: datetime,
+) -> None:
+    """An entered claim or chargeback becomes its `.filed` event in the ledger; the fact keeps
+    the event's id. ValidationFailed if the ledger refuses it."""
+    claim = fact.kind == HiddenFact.Kind.A_TO_Z_CLAIM
+    order, ref = fact.order_ref, fact.reference
+    key = ref or order
+    event_id = f"amz-entered-{'claim' if claim else 'chargeback'}-{order}-{key}"[:128]
+    data: dict[str, Any] = {
+        "claim_id" if claim else "chargeback_id": (
+            f"amz-atoz-{order}" if claim else f"amz-cb-entered-{key}"
+        )[:128],
+        "reason": reason,
+        "source": "amazon:entered",
+    }
+    if deadline is not None:
+        data["respond_by"] = deadline.isoformat()
+    if ref:
+        data["reference"] = ref
+    _ingested(
+        {
+            "id": event_id,
+            "type": "claim.filed" if claim else "chargeback.filed",
+            "occurred_at": at.isoformat(),
+            "marketplace": account.marketplace.code,
+            "seller": account.seller.external_id,
+            "order": order,
+            "data": data,
+        },
+        "Nothing was entered.",
+    )
+    fact.event_id = event_id
+    fact.save(update_fields=["event_id"])
 
 
 def _info_requested(
@@ -543,6 +559,84 @@ def _respond_by(account: MirrorAccount, order: str, kind: str) -> datetime | Non
     return fact.deadline if fact is not None else None
 
 
+def _feedback_removal(
+    defect: Defect, state: OrderState, criterion: Any, now: datetime, tz: ZoneInfo
+) -> tuple[str, packets.Draft]:
+    """A removal request for negative feedback, if it meets the criterion named (Refusal if
+    not, or if it is too old)."""
+    rules = amazon_rules()
+    feedback = state.feedback.get(defect.source_key)
+    if feedback is None or not feedback.postings:
+        raise Conflict("The feedback is not in your data any more.")
+    first, latest = feedback.postings[0], feedback.postings[-1]
+    code = criterion if isinstance(criterion, str) else ""
+    packets.feedback_removal_check(
+        criterion=code,
+        comment=latest.comment or "",
+        fulfillment=state.fulfillment,
+        posted_at=first.at,
+        now=now,
+        rules=rules,
+    )
+    draft = packets.feedback_removal_draft(
+        order_ref=state.order_ref,
+        criterion=code,
+        comment=latest.comment or "",
+        rating=latest.rating,
+        posted_at=first.at,
+        tz=tz,
+        rules=rules,
+    )
+    return MirrorCase.Kind.FEEDBACK_REMOVAL, draft
+
+
+def _a_to_z_answer(
+    account: MirrorAccount, defect: Defect, state: OrderState, now: datetime, tz: ZoneInfo
+) -> tuple[str, packets.Draft]:
+    """The response to an open A-to-z claim; once it was decided against the seller, the
+    appeal of that decision (Refusal after Amazon's appeal window)."""
+    rules = amazon_rules()
+    claim = state.claims.get(defect.source_key)
+    filed = claim.filed_at if claim else None
+    reason = (claim.reason if claim else None) or "other"
+    draft = packets.a_to_z_response_draft(
+        state=state,
+        reason=reason,
+        filed_at=filed,
+        respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.A_TO_Z_CLAIM),
+        tz=tz,
+        rules=rules,
+    )
+    kind: str = MirrorCase.Kind.A_TO_Z_RESPONSE
+    decided = claim.decisions[-1] if claim and claim.decisions else None
+    if decided is not None and decided.outcome == "granted_seller_funded":
+        # Decided against the seller: what is left is an appeal, 30 days from then.
+        kind = MirrorCase.Kind.DEFECT_APPEAL
+        draft.due_at = decided.at + timedelta(days=rules.a_to_z_appeal_days)
+        if draft.due_at < now:
+            raise packets.Refusal(
+                f"Amazon takes an appeal of an A-to-z decision within "
+                f"{rules.a_to_z_appeal_days} days; this one was decided on "
+                f"{decided.at.astimezone(tz):%Y-%m-%d}."
+            )
+    return kind, draft
+
+
+def _representment(
+    account: MirrorAccount, defect: Defect, state: OrderState, tz: ZoneInfo
+) -> tuple[str, packets.Draft]:
+    """The representment of a chargeback."""
+    dispute = state.chargebacks.get(defect.source_key)
+    draft = packets.chargeback_draft(
+        state=state,
+        filed_at=dispute.filed_at if dispute else None,
+        respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.CHARGEBACK),
+        tz=tz,
+        rules=amazon_rules(),
+    )
+    return MirrorCase.Kind.CHARGEBACK_REPRESENTMENT, draft
+
+
 def case_draft(
     *, actor: Caller, account: MirrorAccount, defect: Defect, criterion: Any = ""
 ) -> MirrorCase:
@@ -551,7 +645,6 @@ def case_draft(
     appeal, or a chargeback representment."""
     from defectdesk.appeals.selectors import order_state_of
     from defectdesk.core.timeutil import zone
-    from defectdesk.mirror import packets
 
     principal, _who_actor = _who(actor)
     _writer(principal, account.seller_id)
@@ -559,70 +652,16 @@ def case_draft(
         raise NotFound("Defect not found.")
     if defect.status != Defect.Status.ACTIVE:
         raise Conflict("The defect is no longer active: there is nothing to ask Amazon for.")
-    rules = amazon_rules()
     tz = zone(account.marketplace.timezone)
     state, _events = order_state_of(defect)
     now = timezone.now()
-    kind: str
     try:
         if defect.kind == Defect.Kind.NEGATIVE_FEEDBACK:
-            feedback = state.feedback.get(defect.source_key)
-            if feedback is None or not feedback.postings:
-                raise Conflict("The feedback is not in your data any more.")
-            first, latest = feedback.postings[0], feedback.postings[-1]
-            code = criterion if isinstance(criterion, str) else ""
-            packets.feedback_removal_check(
-                criterion=code,
-                comment=latest.comment or "",
-                fulfillment=state.fulfillment,
-                posted_at=first.at,
-                now=now,
-                rules=rules,
-            )
-            draft = packets.feedback_removal_draft(
-                order_ref=state.order_ref,
-                criterion=code,
-                comment=latest.comment or "",
-                rating=latest.rating,
-                posted_at=first.at,
-                tz=tz,
-                rules=rules,
-            )
-            kind = MirrorCase.Kind.FEEDBACK_REMOVAL
+            kind, draft = _feedback_removal(defect, state, criterion, now, tz)
         elif defect.kind == Defect.Kind.A_TO_Z_CLAIM:
-            claim = state.claims.get(defect.source_key)
-            filed = claim.filed_at if claim else None
-            reason = (claim.reason if claim else None) or "other"
-            draft = packets.a_to_z_response_draft(
-                state=state,
-                reason=reason,
-                filed_at=filed,
-                respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.A_TO_Z_CLAIM),
-                tz=tz,
-                rules=rules,
-            )
-            kind = MirrorCase.Kind.A_TO_Z_RESPONSE
-            decided = claim.decisions[-1] if claim and claim.decisions else None
-            if decided is not None and decided.outcome == "granted_seller_funded":
-                # Decided against the seller: what is left is an appeal, 30 days from then.
-                kind = MirrorCase.Kind.DEFECT_APPEAL
-                draft.due_at = decided.at + timedelta(days=rules.a_to_z_appeal_days)
-                if draft.due_at < now:
-                    raise packets.Refusal(
-                        f"Amazon takes an appeal of an A-to-z decision within "
-                        f"{rules.a_to_z_appeal_days} days; this one was decided on "
-                        f"{decided.at.astimezone(tz):%Y-%m-%d}."
-                    )
+            kind, draft = _a_to_z_answer(account, defect, state, now, tz)
         elif defect.kind == Defect.Kind.CHARGEBACK:
-            dispute = state.chargebacks.get(defect.source_key)
-            draft = packets.chargeback_draft(
-                state=state,
-                filed_at=dispute.filed_at if dispute else None,
-                respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.CHARGEBACK),
-                tz=tz,
-                rules=rules,
-            )
-            kind = MirrorCase.Kind.CHARGEBACK_REPRESENTMENT
+            kind, draft = _representment(account, defect, state, tz)
         else:
             raise packets.Refusal(
                 f"Amazon has no per-order form for a {defect.get_kind_display().lower()}: "
@@ -647,7 +686,6 @@ def case_draft(
 
 def plan_of_action_build(*, actor: Caller, account: MirrorAccount) -> MirrorCase:
     """Draft a Plan of Action from the account's active defects, grouped by root cause."""
-    from defectdesk.mirror import packets
 
     principal, _who_actor = _who(actor)
     _writer(principal, account.seller_id)
