@@ -12,7 +12,7 @@ from defectdesk.appeals.models import Appeal, AppealFile
 from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.rules_policy import AppealRules
 from defectdesk.appeals.transitions import OPEN_STATUSES, REVIEW_STATUSES
-from defectdesk.core.errors import NotFound
+from defectdesk.core.errors import NotFound, one_or_not_found
 from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
@@ -30,10 +30,7 @@ def appeals_visible_to(who: Who) -> QuerySet[Appeal]:
 
 def appeal_for(who: Who, appeal_id: int) -> Appeal:
     """One visible appeal; unknown and foreign appeals are both NotFound (404)."""
-    appeal = appeals_visible_to(who).filter(pk=appeal_id).first()
-    if appeal is None:
-        raise NotFound(f"Appeal {appeal_id} not found.")
-    return appeal
+    return one_or_not_found(appeals_visible_to(who), appeal_id, f"Appeal {appeal_id} not found.")
 
 
 def appeal_file_for(who: Who, appeal_id: int, file_id: int) -> AppealFile:
@@ -48,10 +45,9 @@ def appeal_file_for(who: Who, appeal_id: int, file_id: int) -> AppealFile:
 def defect_for_appeal(who: Who, defect_id: int) -> Defect:
     """A defect the principal may see (404 for an unknown or foreign one)."""
     qs = Defect.objects.select_related("order", "seller", "marketplace")
-    defect = principal_of(who).seller_scoped(qs).filter(pk=defect_id).first()
-    if defect is None:
-        raise NotFound(f"Defect {defect_id} not found.")
-    return defect
+    return one_or_not_found(
+        principal_of(who).seller_scoped(qs), defect_id, f"Defect {defect_id} not found."
+    )
 
 
 def open_appeal_for_defect(defect: Defect) -> Appeal | None:

@@ -8,7 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from defectdesk.accounts.roles import Who, principal_of
-from defectdesk.core.errors import NotFound
+from defectdesk.core.errors import one_or_not_found
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 
@@ -57,7 +57,4 @@ def orders_matching(
 
 def defect_for(who: Who, defect_id: int) -> Defect:
     """One visible defect; unknown and foreign ones are both NotFound (404)."""
-    found = defects_visible_to(who).filter(pk=defect_id).first()
-    if found is None:
-        raise NotFound(f"Defect {defect_id} not found.")
-    return found
+    return one_or_not_found(defects_visible_to(who), defect_id, f"Defect {defect_id} not found.")
