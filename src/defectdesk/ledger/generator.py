@@ -727,6 +727,32 @@ class _Ledger:
             delivered = moment
         return delivered, late
 
+    def _carriage(self, story: _Story, shipped: int, deliver_by: int, late_ship: bool) -> None:
+        """Carrier scans and delivery (or loss) of a shipped order, then what follows."""
+        r = self.rng.random
+        p, q, merchant = story.profile, story.quotas, story.merchant
+        tracked = story.tracking is not None
+        no_scan = (tracked and q.no_scan.hit()) if merchant else r() < 0.001
+        exception = r() < 0.025
+        lost = r() < p.lost
+        trouble = (0.25 if late_ship else 0.0) + (0.4 if exception else 0.0)
+        if merchant:
+            late_delivery = q.late_delivery.hit() or r() < trouble
+        else:
+            late_delivery = r() < (p.late_delivery + trouble) / 3
+        delivered: int | None = None
+        if not lost:
+            delivered, late_delivery = self._delivery(shipped, deliver_by, late_delivery)
+        if story.tracking is not None:
+            if no_scan:
+                if r() < 0.35:
+                    story.scan(shipped + 50 * HOUR + int(r() * 4 * DAY), "in_transit")
+            else:
+                story.scans(shipped, delivered, exception)
+        if delivered is not None and (story.tracking is not None or r() < 0.3):
+            story.deliver(delivered)
+        story.after_delivery(delivered, deliver_by, late_delivery, lost, late_ship)
+
     def _order(self, index: int, day: int) -> None:
         """Place one order and schedule everything that will happen to it."""
         rng = self.rng
@@ -791,28 +817,7 @@ class _Ledger:
             story.intercepted(shipped)
             return
 
-        # Carrier scans and delivery.
-        tracked = story.tracking is not None
-        no_scan = (tracked and q.no_scan.hit()) if merchant else r() < 0.001
-        exception = r() < 0.025
-        lost = r() < p.lost
-        trouble = (0.25 if late_ship else 0.0) + (0.4 if exception else 0.0)
-        if merchant:
-            late_delivery = q.late_delivery.hit() or r() < trouble
-        else:
-            late_delivery = r() < (p.late_delivery + trouble) / 3
-        delivered: int | None = None
-        if not lost:
-            delivered, late_delivery = self._delivery(shipped, deliver_by, late_delivery)
-        if story.tracking is not None:
-            if no_scan:
-                if r() < 0.35:
-                    story.scan(shipped + 50 * HOUR + int(r() * 4 * DAY), "in_transit")
-            else:
-                story.scans(shipped, delivered, exception)
-        if delivered is not None and (story.tracking is not None or r() < 0.3):
-            story.deliver(delivered)
-        story.after_delivery(delivered, deliver_by, late_delivery, lost, late_ship)
+        self._carriage(story, shipped, deliver_by, late_ship)
 
 
 class _Story:
