@@ -70,6 +70,44 @@ def duckdb_all_sellers(
     return median(times), {(s, m, p): int(v) for s, m, p, v in result}
 
 
+def duckdb_compare(
+    market_id: int, policy: Any, as_of: Any, sums: dict[int, Any]
+) -> tuple[float, bool]:
+    """The marketplace's counter rows copied into DuckDB (not timed), the same all-sellers sum
+    there: (DuckDB's ms, whether its non-zero sums are ours, `sums` from all_sellers_sums)."""
+    from django.db import connection
+
+    from defectdesk.metrics.core import METRIC_CODE
+    from defectdesk.policy.profile import METRICS
+
+    with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as tmp:
+        raw = connection.connection
+        with (
+            raw.cursor() as cur,
+            cur.copy(
+                "COPY (SELECT seller_id, metric, part, key_day, change_day, delta FROM "
+                "metrics_dailycounter WHERE marketplace_id = %s) TO STDOUT WITH (FORMAT csv)",
+                [market_id],
+            ) as copy,
+        ):
+            for block in copy:
+                tmp.write(block)
+    windows = []
+    for name in METRICS:
+        spec = policy.metrics[name]
+        hi = as_of - timedelta(days=spec.lag_days)
+        windows.append((METRIC_CODE[name], str(hi - timedelta(days=spec.window_days - 1)), str(hi)))
+    duck_ms, duck = duckdb_all_sellers(tmp.name, windows, str(as_of))
+    os.unlink(tmp.name)
+    ours = {
+        (s, m, p): v
+        for s, hs in sums.items()
+        for m, parts in hs.sums.items()
+        for p, v in parts.items()
+    }
+    return duck_ms, {k: v for k, v in ours.items() if v} == {k: v for k, v in duck.items() if v}
+
+
 def run_child(path: Path, batch_size: int) -> dict[str, Any]:
     import django
 
@@ -85,7 +123,6 @@ def run_child(path: Path, batch_size: int) -> dict[str, Any]:
     from defectdesk.ledger.importer import import_path
     from defectdesk.ledger.models import Marketplace, Order
     from defectdesk.ledger.rebuild import ledger_rebuild
-    from defectdesk.metrics.core import METRIC_CODE
     from defectdesk.metrics.health import (
         all_sellers_sums,
         health_sums,
@@ -133,36 +170,7 @@ def run_child(path: Path, batch_size: int) -> dict[str, Any]:
         sums = all_sellers_sums(as_of, market, policy)
         times.append((time.perf_counter() - started) * 1000)
     out["all_sellers_ms"] = median(times)
-    # The same rows into DuckDB (not timed), then the same query there.
-    with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as tmp:
-        raw = connection.connection
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                "COPY (SELECT seller_id, metric, part, key_day, change_day, delta FROM "
-                "metrics_dailycounter WHERE marketplace_id = %s) TO STDOUT WITH (FORMAT csv)",
-                [market.id],
-            ) as copy,
-        ):
-            for block in copy:
-                tmp.write(block)
-    windows = []
-    for name in METRICS:
-        spec = policy.metrics[name]
-        hi = as_of - timedelta(days=spec.lag_days)
-        windows.append((METRIC_CODE[name], str(hi - timedelta(days=spec.window_days - 1)), str(hi)))
-    duck_ms, duck = duckdb_all_sellers(tmp.name, windows, str(as_of))
-    os.unlink(tmp.name)
-    ours = {
-        (s, m, p): v
-        for s, hs in sums.items()
-        for m, parts in hs.sums.items()
-        for p, v in parts.items()
-    }
-    out["duckdb_ms"] = duck_ms
-    out["duckdb_agrees"] = {k: v for k, v in ours.items() if v} == {
-        k: v for k, v in duck.items() if v
-    }
+    out["duckdb_ms"], out["duckdb_agrees"] = duckdb_compare(market.id, policy, as_of, sums)
     one = health_sums(sellers[0].id, market.id, as_of, policy)
     out["per_seller_agrees"] = one.sums == sums[sellers[0].id].sums
     statuses = [seller_health(sc, as_of)["account_status"] for sc in scopes]

@@ -36,7 +36,6 @@ import random
 import resource
 import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -210,10 +209,9 @@ def status_history(as_of: Any, days: int) -> int:
 def child_measure(profile: bool, sample: int, history_days: int = 90) -> dict[str, Any]:
     """Health, history, all sellers against DuckDB, the daily status job and the at-risk scan."""
     _django()
-    from django.db import connection
     from django.db.models import Count
 
-    from bench.metrics import duckdb_all_sellers
+    from bench.metrics import duckdb_compare
     from defectdesk.accounts.models import Seller
     from defectdesk.ledger.models import Marketplace, Order
     from defectdesk.messaging.selectors import at_risk_orders, at_risk_scan
@@ -278,37 +276,7 @@ def child_measure(profile: bool, sample: int, history_days: int = 90) -> dict[st
             times.append((time.perf_counter() - started) * 1000)
     out["all_sellers_ms"] = median(times)
     out["all_sellers_count"] = len(sums)
-    with tempfile.NamedTemporaryFile("wb", suffix=".csv", delete=False) as tmp:
-        raw = connection.connection
-        with (
-            raw.cursor() as cur,
-            cur.copy(
-                "COPY (SELECT seller_id, metric, part, key_day, change_day, delta FROM "
-                "metrics_dailycounter WHERE marketplace_id = %s) TO STDOUT WITH (FORMAT csv)",
-                [us.id],
-            ) as copy,
-        ):
-            for block in copy:
-                tmp.write(block)
-    from defectdesk.metrics.core import METRIC_CODE
-
-    windows = []
-    for name in METRICS:
-        spec = policy.metrics[name]
-        hi = as_of - timedelta(days=spec.lag_days)
-        windows.append((METRIC_CODE[name], str(hi - timedelta(days=spec.window_days - 1)), str(hi)))
-    duck_ms, duck = duckdb_all_sellers(tmp.name, windows, str(as_of))
-    os.unlink(tmp.name)
-    ours = {
-        (s, m, p): v
-        for s, hs in sums.items()
-        for m, parts in hs.sums.items()
-        for p, v in parts.items()
-    }
-    out["duckdb_ms"] = duck_ms
-    out["duckdb_agrees"] = {k: v for k, v in ours.items() if v} == {
-        k: v for k, v in duck.items() if v
-    }
+    out["duckdb_ms"], out["duckdb_agrees"] = duckdb_compare(us.id, policy, as_of, sums)
 
     # The daily status job after `history_days` days of recorded statuses (its steady state),
     # as the scheduler runs it (every marketplace), twice.

@@ -252,7 +252,7 @@ def invitation_create(
     if errors:
         raise ValidationFailed("The invitation was not sent.", errors)
     raw = secrets.token_urlsafe(32)
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    user = actor.signed_in
     with transaction.atomic():
         invitation = Invitation.objects.create(
             seller=seller,
@@ -400,7 +400,7 @@ def token_create(
     if errors:
         raise ValidationFailed(_("The token was not created."), errors)
     raw, prefix = token_generate()
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    user = actor.signed_in
     with transaction.atomic():
         token = ApiToken.objects.create(
             name=name.strip(),
@@ -510,6 +510,27 @@ def marketplace_remember(*, user: AbstractBaseUser, code: str) -> None:
     setattr(user, "_defectdesk_preference", None)  # noqa: B010
 
 
+def _preference_set(*, actor: Actor, user: AbstractBaseUser, field: str, value: str) -> None:
+    """Store one of a user's preferences; a change is audited as `user.<field>_set` and drops
+    the preference the user object holds."""
+    with transaction.atomic():
+        pref, _created = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
+        before = getattr(pref, field)
+        if before == value:
+            return
+        setattr(pref, field, value)
+        pref.save(update_fields=[field, "updated_at"])
+        audit_record(
+            actor=actor,
+            action=f"user.{field}_set",
+            object_type="user",
+            object_id=user.pk,
+            from_state=before,
+            to_state=value,
+        )
+    setattr(user, "_defectdesk_preference", None)  # noqa: B010
+
+
 def time_zone_set(*, actor: Actor, user: AbstractBaseUser, time_zone: str) -> None:
     """Set the zone a user's pages show times in ("" for the marketplace's own zone)."""
     name = time_zone.strip()
@@ -530,22 +551,7 @@ def time_zone_set(*, actor: Actor, user: AbstractBaseUser, time_zone: str) -> No
                     )
                 ],
             ) from None
-    with transaction.atomic():
-        pref, _created = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
-        before = pref.time_zone
-        if before == name:
-            return
-        pref.time_zone = name
-        pref.save(update_fields=["time_zone", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="user.time_zone_set",
-            object_type="user",
-            object_id=user.pk,
-            from_state=before,
-            to_state=name,
-        )
-    setattr(user, "_defectdesk_preference", None)  # noqa: B010
+    _preference_set(actor=actor, user=user, field="time_zone", value=name)
 
 
 def language_set(*, actor: Actor, user: AbstractBaseUser, language: str) -> None:
@@ -564,19 +570,4 @@ def language_set(*, actor: Actor, user: AbstractBaseUser, language: str) -> None
                 )
             ],
         )
-    with transaction.atomic():
-        pref, _created = UserPreference.objects.select_for_update().get_or_create(user_id=user.pk)
-        before = pref.language
-        if before == code:
-            return
-        pref.language = code
-        pref.save(update_fields=["language", "updated_at"])
-        audit_record(
-            actor=actor,
-            action="user.language_set",
-            object_type="user",
-            object_id=user.pk,
-            from_state=before,
-            to_state=code,
-        )
-    setattr(user, "_defectdesk_preference", None)  # noqa: B010
+    _preference_set(actor=actor, user=user, field="language", value=code)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import BigIntegerField, Value
+from django.db.models import BigIntegerField, Model, QuerySet, Value
 
 from defectdesk.accounts.models import ApiToken, Membership, StaffRole
 
 WRITE_ROLES = {Membership.Role.OWNER, Membership.Role.STAFF}
+M = TypeVar("M", bound=Model)
 
 
 @dataclass
@@ -46,6 +48,13 @@ class Principal:
     def seller_ids(self) -> set[int]:
         return set(self.seller_roles)
 
+    def seller_scoped(self, rows: QuerySet[M], field: str = "seller_id") -> QuerySet[M]:
+        """The rows this principal may see: all of them for marketplace staff; else those whose
+        `field` is one of its own sellers."""
+        if self.sees_all_sellers:
+            return rows
+        return rows.filter(**{f"{field}__in": self.seller_ids()})
+
     def may_read_seller(self, seller_id: int) -> bool:
         return self.sees_all_sellers or seller_id in self.seller_roles
 
@@ -54,6 +63,14 @@ class Principal:
 
     def is_owner_of(self, seller_id: int) -> bool:
         return self.seller_roles.get(seller_id) == Membership.Role.OWNER
+
+
+Who = Principal | AbstractBaseUser | AnonymousUser | None
+
+
+def principal_of(who: Who) -> Principal:
+    """The principal given, or the roles of the user given (none for anonymous or None)."""
+    return who if isinstance(who, Principal) else principal_for_user(who)
 
 
 def principal_for_user(user: AbstractBaseUser | AnonymousUser | None) -> Principal:

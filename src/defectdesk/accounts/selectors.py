@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from defectdesk.accounts.models import ApiToken, Invitation, Membership, Seller
-from defectdesk.accounts.roles import Principal, principal_for_user
+from defectdesk.accounts.roles import Principal, principal_of
 from defectdesk.core.errors import NotFound
 
 INVITATION_NAMES_REFUSED = 5
@@ -16,18 +16,11 @@ INVITATION_NAMES_REFUSED = 5
 choose again a few times, but nobody can use it to test many names."""
 
 
-def _principal(who: Principal | AbstractBaseUser | AnonymousUser | None) -> Principal:
-    return who if isinstance(who, Principal) else principal_for_user(who)
-
-
 def sellers_visible_to(
     who: Principal | AbstractBaseUser | AnonymousUser | None,
 ) -> QuerySet[Seller]:
     """Every seller for marketplace staff; a merchant's own sellers otherwise."""
-    principal = _principal(who)
-    if principal.sees_all_sellers:
-        return Seller.objects.all()
-    return Seller.objects.filter(pk__in=principal.seller_ids())
+    return principal_of(who).seller_scoped(Seller.objects.all(), "pk")
 
 
 def seller_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -208,32 +209,27 @@ def endpoints_rotate(request: HttpRequest, endpoint_id: int) -> Any:
     return _endpoint_out(endpoint, secret)
 
 
-@router.post(
-    "/webhooks/endpoints/{endpoint_id}/disable",
-    response={200: EndpointOut, **error_responses(401, 403, 404, 409)},
-    summary="Stop posting to an endpoint",
-    operation_id="webhooks_endpoints_disable",
-    openapi_extra=ADMIN_SCOPE,
-)
-def endpoints_disable(request: HttpRequest, endpoint_id: int) -> Any:
-    who = _operator(request)
-    return _endpoint_out(
-        webhook_endpoint_disable(actor=actor_of(who), principal=who, endpoint=_found(endpoint_id))
-    )
+def _switch_route(verb: str, action: Callable[..., WebhookEndpoint], summary: str) -> None:
+    """Register `POST /webhooks/endpoints/{id}/<verb>`: an operator turns an endpoint off or on."""
+
+    def switch(request: HttpRequest, endpoint_id: int) -> Any:
+        who = _operator(request)
+        return _endpoint_out(
+            action(actor=actor_of(who), principal=who, endpoint=_found(endpoint_id))
+        )
+
+    router.post(
+        f"/webhooks/endpoints/{{endpoint_id}}/{verb}",
+        response={200: EndpointOut, **error_responses(401, 403, 404, 409)},
+        summary=summary,
+        operation_id=f"webhooks_endpoints_{verb}",
+        url_name=f"endpoints_{verb}",
+        openapi_extra=ADMIN_SCOPE,
+    )(switch)
 
 
-@router.post(
-    "/webhooks/endpoints/{endpoint_id}/enable",
-    response={200: EndpointOut, **error_responses(401, 403, 404, 409)},
-    summary="Post to a disabled endpoint again",
-    operation_id="webhooks_endpoints_enable",
-    openapi_extra=ADMIN_SCOPE,
-)
-def endpoints_enable(request: HttpRequest, endpoint_id: int) -> Any:
-    who = _operator(request)
-    return _endpoint_out(
-        webhook_endpoint_enable(actor=actor_of(who), principal=who, endpoint=_found(endpoint_id))
-    )
+_switch_route("disable", webhook_endpoint_disable, "Stop posting to an endpoint")
+_switch_route("enable", webhook_endpoint_enable, "Post to a disabled endpoint again")
 
 
 @router.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from xml.sax.saxutils import escape  # nosec B406 # escapes text for ReportLab markup, parses no XML
 from zoneinfo import ZoneInfo
 
@@ -157,8 +157,16 @@ def _uses_cjk(appeal: Appeal, texts: list[str]) -> bool:
     return (get_language() or "").startswith("zh") or any(has_cjk(t) for t in texts if t)
 
 
-def packet_render(appeal: Appeal) -> bytes:
-    """The appeal packet as PDF bytes: a document a merchant can send as it is."""
+class _Styles(NamedTuple):
+    body: ParagraphStyle
+    h1: ParagraphStyle
+    h2: ParagraphStyle
+    small: ParagraphStyle
+    footer_font: str
+
+
+def _styles(appeal: Appeal) -> _Styles:
+    """The packet's paragraph styles, in a font that covers Chinese when its texts need one."""
     styles = getSampleStyleSheet()
     body, h1, h2 = styles["BodyText"], styles["Title"], styles["Heading2"]
     small = ParagraphStyle("small", parent=body, fontSize=8, leading=10)
@@ -174,35 +182,38 @@ def packet_render(appeal: Appeal) -> bytes:
         for style in (body, h1, h2, small):
             style.fontName = font
             style.wordWrap = "CJK"
+    return _Styles(body, h1, h2, small, footer_font)
+
+
+def _seller_name(appeal: Appeal) -> str:
+    return appeal.seller.name or appeal.seller.external_id
+
+
+def _summary_story(appeal: Appeal, tz: ZoneInfo, st: _Styles) -> list[Any]:
+    """The title, the table of who, where and what, and the seller's explanation."""
     defect = appeal.defect
     order = defect.order
     market = appeal.marketplace
-    tz = zone(market.timezone)
     seller = appeal.seller
-    seller_name = seller.name or seller.external_id
     reason = reason_lookup(defect.kind, appeal.reason)
-    evidence: dict[str, Any] = appeal.system_evidence or {}
-    if not evidence.get("timeline"):
-        state, events = order_state_of(defect)
-        evidence = evidence_build(state, events)
     written = written_language(appeal.explanation)
     explanation_title = _("Explanation")
     if written and written != "en":
         explanation_title = _("Explanation (written in %(language)s, as the seller wrote it)") % {
             "language": written_language_name(written)
         }
-    story: list[Any] = [
+    return [
         _p(
             _("Appeal #%(id)s: %(kind)s on order %(order)s")
             % {"id": appeal.pk, "kind": defect.get_kind_display(), "order": order.order_ref},
-            h1,
+            st.h1,
         ),
         _table(
             [
                 [
                     _("Seller"),
                     _("%(name)s (seller ID %(id)s)")
-                    % {"name": seller_name, "id": seller.external_id},
+                    % {"name": _seller_name(appeal), "id": seller.external_id},
                 ],
                 [_("Marketplace"), f"{market.name or market.code} ({market.code})"],
                 [_("Times"), _("in the marketplace's time zone, %(tz)s") % {"tz": market.timezone}],
@@ -223,25 +234,39 @@ def packet_render(appeal: Appeal) -> bytes:
                     _at(appeal.submitted_at, tz) if appeal.submitted_at else _("not yet"),
                 ],
             ],
-            small,
+            st.small,
             [35 * mm, 135 * mm],
         ),
         Spacer(1, 6 * mm),
-        _p(explanation_title, h2),
-        _p(appeal.explanation, body),
+        _p(explanation_title, st.h2),
+        _p(appeal.explanation, st.body),
     ]
+
+
+def _replies_story(appeal: Appeal, tz: ZoneInfo, st: _Styles) -> list[Any]:
+    """The information requests and the seller's replies, if there were any."""
     replies = list(appeal.messages.all())
-    if replies:
-        story.append(_p(_("Information requests and replies"), h2))
-        story.append(
-            _table(
-                [[_("When"), _("Who"), _("Message")]]
-                + [[_at(m.created_at, tz), m.author_label, m.body] for m in replies],
-                small,
-                [45 * mm, 25 * mm, 100 * mm],
-            )
-        )
-    story.append(_p(_("Order timeline (from the marketplace's records)"), h2))
+    if not replies:
+        return []
+    return [
+        _p(_("Information requests and replies"), st.h2),
+        _table(
+            [[_("When"), _("Who"), _("Message")]]
+            + [[_at(m.created_at, tz), m.author_label, m.body] for m in replies],
+            st.small,
+            [45 * mm, 25 * mm, 100 * mm],
+        ),
+    ]
+
+
+def _evidence_story(appeal: Appeal, tz: ZoneInfo, st: _Styles) -> list[Any]:
+    """What the marketplace's records show: the order's timeline, shipping, delivery and
+    refund facts, and the buyer's messages (the evidence saved with the appeal, or built now)."""
+    evidence: dict[str, Any] = appeal.system_evidence or {}
+    if not evidence.get("timeline"):
+        state, events = order_state_of(appeal.defect)
+        evidence = evidence_build(state, events)
+    story: list[Any] = [_p(_("Order timeline (from the marketplace's records)"), st.h2)]
     timeline = evidence.get("timeline") or []
     story.append(
         _table(
@@ -250,22 +275,22 @@ def packet_render(appeal: Appeal) -> bytes:
                 [_at(t.get("at"), tz), event_title(str(t.get("type"))), str(t.get("summary"))]
                 for t in timeline
             ],
-            small,
+            st.small,
             [45 * mm, 35 * mm, 90 * mm],
         )
         if timeline
-        else _p(_("No events."), body)
+        else _p(_("No events."), st.body)
     )
     facts = _facts(evidence, tz)
     if facts:
         story += [
-            _p(_("Shipping, delivery and refunds"), h2),
-            _table([[_("Fact"), _("Detail")], *facts], small, [35 * mm, 135 * mm]),
+            _p(_("Shipping, delivery and refunds"), st.h2),
+            _table([[_("Fact"), _("Detail")], *facts], st.small, [35 * mm, 135 * mm]),
         ]
     messages = evidence.get("messages") or []
     if messages:
         story += [
-            _p(_("Buyer messages"), h2),
+            _p(_("Buyer messages"), st.h2),
             _table(
                 [[_("When"), _("From"), _("Message")]]
                 + [
@@ -276,14 +301,19 @@ def packet_render(appeal: Appeal) -> bytes:
                     ]
                     for m in messages
                 ],
-                small,
+                st.small,
                 [45 * mm, 20 * mm, 105 * mm],
             ),
         ]
+    return story
+
+
+def _files_story(appeal: Appeal, st: _Styles) -> list[Any]:
+    """The list of supporting files, then each image file shown."""
     files = list(appeal.files.all())
-    story.append(_p(_("Supporting files"), h2))
+    story: list[Any] = [_p(_("Supporting files"), st.h2)]
     if not files:
-        story.append(_p(_("None."), body))
+        story.append(_p(_("None."), st.body))
     else:
         story.append(
             _table(
@@ -292,7 +322,7 @@ def packet_render(appeal: Appeal) -> bytes:
                     [f.original_name, _file_type(f.content_type), filesizeformat(f.size)]
                     for f in files
                 ],
-                small,
+                st.small,
                 [100 * mm, 40 * mm, 30 * mm],
             )
         )
@@ -302,25 +332,38 @@ def packet_render(appeal: Appeal) -> bytes:
         with default_storage.open(item.storage_name, "rb") as handle:
             picture = _image(handle.read())
         if picture is not None:
-            story.append(KeepTogether([Spacer(1, 4 * mm), _p(item.original_name, small), picture]))
-    if appeal.decided_at is not None:
-        story += [
-            _p(_("Decision"), h2),
-            _p(
-                _("%(status)s on %(when)s, %(who)s.")
-                % {
-                    "status": appeal.status_text,
-                    "when": _at(appeal.decided_at, tz),
-                    "who": appeal.decided_by_text,
-                }
-                + f" {appeal.decision_note}",
-                body,
-            ),
-        ]
+            story.append(
+                KeepTogether([Spacer(1, 4 * mm), _p(item.original_name, st.small), picture])
+            )
+    return story
+
+
+def _decision_story(appeal: Appeal, tz: ZoneInfo, st: _Styles) -> list[Any]:
+    """The marketplace's decision, once there is one."""
+    if appeal.decided_at is None:
+        return []
+    return [
+        _p(_("Decision"), st.h2),
+        _p(
+            _("%(status)s on %(when)s, %(who)s.")
+            % {
+                "status": appeal.status_text,
+                "when": _at(appeal.decided_at, tz),
+                "who": appeal.decided_by_text,
+            }
+            + f" {appeal.decision_note}",
+            st.body,
+        ),
+    ]
+
+
+def _pdf(appeal: Appeal, story: list[Any], footer_font: str) -> bytes:
+    """The story laid out on A4 pages, each with the appeal's footer and its page number."""
+    seller_name = _seller_name(appeal)
     footer = _("%(seller)s · Appeal #%(id)s · order %(order)s") % {
         "seller": seller_name,
         "id": appeal.pk,
-        "order": order.order_ref,
+        "order": appeal.defect.order.order_ref,
     }
     page_text = _("Page %(n)s")
 
@@ -345,3 +388,15 @@ def packet_render(appeal: Appeal) -> bytes:
     )
     doc.build(story, onFirstPage=page_footer, onLaterPages=page_footer)
     return out.getvalue()
+
+
+def packet_render(appeal: Appeal) -> bytes:
+    """The appeal packet as PDF bytes: a document a merchant can send as it is."""
+    st = _styles(appeal)
+    tz = zone(appeal.marketplace.timezone)
+    story = _summary_story(appeal, tz, st)
+    story += _replies_story(appeal, tz, st)
+    story += _evidence_story(appeal, tz, st)
+    story += _files_story(appeal, st)
+    story += _decision_story(appeal, tz, st)
+    return _pdf(appeal, story, st.footer_font)

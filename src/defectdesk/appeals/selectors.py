@@ -5,45 +5,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from defectdesk.accounts.roles import Principal, principal_for_user
+from defectdesk.accounts.roles import Who, principal_of
 from defectdesk.appeals.models import Appeal, AppealFile
 from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.rules_policy import AppealRules
 from defectdesk.appeals.transitions import OPEN_STATUSES, REVIEW_STATUSES
-from defectdesk.core.errors import NotFound
+from defectdesk.core.errors import NotFound, one_or_not_found
 from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_order
 from defectdesk.ledger.models import Event
 from defectdesk.ledger.selectors import order_events
 
-Who = Principal | AbstractBaseUser | AnonymousUser | None
-
-
-def principal_of(who: Who) -> Principal:
-    return who if isinstance(who, Principal) else principal_for_user(who)
-
 
 def appeals_visible_to(who: Who) -> QuerySet[Appeal]:
     """Every appeal for marketplace staff; a merchant's own sellers' appeals otherwise."""
-    principal = principal_of(who)
     qs = Appeal.objects.select_related(
         "defect", "defect__order", "seller", "marketplace", "assigned_to"
     )
-    if principal.sees_all_sellers:
-        return qs
-    return qs.filter(seller_id__in=principal.seller_ids())
+    return principal_of(who).seller_scoped(qs)
 
 
 def appeal_for(who: Who, appeal_id: int) -> Appeal:
     """One visible appeal; unknown and foreign appeals are both NotFound (404)."""
-    appeal = appeals_visible_to(who).filter(pk=appeal_id).first()
-    if appeal is None:
-        raise NotFound(f"Appeal {appeal_id} not found.")
-    return appeal
+    return one_or_not_found(appeals_visible_to(who), appeal_id, f"Appeal {appeal_id} not found.")
 
 
 def appeal_file_for(who: Who, appeal_id: int, file_id: int) -> AppealFile:
@@ -57,14 +44,10 @@ def appeal_file_for(who: Who, appeal_id: int, file_id: int) -> AppealFile:
 
 def defect_for_appeal(who: Who, defect_id: int) -> Defect:
     """A defect the principal may see (404 for an unknown or foreign one)."""
-    principal = principal_of(who)
     qs = Defect.objects.select_related("order", "seller", "marketplace")
-    if not principal.sees_all_sellers:
-        qs = qs.filter(seller_id__in=principal.seller_ids())
-    defect = qs.filter(pk=defect_id).first()
-    if defect is None:
-        raise NotFound(f"Defect {defect_id} not found.")
-    return defect
+    return one_or_not_found(
+        principal_of(who).seller_scoped(qs), defect_id, f"Defect {defect_id} not found."
+    )
 
 
 def open_appeal_for_defect(defect: Defect) -> Appeal | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 
 from defectdesk.accounts.roles import Principal, principal_for_user
 
@@ -57,3 +57,10 @@ def admin_restrict_to_operators() -> None:
 
     site.has_permission = has_permission  # type: ignore[method-assign]
     site._defectdesk_operators_only = True  # type: ignore[attr-defined]
+
+
+def see_other(url: str) -> HttpResponseRedirect:
+    """A 303 See Other to `url`: after a form post, the browser gets the next page."""
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +33,7 @@ from defectdesk.appeals.rules_policy import (
     RULE_MODES,
 )
 from defectdesk.console.access import console_principal, operator_page
+from defectdesk.console.access import see_other as _see_other
 from defectdesk.console.forms import (
     AuditFilterForm,
     MarketplaceForm,
@@ -91,12 +92,6 @@ def _actor(request: HttpRequest) -> Actor:
 
 def _errors(exc: DomainError) -> dict[str, str]:
     return {e.field: e.message for e in exc.errors}
-
-
-def _see_other(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
 
 
 @operator_page

@@ -13,7 +13,7 @@ import filetype
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -42,6 +42,7 @@ from defectdesk.appeals.transitions import (
     Status,
 )
 from defectdesk.console.access import console_principal, reviewer_page
+from defectdesk.console.access import see_other as _see_other
 from defectdesk.console.explain import (
     DENIAL_LABELS,
     DENIAL_REASONS,
@@ -100,12 +101,6 @@ def _back(target: str, request: HttpRequest, default: str) -> str:
     ):
         return target
     return default
-
-
-def _see_other(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
 
 
 # -- the queue -----------------------------------------------------------------------------

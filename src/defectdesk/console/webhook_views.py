@@ -9,13 +9,14 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from defectdesk.appeals.actions import actor_of
 from defectdesk.console.access import console_principal, operator_page
+from defectdesk.console.access import see_other as _see_other
 from defectdesk.console.forms import WebhookEndpointForm
 from defectdesk.core.errors import DomainError, NotFound
 from defectdesk.web.forms import PageNumberForm
@@ -41,12 +42,6 @@ LOG_PAGE_SIZE = 50
 
 def _nav() -> dict[str, str]:
     return {"section": "operator", "tab": "webhooks", "active": "operator"}
-
-
-def _see_other(url: str) -> HttpResponseRedirect:
-    response = HttpResponseRedirect(url)
-    response.status_code = 303
-    return response
 
 
 def _endpoint(endpoint_id: int) -> WebhookEndpoint:

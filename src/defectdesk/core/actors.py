@@ -16,6 +16,13 @@ class Actor:
     rule: str | None = None
 
     @property
+    def signed_in(self) -> AbstractBaseUser | None:
+        """The user acting, when one is signed in (None for anonymous, rules and the system)."""
+        if self.user is not None and self.user.is_authenticated:
+            return self.user  # type: ignore[return-value]
+        return None
+
+    @property
     def label(self) -> str:
         if self.rule:
             return f"rule:{self.rule}"

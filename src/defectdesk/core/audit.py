@@ -58,7 +58,7 @@ def audit_record(
     """Write one audit event; must be called inside the action's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the action's transaction")
-    user = actor.user if actor.user is not None and actor.user.is_authenticated else None
+    user = actor.signed_in
     data_changed()
     return AuditEvent.objects.create(
         occurred_at=timezone.now(),

@@ -59,6 +59,29 @@ def bulk_insert(
         )
 
 
+def pg_staged(
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    prepared: bool,
+    tmp: str = "",
+) -> str:
+    """PostgreSQL: the rows copied into a temp table of this session shaped like `table`'s
+    columns (emptied first; its rows go at commit), for one INSERT ... SELECT from it; its name.
+    `tmp` names it (default: one per table and column list)."""
+    cols = ", ".join(columns)
+    tmp = tmp or f"tmp_{table}_{zlib.crc32(cols.encode()):08x}"
+    with connection.cursor() as cur:
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
+            f"SELECT {cols} FROM {table} WITH NO DATA"
+        )
+        cur.execute(f"TRUNCATE {tmp}")
+    bulk_insert(tmp, columns, rows, prepared=prepared)
+    return tmp
+
+
 def bulk_upsert(
     table: str,
     columns: Sequence[str],
@@ -82,14 +105,7 @@ def bulk_upsert(
     sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in update)
     action = f"DO UPDATE SET {sets}" if update else "DO NOTHING"  # nosec B608 # table and column names are the models' own, values are parameters
     if is_postgres():
-        tmp = f"tmp_{table}_{zlib.crc32(cols.encode()):08x}"
-        with connection.cursor() as cur:
-            cur.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
-                f"SELECT {cols} FROM {table} WITH NO DATA"
-            )
-            cur.execute(f"TRUNCATE {tmp}")
-        bulk_insert(tmp, columns, rows, prepared=prepared)
+        tmp = pg_staged(table, columns, rows, prepared=prepared)
         with connection.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters

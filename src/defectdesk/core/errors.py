@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+from django.db.models import Model, QuerySet
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,15 @@ class ValidationFailed(DomainError):
 class NotFound(DomainError):
     def __init__(self, detail: str = "Not found.") -> None:
         super().__init__(detail, [], 404)
+
+
+def one_or_not_found(rows: QuerySet[M], pk: int, detail: str) -> M:
+    """The row of `rows` with this primary key; NotFound(detail) when there is none (so an
+    unknown row and one the caller may not see are told apart by nobody)."""
+    found = rows.filter(pk=pk).first()
+    if found is None:
+        raise NotFound(detail)
+    return found
 
 
 class Forbidden(DomainError):

@@ -4,31 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from defectdesk.accounts.roles import Principal, principal_for_user
-from defectdesk.core.errors import NotFound
+from defectdesk.accounts.roles import Who, principal_of
+from defectdesk.core.errors import one_or_not_found
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
-
-Who = Principal | AbstractBaseUser | AnonymousUser | None
-
-
-def _principal(who: Who) -> Principal:
-    return who if isinstance(who, Principal) else principal_for_user(who)
 
 
 def defects_visible_to(who: Who) -> QuerySet[Defect]:
     """Defects that have happened (a deadline-based one opens when its deadline passes)."""
-    principal = _principal(who)
     qs = Defect.objects.select_related("order", "marketplace", "seller").filter(
         opened_at__lte=timezone.now()
     )
-    if principal.sees_all_sellers:
-        return qs
-    return qs.filter(seller_id__in=principal.seller_ids())
+    return principal_of(who).seller_scoped(qs)
 
 
 def orders_matching(
@@ -67,7 +57,4 @@ def orders_matching(
 
 def defect_for(who: Who, defect_id: int) -> Defect:
     """One visible defect; unknown and foreign ones are both NotFound (404)."""
-    found = defects_visible_to(who).filter(pk=defect_id).first()
-    if found is None:
-        raise NotFound(f"Defect {defect_id} not found.")
-    return found
+    return one_or_not_found(defects_visible_to(who), defect_id, f"Defect {defect_id} not found.")

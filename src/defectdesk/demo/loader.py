@@ -18,6 +18,7 @@ from defectdesk.core.timeutil import zone
 from defectdesk.ledger.actions import marketplace_set
 from defectdesk.ledger.generator import demo_profiles, generate_events, write_ndjson
 from defectdesk.ledger.importer import import_stream
+from defectdesk.ledger.ingest import IngestResult
 from defectdesk.ledger.rebuild import ledger_rebuild
 
 DEMO_ACTOR = Actor(rule="demo")
@@ -74,62 +75,36 @@ def _demo_marker(state: str) -> AuditEvent | None:
     return AuditEvent.objects.filter(action=DEMO_ACTION, to_state=state).order_by("-id").first()
 
 
-def demo_load(*, orders: int = DEMO_ORDERS, seed: int = DEMO_SEED) -> DemoLoad:
-    """Load the demo marketplace once; later calls change nothing.
-
-    The ledger ends on the day of the first load; an interrupted load resumes with the same
-    day, so its events repeat as duplicates rather than add a second history.
-    """
-    loaded = _demo_marker("loaded")
-    if loaded is not None:
-        return DemoLoad(already_loaded=True, end=date.fromisoformat(loaded.data["end"]))
-    if orders < 1:
-        raise ValueError("the demo needs at least one order")
-    code, name, tz_name, currency = DEMO_MARKETPLACE
-    started = _demo_marker("started")
-    if started is not None:
-        end = date.fromisoformat(started.data["end"])
-        orders, seed = int(started.data["orders"]), int(started.data["seed"])
-    else:
-        end = timezone.now().astimezone(zone(tz_name)).date()
-    with transaction.atomic():
-        _, zone_changed = marketplace_set(
-            actor=DEMO_ACTOR, code=code, timezone=tz_name, currency=currency, name=name
+def _cast_ensure() -> None:
+    """The demo's sellers and users, created if missing; an existing user gets the demo seller's
+    membership back."""
+    for seller in DEMO_SELLERS:
+        seller_ensure(seller.external_id, name=seller.name)
+    for login in DEMO_LOGINS:
+        if username_taken(login.username):
+            if login.seller:
+                membership_set(
+                    actor=DEMO_ACTOR,
+                    username=login.username,
+                    seller=login.seller,
+                    role=login.role,
+                )
+            continue
+        user_create(
+            actor=DEMO_ACTOR,
+            username=login.username,
+            password=login.password,
+            email=f"{login.username}@example.com",
+            seller=login.seller,
+            role=login.role if login.seller else None,
+            reviewer=login.role == "reviewer",
+            operator=login.role == "operator",
         )
-        for seller in DEMO_SELLERS:
-            seller_ensure(seller.external_id, name=seller.name)
-        for login in DEMO_LOGINS:
-            if username_taken(login.username):
-                if login.seller:
-                    membership_set(
-                        actor=DEMO_ACTOR,
-                        username=login.username,
-                        seller=login.seller,
-                        role=login.role,
-                    )
-                continue
-            user_create(
-                actor=DEMO_ACTOR,
-                username=login.username,
-                password=login.password,
-                email=f"{login.username}@example.com",
-                seller=login.seller,
-                role=login.role if login.seller else None,
-                reviewer=login.role == "reviewer",
-                operator=login.role == "operator",
-            )
-        if started is None:
-            audit_record(
-                actor=DEMO_ACTOR,
-                action=DEMO_ACTION,
-                object_type="marketplace",
-                object_id=code,
-                to_state="started",
-                data={"end": end.isoformat(), "orders": orders, "seed": seed, "days": DEMO_DAYS},
-            )
-    if zone_changed:
-        # An existing US marketplace had another zone: its order dates move with it.
-        ledger_rebuild()
+
+
+def _ledger_import(*, orders: int, seed: int, end: date) -> IngestResult:
+    """Generate the demo's ledger up to now and import it; RuntimeError if any event is refused."""
+    code, _name, tz_name, currency = DEMO_MARKETPLACE
     ledger = io.BytesIO()
     # The generator covers the whole of the end day; the demo stops at the present moment.
     now = timezone.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -153,6 +128,45 @@ def demo_load(*, orders: int = DEMO_ORDERS, seed: int = DEMO_SEED) -> DemoLoad:
             f"the demo ledger was not accepted: {len(result.rejected)} events rejected, the first "
             f"{first.event_id or '?'} ({detail})"
         )
+    return result
+
+
+def demo_load(*, orders: int = DEMO_ORDERS, seed: int = DEMO_SEED) -> DemoLoad:
+    """Load the demo marketplace once; later calls change nothing.
+
+    The ledger ends on the day of the first load; an interrupted load resumes with the same
+    day, so its events repeat as duplicates rather than add a second history.
+    """
+    loaded = _demo_marker("loaded")
+    if loaded is not None:
+        return DemoLoad(already_loaded=True, end=date.fromisoformat(loaded.data["end"]))
+    if orders < 1:
+        raise ValueError("the demo needs at least one order")
+    code, name, tz_name, currency = DEMO_MARKETPLACE
+    started = _demo_marker("started")
+    if started is not None:
+        end = date.fromisoformat(started.data["end"])
+        orders, seed = int(started.data["orders"]), int(started.data["seed"])
+    else:
+        end = timezone.now().astimezone(zone(tz_name)).date()
+    with transaction.atomic():
+        _, zone_changed = marketplace_set(
+            actor=DEMO_ACTOR, code=code, timezone=tz_name, currency=currency, name=name
+        )
+        _cast_ensure()
+        if started is None:
+            audit_record(
+                actor=DEMO_ACTOR,
+                action=DEMO_ACTION,
+                object_type="marketplace",
+                object_id=code,
+                to_state="started",
+                data={"end": end.isoformat(), "orders": orders, "seed": seed, "days": DEMO_DAYS},
+            )
+    if zone_changed:
+        # An existing US marketplace had another zone: its order dates move with it.
+        ledger_rebuild()
+    result = _ledger_import(orders=orders, seed=seed, end=end)
     with transaction.atomic():
         audit_record(
             actor=DEMO_ACTOR,

@@ -7,7 +7,7 @@ claim decision and message) so that rules can evaluate the order as of any momen
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
@@ -303,91 +303,172 @@ def fold_more(state: OrderState, events: Iterable[LedgerEvent]) -> OrderState | 
     return more
 
 
-def _apply(state: OrderState, event: LedgerEvent) -> None:
+# -- what each event type changes in an order's state (one function a type) --------------
+
+
+def _placed(state: OrderState, event: LedgerEvent) -> None:
     data = event.data
-    at = event.occurred_at
-    kind = event.type
-    if kind == "order.placed":
-        total = data.get("total") or {}
-        state.placed_event_id = event.event_id
-        state.placed_at = at
-        state.buyer = data.get("buyer")
-        state.fulfillment = data.get("fulfillment")
-        state.total_amount = _dec(total.get("amount"))
-        state.currency = total.get("currency")
-        state.ship_by = _dt(data.get("ship_by"))
-        state.deliver_by = _dt(data.get("deliver_by"))
-        state.items = list(data.get("items") or [])
-        state.payment_ref = data.get("payment_ref")
-    elif kind == "order.shipped":
-        state.shipments.append(
-            Shipment(
-                at,
-                data.get("carrier"),
-                data.get("tracking_number"),
-                data.get("service"),
-                event.event_id,
-            )
+    total = data.get("total") or {}
+    state.placed_event_id = event.event_id
+    state.placed_at = event.occurred_at
+    state.buyer = data.get("buyer")
+    state.fulfillment = data.get("fulfillment")
+    state.total_amount = _dec(total.get("amount"))
+    state.currency = total.get("currency")
+    state.ship_by = _dt(data.get("ship_by"))
+    state.deliver_by = _dt(data.get("deliver_by"))
+    state.items = list(data.get("items") or [])
+    state.payment_ref = data.get("payment_ref")
+
+
+def _shipped(state: OrderState, event: LedgerEvent) -> None:
+    data = event.data
+    state.shipments.append(
+        Shipment(
+            event.occurred_at,
+            data.get("carrier"),
+            data.get("tracking_number"),
+            data.get("service"),
+            event.event_id,
         )
-    elif kind == "shipment.scanned":
-        state.scans.append(Scan(at, data.get("status"), data.get("location"), event.event_id))
-    elif kind == "order.delivered":
-        if state.delivered_at is None:
-            state.delivered_at = at
-            state.delivery_signature = data.get("signature")
-            state.proof_url = data.get("proof_url")
-            state.delivered_event_id = event.event_id
-    elif kind == "order.cancelled":
-        if state.cancelled_at is None:
-            state.cancelled_at = at
-            state.cancelled_by = data.get("requested_by")
-            state.cancel_event_id = event.event_id
-    elif kind == "return.requested":
-        state.return_requested_at = state.return_requested_at or at
-    elif kind == "return.received":
-        state.return_received_at = state.return_received_at or at
-    elif kind == "refund.issued":
-        state.refunds.append(
-            Refund(
-                at,
-                Decimal(str(data["amount"])),
-                data.get("reason"),
-                data.get("initiated_by"),
-                event.event_id,
-            )
+    )
+
+
+def _scanned(state: OrderState, event: LedgerEvent) -> None:
+    data = event.data
+    state.scans.append(
+        Scan(event.occurred_at, data.get("status"), data.get("location"), event.event_id)
+    )
+
+
+def _delivered(state: OrderState, event: LedgerEvent) -> None:
+    """The first delivery counts."""
+    if state.delivered_at is None:
+        state.delivered_at = event.occurred_at
+        state.delivery_signature = event.data.get("signature")
+        state.proof_url = event.data.get("proof_url")
+        state.delivered_event_id = event.event_id
+
+
+def _cancelled(state: OrderState, event: LedgerEvent) -> None:
+    """The first cancellation counts."""
+    if state.cancelled_at is None:
+        state.cancelled_at = event.occurred_at
+        state.cancelled_by = event.data.get("requested_by")
+        state.cancel_event_id = event.event_id
+
+
+def _return_requested(state: OrderState, event: LedgerEvent) -> None:
+    state.return_requested_at = state.return_requested_at or event.occurred_at
+
+
+def _return_received(state: OrderState, event: LedgerEvent) -> None:
+    state.return_received_at = state.return_received_at or event.occurred_at
+
+
+def _refunded(state: OrderState, event: LedgerEvent) -> None:
+    data = event.data
+    state.refunds.append(
+        Refund(
+            event.occurred_at,
+            Decimal(str(data["amount"])),
+            data.get("reason"),
+            data.get("initiated_by"),
+            event.event_id,
         )
-    elif kind == "feedback.posted":
-        fb = state.feedback.setdefault(data["feedback_id"], Feedback(data["feedback_id"]))
-        fb.postings.append(
-            FeedbackPosting(at, int(data["rating"]), data.get("comment"), event.event_id)
+    )
+
+
+def _feedback(state: OrderState, event: LedgerEvent) -> Feedback:
+    feedback_id = event.data["feedback_id"]
+    return state.feedback.setdefault(feedback_id, Feedback(feedback_id))
+
+
+def _feedback_posted(state: OrderState, event: LedgerEvent) -> None:
+    _feedback(state, event).postings.append(
+        FeedbackPosting(
+            event.occurred_at, int(event.data["rating"]), event.data.get("comment"), event.event_id
         )
-    elif kind == "feedback.removed":
-        fb = state.feedback.setdefault(data["feedback_id"], Feedback(data["feedback_id"]))
-        if fb.removed_at is None:
-            fb.removed_at = at
-            fb.removed_reason = data.get("reason")
-            fb.removed_event_id = event.event_id
-    elif kind in ("claim.filed", "chargeback.filed"):
-        book = state.claims if kind == "claim.filed" else state.chargebacks
-        key = data["claim_id"] if kind == "claim.filed" else data["chargeback_id"]
-        dispute = book.setdefault(key, Dispute(key))
-        if dispute.filed_at is None:
-            dispute.filed_at = at
-            dispute.reason = data.get("reason")
-            dispute.amount = _dec(data.get("amount"))
-            dispute.filed_event_id = event.event_id
-    elif kind in ("claim.decided", "chargeback.decided"):
-        book = state.claims if kind == "claim.decided" else state.chargebacks
-        key = data["claim_id"] if kind == "claim.decided" else data["chargeback_id"]
-        book.setdefault(key, Dispute(key)).decisions.append(
-            Decision(at, data["outcome"], event.event_id)
-        )
-    elif kind in ("message.received", "message.sent"):
-        message = state.messages.setdefault(data["message_id"], Message(data["message_id"]))
-        if message.event_id is None:
-            message.direction = "received" if kind == "message.received" else "sent"
-            message.at, message.body, message.event_id = at, data.get("body"), event.event_id
-    elif kind == "message.no_response_needed":
-        message = state.messages.setdefault(data["message_id"], Message(data["message_id"]))
-        if message.no_response_needed_at is None:
-            message.no_response_needed_at = at
+    )
+
+
+def _feedback_removed(state: OrderState, event: LedgerEvent) -> None:
+    """The first removal counts."""
+    fb = _feedback(state, event)
+    if fb.removed_at is None:
+        fb.removed_at = event.occurred_at
+        fb.removed_reason = event.data.get("reason")
+        fb.removed_event_id = event.event_id
+
+
+def _dispute(state: OrderState, event: LedgerEvent) -> Dispute:
+    """The A-to-z claim or the chargeback the event is about."""
+    if event.type.startswith("claim."):
+        book, key = state.claims, event.data["claim_id"]
+    else:
+        book, key = state.chargebacks, event.data["chargeback_id"]
+    return book.setdefault(key, Dispute(key))
+
+
+def _dispute_filed(state: OrderState, event: LedgerEvent) -> None:
+    """The first filing counts."""
+    dispute = _dispute(state, event)
+    if dispute.filed_at is None:
+        dispute.filed_at = event.occurred_at
+        dispute.reason = event.data.get("reason")
+        dispute.amount = _dec(event.data.get("amount"))
+        dispute.filed_event_id = event.event_id
+
+
+def _dispute_decided(state: OrderState, event: LedgerEvent) -> None:
+    _dispute(state, event).decisions.append(
+        Decision(event.occurred_at, event.data["outcome"], event.event_id)
+    )
+
+
+def _message(state: OrderState, event: LedgerEvent) -> Message:
+    message_id = event.data["message_id"]
+    return state.messages.setdefault(message_id, Message(message_id))
+
+
+def _message_written(state: OrderState, event: LedgerEvent) -> None:
+    """A message received or sent: the first event of that message counts."""
+    message = _message(state, event)
+    if message.event_id is None:
+        message.direction = "received" if event.type == "message.received" else "sent"
+        message.at, message.body = event.occurred_at, event.data.get("body")
+        message.event_id = event.event_id
+
+
+def _no_response_needed(state: OrderState, event: LedgerEvent) -> None:
+    message = _message(state, event)
+    if message.no_response_needed_at is None:
+        message.no_response_needed_at = event.occurred_at
+
+
+_APPLY: dict[str, Callable[[OrderState, LedgerEvent], None]] = {
+    "order.placed": _placed,
+    "order.shipped": _shipped,
+    "shipment.scanned": _scanned,
+    "order.delivered": _delivered,
+    "order.cancelled": _cancelled,
+    "return.requested": _return_requested,
+    "return.received": _return_received,
+    "refund.issued": _refunded,
+    "feedback.posted": _feedback_posted,
+    "feedback.removed": _feedback_removed,
+    "claim.filed": _dispute_filed,
+    "chargeback.filed": _dispute_filed,
+    "claim.decided": _dispute_decided,
+    "chargeback.decided": _dispute_decided,
+    "message.received": _message_written,
+    "message.sent": _message_written,
+    "message.no_response_needed": _no_response_needed,
+}
+
+
+def _apply(state: OrderState, event: LedgerEvent) -> None:
+    """Change the state by one event (a type with no effect on the state changes nothing)."""
+    apply = _APPLY.get(event.type)
+    if apply is not None:
+        apply(state, event)

@@ -672,6 +672,87 @@ class _Ledger:
                     "data": values[0] if keys is None else dict(zip(keys, values, strict=False)),
                 }
 
+    def _basket(self, catalogue: Any) -> tuple[list[dict[str, Any]], int]:
+        """One to three lines from the seller's catalogue, and their total."""
+        r = self.rng.random
+        items = []
+        total = 0
+        for _ in range(1 if r() < 0.75 else (2 if r() < 0.8 else 3)):
+            sku, title, price = catalogue[int(r() * len(catalogue))]
+            u = r()
+            quantity = 1 if u < 0.85 else (2 if u < 0.97 else 3)
+            total += price * quantity
+            items.append({"sku": sku, "title": title, "quantity": quantity, "price": _cents(price)})
+        return items, total
+
+    def _cancelled_early(self, story: _Story, ship_by: int) -> bool:
+        """Cancel the order before shipment, by one of the three parties, when its dice say so;
+        whether its story ends there (a buyer's late cancellation is told after shipment)."""
+        r = self.rng.random
+        p, q, placed = story.profile, story.quotas, story.placed
+        u = r()
+        if u < p.buyer_cancel:
+            if r() < 0.85:
+                when = placed + 600 + int(r() * 12 * HOUR)
+                story.cancel(when, "buyer")
+                return True
+            story.cancel_after_shipping = True
+        elif story.merchant and q.seller_cancel.hit():
+            when = placed + HOUR + int(r() * 1.3 * (ship_by - placed))
+            story.cancel(when, "seller")
+            if r() < 0.3:
+                story.conversation(when + HOUR + int(r() * 2 * DAY), _CANCELLED)
+            if r() < 0.05:
+                story.feedback(when + DAY + int(r() * 5 * DAY), negative=True)
+            return True
+        elif u < p.buyer_cancel + p.marketplace_cancel:
+            story.cancel(placed + 300 + int(r() * 4 * HOUR), "marketplace")
+            return True
+        return False
+
+    def _delivery(self, shipped: int, deliver_by: int, late: bool) -> tuple[int, bool]:
+        """When a parcel that is not lost arrives, and whether that is late (a parcel with too
+        little time left before its deliver-by is late whatever its dice said)."""
+        r = self.rng.random
+        cal = self.cal
+        if late or deliver_by - shipped < 20 * HOUR:
+            late = True
+            moment = max(deliver_by, shipped + 18 * HOUR) + HOUR + int(r() ** 2 * 5 * DAY)
+        else:
+            span = deliver_by - shipped - 19 * HOUR
+            moment = shipped + 18 * HOUR + int(span * r() ** 1.3)
+        # Parcels arrive in the daytime, unless that would break the story told so far.
+        delivered = cal.at(cal.day_of(moment), 9 * HOUR + r() * 11 * HOUR)
+        if delivered <= shipped + 6 * HOUR or (delivered > deliver_by) != late:
+            delivered = moment
+        return delivered, late
+
+    def _carriage(self, story: _Story, shipped: int, deliver_by: int, late_ship: bool) -> None:
+        """Carrier scans and delivery (or loss) of a shipped order, then what follows."""
+        r = self.rng.random
+        p, q, merchant = story.profile, story.quotas, story.merchant
+        tracked = story.tracking is not None
+        no_scan = (tracked and q.no_scan.hit()) if merchant else r() < 0.001
+        exception = r() < 0.025
+        lost = r() < p.lost
+        trouble = (0.25 if late_ship else 0.0) + (0.4 if exception else 0.0)
+        if merchant:
+            late_delivery = q.late_delivery.hit() or r() < trouble
+        else:
+            late_delivery = r() < (p.late_delivery + trouble) / 3
+        delivered: int | None = None
+        if not lost:
+            delivered, late_delivery = self._delivery(shipped, deliver_by, late_delivery)
+        if story.tracking is not None:
+            if no_scan:
+                if r() < 0.35:
+                    story.scan(shipped + 50 * HOUR + int(r() * 4 * DAY), "in_transit")
+            else:
+                story.scans(shipped, delivered, exception)
+        if delivered is not None and (story.tracking is not None or r() < 0.3):
+            story.deliver(delivered)
+        story.after_delivery(delivered, deliver_by, late_delivery, lost, late_ship)
+
     def _order(self, index: int, day: int) -> None:
         """Place one order and schedule everything that will happen to it."""
         rng = self.rng
@@ -698,15 +779,7 @@ class _Ledger:
         ship_by, ship_by_text = cal.deadline(ship_day)
         deliver_by, deliver_by_text = cal.deadline(deliver_day)
 
-        catalogue = self.catalogues[seller_index]
-        items = []
-        total = 0
-        for _ in range(1 if r() < 0.75 else (2 if r() < 0.8 else 3)):
-            sku, title, price = catalogue[int(r() * len(catalogue))]
-            u = r()
-            quantity = 1 if u < 0.85 else (2 if u < 0.97 else 3)
-            total += price * quantity
-            items.append({"sku": sku, "title": title, "quantity": quantity, "price": _cents(price)})
+        items, total = self._basket(self.catalogues[seller_index])
         total_text = _cents(total)
         push(
             placed,
@@ -726,24 +799,7 @@ class _Ledger:
         q = self.quotas[seller_index]
         story = _Story(self, p, q, ctx, code, placed, merchant, total)
 
-        # Cancellation before shipment, by one of the three parties.
-        u = r()
-        if u < p.buyer_cancel:
-            if r() < 0.85:
-                when = placed + 600 + int(r() * 12 * HOUR)
-                story.cancel(when, "buyer")
-                return
-            story.cancel_after_shipping = True
-        elif merchant and q.seller_cancel.hit():
-            when = placed + HOUR + int(r() * 1.3 * (ship_by - placed))
-            story.cancel(when, "seller")
-            if r() < 0.3:
-                story.conversation(when + HOUR + int(r() * 2 * DAY), _CANCELLED)
-            if r() < 0.05:
-                story.feedback(when + DAY + int(r() * 5 * DAY), negative=True)
-            return
-        elif u < p.buyer_cancel + p.marketplace_cancel:
-            story.cancel(placed + 300 + int(r() * 4 * HOUR), "marketplace")
+        if self._cancelled_early(story, ship_by):
             return
 
         # Shipment.
@@ -761,38 +817,7 @@ class _Ledger:
             story.intercepted(shipped)
             return
 
-        # Carrier scans and delivery.
-        tracked = story.tracking is not None
-        no_scan = (tracked and q.no_scan.hit()) if merchant else r() < 0.001
-        exception = r() < 0.025
-        lost = r() < p.lost
-        trouble = (0.25 if late_ship else 0.0) + (0.4 if exception else 0.0)
-        if merchant:
-            late_delivery = q.late_delivery.hit() or r() < trouble
-        else:
-            late_delivery = r() < (p.late_delivery + trouble) / 3
-        if lost:
-            delivered = None
-        else:
-            if late_delivery or deliver_by - shipped < 20 * HOUR:
-                late_delivery = True
-                moment = max(deliver_by, shipped + 18 * HOUR) + HOUR + int(r() ** 2 * 5 * DAY)
-            else:
-                span = deliver_by - shipped - 19 * HOUR
-                moment = shipped + 18 * HOUR + int(span * r() ** 1.3)
-            # Parcels arrive in the daytime, unless that would break the story told so far.
-            delivered = cal.at(cal.day_of(moment), 9 * HOUR + r() * 11 * HOUR)
-            if delivered <= shipped + 6 * HOUR or (delivered > deliver_by) != late_delivery:
-                delivered = moment
-        if story.tracking is not None:
-            if no_scan:
-                if r() < 0.35:
-                    story.scan(shipped + 50 * HOUR + int(r() * 4 * DAY), "in_transit")
-            else:
-                story.scans(shipped, delivered, exception)
-        if delivered is not None and (story.tracking is not None or r() < 0.3):
-            story.deliver(delivered)
-        story.after_delivery(delivered, deliver_by, late_delivery, lost, late_ship)
+        self._carriage(story, shipped, deliver_by, late_ship)
 
 
 class _Story:
@@ -941,12 +966,46 @@ class _Story:
         """Returns, refunds, feedback, claims, chargebacks and buyer messages."""
         r = self.r
         p = self.profile
+        q = self.quotas
         settled = delivered if delivered is not None else deliver_by
+        unrefunded_at, returned = self._refunds(delivered, deliver_by, late_delivery, lost)
+
+        # Feedback: trouble makes a negative rating likelier.
+        trouble = (0.02 if late_delivery else 0.0) + (0.15 if lost else 0.0)
+        when = settled + HOUR + int(r() ** 2 * 30 * DAY)
+        u = r()
+        if q.negative_feedback.hit() or u < trouble:
+            self.feedback(when, negative=True)
+        elif u < trouble + 0.012:
+            self.feedback(when, rating=3)
+        elif u < trouble + 0.012 + p.positive_feedback:
+            self.feedback(when, negative=False)
+
+        self._disputes(settled, deliver_by, unrefunded_at, late_delivery, lost)
+
+        # Buyer messages: questions before shipping, complaints after trouble.
+        if lost or (late_delivery and r() < 0.5):
+            self.conversation(deliver_by + 2 * HOUR + int(r() * 3 * DAY), _WHERE, chance=0.5)
+        elif returned and r() < 0.1:
+            self.conversation(settled + int(r() * 10 * DAY), _CLAIM)
+        elif r() < p.buyer_message:
+            if r() < 0.6:
+                self.conversation(self.placed + 600 + int(r() * DAY), _ASK)
+            elif late_ship:
+                self.conversation(self.placed + DAY + int(r() * 2 * DAY), _WHERE)
+            else:
+                self.conversation(settled + HOUR + int(r() * 7 * DAY), _THANKS + _ASK)
+
+    def _refunds(
+        self, delivered: int | None, deliver_by: int, late_delivery: bool, lost: bool
+    ) -> tuple[int | None, bool]:
+        """Returns and refunds: (when a returned parcel was received but never refunded, or
+        None; whether the buyer asked to return it)."""
+        r = self.r
+        p = self.profile
         unrefunded_at: int | None = None
         returned = False
-
-        q = self.quotas
-        if delivered is not None and q.refund.hit():
+        if delivered is not None and self.quotas.refund.hit():
             if r() < 0.75:
                 returned = True
                 reason = self._choice(_RETURN_REASONS)
@@ -973,19 +1032,19 @@ class _Story:
                 self.refund(when, self.total * share // 100, reason)
         elif lost and r() < 0.3:
             self.refund(deliver_by + DAY + int(r() * 7 * DAY), self.total, "lost_in_transit")
+        return unrefunded_at, returned
 
-        # Feedback: trouble makes a negative rating likelier.
-        trouble = (0.02 if late_delivery else 0.0) + (0.15 if lost else 0.0)
-        when = settled + HOUR + int(r() ** 2 * 30 * DAY)
-        u = r()
-        if q.negative_feedback.hit() or u < trouble:
-            self.feedback(when, negative=True)
-        elif u < trouble + 0.012:
-            self.feedback(when, rating=3)
-        elif u < trouble + 0.012 + p.positive_feedback:
-            self.feedback(when, negative=False)
-
-        # A-to-z Guarantee claims.
+    def _disputes(
+        self,
+        settled: int,
+        deliver_by: int,
+        unrefunded_at: int | None,
+        late_delivery: bool,
+        lost: bool,
+    ) -> None:
+        """A-to-z Guarantee claims and payment disputes."""
+        r = self.r
+        q = self.quotas
         trouble = (0.35 if lost else 0.0) + (0.01 if late_delivery else 0.0)
         if unrefunded_at is not None and r() < 0.5:
             self.claim(unrefunded_at + 5 * DAY + int(r() * 15 * DAY), "return_not_refunded")
@@ -997,28 +1056,14 @@ class _Story:
                 filed = settled + 2 * DAY + int(r() ** 1.5 * 25 * DAY)
             self.claim(filed, reason)
 
-        # Payment disputes.
         if q.chargeback.hit() or (lost and r() < 0.04):
             if lost:
                 reason = "not_received"
-            elif r() < p.chargeback_fraud_share:
+            elif r() < self.profile.chargeback_fraud_share:
                 reason = "fraud" if r() < 0.55 else "unrecognized"
             else:
                 reason = _pick_weighted(r(), _SERVICE_CHARGEBACK_REASONS)
             self.chargeback(self.placed + 7 * DAY + int(r() ** 1.5 * 50 * DAY), reason)
-
-        # Buyer messages: questions before shipping, complaints after trouble.
-        if lost or (late_delivery and r() < 0.5):
-            self.conversation(deliver_by + 2 * HOUR + int(r() * 3 * DAY), _WHERE, chance=0.5)
-        elif returned and r() < 0.1:
-            self.conversation(settled + int(r() * 10 * DAY), _CLAIM)
-        elif r() < p.buyer_message:
-            if r() < 0.6:
-                self.conversation(self.placed + 600 + int(r() * DAY), _ASK)
-            elif late_ship:
-                self.conversation(self.placed + DAY + int(r() * 2 * DAY), _WHERE)
-            else:
-                self.conversation(settled + HOUR + int(r() * 7 * DAY), _THANKS + _ASK)
 
     def feedback(self, when: int, *, negative: bool = False, rating: int | None = None) -> None:
         r = self.r

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
 
-from defectdesk.accounts.roles import Principal, principal_for_user
+from defectdesk.accounts.roles import Who, principal_of
 from defectdesk.core.errors import NotFound
 from defectdesk.ledger.models import Event, Order
-
-Who = Principal | AbstractBaseUser | AnonymousUser | None
-
-
-def _principal(who: Who) -> Principal:
-    return who if isinstance(who, Principal) else principal_for_user(who)
 
 
 def orders_visible_to(who: Who) -> QuerySet[Order]:
     """Every order for marketplace staff; a merchant's own sellers' orders otherwise."""
-    principal = _principal(who)
     qs = Order.objects.select_related("seller", "marketplace")
-    if principal.sees_all_sellers:
-        return qs
-    return qs.filter(seller_id__in=principal.seller_ids())
+    return principal_of(who).seller_scoped(qs)
 
 
 def order_for(who: Who, marketplace: str, order_ref: str) -> Order:

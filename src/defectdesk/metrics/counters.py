@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection
 
-from defectdesk.core.bulk import bulk_insert, is_postgres
+from defectdesk.core.bulk import is_postgres, pg_staged
 from defectdesk.defects.projection import BatchFacts
 from defectdesk.defects.rules import DefectFact
 from defectdesk.ledger.fold import OrderState
@@ -71,14 +71,7 @@ def counters_add(deltas: dict[CounterKey, int]) -> None:
         return
     cols = ", ".join(COLUMNS)
     if is_postgres():
-        tmp = "tmp_metrics_counter_delta"
-        with connection.cursor() as cur:
-            cur.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
-                f"SELECT {cols} FROM {TABLE} WITH NO DATA"
-            )
-            cur.execute(f"TRUNCATE {tmp}")
-        bulk_insert(tmp, COLUMNS, rows, prepared=True)
+        tmp = pg_staged(TABLE, COLUMNS, rows, prepared=True, tmp="tmp_metrics_counter_delta")
         with connection.cursor() as cur:
             cur.execute(
                 f"INSERT INTO {TABLE} AS c ({cols}) SELECT {cols} FROM {tmp} "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters

@@ -10,7 +10,7 @@ numerator. Either way these are the orders "counted against" the seller.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.db import connection
@@ -23,7 +23,7 @@ from defectdesk.defects.projection import appeal_cuts, facts_with_appeals
 from defectdesk.defects.rules import DefectFact, defect_facts
 from defectdesk.ledger.fold import OrderState, fold_order
 from defectdesk.ledger.ingest import load_order_events
-from defectdesk.ledger.models import Event, Order
+from defectdesk.ledger.models import Order
 from defectdesk.metrics.core import (
     CRR,
     DEN,
@@ -87,17 +87,7 @@ def _candidate_orders(scope: Scope, metric: str, key_from: date, key_to: date) -
     """Orders that can be counted against the metric for order (message) dates in the range."""
     if METRIC_CODE[metric] == CRR:
         # Buyer messages received in the range; their orders may be older.
-        start = datetime.combine(key_from - timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-        end = datetime.combine(key_to + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
-        refs = set(
-            Event.objects.filter(
-                marketplace_id=scope.marketplace.id,
-                seller_id=scope.seller.id,
-                type="message.received",
-                occurred_at__gte=start,
-                occurred_at__lt=end,
-            ).values_list("order_ref", flat=True)
-        )
+        refs = scope.received_message_refs(key_from, key_to)
         return list(
             Order.objects.filter(
                 marketplace_id=scope.marketplace.id, order_ref__in=refs

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +15,7 @@ from django.utils import timezone
 from defectdesk.accounts.models import Seller
 from defectdesk.core.errors import BadRequest, FieldError, NotFound
 from defectdesk.core.timeutil import local_date, zone
-from defectdesk.ledger.models import Marketplace, Order
+from defectdesk.ledger.models import Event, Marketplace, Order
 from defectdesk.metrics.core import (
     DEN,
     METRIC_CODE,
@@ -51,6 +51,21 @@ class Scope:
     @property
     def today(self) -> date:
         return local_date(timezone.now(), self.marketplace_tz)
+
+    def received_message_refs(self, first: date, last: date) -> set[str]:
+        """The orders of the buyer messages received on local days `first` to `last` (read a
+        day wider on each side in UTC, which covers every marketplace's zone)."""
+        start = datetime.combine(first - timedelta(days=1), time.min, tzinfo=UTC)
+        end = datetime.combine(last + timedelta(days=2), time.min, tzinfo=UTC)
+        return set(
+            Event.objects.filter(
+                marketplace_id=self.marketplace.id,
+                seller_id=self.seller.id,
+                type="message.received",
+                occurred_at__gte=start,
+                occurred_at__lt=end,
+            ).values_list("order_ref", flat=True)
+        )
 
 
 def seller_marketplaces(seller: Seller) -> list[Marketplace]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db.models import Exists, OuterRef
@@ -21,7 +21,7 @@ from defectdesk.defects.models import Defect
 from defectdesk.defects.rules import DefectFact, with_appeal
 from defectdesk.ledger.fold import fold_order
 from defectdesk.ledger.ingest import load_order_events
-from defectdesk.ledger.models import Event, Order
+from defectdesk.ledger.models import Order
 from defectdesk.metrics.core import (
     CRR,
     DEN,
@@ -326,17 +326,7 @@ def _messages(scope: Scope, spec: ListSpec, day: date) -> list[Listed]:
     now = timezone.now()  # exact for every day up to today (DESIGN §4)
     lo, hi = window_days(scope.policy, spec.metric, day)
     want, minus = _parts(spec)
-    start = datetime.combine(lo - timedelta(days=1), time.min, tzinfo=UTC)
-    end = datetime.combine(hi + timedelta(days=2), time.min, tzinfo=UTC)
-    refs = set(
-        Event.objects.filter(
-            marketplace_id=scope.marketplace.id,
-            seller_id=scope.seller.id,
-            type="message.received",
-            occurred_at__gte=start,
-            occurred_at__lt=end,
-        ).values_list("order_ref", flat=True)
-    )
+    refs = scope.received_message_refs(lo, hi)
     if not refs:
         return []
     ids = dict(

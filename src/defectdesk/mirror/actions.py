@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -28,8 +29,10 @@ from defectdesk.core.errors import (
     ValidationFailed,
 )
 from defectdesk.defects.models import Defect
+from defectdesk.ledger.fold import OrderState
 from defectdesk.ledger.ingest import Candidate, events_ingest
 from defectdesk.ledger.models import Marketplace
+from defectdesk.mirror import packets
 from defectdesk.mirror.models import HiddenFact, MirrorAccount, MirrorCase
 from defectdesk.mirror.profile import SITES, amazon_rules
 from defectdesk.mirror.reports import ORDER_ID
@@ -152,7 +155,7 @@ def mirror_account_create(
             amazon_marketplace_id=spec.marketplace_id,
             selling_partner_id=partner,
             created_at=timezone.now(),
-            created_by=who.user if who.user is not None and who.user.is_authenticated else None,  # type: ignore[misc]
+            created_by=who.signed_in,  # type: ignore[misc]
         )
         audit_record(
             actor=who,
@@ -175,6 +178,34 @@ def _locked(case: MirrorCase | int) -> MirrorCase:
     if found is None:
         raise NotFound(f"Request {pk} not found.")
     return found
+
+
+def _case_audited(who: Actor, case: MirrorCase, verb: str, before: str, **details: Any) -> None:
+    """Audit a request's move from `before` to its current status as `mirror.case_<verb>`."""
+    audit_record(
+        actor=who,
+        action=f"mirror.case_{verb}",
+        object_type="mirror_case",
+        object_id=case.pk,
+        seller_id=case.seller_id,
+        from_state=before,
+        to_state=case.status,
+        **details,
+    )
+
+
+def _case_saved(who: Actor, case: MirrorCase, verb: str, before: str, **details: Any) -> None:
+    """Save a request's new state and audit the change (see `_case_audited`)."""
+    case.save()
+    _case_audited(who, case, verb, before, **details)
+
+
+def _ingested(event: dict[str, Any], refused: str) -> None:
+    """Put one event built here into the ledger; ValidationFailed(`refused`, its errors) if the
+    ledger refuses it."""
+    result = events_ingest([Candidate(0, event)])
+    if result.rejected:
+        raise ValidationFailed(refused, list(result.rejected[0].errors))
 
 
 def case_open(
@@ -210,7 +241,7 @@ def case_open(
                 due_at=due_at,
                 created_at=now,
                 updated_at=now,
-                created_by=who.user if who.user is not None and who.user.is_authenticated else None,  # type: ignore[misc]
+                created_by=who.signed_in,  # type: ignore[misc]
             )
             audit_record(
                 actor=who,
@@ -251,17 +282,7 @@ def case_edit(*, actor: Caller, case: MirrorCase | int, body: Any) -> MirrorCase
         before = locked.status
         locked.status = Status.PREPARED
         locked.updated_at = timezone.now()
-        locked.save()
-        audit_record(
-            actor=who,
-            action="mirror.case_edit",
-            object_type="mirror_case",
-            object_id=locked.pk,
-            seller_id=locked.seller_id,
-            from_state=before,
-            to_state=locked.status,
-            data={"chars": len(locked.body)},
-        )
+        _case_saved(who, locked, "edit", before, data={"chars": len(locked.body)})
     return locked
 
 
@@ -275,16 +296,7 @@ def case_export(*, actor: Caller, case: MirrorCase | int) -> MirrorCase:
             return locked
         locked.status = Status.EXPORTED
         locked.exported_at = locked.updated_at = timezone.now()
-        locked.save()
-        audit_record(
-            actor=who,
-            action="mirror.case_export",
-            object_type="mirror_case",
-            object_id=locked.pk,
-            seller_id=locked.seller_id,
-            from_state=Status.PREPARED,
-            to_state=Status.EXPORTED,
-        )
+        _case_saved(who, locked, "export", Status.PREPARED)
     return locked
 
 
@@ -339,14 +351,11 @@ def case_record(
             locked.amazon_deadline = None
         locked.save()
         effect = _approval_effect(locked, who, now) if outcome == Status.APPROVED else ""
-        audit_record(
-            actor=who,
-            action=f"mirror.case_{outcome}",
-            object_type="mirror_case",
-            object_id=locked.pk,
-            seller_id=locked.seller_id,
-            from_state=before,
-            to_state=outcome,
+        _case_audited(
+            who,
+            locked,
+            outcome,
+            before,
             note=text,
             data={
                 "decided_by": "amazon" if outcome in (Status.APPROVED, Status.DENIED) else "",
@@ -392,10 +401,7 @@ def _approval_effect(case: MirrorCase, who: Actor, now: datetime) -> str:
         "order": case.order_ref,
         "data": data,
     }
-    result = events_ingest([Candidate(0, event)])
-    if result.rejected:
-        errors = result.rejected[0].errors
-        raise ValidationFailed("Amazon's approval could not be recorded.", list(errors))
+    _ingested(event, "Amazon's approval could not be recorded.")
     return kind
 
 
@@ -459,40 +465,7 @@ def hidden_fact_enter(
             created_by_label=who.label,
         )
         if kind != HiddenFact.Kind.INFO_REQUEST:
-            claim = kind == HiddenFact.Kind.A_TO_Z_CLAIM
-            key = ref or order
-            event_id = f"amz-entered-{'claim' if claim else 'chargeback'}-{order}-{key}"[:128]
-            data: dict[str, Any] = {
-                "claim_id" if claim else "chargeback_id": (
-                    f"amz-atoz-{order}" if claim else f"amz-cb-entered-{key}"
-                )[:128],
-                "reason": reason,
-                "source": "amazon:entered",
-            }
-            if deadline is not None:
-                data["respond_by"] = deadline.isoformat()
-            if ref:
-                data["reference"] = ref
-            result = events_ingest(
-                [
-                    Candidate(
-                        0,
-                        {
-                            "id": event_id,
-                            "type": "claim.filed" if claim else "chargeback.filed",
-                            "occurred_at": at.isoformat(),
-                            "marketplace": account.marketplace.code,
-                            "seller": account.seller.external_id,
-                            "order": order,
-                            "data": data,
-                        },
-                    )
-                ]
-            )
-            if result.rejected:
-                raise ValidationFailed("Nothing was entered.", list(result.rejected[0].errors))
-            fact.event_id = event_id
-            fact.save(update_fields=["event_id"])
+            _dispute_entered(fact, account, reason, deadline, at)
         else:
             _info_requested(who, account, order, deadline, ref)
         audit_record(
@@ -505,6 +478,46 @@ def hidden_fact_enter(
             data={"order": order, "reason": fact.reason, "event": fact.event_id},
         )
     return fact
+
+
+def _dispute_entered(
+    fact: HiddenFact,
+    account: MirrorAccount,
+    reason: Any,
+    deadline: datetime | None,
+    at: datetime,
+) -> None:
+    """An entered claim or chargeback becomes its `.filed` event in the ledger; the fact keeps
+    the event's id. ValidationFailed if the ledger refuses it."""
+    claim = fact.kind == HiddenFact.Kind.A_TO_Z_CLAIM
+    order, ref = fact.order_ref, fact.reference
+    key = ref or order
+    event_id = f"amz-entered-{'claim' if claim else 'chargeback'}-{order}-{key}"[:128]
+    data: dict[str, Any] = {
+        "claim_id" if claim else "chargeback_id": (
+            f"amz-atoz-{order}" if claim else f"amz-cb-entered-{key}"
+        )[:128],
+        "reason": reason,
+        "source": "amazon:entered",
+    }
+    if deadline is not None:
+        data["respond_by"] = deadline.isoformat()
+    if ref:
+        data["reference"] = ref
+    _ingested(
+        {
+            "id": event_id,
+            "type": "claim.filed" if claim else "chargeback.filed",
+            "occurred_at": at.isoformat(),
+            "marketplace": account.marketplace.code,
+            "seller": account.seller.external_id,
+            "order": order,
+            "data": data,
+        },
+        "Nothing was entered.",
+    )
+    fact.event_id = event_id
+    fact.save(update_fields=["event_id"])
 
 
 def _info_requested(
@@ -524,15 +537,11 @@ def _info_requested(
     if ref:
         case.amazon_reference = ref
     case.updated_at = timezone.now()
-    case.save()
-    audit_record(
-        actor=who,
-        action="mirror.case_info_requested",
-        object_type="mirror_case",
-        object_id=case.pk,
-        seller_id=case.seller_id,
-        from_state=Status.SUBMITTED,
-        to_state=Status.INFO_REQUESTED,
+    _case_saved(
+        who,
+        case,
+        "info_requested",
+        Status.SUBMITTED,
         data={"deadline": deadline.isoformat() if deadline else None},
     )
 
@@ -550,6 +559,84 @@ def _respond_by(account: MirrorAccount, order: str, kind: str) -> datetime | Non
     return fact.deadline if fact is not None else None
 
 
+def _feedback_removal(
+    defect: Defect, state: OrderState, criterion: Any, now: datetime, tz: ZoneInfo
+) -> tuple[str, packets.Draft]:
+    """A removal request for negative feedback, if it meets the criterion named (Refusal if
+    not, or if it is too old)."""
+    rules = amazon_rules()
+    feedback = state.feedback.get(defect.source_key)
+    if feedback is None or not feedback.postings:
+        raise Conflict("The feedback is not in your data any more.")
+    first, latest = feedback.postings[0], feedback.postings[-1]
+    code = criterion if isinstance(criterion, str) else ""
+    packets.feedback_removal_check(
+        criterion=code,
+        comment=latest.comment or "",
+        fulfillment=state.fulfillment,
+        posted_at=first.at,
+        now=now,
+        rules=rules,
+    )
+    draft = packets.feedback_removal_draft(
+        order_ref=state.order_ref,
+        criterion=code,
+        comment=latest.comment or "",
+        rating=latest.rating,
+        posted_at=first.at,
+        tz=tz,
+        rules=rules,
+    )
+    return MirrorCase.Kind.FEEDBACK_REMOVAL, draft
+
+
+def _a_to_z_answer(
+    account: MirrorAccount, defect: Defect, state: OrderState, now: datetime, tz: ZoneInfo
+) -> tuple[str, packets.Draft]:
+    """The response to an open A-to-z claim; once it was decided against the seller, the
+    appeal of that decision (Refusal after Amazon's appeal window)."""
+    rules = amazon_rules()
+    claim = state.claims.get(defect.source_key)
+    filed = claim.filed_at if claim else None
+    reason = (claim.reason if claim else None) or "other"
+    draft = packets.a_to_z_response_draft(
+        state=state,
+        reason=reason,
+        filed_at=filed,
+        respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.A_TO_Z_CLAIM),
+        tz=tz,
+        rules=rules,
+    )
+    kind: str = MirrorCase.Kind.A_TO_Z_RESPONSE
+    decided = claim.decisions[-1] if claim and claim.decisions else None
+    if decided is not None and decided.outcome == "granted_seller_funded":
+        # Decided against the seller: what is left is an appeal, 30 days from then.
+        kind = MirrorCase.Kind.DEFECT_APPEAL
+        draft.due_at = decided.at + timedelta(days=rules.a_to_z_appeal_days)
+        if draft.due_at < now:
+            raise packets.Refusal(
+                f"Amazon takes an appeal of an A-to-z decision within "
+                f"{rules.a_to_z_appeal_days} days; this one was decided on "
+                f"{decided.at.astimezone(tz):%Y-%m-%d}."
+            )
+    return kind, draft
+
+
+def _representment(
+    account: MirrorAccount, defect: Defect, state: OrderState, tz: ZoneInfo
+) -> tuple[str, packets.Draft]:
+    """The representment of a chargeback."""
+    dispute = state.chargebacks.get(defect.source_key)
+    draft = packets.chargeback_draft(
+        state=state,
+        filed_at=dispute.filed_at if dispute else None,
+        respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.CHARGEBACK),
+        tz=tz,
+        rules=amazon_rules(),
+    )
+    return MirrorCase.Kind.CHARGEBACK_REPRESENTMENT, draft
+
+
 def case_draft(
     *, actor: Caller, account: MirrorAccount, defect: Defect, criterion: Any = ""
 ) -> MirrorCase:
@@ -558,7 +645,6 @@ def case_draft(
     appeal, or a chargeback representment."""
     from defectdesk.appeals.selectors import order_state_of
     from defectdesk.core.timeutil import zone
-    from defectdesk.mirror import packets
 
     principal, _who_actor = _who(actor)
     _writer(principal, account.seller_id)
@@ -566,70 +652,16 @@ def case_draft(
         raise NotFound("Defect not found.")
     if defect.status != Defect.Status.ACTIVE:
         raise Conflict("The defect is no longer active: there is nothing to ask Amazon for.")
-    rules = amazon_rules()
     tz = zone(account.marketplace.timezone)
     state, _events = order_state_of(defect)
     now = timezone.now()
-    kind: str
     try:
         if defect.kind == Defect.Kind.NEGATIVE_FEEDBACK:
-            feedback = state.feedback.get(defect.source_key)
-            if feedback is None or not feedback.postings:
-                raise Conflict("The feedback is not in your data any more.")
-            first, latest = feedback.postings[0], feedback.postings[-1]
-            code = criterion if isinstance(criterion, str) else ""
-            packets.feedback_removal_check(
-                criterion=code,
-                comment=latest.comment or "",
-                fulfillment=state.fulfillment,
-                posted_at=first.at,
-                now=now,
-                rules=rules,
-            )
-            draft = packets.feedback_removal_draft(
-                order_ref=state.order_ref,
-                criterion=code,
-                comment=latest.comment or "",
-                rating=latest.rating,
-                posted_at=first.at,
-                tz=tz,
-                rules=rules,
-            )
-            kind = MirrorCase.Kind.FEEDBACK_REMOVAL
+            kind, draft = _feedback_removal(defect, state, criterion, now, tz)
         elif defect.kind == Defect.Kind.A_TO_Z_CLAIM:
-            claim = state.claims.get(defect.source_key)
-            filed = claim.filed_at if claim else None
-            reason = (claim.reason if claim else None) or "other"
-            draft = packets.a_to_z_response_draft(
-                state=state,
-                reason=reason,
-                filed_at=filed,
-                respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.A_TO_Z_CLAIM),
-                tz=tz,
-                rules=rules,
-            )
-            kind = MirrorCase.Kind.A_TO_Z_RESPONSE
-            decided = claim.decisions[-1] if claim and claim.decisions else None
-            if decided is not None and decided.outcome == "granted_seller_funded":
-                # Decided against the seller: what is left is an appeal, 30 days from then.
-                kind = MirrorCase.Kind.DEFECT_APPEAL
-                draft.due_at = decided.at + timedelta(days=rules.a_to_z_appeal_days)
-                if draft.due_at < now:
-                    raise packets.Refusal(
-                        f"Amazon takes an appeal of an A-to-z decision within "
-                        f"{rules.a_to_z_appeal_days} days; this one was decided on "
-                        f"{decided.at.astimezone(tz):%Y-%m-%d}."
-                    )
+            kind, draft = _a_to_z_answer(account, defect, state, now, tz)
         elif defect.kind == Defect.Kind.CHARGEBACK:
-            dispute = state.chargebacks.get(defect.source_key)
-            draft = packets.chargeback_draft(
-                state=state,
-                filed_at=dispute.filed_at if dispute else None,
-                respond_by=_respond_by(account, state.order_ref, HiddenFact.Kind.CHARGEBACK),
-                tz=tz,
-                rules=rules,
-            )
-            kind = MirrorCase.Kind.CHARGEBACK_REPRESENTMENT
+            kind, draft = _representment(account, defect, state, tz)
         else:
             raise packets.Refusal(
                 f"Amazon has no per-order form for a {defect.get_kind_display().lower()}: "
@@ -654,7 +686,6 @@ def case_draft(
 
 def plan_of_action_build(*, actor: Caller, account: MirrorAccount) -> MirrorCase:
     """Draft a Plan of Action from the account's active defects, grouped by root cause."""
-    from defectdesk.mirror import packets
 
     principal, _who_actor = _who(actor)
     _writer(principal, account.seller_id)

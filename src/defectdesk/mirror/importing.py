@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.core.timeutil import day_end, day_start, zone
@@ -23,6 +24,7 @@ from defectdesk.mirror.profile import SITES
 from defectdesk.mirror.reports import (
     DocumentError,
     Parsed,
+    ReportKind,
     document_decode,
     document_read,
     redact_emails,
@@ -108,6 +110,97 @@ def _refuse(detail: str, field_name: str, message: str) -> ValidationFailed:
     return ValidationFailed(detail, [FieldError(field_name, message)])
 
 
+def _import_checked(
+    report_type: str, content: bytes, window: tuple[date, date] | None
+) -> ReportKind:
+    """The kind of a document about to be imported; ValidationFailed when the type is not
+    known, the document is empty or too large, or the window given runs backwards."""
+    try:
+        kind = report_kind(report_type)
+    except DocumentError as exc:
+        raise _refuse("The report type is not known.", "report_type", str(exc)) from None
+    if not content:
+        raise _refuse("The document was not imported.", "file", "is empty")
+    if len(content) > max_document_bytes():
+        raise _refuse(
+            "The document was not imported.",
+            "file",
+            f"is {len(content):,} bytes; the limit is {max_document_bytes():,}",
+        )
+    if window is not None and window[0] > window[1]:
+        raise _refuse("The document was not imported.", "window", "starts after it ends")
+    return kind
+
+
+def _account_read(account: MirrorAccount, kind: ReportKind, text: str) -> Parsed:
+    """The document read for this account; ValidationFailed when it cannot be read as its
+    kind or names another Amazon seller account than this one's."""
+    try:
+        parsed = document_read(kind, text, SITES[account.site], account.seller.external_id)
+    except DocumentError as exc:
+        raise _refuse(f"The {kind.label} document was not imported.", "file", str(exc)) from None
+    foreign = {s for s in parsed.seller_ids if s != account.selling_partner_id}
+    if foreign and account.selling_partner_id:
+        raise _refuse(
+            f"The {kind.label} document was not imported.",
+            "file",
+            f"it belongs to Amazon seller account {sorted(foreign)[0][:40]}, not to this "
+            f"account ({account.selling_partner_id})",
+        )
+    return parsed
+
+
+def _facts_take(
+    account: MirrorAccount,
+    kind: ReportKind,
+    parsed: Parsed,
+    document: RawDocument,
+    report: ImportReport,
+    shown_window: tuple[date, date] | None,
+    now: datetime,
+) -> None:
+    """Take an applicable document's facts: its events into the ledger, feedback it no longer
+    lists as removed, its health snapshot; and mark the account's first import."""
+    _ingest(parsed, account, report)
+    if kind.reader == "feedback" and shown_window is not None:
+        report.inferred_removals = _infer_removals(
+            account, parsed, shown_window, document.sha256, now, report
+        )
+    if parsed.snapshot is not None:
+        HealthSnapshot.objects.create(
+            account=account,
+            document=document,
+            received_at=now,
+            account_status=str(parsed.snapshot.get("status", ""))[:32],
+            metrics=parsed.snapshot.get("metrics") or {},
+        )
+    if account.first_import_at is None:
+        MirrorAccount.objects.filter(pk=account.pk).update(first_import_at=now)
+        account.first_import_at = now
+
+
+def _import_audited(who: Actor, report: ImportReport) -> None:
+    """Audit an import with what it did."""
+    document = report.document
+    audit_record(
+        actor=who,
+        action="mirror.document_import",
+        object_type="mirror_document",
+        object_id=document.pk,
+        seller_id=document.account.seller_id,
+        to_state=document.status,
+        note=f"{document.report_type} {document.sha256[:12]}",
+        data={
+            "report_type": document.report_type,
+            "sha256": document.sha256,
+            "created": report.created,
+            "duplicates": report.duplicates,
+            "rejected": len(report.rejected),
+            "inferred_removals": report.inferred_removals,
+        },
+    )
+
+
 def amazon_import(
     *,
     actor: Caller,
@@ -124,39 +217,14 @@ def amazon_import(
     that belongs to another seller's account."""
     principal, who = _who(actor)
     _writer(principal, account.seller_id)
-    try:
-        kind = report_kind(report_type)
-    except DocumentError as exc:
-        raise _refuse("The report type is not known.", "report_type", str(exc)) from None
-    if not content:
-        raise _refuse("The document was not imported.", "file", "is empty")
-    if len(content) > max_document_bytes():
-        raise _refuse(
-            "The document was not imported.",
-            "file",
-            f"is {len(content):,} bytes; the limit is {max_document_bytes():,}",
-        )
-    if window is not None and window[0] > window[1]:
-        raise _refuse("The document was not imported.", "window", "starts after it ends")
+    kind = _import_checked(report_type, content, window)
     site = SITES[account.site]
     sha = hashlib.sha256(content).hexdigest()
     known = RawDocument.objects.filter(account=account, report_type=kind.code, sha256=sha).first()
     if known is not None:
         return ImportReport.of(known)
     text, used = document_decode(content, site, encoding)
-    seller = account.seller.external_id
-    try:
-        parsed = document_read(kind, text, site, seller)
-    except DocumentError as exc:
-        raise _refuse(f"The {kind.label} document was not imported.", "file", str(exc)) from None
-    foreign = {s for s in parsed.seller_ids if s != account.selling_partner_id}
-    if foreign and account.selling_partner_id:
-        raise _refuse(
-            f"The {kind.label} document was not imported.",
-            "file",
-            f"it belongs to Amazon seller account {sorted(foreign)[0][:40]}, not to this "
-            f"account ({account.selling_partner_id})",
-        )
+    parsed = _account_read(account, kind, text)
     stored = content
     redacted = 0
     if kind.reader == "feedback":
@@ -191,41 +259,10 @@ def amazon_import(
             )
             report.not_applicable = parsed.not_applicable
             if not parsed.not_applicable:
-                _ingest(parsed, account, report)
-                if kind.reader == "feedback" and shown_window is not None:
-                    report.inferred_removals = _infer_removals(
-                        account, parsed, shown_window, sha, now, report
-                    )
-                if parsed.snapshot is not None:
-                    HealthSnapshot.objects.create(
-                        account=account,
-                        document=document,
-                        received_at=now,
-                        account_status=str(parsed.snapshot.get("status", ""))[:32],
-                        metrics=parsed.snapshot.get("metrics") or {},
-                    )
-                if account.first_import_at is None:
-                    MirrorAccount.objects.filter(pk=account.pk).update(first_import_at=now)
-                    account.first_import_at = now
+                _facts_take(account, kind, parsed, document, report, shown_window, now)
             document.summary = report.as_dict()
             document.save(update_fields=["summary"])
-            audit_record(
-                actor=who,
-                action="mirror.document_import",
-                object_type="mirror_document",
-                object_id=document.pk,
-                seller_id=account.seller_id,
-                to_state=document.status,
-                note=f"{kind.code} {sha[:12]}",
-                data={
-                    "report_type": kind.code,
-                    "sha256": sha,
-                    "created": report.created,
-                    "duplicates": report.duplicates,
-                    "rejected": len(report.rejected),
-                    "inferred_removals": report.inferred_removals,
-                },
-            )
+            _import_audited(who, report)
     except IntegrityError:
         # The same document, imported at the same moment by another request, won the race.
         twin = RawDocument.objects.filter(

@@ -62,28 +62,29 @@ REASONS = (
 )
 
 
+def _date(year: str | int, month: str | int, day: str | int) -> date | None:
+    """The date, None when there is no such day (a 31 April)."""
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
 def _month_day(text: str) -> date | None:
+    """The first date written in the notice: "March 5, 2026" (or "Mar. 5 2026"), 2026-03-05
+    or 3/5/2026 (US order), in that order of preference."""
     found = re.search(_MONTH + r"\s+(\d{1,2}),?\s+(\d{4})", text, re.IGNORECASE)
     if found:
         month = MONTHS.get(found[1].lower().rstrip("."))
         if month is None:
             month = next(i for n, i in MONTHS.items() if n.startswith(found[1].lower()[:3]))
-        try:
-            return date(int(found[3]), month, int(found[2]))
-        except ValueError:
-            return None
+        return _date(found[3], month, found[2])
     found = re.search(r"(\d{4})-(\d{2})-(\d{2})", text)
     if found:
-        try:
-            return date(int(found[1]), int(found[2]), int(found[3]))
-        except ValueError:
-            return None
+        return _date(found[1], found[2], found[3])
     found = re.search(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
     if found:
-        try:
-            return date(int(found[3]), int(found[1]), int(found[2]))
-        except ValueError:
-            return None
+        return _date(found[3], found[1], found[2])
     return None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import Min, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
@@ -100,6 +100,62 @@ def our_side(account: MirrorAccount, channel: str, window: tuple[date, date], at
     )
 
 
+# The counts besides orders on which Amazon and the data may disagree: for each, what the
+# difference most likely means when Amazon counts more, and when it counts fewer.
+_GAPS = {
+    "a_to_z_claim": (
+        ngettext_lazy(
+            "%(n)d A-to-z claim is not in your data: Amazon's finances show a claim only when "
+            "it is granted and debited to you; a claim still open, or decided without a "
+            "debit, is in no report. Enter it from Amazon's e-mail.",
+            "%(n)d A-to-z claims are not in your data: Amazon's finances show a claim only "
+            "when it is granted and debited to you; claims still open, or decided without a "
+            "debit, are in no report. Enter them from Amazon's e-mails.",
+            "n",
+        ),
+        ngettext_lazy(
+            "%(n)d A-to-z claim in your data is not counted by Amazon (withdrawn or decided in "
+            "your favour since): record Amazon's decision on it.",
+            "%(n)d A-to-z claims in your data are not counted by Amazon (withdrawn or decided "
+            "in your favour since): record Amazon's decisions on them.",
+            "n",
+        ),
+    ),
+    "chargeback": (
+        ngettext_lazy(
+            "%(n)d chargeback is not in your data: only a lost chargeback reaches Amazon's "
+            "finances; an open one is in no report. Enter it from Amazon's e-mail.",
+            "%(n)d chargebacks are not in your data: only a lost chargeback reaches Amazon's "
+            "finances; open ones are in no report. Enter them from Amazon's e-mails.",
+            "n",
+        ),
+        ngettext_lazy(
+            "%(n)d chargeback in your data is not counted by Amazon (won on representment "
+            "since): record Amazon's decision.",
+            "%(n)d chargebacks in your data are not counted by Amazon (won on representment "
+            "since): record Amazon's decisions.",
+            "n",
+        ),
+    ),
+    "negative_feedback": (
+        ngettext_lazy(
+            "%(n)d negative feedback is not in your data: import the seller feedback report "
+            "covering %(from)s to %(to)s.",
+            "%(n)d negative feedback are not in your data: import the seller feedback report "
+            "covering %(from)s to %(to)s.",
+            "n",
+        ),
+        ngettext_lazy(
+            "%(n)d negative feedback in your data is not counted by Amazon (removed since): "
+            "import a newer feedback report, which shows the removal.",
+            "%(n)d negative feedback in your data are not counted by Amazon (removed since): "
+            "import a newer feedback report, which shows the removals.",
+            "n",
+        ),
+    ),
+}
+
+
 def differences(
     amazon: Side, ours: Side, window: tuple[date, date], data_from: date | None
 ) -> list[str]:
@@ -141,77 +197,15 @@ def differences(
             )
             % {"n": -gap}
         )
-    missing_claims = amazon.a_to_z_claim - ours.a_to_z_claim
-    if missing_claims > 0:
-        out.append(
-            ngettext(
-                "%(n)d A-to-z claim is not in your data: Amazon's finances show a claim only when "
-                "it is granted and debited to you; a claim still open, or decided without a "
-                "debit, is in no report. Enter it from Amazon's e-mail.",
-                "%(n)d A-to-z claims are not in your data: Amazon's finances show a claim only "
-                "when it is granted and debited to you; claims still open, or decided without a "
-                "debit, are in no report. Enter them from Amazon's e-mails.",
-                missing_claims,
-            )
-            % {"n": missing_claims}
-        )
-    elif missing_claims < 0:
-        out.append(
-            ngettext(
-                "%(n)d A-to-z claim in your data is not counted by Amazon (withdrawn or decided in "
-                "your favour since): record Amazon's decision on it.",
-                "%(n)d A-to-z claims in your data are not counted by Amazon (withdrawn or decided "
-                "in your favour since): record Amazon's decisions on them.",
-                -missing_claims,
-            )
-            % {"n": -missing_claims}
-        )
-    missing_cb = amazon.chargeback - ours.chargeback
-    if missing_cb > 0:
-        out.append(
-            ngettext(
-                "%(n)d chargeback is not in your data: only a lost chargeback reaches Amazon's "
-                "finances; an open one is in no report. Enter it from Amazon's e-mail.",
-                "%(n)d chargebacks are not in your data: only a lost chargeback reaches Amazon's "
-                "finances; open ones are in no report. Enter them from Amazon's e-mails.",
-                missing_cb,
-            )
-            % {"n": missing_cb}
-        )
-    elif missing_cb < 0:
-        out.append(
-            ngettext(
-                "%(n)d chargeback in your data is not counted by Amazon (won on representment "
-                "since): record Amazon's decision.",
-                "%(n)d chargebacks in your data are not counted by Amazon (won on representment "
-                "since): record Amazon's decisions.",
-                -missing_cb,
-            )
-            % {"n": -missing_cb}
-        )
-    missing_fb = amazon.negative_feedback - ours.negative_feedback
-    if missing_fb > 0:
-        out.append(
-            ngettext(
-                "%(n)d negative feedback is not in your data: import the seller feedback report "
-                "covering %(from)s to %(to)s.",
-                "%(n)d negative feedback are not in your data: import the seller feedback report "
-                "covering %(from)s to %(to)s.",
-                missing_fb,
-            )
-            % {"n": missing_fb, "from": window[0], "to": window[1]}
-        )
-    elif missing_fb < 0:
-        out.append(
-            ngettext(
-                "%(n)d negative feedback in your data is not counted by Amazon (removed since): "
-                "import a newer feedback report, which shows the removal.",
-                "%(n)d negative feedback in your data are not counted by Amazon (removed since): "
-                "import a newer feedback report, which shows the removals.",
-                -missing_fb,
-            )
-            % {"n": -missing_fb}
-        )
+    for name, count_gap in (
+        ("a_to_z_claim", amazon.a_to_z_claim - ours.a_to_z_claim),
+        ("chargeback", amazon.chargeback - ours.chargeback),
+        ("negative_feedback", amazon.negative_feedback - ours.negative_feedback),
+    ):
+        if count_gap:
+            missing, extra = _GAPS[name]
+            message = missing if count_gap > 0 else extra
+            out.append(message % {"n": abs(count_gap), "from": window[0], "to": window[1]})
     if not out and amazon.orders_with_defects != ours.orders_with_defects:
         out.append(
             _(

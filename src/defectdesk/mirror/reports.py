@@ -122,6 +122,25 @@ class Parsed:
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
+    def order_of(self, line: int, row: dict[str, str], col: dict[str, str]) -> str | None:
+        """A report row's Amazon order id; None, the row counted as skipped or refused, when
+        it repeats the header or its order id is not Amazon's."""
+        if _is_header_repeat(row):
+            self.skip("rows repeating the header")
+            return None
+        ref = row[col["order_id"]]
+        if not ORDER_ID.match(ref):
+            self.rejects.append(
+                (line, f"{col['order_id']}: {ref[:40]!r} is not an Amazon order id (3-7-7 digits)")
+            )
+            return None
+        return ref
+
+    def window_from(self, days: list[date]) -> None:
+        """The document covers the first to the last of these days (none: no window)."""
+        if days:
+            self.window = (min(days), max(days))
+
 
 # -- bytes to rows -------------------------------------------------------------------------
 
@@ -371,6 +390,29 @@ def _envelope(
     }
 
 
+def _settled_case(
+    where: tuple[datetime, AmazonSite, str, str],
+    *,
+    case: dict[str, Any],
+    amount: Decimal,
+    detail: str,
+    filed: tuple[str, str],
+    decided: tuple[str, str],
+    outcome: str,
+) -> list[dict[str, Any]]:
+    """A claim or chargeback the finances show already settled against the seller: its filing
+    (with the amount debited, when there is one) and its decision, both at the posting time.
+    `where` is (posted, site, seller, order); `filed` and `decided` are (event id, type)."""
+    posted, site, seller, ref = where
+    filing = {**case, "reason": "other", "detail": detail}
+    if amount:
+        filing["amount"] = _money(amount)
+    return [
+        _envelope(*filed, posted, site, seller, ref, filing),
+        _envelope(*decided, posted, site, seller, ref, {**case, "outcome": outcome}),
+    ]
+
+
 CANCELLED = {"cancelled", "canceled", "storniert", "キャンセル", "annulée", "cancelado"}
 PENDING = {"pending", "保留中", "ausstehend"}
 CHANNELS = {
@@ -385,6 +427,57 @@ CHANNELS = {
 # -- the readers ---------------------------------------------------------------------------
 
 
+def _order_item(row: dict[str, str], col: dict[str, str], price: Decimal) -> dict[str, Any]:
+    """One line of an order: its SKU, title and quantity when given, and its price."""
+    item: dict[str, Any] = {"sku": row.get(col.get("sku", ""), "")[:64] or "-"}
+    title = row.get(col.get("product", ""), "")
+    if title:
+        item["title"] = title[:500]
+    quantity = row.get(col.get("quantity", ""), "")
+    if quantity.isdigit() and 1 <= int(quantity) <= 100_000:
+        item["quantity"] = int(quantity)
+    item["price"] = _money(price)
+    return item
+
+
+def _orders_events(
+    orders: dict[str, dict[str, Any]], site: AmazonSite, seller: str, out: Parsed
+) -> None:
+    """The events of the orders the rows gathered: each placed, and cancelled if Amazon says so;
+    a pending order is left out (its prices are not final)."""
+    for ref, entry in orders.items():
+        if entry["status"] in PENDING:
+            out.skip("pending orders (Amazon gives their prices once they are confirmed)")
+            continue
+        data = {
+            "fulfillment": entry["fulfillment"],
+            "total": {"amount": _money(entry["total"]), "currency": entry["currency"]},
+            "items": entry["items"][:1000],
+            "source": "amazon:orders",
+        }
+        out.events.append(
+            _envelope(f"amz-{ref}-placed", "order.placed", entry["placed"], site, seller, ref, data)
+        )
+        if entry["status"] in CANCELLED:
+            at = entry["updated"] or entry["placed"]
+            out.events.append(
+                _envelope(
+                    f"amz-{ref}-cancelled",
+                    "order.cancelled",
+                    max(at, entry["placed"]),
+                    site,
+                    seller,
+                    ref,
+                    {
+                        "reason": (
+                            "Cancelled in Amazon's order report (who cancelled is not reported)"
+                        ),
+                        "source": "amazon:orders",
+                    },
+                )
+            )
+
+
 def orders_read(
     rows: Iterable[tuple[int, dict[str, str]]], header: list[str], site: AmazonSite, seller: str
 ) -> Parsed:
@@ -396,14 +489,8 @@ def orders_read(
     orders: dict[str, dict[str, Any]] = {}
     days: list[date] = []
     for line, row in rows:
-        if _is_header_repeat(row):
-            out.skip("rows repeating the header")
-            continue
-        ref = row[col["order_id"]]
-        if not ORDER_ID.match(ref):
-            out.rejects.append(
-                (line, f"{col['order_id']}: {ref[:40]!r} is not an Amazon order id (3-7-7 digits)")
-            )
+        ref = out.order_of(line, row, col)
+        if ref is None:
             continue
         channel_name = row.get(col.get("sales_channel", ""), "")
         if channel_name and channel_name.lower() != site.sales_channel.lower():
@@ -459,49 +546,10 @@ def orders_read(
             },
         )
         entry["total"] += price
-        item: dict[str, Any] = {"sku": row.get(col.get("sku", ""), "")[:64] or "-"}
-        title = row.get(col.get("product", ""), "")
-        if title:
-            item["title"] = title[:500]
-        quantity = row.get(col.get("quantity", ""), "")
-        if quantity.isdigit() and 1 <= int(quantity) <= 100_000:
-            item["quantity"] = int(quantity)
-        item["price"] = _money(price)
-        entry["items"].append(item)
+        entry["items"].append(_order_item(row, col, price))
         days.append(placed.astimezone(tz).date())
-    for ref, entry in orders.items():
-        if entry["status"] in PENDING:
-            out.skip("pending orders (Amazon gives their prices once they are confirmed)")
-            continue
-        data = {
-            "fulfillment": entry["fulfillment"],
-            "total": {"amount": _money(entry["total"]), "currency": entry["currency"]},
-            "items": entry["items"][:1000],
-            "source": "amazon:orders",
-        }
-        out.events.append(
-            _envelope(f"amz-{ref}-placed", "order.placed", entry["placed"], site, seller, ref, data)
-        )
-        if entry["status"] in CANCELLED:
-            at = entry["updated"] or entry["placed"]
-            out.events.append(
-                _envelope(
-                    f"amz-{ref}-cancelled",
-                    "order.cancelled",
-                    max(at, entry["placed"]),
-                    site,
-                    seller,
-                    ref,
-                    {
-                        "reason": (
-                            "Cancelled in Amazon's order report (who cancelled is not reported)"
-                        ),
-                        "source": "amazon:orders",
-                    },
-                )
-            )
-    if days:
-        out.window = (min(days), max(days))
+    _orders_events(orders, site, seller, out)
+    out.window_from(days)
     return out
 
 
@@ -515,14 +563,8 @@ def feedback_read(
     out = Parsed()
     days: list[date] = []
     for line, row in rows:
-        if _is_header_repeat(row):
-            out.skip("rows repeating the header")
-            continue
-        ref = row[col["order_id"]]
-        if not ORDER_ID.match(ref):
-            out.rejects.append(
-                (line, f"{col['order_id']}: {ref[:40]!r} is not an Amazon order id (3-7-7 digits)")
-            )
+        ref = out.order_of(line, row, col)
+        if ref is None:
             continue
         day = _day(row[col["date"]], site.date_order)
         if day is None:
@@ -555,8 +597,7 @@ def feedback_read(
         )
         out.feedback_ids.add(feedback_id)
         days.append(day)
-    if days:
-        out.window = (min(days), max(days))
+    out.window_from(days)
     return out
 
 
@@ -575,14 +616,8 @@ def returns_read(
     out = Parsed()
     days: list[date] = []
     for line, row in rows:
-        if _is_header_repeat(row):
-            out.skip("rows repeating the header")
-            continue
-        ref = row[col["order_id"]]
-        if not ORDER_ID.match(ref):
-            out.rejects.append(
-                (line, f"{col['order_id']}: {ref[:40]!r} is not an Amazon order id (3-7-7 digits)")
-            )
+        ref = out.order_of(line, row, col)
+        if ref is None:
             continue
         raw_day = row[col["return_date"]]
         moment = _instant(raw_day, tz)
@@ -616,8 +651,7 @@ def returns_read(
                 )
             )
         days.append(day)
-    if days:
-        out.window = (min(days), max(days))
+    out.window_from(days)
     return out
 
 
@@ -658,24 +692,121 @@ FINANCE_LISTS = {
 }
 
 
+def _finance_checked(
+    event: Any, where: str, site: AmazonSite
+) -> tuple[str, datetime, Decimal] | str:
+    """A financial event's order id, posting time and amount debited; or why it is refused."""
+    if not isinstance(event, dict):
+        return f"{where}: is not an object"
+    ref = str(event.get("amazonorderid") or "")
+    if not ORDER_ID.match(ref):
+        return f"{where}: AmazonOrderId {ref[:40]!r} is not an Amazon order id (3-7-7 digits)"
+    market_name = str(event.get("marketplacename") or "")
+    if (
+        market_name.lower().startswith("amazon.")
+        and market_name.lower() != site.sales_channel.lower()
+    ):
+        return f"{where}: order {ref} is of {market_name[:40]}, not {site.sales_channel}"
+    posted = _instant(str(event.get("posteddate") or ""), ZoneInfo(site.timezone))
+    if posted is None:
+        return (
+            f"{where}: PostedDate {str(event.get('posteddate'))[:40]!r} is not a "
+            "time with a UTC offset"
+        )
+    amount = abs(_charges(event))
+    if amount >= Decimal(10) ** 15:
+        return f"{where}: an amount of {amount:.3e} is not believable"
+    return ref, posted, amount
+
+
+def _finance_events(
+    kind: str,
+    event: dict[str, Any],
+    checked: tuple[str, datetime, Decimal],
+    site: AmazonSite,
+    seller: str,
+) -> list[dict[str, Any]]:
+    """The ledger events of a checked financial event of this kind (refund, claim, chargeback)."""
+    ref, posted, amount = checked
+    stamp = posted.strftime("%Y%m%dT%H%M%S")
+    common = {"source": "amazon:finances"}
+    if kind == "refund":
+        key = _short(orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode())
+        return [
+            _envelope(
+                f"amz-{ref}-refund-{stamp}-{key}",
+                "refund.issued",
+                posted,
+                site,
+                seller,
+                ref,
+                {
+                    "amount": _money(amount),
+                    "reason": "Refund posted in Amazon's finances",
+                    **common,
+                },
+            )
+        ]
+    if kind == "claim":
+        return _settled_case(
+            (posted, site, seller, ref),
+            case={"claim_id": f"amz-atoz-{ref}", **common},
+            amount=amount,
+            detail="granted and debited to the seller",
+            filed=(f"amz-{ref}-claim-finances", "claim.filed"),
+            decided=(f"amz-{ref}-claim-granted-{stamp}", "claim.decided"),
+            outcome="granted_seller_funded",
+        )
+    return _settled_case(
+        (posted, site, seller, ref),
+        case={"chargeback_id": f"amz-cb-{ref}-{stamp}", **common},
+        amount=amount,
+        detail="lost and debited to the seller",
+        filed=(f"amz-{ref}-chargeback-{stamp}", "chargeback.filed"),
+        decided=(f"amz-{ref}-chargeback-lost-{stamp}", "chargeback.decided"),
+        outcome="lost",
+    )
+
+
+def _finance_event(
+    out: Parsed, n: int, where: str, event: Any, kind: str, site: AmazonSite, seller: str
+) -> date | None:
+    """Check one financial event of record `n` and add the events it gives to `out`: the day
+    it was posted in the marketplace's zone, None when it was refused or skipped."""
+    checked = _finance_checked(event, where, site)
+    if isinstance(checked, str):
+        out.rejects.append((n, checked))
+        return None
+    _ref, posted, amount = checked
+    if kind == "refund" and amount == 0:
+        out.skip("refund events without an amount")
+        return None
+    out.events.extend(_finance_events(kind, event, checked, site, seller))
+    return posted.astimezone(ZoneInfo(site.timezone)).date()
+
+
+def _financial_lists(n: int, record: Any) -> dict[str, Any]:
+    """The event lists of record `n` of a ListFinancialEvents answer, by lower-case name."""
+    low = _lower_keys(record)
+    if not isinstance(low, dict):
+        raise DocumentError(f"record {n} is not a JSON object")
+    found = low.get("payload", low)
+    found = found.get("financialevents", found) if isinstance(found, dict) else found
+    if not isinstance(found, dict) or not any(k.endswith("eventlist") for k in found):
+        raise DocumentError(
+            f"record {n} has no financial event lists (RefundEventList, "
+            "GuaranteeClaimEventList, ChargebackEventList); is this a ListFinancialEvents page?"
+        )
+    return found
+
+
 def finances_read(records: list[Any], site: AmazonSite, seller: str) -> Parsed:
     """Financial events: refunds (`refund.issued`), granted seller-funded A-to-z claims
     (`claim.filed` + `claim.decided`), lost chargebacks (`chargeback.filed` + `.decided`)."""
     out = Parsed()
     days: list[date] = []
-    tz = ZoneInfo(site.timezone)
     for n, record in enumerate(records, start=1):
-        low = _lower_keys(record)
-        if not isinstance(low, dict):
-            raise DocumentError(f"record {n} is not a JSON object")
-        found = low.get("payload", low)
-        found = found.get("financialevents", found) if isinstance(found, dict) else found
-        if not isinstance(found, dict) or not any(k.endswith("eventlist") for k in found):
-            raise DocumentError(
-                f"record {n} has no financial event lists (RefundEventList, "
-                "GuaranteeClaimEventList, ChargebackEventList); is this a ListFinancialEvents page?"
-            )
-        for list_name, items in found.items():
+        for list_name, items in _financial_lists(n, record).items():
             if not list_name.endswith("eventlist") or not isinstance(items, list):
                 continue
             kind = FINANCE_LISTS.get(list_name)
@@ -687,136 +818,10 @@ def finances_read(records: list[Any], site: AmazonSite, seller: str) -> Parsed:
                 continue
             for index, event in enumerate(items):
                 where = f"record {n} {FINANCE_NAMES[list_name]} #{index + 1}"
-                if not isinstance(event, dict):
-                    out.rejects.append((n, f"{where}: is not an object"))
-                    continue
-                ref = str(event.get("amazonorderid") or "")
-                if not ORDER_ID.match(ref):
-                    out.rejects.append(
-                        (
-                            n,
-                            f"{where}: AmazonOrderId {ref[:40]!r} is not an Amazon order id "
-                            "(3-7-7 digits)",
-                        )
-                    )
-                    continue
-                market_name = str(event.get("marketplacename") or "")
-                if (
-                    market_name.lower().startswith("amazon.")
-                    and market_name.lower() != site.sales_channel.lower()
-                ):
-                    out.rejects.append(
-                        (
-                            n,
-                            f"{where}: order {ref} is of {market_name[:40]}, "
-                            f"not {site.sales_channel}",
-                        )
-                    )
-                    continue
-                posted = _instant(str(event.get("posteddate") or ""), tz)
-                if posted is None:
-                    out.rejects.append(
-                        (
-                            n,
-                            f"{where}: PostedDate {str(event.get('posteddate'))[:40]!r} is not a "
-                            "time with a UTC offset",
-                        )
-                    )
-                    continue
-                stamp = posted.strftime("%Y%m%dT%H%M%S")
-                key = _short(orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode())
-                amount = abs(_charges(event))
-                if amount >= Decimal(10) ** 15:
-                    out.rejects.append((n, f"{where}: an amount of {amount:.3e} is not believable"))
-                    continue
-                common = {"source": "amazon:finances"}
-                if kind == "refund":
-                    if amount == 0:
-                        out.skip("refund events without an amount")
-                        continue
-                    out.events.append(
-                        _envelope(
-                            f"amz-{ref}-refund-{stamp}-{key}",
-                            "refund.issued",
-                            posted,
-                            site,
-                            seller,
-                            ref,
-                            {
-                                "amount": _money(amount),
-                                "reason": "Refund posted in Amazon's finances",
-                                **common,
-                            },
-                        )
-                    )
-                elif kind == "claim":
-                    claim: dict[str, Any] = {"claim_id": f"amz-atoz-{ref}", **common}
-                    filed = {
-                        **claim,
-                        "reason": "other",
-                        "detail": "granted and debited to the seller",
-                    }
-                    if amount:
-                        filed["amount"] = _money(amount)
-                    out.events.append(
-                        _envelope(
-                            f"amz-{ref}-claim-finances",
-                            "claim.filed",
-                            posted,
-                            site,
-                            seller,
-                            ref,
-                            filed,
-                        )
-                    )
-                    out.events.append(
-                        _envelope(
-                            f"amz-{ref}-claim-granted-{stamp}",
-                            "claim.decided",
-                            posted,
-                            site,
-                            seller,
-                            ref,
-                            {**claim, "outcome": "granted_seller_funded"},
-                        )
-                    )
-                else:
-                    chargeback: dict[str, Any] = {
-                        "chargeback_id": f"amz-cb-{ref}-{stamp}",
-                        **common,
-                    }
-                    filed = {
-                        **chargeback,
-                        "reason": "other",
-                        "detail": "lost and debited to the seller",
-                    }
-                    if amount:
-                        filed["amount"] = _money(amount)
-                    out.events.append(
-                        _envelope(
-                            f"amz-{ref}-chargeback-{stamp}",
-                            "chargeback.filed",
-                            posted,
-                            site,
-                            seller,
-                            ref,
-                            filed,
-                        )
-                    )
-                    out.events.append(
-                        _envelope(
-                            f"amz-{ref}-chargeback-lost-{stamp}",
-                            "chargeback.decided",
-                            posted,
-                            site,
-                            seller,
-                            ref,
-                            {**chargeback, "outcome": "lost"},
-                        )
-                    )
-                days.append(posted.astimezone(tz).date())
-    if days:
-        out.window = (min(days), max(days))
+                day = _finance_event(out, n, where, event, kind, site, seller)
+                if day is not None:
+                    days.append(day)
+    out.window_from(days)
     return out
 
 

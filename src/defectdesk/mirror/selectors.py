@@ -5,38 +5,28 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from defectdesk.appeals.selectors import Who, principal_of
-from defectdesk.core.errors import NotFound
+from defectdesk.core.errors import one_or_not_found
 from defectdesk.mirror.models import MirrorAccount, MirrorCase, RawDocument
 
 
 def accounts_visible_to(who: Who) -> QuerySet[MirrorAccount]:
-    principal = principal_of(who)
     qs = MirrorAccount.objects.select_related("seller", "marketplace").order_by("site", "id")
-    if principal.sees_all_sellers:
-        return qs
-    return qs.filter(seller_id__in=principal.seller_ids())
+    return principal_of(who).seller_scoped(qs)
 
 
 def account_for(who: Who, account_id: int) -> MirrorAccount:
-    found = accounts_visible_to(who).filter(pk=account_id).first()
-    if found is None:
-        raise NotFound(f"Amazon account {account_id} not found.")
-    return found
+    return one_or_not_found(
+        accounts_visible_to(who), account_id, f"Amazon account {account_id} not found."
+    )
 
 
 def cases_visible_to(who: Who) -> QuerySet[MirrorCase]:
-    principal = principal_of(who)
     qs = MirrorCase.objects.select_related("account", "marketplace", "seller", "defect")
-    if principal.sees_all_sellers:
-        return qs
-    return qs.filter(seller_id__in=principal.seller_ids())
+    return principal_of(who).seller_scoped(qs)
 
 
 def case_for(who: Who, case_id: int) -> MirrorCase:
-    found = cases_visible_to(who).filter(pk=case_id).first()
-    if found is None:
-        raise NotFound(f"Request {case_id} not found.")
-    return found
+    return one_or_not_found(cases_visible_to(who), case_id, f"Request {case_id} not found.")
 
 
 def documents_of(account: MirrorAccount) -> QuerySet[RawDocument]:

@@ -26,6 +26,38 @@ class TrendPoint:
     rate: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Plot:
+    """Where a chart's points land: the drawing area's left and top edges and size, the value
+    at its bottom edge, the values it spans, and how many steps between the first and last day."""
+
+    left: float
+    top: float
+    width: float
+    height: float
+    bottom: float
+    span: float
+    steps: int
+
+    def x(self, i: int) -> float:
+        return self.left + self.width * i / self.steps
+
+    def y(self, v: float) -> float:
+        return self.top + self.height * (1 - (v - self.bottom) / self.span)
+
+
+def _segments(rates: Sequence[float | None], plot: _Plot) -> list[list[str]]:
+    """The "x,y" coordinates of the line, in runs broken where a day has no rate."""
+    segments: list[list[str]] = [[]]
+    for i, rate in enumerate(rates):
+        if rate is None:
+            if segments[-1]:
+                segments.append([])
+            continue
+        segments[-1].append(f"{plot.x(i):.1f},{plot.y(rate):.1f}")
+    return segments
+
+
 def trend_svg(
     points: Sequence[TrendPoint],
     *,
@@ -45,26 +77,18 @@ def trend_svg(
         top = 1.0
     else:
         bottom = 0.0
-    span = top - bottom or 1.0
-    inner_w = WIDTH - PAD_LEFT - PAD_RIGHT
-    inner_h = HEIGHT - PAD_TOP - PAD_BOTTOM
-    n = max(len(points) - 1, 1)
-
-    def x(i: int) -> float:
-        return PAD_LEFT + inner_w * i / n
-
-    def y(v: float) -> float:
-        return PAD_TOP + inner_h * (1 - (v - bottom) / span)
-
+    plot = _Plot(
+        PAD_LEFT,
+        PAD_TOP,
+        WIDTH - PAD_LEFT - PAD_RIGHT,
+        HEIGHT - PAD_TOP - PAD_BOTTOM,
+        bottom,
+        top - bottom or 1.0,
+        max(len(points) - 1, 1),
+    )
     colour = {"good": "#146c3c", "bad": "#b3261e"}.get(status, "#5b6475")
     line_attrs = f'fill="none" stroke="{colour}" stroke-width="2" stroke-linejoin="round"'
-    segments: list[list[str]] = [[]]
-    for i, point in enumerate(points):
-        if point.rate is None:
-            if segments[-1]:
-                segments.append([])
-            continue
-        segments[-1].append(f"{x(i):.1f},{y(point.rate):.1f}")
+    segments = _segments([p.rate for p in points], plot)
     lines = "".join(
         f'<polyline points="{" ".join(seg)}" {line_attrs}/>' for seg in segments if len(seg) > 1
     )
@@ -73,7 +97,7 @@ def trend_svg(
         for seg in segments
         if len(seg) == 1
     )
-    ty = y(target)
+    ty = plot.y(target)
     first = points[0].day.isoformat() if points else ""
     last = points[-1].day.isoformat() if points else ""
     start_rate = next((p.rate for p in points if p.rate is not None), None)
@@ -140,6 +164,72 @@ def _bounds(rates: list[float], target: float, condition: str) -> tuple[float, f
     return 0.0, max([target, *rates]) * 1.25 or 1.0
 
 
+def _value_axis(plot: _Plot, text: str) -> list[str]:
+    """Gridlines with their values, bottom to top."""
+    out = []
+    for t in range(TICKS + 1):
+        v = plot.bottom + plot.span * t / TICKS
+        ty = plot.y(v)
+        out.append(
+            f'<line stroke="#e6e9ef" x1="{C_LEFT}" y1="{ty:.1f}" x2="{CHART_W - C_RIGHT}" '
+            f'y2="{ty:.1f}"/><text {text} x="{C_LEFT - 6}" y="{ty + 4:.1f}" '
+            f'text-anchor="end">{escape(percent(v))}</text>'
+        )
+    return out
+
+
+def _date_axis(points: Sequence[ChartPoint], plot: _Plot, text: str, base: int) -> list[str]:
+    """About six dates, always the first and the last."""
+    if not points:
+        return []
+    out = []
+    step = max(1, len(points) // 6)
+    shown = sorted({*range(0, len(points), step), len(points) - 1})
+    if len(shown) > 1 and shown[-1] - shown[-2] < step / 2:
+        shown.pop(-2)
+    for i in shown:
+        tx = plot.x(i) if len(points) > 1 else C_LEFT + plot.width / 2
+        anchor = "start" if i == 0 else "end" if i == len(points) - 1 else "middle"
+        out.append(
+            f'<line stroke="#8a93a3" x1="{tx:.1f}" y1="{base}" x2="{tx:.1f}" y2="{base + 4}"/>'
+            f'<text {text} x="{tx:.1f}" y="{base + 18}" text-anchor="{anchor}">'
+            f"{escape(points[i].day.isoformat())}</text>"
+        )
+    return out
+
+
+def _markers(
+    points: Sequence[ChartPoint],
+    plot: _Plot,
+    *,
+    target: float,
+    condition: str,
+    words: dict[str, str],
+    base: int,
+) -> list[str]:
+    """A marker a day, red where the rate misses the target, hollow on the axis where the day
+    has no orders; its words in its <title>."""
+    out = []
+    for i, p in enumerate(points):
+        day = p.day.isoformat()
+        if p.rate is None:
+            tip = words["none"].format(day=day)
+            out.append(
+                f'<circle cx="{plot.x(i):.1f}" cy="{base:.1f}" r="3" fill="#ffffff" '
+                f'stroke="#8a93a3"><title>{escape(tip)}</title></circle>'
+            )
+            continue
+        bad = (p.rate >= target) if condition == "lt" else (p.rate <= target)
+        tip = words["point"].format(
+            day=day, rate=percent(p.rate), numerator=p.numerator, denominator=p.denominator
+        )
+        out.append(
+            f'<circle cx="{plot.x(i):.1f}" cy="{plot.y(p.rate):.1f}" r="3.5" '
+            f'fill="{"#b3261e" if bad else "#2457c5"}"><title>{escape(tip)}</title></circle>'
+        )
+    return out
+
+
 def chart_svg(
     points: Sequence[ChartPoint],
     *,
@@ -153,17 +243,15 @@ def chart_svg(
     words = {**CHART_TEXTS, **(texts or {})}
     rates = [p.rate for p in points if p.rate is not None]
     bottom, top = _bounds(rates, target, condition)
-    span = top - bottom or 1.0
-    inner_w = CHART_W - C_LEFT - C_RIGHT
-    inner_h = CHART_H - C_TOP - C_BOTTOM
-    n = max(len(points) - 1, 1)
-
-    def x(i: int) -> float:
-        return C_LEFT + inner_w * i / n
-
-    def y(v: float) -> float:
-        return C_TOP + inner_h * (1 - (v - bottom) / span)
-
+    plot = _Plot(
+        C_LEFT,
+        C_TOP,
+        CHART_W - C_LEFT - C_RIGHT,
+        CHART_H - C_TOP - C_BOTTOM,
+        bottom,
+        top - bottom or 1.0,
+        max(len(points) - 1, 1),
+    )
     sign = "<" if condition == "lt" else ">"
     first = points[0].day.isoformat() if points else ""
     last = points[-1].day.isoformat() if points else ""
@@ -175,37 +263,15 @@ def chart_svg(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {CHART_W} {CHART_H}" '
         f'class="trend-chart" role="img" aria-label="{escape(summary)}">',
         f"<title>{escape(summary)}</title>",
+        *_value_axis(plot, text),
     ]
-    # The value axis: gridlines with their values.
-    for t in range(TICKS + 1):
-        v = bottom + span * t / TICKS
-        ty = y(v)
-        out.append(
-            f'<line stroke="#e6e9ef" x1="{C_LEFT}" y1="{ty:.1f}" x2="{CHART_W - C_RIGHT}" '
-            f'y2="{ty:.1f}"/><text {text} x="{C_LEFT - 6}" y="{ty + 4:.1f}" '
-            f'text-anchor="end">{escape(percent(v))}</text>'
-        )
     base = CHART_H - C_BOTTOM
     out.append(
         f'<line stroke="#8a93a3" x1="{C_LEFT}" y1="{C_TOP}" x2="{C_LEFT}" y2="{base}"/>'
         f'<line stroke="#8a93a3" x1="{C_LEFT}" y1="{base}" x2="{CHART_W - C_RIGHT}" y2="{base}"/>'
     )
-    # The date axis: about six dates, always the first and the last.
-    if points:
-        step = max(1, len(points) // 6)
-        shown = sorted({*range(0, len(points), step), len(points) - 1})
-        if len(shown) > 1 and shown[-1] - shown[-2] < step / 2:
-            shown.pop(-2)
-        for i in shown:
-            tx = x(i) if len(points) > 1 else C_LEFT + inner_w / 2
-            anchor = "start" if i == 0 else "end" if i == len(points) - 1 else "middle"
-            out.append(
-                f'<line stroke="#8a93a3" x1="{tx:.1f}" y1="{base}" x2="{tx:.1f}" y2="{base + 4}"/>'
-                f'<text {text} x="{tx:.1f}" y="{base + 18}" text-anchor="{anchor}">'
-                f"{escape(points[i].day.isoformat())}</text>"
-            )
-    # The target line.
-    ty = y(target)
+    out += _date_axis(points, plot, text, base)
+    ty = plot.y(target)
     target_text = words["target"].format(sign=sign, target=percent(target))
     out.append(
         f'<line stroke="#1b2231" stroke-dasharray="5 4" x1="{C_LEFT}" y1="{ty:.1f}" '
@@ -213,36 +279,13 @@ def chart_svg(
         f'<text {text} x="{CHART_W - C_RIGHT}" y="{ty - 5:.1f}" text-anchor="end">'
         f"{escape(target_text)}</text>"
     )
-    # The line, broken where a day has no orders, and a marker a day.
-    segments: list[list[str]] = [[]]
-    for i, p in enumerate(points):
-        if p.rate is None:
-            if segments[-1]:
-                segments.append([])
-            continue
-        segments[-1].append(f"{x(i):.1f},{y(p.rate):.1f}")
+    # The line, broken where a day has no orders, then the markers over it.
     out.extend(
         f'<polyline points="{" ".join(seg)}" fill="none" stroke="#2457c5" stroke-width="2" '
         'stroke-linejoin="round"/>'
-        for seg in segments
+        for seg in _segments([p.rate for p in points], plot)
         if len(seg) > 1
     )
-    for i, p in enumerate(points):
-        day = p.day.isoformat()
-        if p.rate is None:
-            tip = words["none"].format(day=day)
-            out.append(
-                f'<circle cx="{x(i):.1f}" cy="{base:.1f}" r="3" fill="#ffffff" stroke="#8a93a3">'
-                f"<title>{escape(tip)}</title></circle>"
-            )
-            continue
-        bad = (p.rate >= target) if condition == "lt" else (p.rate <= target)
-        tip = words["point"].format(
-            day=day, rate=percent(p.rate), numerator=p.numerator, denominator=p.denominator
-        )
-        out.append(
-            f'<circle cx="{x(i):.1f}" cy="{y(p.rate):.1f}" r="3.5" '
-            f'fill="{"#b3261e" if bad else "#2457c5"}"><title>{escape(tip)}</title></circle>'
-        )
+    out += _markers(points, plot, target=target, condition=condition, words=words, base=base)
     out.append("</svg>")
     return "".join(out)

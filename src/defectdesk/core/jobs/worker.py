@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, connections, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_tasks.base import TaskContext, TaskResultStatus
 from django_tasks.signals import task_finished, task_started
@@ -36,8 +37,12 @@ JOBS_ACTOR = Actor(rule="jobs")
 LOST_JOB_ERROR = "defectdesk.core.jobs.worker.JobLost"
 
 
+def _class_path(exc: BaseException) -> str:
+    return f"{type(exc).__module__}.{type(exc).__qualname__}"
+
+
 def _error_text(exc: BaseException) -> str:
-    return f"{type(exc).__module__}.{type(exc).__qualname__}: {exc}"[:4000]
+    return f"{_class_path(exc)}: {exc}"[:4000]
 
 
 def _attempt_record(
@@ -148,16 +153,22 @@ def jobs_recover(
     return recovered
 
 
+def _as_started(row: DBTaskResult) -> QuerySet[DBTaskResult]:
+    """The job's row while it is still the attempt this worker started (a job recovered and
+    claimed elsewhere meanwhile no longer matches)."""
+    return DBTaskResult.objects.filter(
+        pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
+    )
+
+
 @retry()
 def _job_retry(row: DBTaskResult, exc: BaseException, retry_at: datetime) -> bool:
     now = timezone.now()
     with transaction.atomic():
-        changed = DBTaskResult.objects.filter(
-            pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
-        ).update(
+        changed = _as_started(row).update(
             status=TaskResultStatus.READY,
             run_after=retry_at,
-            exception_class_path=f"{type(exc).__module__}.{type(exc).__qualname__}",
+            exception_class_path=_class_path(exc),
             traceback=_error_text(exc),
         )
         if changed:
@@ -175,13 +186,11 @@ def _job_fail(row: DBTaskResult, exc: BaseException) -> bool:
     now = timezone.now()
     with transaction.atomic():
         # Guarded like a retry: a job recovered and claimed elsewhere meanwhile is left alone.
-        changed = DBTaskResult.objects.filter(
-            pk=row.pk, status=TaskResultStatus.RUNNING, started_at=row.started_at
-        ).update(
+        changed = _as_started(row).update(
             status=TaskResultStatus.FAILED,
             finished_at=now,
             return_value=None,
-            exception_class_path=f"{type(exc).__module__}.{type(exc).__qualname__}",
+            exception_class_path=_class_path(exc),
             traceback="".join(format_exception(exc)),
         )
         if not changed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import orjson
@@ -13,6 +13,7 @@ from defectdesk.core.errors import DomainError
 from defectdesk.metrics.explain import explain_change, explain_day, outlook
 from defectdesk.metrics.health import (
     MAX_HISTORY_DAYS,
+    Scope,
     history_range,
     metric_history,
     parse_day,
@@ -83,75 +84,87 @@ class Command(BaseCommand):
         scope = scope_for(seller, options["marketplace"])
         day = parse_day(options["as_of"], "as_of", scope.today, scope.today)
         metric = options["metric"] or "order_defect_rate"
+        as_json = options["json"]
         if options["explain"]:
-            self._explain(explain_day(scope, metric, day), options["json"])
-            return
-        if options["changes"]:
+            self._explain(explain_day(scope, metric, day), as_json)
+        elif options["changes"]:
             first = parse_day(options["changes"], "from", scope.today, day)
-            history_range(scope, first, day)
-            data = explain_change(scope, metric, first, day)
-            if options["json"]:
-                self._out(data)
-                return
-            a, b = data["from"], data["to"]
-            self.stdout.write(
-                f"{metric} for {seller.external_id} in {scope.marketplace.code}: "
-                f"{_pct(a['rate'])} on {a['date']} -> {_pct(b['rate'])} on "
-                f"{b['date']}"
-            )
-            self.stdout.write(
-                f"counted against ({data['counts']}): {a['counted_against']} "
-                f"+ {len(data['entered'])} entered - {len(data['left'])} left "
-                f"= {b['counted_against']}"
-            )
-            for label in ("entered", "left"):
-                for item in data[label]:
-                    self.stdout.write(f"  {label:<7} {item['order']:<24} {item['reason']}")
-            return
-        if options["outlook"]:
-            data = outlook(scope, metric, day)
-            if options["json"]:
-                self._out(data)
-                return
-            self.stdout.write(f"{metric} as of {day}: {_pct(data['rate'])} ({data['status']})")
-            for d in data["defects"]:
-                kinds = ", ".join(x["kind"] for x in d["defects"]) or "missed"
-                self.stdout.write(
-                    f"  {d['order']:<24} {kinds:<30} leaves the window on {d['leaves_window_on']}"
-                )
-            self.stdout.write(f"projection ({data['assumption']}):")
-            for p in data["projection"]:
-                self.stdout.write(f"  {p['date']}  {_pct(p['rate']):>8}  {p['status']}")
-            return
-        if options["history"] is not None:
-            days = options["history"]
-            if not 1 <= days <= MAX_HISTORY_DAYS:
-                raise CommandError(f"--history must be 1 to {MAX_HISTORY_DAYS} days, not {days}.")
-            first = day - timedelta(days=days - 1)
-            history_range(scope, first, day)
+            self._changes(scope, metric, first, day, as_json)
+        elif options["outlook"]:
+            self._outlook(scope, metric, day, as_json)
+        elif options["history"] is not None:
             names = [options["metric"]] if options["metric"] else list(METRICS)
-            series = {m: metric_history(scope, m, first, day) for m in names}
-            if options["json"]:
-                self._out(series if len(names) > 1 else series[names[0]])
-                return
-            self.stdout.write("date        " + "  ".join(f"{m[:14]:>14}" for m in names))
-            for i in range(days):
-                row = [series[m][i] for m in names]
-                self.stdout.write(
-                    row[0]["date"]
-                    + "  "
-                    + "  ".join(
-                        f"{_pct(r['rate']) + (' !' if r['status'] == 'bad' else ''):>14}"
-                        for r in row
-                    )
-                )
+            self._history(scope, names, options["history"], day, as_json)
+        else:
+            self._health(scope, day, as_json)
+
+    def _changes(self, scope: Scope, metric: str, first: date, day: date, as_json: bool) -> None:
+        """What entered and left the metric's count between two days."""
+        history_range(scope, first, day)
+        data = explain_change(scope, metric, first, day)
+        if as_json:
+            self._out(data)
             return
+        a, b = data["from"], data["to"]
+        self.stdout.write(
+            f"{metric} for {scope.seller.external_id} in {scope.marketplace.code}: "
+            f"{_pct(a['rate'])} on {a['date']} -> {_pct(b['rate'])} on "
+            f"{b['date']}"
+        )
+        self.stdout.write(
+            f"counted against ({data['counts']}): {a['counted_against']} "
+            f"+ {len(data['entered'])} entered - {len(data['left'])} left "
+            f"= {b['counted_against']}"
+        )
+        for label in ("entered", "left"):
+            for item in data[label]:
+                self.stdout.write(f"  {label:<7} {item['order']:<24} {item['reason']}")
+
+    def _outlook(self, scope: Scope, metric: str, day: date, as_json: bool) -> None:
+        """When each counted defect leaves the window, and the projected rate."""
+        data = outlook(scope, metric, day)
+        if as_json:
+            self._out(data)
+            return
+        self.stdout.write(f"{metric} as of {day}: {_pct(data['rate'])} ({data['status']})")
+        for d in data["defects"]:
+            kinds = ", ".join(x["kind"] for x in d["defects"]) or "missed"
+            self.stdout.write(
+                f"  {d['order']:<24} {kinds:<30} leaves the window on {d['leaves_window_on']}"
+            )
+        self.stdout.write(f"projection ({data['assumption']}):")
+        for p in data["projection"]:
+            self.stdout.write(f"  {p['date']}  {_pct(p['rate']):>8}  {p['status']}")
+
+    def _history(self, scope: Scope, names: list[str], days: int, day: date, as_json: bool) -> None:
+        """The daily rates of the last `days` days up to `day`, one column a metric."""
+        if not 1 <= days <= MAX_HISTORY_DAYS:
+            raise CommandError(f"--history must be 1 to {MAX_HISTORY_DAYS} days, not {days}.")
+        first = day - timedelta(days=days - 1)
+        history_range(scope, first, day)
+        series = {m: metric_history(scope, m, first, day) for m in names}
+        if as_json:
+            self._out(series if len(names) > 1 else series[names[0]])
+            return
+        self.stdout.write("date        " + "  ".join(f"{m[:14]:>14}" for m in names))
+        for i in range(days):
+            row = [series[m][i] for m in names]
+            self.stdout.write(
+                row[0]["date"]
+                + "  "
+                + "  ".join(
+                    f"{_pct(r['rate']) + (' !' if r['status'] == 'bad' else ''):>14}" for r in row
+                )
+            )
+
+    def _health(self, scope: Scope, day: date, as_json: bool) -> None:
+        """The account's health on `day`: its status and every metric."""
         health = seller_health(scope, day)
-        if options["json"]:
+        if as_json:
             self._out(health)
             return
         self.stdout.write(
-            f"{seller.external_id} in {scope.marketplace.code} as of {day}: "
+            f"{scope.seller.external_id} in {scope.marketplace.code} as of {day}: "
             f"{health['account_status'].replace('_', ' ')}"
         )
         self.stdout.write(
