@@ -153,6 +153,8 @@ def run_child(batches: list[int], rounds: int, seed_orders: int, profile: int) -
         seed = Stream("seed", sellers, 1)
         for _ in range(0, seed_orders * 2, 5000):
             events_ingest([Candidate(i, e) for i, e in enumerate(seed.batch(5000))])
+        with connection.cursor() as cur:
+            cur.execute("ANALYZE")  # as autovacuum would have by now in a live database
     _, token = token_create(actor=SYSTEM, name="bench", scopes=["ingest"])
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     pg = connection.vendor == "postgresql"

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection
 
-from defectdesk.core.bulk import bulk_insert, is_postgres
+from defectdesk.core.bulk import bulk_insert, is_postgres, temp_table_empty
 from defectdesk.defects.projection import BatchFacts
 from defectdesk.defects.rules import DefectFact
 from defectdesk.ledger.fold import OrderState
@@ -72,12 +72,7 @@ def counters_add(deltas: dict[CounterKey, int]) -> None:
     cols = ", ".join(COLUMNS)
     if is_postgres():
         tmp = "tmp_metrics_counter_delta"
-        with connection.cursor() as cur:
-            cur.execute(
-                f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
-                f"SELECT {cols} FROM {TABLE} WITH NO DATA"
-            )
-            cur.execute(f"TRUNCATE {tmp}")
+        temp_table_empty(tmp, TABLE, cols)
         bulk_insert(tmp, COLUMNS, rows, prepared=True)
         with connection.cursor() as cur:
             cur.execute(
