@@ -5,15 +5,17 @@ same events handed to `events_ingest` directly, in one run.
         [--batches 100,500] [--rounds 7] [--seed-orders 20000] [--profile 500]
 
 For each database a child process migrates a fresh database (PostgreSQL `dd_bench_api_ingest`
-unless --database is given), loads --seed-orders orders so that the tables are not empty, then
+unless --database is given), loads --seed-orders orders so that the tables are not empty (and
+analyzes them, as autovacuum would have in a live database), then
 streams events shaped like bench/load.py's ingest clients: each batch holds new orders (both
 marketplaces) and the shipments, deliveries and feedback of orders placed in earlier batches.
 Two streams of the same shape, one for each path, so that neither meets the other's events. For
 each batch size it alternates an API batch (Django's test client, in process: middleware,
 token, rate limit, Idempotency-Key, body parsing, the view and the JSON answer) and a direct
 batch (`events_ingest` on the parsed events), --rounds times after a warm-up round, and prints
-the medians of application CPU per event (`time.process_time`) and, on PostgreSQL, the CPU its
-backend process spent (from /proc: the database's share), with the API/direct ratio of the
+the medians (and means, which count the rare slow round) of application CPU per event
+(`time.process_time`) and, on PostgreSQL, the CPU its backend process spent (from /proc, in
+10 ms ticks, averaged over the rounds: the database's share), with the API/direct ratio of the
 same run. On SQLite the database runs in the process, so its work is in the application's CPU.
 
 --profile N writes a pyinstrument profile of 10,000 events posted in API batches of N to
@@ -281,14 +283,13 @@ def main() -> None:
             db = (
                 f"; database backend {api['db_ms']:.3f} vs {direct['db_ms']:.3f} ms/event"
                 if target == "postgres"
-                else " (the database's work included: it runs in the process)"
+                else " (the database runs in the process: its work is included)"
             )
             print(
-                f"  batch {int(size):>5,}: API {api['app_ms']:.3f} ms/event, direct "
-                f"{direct['app_ms']:.3f} ms/event of application CPU, ratio "
-                f"{api['app_ms'] / direct['app_ms']:.2f} (means with the rounds a garbage "
-                f"collection fell in: {api['app_mean_ms']:.3f} vs {direct['app_mean_ms']:.3f})"
-                f"{db}",
+                f"  batch {int(size):>5,}: application CPU per event, API "
+                f"{api['app_ms']:.3f} ms vs direct {direct['app_ms']:.3f} ms, ratio "
+                f"{api['app_ms'] / direct['app_ms']:.2f} (means {api['app_mean_ms']:.3f} vs "
+                f"{direct['app_mean_ms']:.3f}){db}",
                 flush=True,
             )
         if "profile" in r:
