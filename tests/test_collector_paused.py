@@ -64,3 +64,19 @@ def test_overlapping_threads_resume_only_when_the_last_ends() -> None:
         t.join(10)
     assert seen == [False]
     assert gc.isenabled()
+
+
+def test_overlapping_blocks_without_a_gap_still_collect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Batches of several threads that always overlap do not starve the collector."""
+    from defectdesk.core import collector
+
+    runs: list[int] = []
+    monkeypatch.setattr(gc, "collect", lambda *args: runs.append(1) or 0)
+    monkeypatch.setattr(collector, "COLLECT_EVERY", 0.0)
+    with collector_paused():
+        with collector_paused():
+            pass  # ends while the outer block still holds the pause
+        assert runs == [1]
+        assert not gc.isenabled()
+    assert runs == [1]  # the last to end turns the collector back on instead
+    assert gc.isenabled()
