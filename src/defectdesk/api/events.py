@@ -11,6 +11,7 @@ from ninja import Router, Schema
 from defectdesk.api.auth import principal
 from defectdesk.api.openapi import token_scope
 from defectdesk.api.schemas import FieldErrorOut, error_responses
+from defectdesk.core.collector import collector_paused
 from defectdesk.core.errors import BadRequest, Forbidden, TooLarge
 from defectdesk.ledger.ingest import events_ingest
 from defectdesk.ledger.sources import SourceError, read_json_body
@@ -56,16 +57,19 @@ def post_events(request: HttpRequest) -> Any:
     body = request.body
     if not body.strip():
         raise BadRequest("The body is empty: send a JSON array of events or NDJSON.")
-    try:
-        candidates = read_json_body(body, max_line_bytes=settings.INGEST_MAX_LINE_BYTES)
-    except SourceError as exc:
-        raise BadRequest(str(exc)) from exc
-    if len(candidates) > settings.API_MAX_EVENTS:
-        raise TooLarge(
-            f"{len(candidates):,} events in one request; the limit is "
-            f"{settings.API_MAX_EVENTS:,}. Split the batch."
-        )
-    result = events_ingest(candidates)
+    # The parsed body is as many small containers as the batch's events: the collector is
+    # paused from the parse on, as `events_ingest` pauses it for the batch.
+    with collector_paused():
+        try:
+            candidates = read_json_body(body, max_line_bytes=settings.INGEST_MAX_LINE_BYTES)
+        except SourceError as exc:
+            raise BadRequest(str(exc)) from exc
+        if len(candidates) > settings.API_MAX_EVENTS:
+            raise TooLarge(
+                f"{len(candidates):,} events in one request; the limit is "
+                f"{settings.API_MAX_EVENTS:,}. Split the batch."
+            )
+        result = events_ingest(candidates)
     return {
         "created": result.created,
         "duplicates": result.duplicates,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 import zlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -30,6 +31,39 @@ def _pg_value(value: Any) -> Any:
     if isinstance(value, (dict, list)):
         return orjson.dumps(value).decode()
     return value
+
+
+# Per database session: the temp tables created (and committed) in it, and those filled in the
+# transaction under way. Keyed by the driver's connection, so a new session starts afresh.
+_TEMP_MADE: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_TEMP_FILLED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+
+
+def temp_table_empty(name: str, like: str, columns: str) -> None:
+    """Have the PostgreSQL temp table `name` (the `columns` of table `like`, emptied at every
+    commit) exist and be empty, for a batch to be copied into it; inside a transaction.
+
+    A batch of events fills a few of these; creating each (IF NOT EXISTS) and truncating it
+    every time was two statements per table per batch, a TRUNCATE being a new file for the
+    table. The table is created once per session, and truncated only when this transaction
+    filled it already: a commit empties it, a rollback takes back what was put in it.
+    """
+    raw = connection.connection
+    made = _TEMP_MADE.setdefault(raw, set())
+    filled = _TEMP_FILLED.setdefault(raw, set())
+    with connection.cursor() as cur:
+        if name not in made:
+            cur.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {name} ON COMMIT DELETE ROWS AS "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
+                f"SELECT {columns} FROM {like} WITH NO DATA"
+            )
+            # Known to exist once the creating transaction committed (a rollback undoes it).
+            connection.on_commit(lambda: made.add(name))
+        if name in filled:
+            cur.execute(f"TRUNCATE {name}")
+    filled.add(name)
+    # Empty again after the commit; after a rollback (no callback) the next use truncates.
+    connection.on_commit(lambda: filled.discard(name))
 
 
 def bulk_insert(
@@ -68,16 +102,11 @@ def pg_staged(
     tmp: str = "",
 ) -> str:
     """PostgreSQL: the rows copied into a temp table of this session shaped like `table`'s
-    columns (emptied first; its rows go at commit), for one INSERT ... SELECT from it; its name.
+    columns (empty before; its rows go at commit; see temp_table_empty), for one INSERT ... SELECT from it; its name.
     `tmp` names it (default: one per table and column list)."""
     cols = ", ".join(columns)
     tmp = tmp or f"tmp_{table}_{zlib.crc32(cols.encode()):08x}"
-    with connection.cursor() as cur:
-        cur.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {tmp} ON COMMIT DELETE ROWS AS "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters
-            f"SELECT {cols} FROM {table} WITH NO DATA"
-        )
-        cur.execute(f"TRUNCATE {tmp}")
+    temp_table_empty(tmp, table, cols)
     bulk_insert(tmp, columns, rows, prepared=prepared)
     return tmp
 

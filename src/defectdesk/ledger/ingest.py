@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from defectdesk.accounts.models import Seller
 from defectdesk.core.bulk import bulk_insert, bulk_upsert, fetch_in, is_postgres
+from defectdesk.core.collector import collector_paused
 from defectdesk.core.errors import FieldError
 from defectdesk.core.shared import data_changed
 from defectdesk.core.timeutil import local_date, zone
@@ -127,8 +128,19 @@ def events_ingest(
     `durable=False` (file imports) lets PostgreSQL acknowledge the commit before its WAL is
     flushed: a crash can lose the last batches, and re-running the import restores them.
     A `cache` (one per import run) keeps recently folded orders so that their events need
-    not be read back and refolded when more of them arrive.
+    not be read back and refolded when more of them arrive. The cyclic garbage collector is
+    paused while the batch is applied (`collector_paused`).
     """
+    with collector_paused():
+        return _ingest(candidates, markets, durable, cache)
+
+
+def _ingest(
+    candidates: Sequence[Candidate],
+    markets: dict[str, MarketplaceRef] | None,
+    durable: bool,
+    cache: FoldCache | None,
+) -> IngestResult:
     markets = markets if markets is not None else marketplace_refs()
     infos = {
         code: MarketplaceInfo(code, ref.currency, ref.external) for code, ref in markets.items()

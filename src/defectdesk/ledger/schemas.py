@@ -265,9 +265,35 @@ def _messages(exc: ValidationError, prefix: str = "") -> list[FieldError]:
     return errors
 
 
-def event_hash(body: Mapping[str, Any]) -> str:
-    """A stable hash of an event body: same body, same hash, whatever the key order."""
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+def _body_bytes(body: Mapping[str, Any]) -> bytes:
+    """An event body's JSON, keys sorted: its SHA-256 is the event's hash (same body, same
+    hash, whatever the key order)."""
+    return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+
+
+NUL_MESSAGE = "must not contain NUL characters"
+
+
+def nul_fields(value: Any, path: str) -> list[str]:
+    """The fields of a parsed JSON value whose text or name holds a NUL character, as dotted
+    paths from `path` (a NUL in a name shown as \\0). No database stores NUL in text."""
+    found: list[str] = []
+    stack: list[tuple[Any, str]] = [(value, path)]  # a loop, not recursion: any depth
+    while stack:
+        item, where = stack.pop()
+        if type(item) is str:
+            if "\x00" in item:
+                found.append(where)
+        elif type(item) is dict:
+            for key, inner in item.items():
+                name = f"{where}.{key}"
+                if "\x00" in key:
+                    found.append(name.replace("\x00", "\\0"))
+                else:
+                    stack.append((inner, name))
+        elif type(item) is list:
+            stack.extend((inner, f"{where}.{i}") for i, inner in enumerate(item))
+    return sorted(found)
 
 
 def _normalised(
@@ -278,9 +304,12 @@ def _normalised(
     seller: str,
     order: str,
     data: dict[str, Any],
-) -> ValidEvent:
+) -> ValidEvent | None:
     """The ValidEvent of checked fields: time in UTC, and the hash of the normalised body
-    (with the time as it was sent, offset kept)."""
+    (with the time as it was sent, offset kept); None if a NUL character is in the data.
+
+    The envelope's fields cannot hold one (their patterns and choices); the data is looked
+    through only when its JSON text shows the escape a NUL is written as."""
     body = {
         "id": event_id,
         "type": kind,
@@ -290,6 +319,9 @@ def _normalised(
         "order": order,
         "data": data,
     }
+    encoded = _body_bytes(body)
+    if b"\\u0000" in encoded and nul_fields(data, "data"):
+        return None
     return ValidEvent(
         event_id,
         kind,
@@ -298,7 +330,7 @@ def _normalised(
         seller,
         order,
         data,
-        event_hash(body),
+        hashlib.sha256(encoded).hexdigest(),
     )
 
 
@@ -494,7 +526,8 @@ _ITEM_FIELDS = _plain_spec(ItemData)
 def _plain_event(
     raw: dict[str, Any], marketplaces: Mapping[str, MarketplaceInfo]
 ) -> ValidEvent | None:
-    """The ValidEvent of a plain event, exactly as the models give it; None if not plain."""
+    """The ValidEvent of a plain event, exactly as the models give it; None if not plain (a
+    NUL character in the data too: the models name its field)."""
     if raw.keys() != _ENVELOPE_KEYS:
         return None
     event_id, kind, market_code = raw["id"], raw["type"], raw["marketplace"]
@@ -579,15 +612,21 @@ def model_validate_event(
             )
     if errors:
         return errors
-    return _normalised(
+    dumped = data.model_dump(mode="json", exclude_none=True)
+    nul = nul_fields(dumped, "data")
+    if nul:
+        return [FieldError(field, NUL_MESSAGE) for field in nul]
+    checked = _normalised(
         envelope.id,
         envelope.type,
         envelope.occurred_at,
         envelope.marketplace,
         envelope.seller,
         envelope.order,
-        data.model_dump(mode="json", exclude_none=True),
+        dumped,
     )
+    assert checked is not None  # no NUL: looked for above
+    return checked
 
 
 def unflatten_csv_row(row: Mapping[str, str]) -> dict[str, Any]:
