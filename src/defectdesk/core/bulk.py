@@ -102,8 +102,8 @@ def pg_staged(
     tmp: str = "",
 ) -> str:
     """PostgreSQL: the rows copied into a temp table of this session shaped like `table`'s
-    columns (empty before; its rows go at commit; see temp_table_empty), for one INSERT ... SELECT from it; its name.
-    `tmp` names it (default: one per table and column list)."""
+    columns (see temp_table_empty), for one INSERT ... SELECT from it; its name. `tmp` names
+    it (default: one per table and column list)."""
     cols = ", ".join(columns)
     tmp = tmp or f"tmp_{table}_{zlib.crc32(cols.encode()):08x}"
     temp_table_empty(tmp, table, cols)
