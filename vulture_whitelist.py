@@ -67,7 +67,6 @@ past_appeals
 client_address
 info_requests_expire_job
 reviews_flag_overdue_job
-evidence_sweep_job
 install
 uninstall
 SharedRedisCache
@@ -149,3 +148,6 @@ first_import
 last_status_code
 # django-ninja calls its parser's parse_body.
 parse_body
+
+# Django forms call clean_<field>() for each field they clean.
+clean_action

@@ -25,6 +25,7 @@ RUN_HERE = "state change, run by this test"
 IN_APPEALS = "state change on an appeal, a defect, a message or a policy, run by this test"
 INSIDE = "runs inside its caller's transaction, which writes the one audit event (policy_set)"
 ELSEWHERE = "state change whose one audit event is checked in its own tests (test_mirror_audit.py)"
+COMPOSED = "composes the actions above in one transaction: one audit event per step, run here"
 NOT_AUDITED = "not a state change of its own (a helper, a read, or bookkeeping of deliveries)"
 
 CLASSIFIED: dict[str, str] = {
@@ -48,6 +49,7 @@ CLASSIFIED: dict[str, str] = {
     "appeals.appeal_update": IN_APPEALS,
     "appeals.appeal_attach": IN_APPEALS,
     "appeals.appeal_submit": IN_APPEALS,
+    "appeals.appeal_file": COMPOSED,
     "appeals.appeal_withdraw": IN_APPEALS,
     "appeals.appeal_reply": IN_APPEALS,
     "appeals.appeal_assign": IN_APPEALS,
@@ -56,7 +58,6 @@ CLASSIFIED: dict[str, str] = {
     "appeals.appeal_expire": IN_APPEALS,
     "appeals.appeals_expire_due": IN_APPEALS,
     "appeals.appeals_flag_overdue": IN_APPEALS,
-    "appeals.evidence_sweep_orphans": NOT_AUDITED,
     "defects.defect_remove_by_appeal": IN_APPEALS,
     "ledger.marketplace_set": RUN_HERE,
     "messaging.message_reply": IN_APPEALS,
@@ -248,12 +249,13 @@ def test_each_state_change_writes_one_audit_event_with_actor_seller_time_and_req
 
 
 def _one_event(number: int, name: str, run: Callable[[], Any]) -> AuditEvent:
-    """Run one state change as request `req-<number>`: exactly one audit event, returned."""
+    """Run one state change as request `req-<number>`: exactly one audit event, returned.
+
+    Not inside a transaction of the test's own: the actions that store files own theirs."""
     before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     token = set_request_id(f"req-{number}")
     try:
-        with transaction.atomic():
-            run()
+        run()
     finally:
         reset_request_id(token)
     events = list(AuditEvent.objects.filter(id__gt=before))
@@ -490,3 +492,38 @@ def test_an_approval_writes_one_event_for_the_appeal_and_one_for_the_defect(
     assert {e.request_id for e in events} == {"req-approve"}
     assert {e.actor_id for e in events} == {cast["rita"].pk}
     assert {e.seller_id for e in events} == {defect.seller_id}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("media")
+def test_filing_an_appeal_writes_one_event_per_step_it_takes(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    import time_machine
+
+    from defectdesk.appeals import actions as appeals
+    from tests.test_appeal_support import EXPLANATION, NOW, negative_feedback, png_bytes
+
+    assert [k for k, v in CLASSIFIED.items() if v == COMPOSED] == ["appeals.appeal_file"]
+    alice = cast["alice"]
+    with time_machine.travel(NOW, tick=False):
+        defect = negative_feedback(make_event)
+        before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        token = set_request_id("req-file")
+        try:
+            appeal = appeals.appeal_file(
+                actor=alice,
+                defect=defect,
+                reason="other",
+                explanation=EXPLANATION,
+                uploads=[("label.png", png_bytes())],
+                submit=True,
+            )
+        finally:
+            reset_request_id(token)
+    events = list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
+    assert [e.action for e in events] == ["appeal.create", "appeal.attach", "appeal.submit"]
+    assert {e.request_id for e in events} == {"req-file"}
+    assert {e.actor_id for e in events} == {alice.pk}
+    assert {e.seller_id for e in events} == {defect.seller_id}
+    assert {e.object_id for e in events} == {str(appeal.pk)}
