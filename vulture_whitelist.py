@@ -21,6 +21,8 @@ seen_at
 claimed_at
 task_id
 _.removed_by_appeal_id
+requested_by_label
+requested_at
 EVENT
 RULE
 removed_by_appeal_id
