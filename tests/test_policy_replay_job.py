@@ -257,3 +257,31 @@ def test_progress_is_visible_outside_the_replays_transaction_on_postgresql(
         reader.close()
     assert len(seen) >= 4 and all(written == read for written, read in seen), seen
     assert [n for n, _ in seen] == sorted(n for n, _ in seen)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("abc", "must be a whole number, not &#x27;abc&#x27;"),
+        ("0", "must be a whole number of hours from 1 to 720"),
+        ("721", "must be a whole number of hours from 1 to 720"),
+    ],
+)
+def test_a_bad_response_time_is_refused_whole_and_named(
+    cast: dict[str, Any], sellers: Marketplace, value: str, message: str
+) -> None:
+    response = client_for(cast["otto"]).post(
+        URL, {**policy_form(**{RESPONSE: value, "info_hours": "24"}), "action": "save"}
+    )
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert not MarketplacePolicy.objects.exists() and not AppealPolicy.objects.exists()
+    assert not PolicyReplay.objects.exists() and _jobs() == 0
+
+
+def test_a_policy_post_with_every_field_missing_changes_nothing_that_needs_a_replay(
+    cast: dict[str, Any], sellers: Marketplace
+) -> None:
+    response = client_for(cast["otto"]).post(URL, {"action": "save"})
+    assert response.status_code == 303
+    assert not PolicyReplay.objects.exists() and _jobs() == 0
