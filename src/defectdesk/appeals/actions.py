@@ -7,7 +7,6 @@ change, its audit event and its notifications in one transaction.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -63,8 +62,6 @@ from defectdesk.core.timeutil import local_text, zone
 from defectdesk.defects.models import Defect
 from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
 from defectdesk.webhooks.outbox import webhook_emit
-
-logger = logging.getLogger("defectdesk.appeals")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Upload = tuple[str, bytes]
