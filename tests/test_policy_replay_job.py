@@ -70,14 +70,18 @@ def test_a_rule_change_returns_at_once_and_the_page_shows_the_replay_until_it_is
     page = otto.get(URL).content.decode()
     assert "being recomputed from the ledger in the background" in page
     assert "Replaying: 0% (0 of 300 orders)" in page
-    assert '<meta http-equiv="refresh" content="5">' in page
+    assert 'data-poll="?replay=status"' in page  # app.js fetches the box again
+    box = otto.get(URL + "?replay=status")
+    assert box["Cache-Control"] == "no-store" and "<form" not in box.content.decode()
+    assert "Replaying: 0% (0 of 300 orders)" in box.content.decode()
 
     run_due_jobs()
     replay.refresh_from_db()
     assert replay.status == "done" and replay.orders_done == replay.orders_total == 300
     page = otto.get(URL).content.decode()
     assert "Recomputed under policy version 1" in page and "(300 orders)" in page
-    assert 'http-equiv="refresh"' not in page
+    assert "data-poll" not in page
+    assert "Recomputed under policy version 1" in otto.get(URL + "?replay=status").content.decode()
     event = AuditEvent.objects.get(action="policy_set")
     assert event.note == f"defects and metrics to be recomputed by replay {replay.pk}"
 

@@ -265,6 +265,12 @@ def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, A
 @require_http_methods(["GET", "POST"])
 def policy(request: HttpRequest, code: str) -> HttpResponse:
     market = _market_or_404(code)
+    if request.method == "GET" and request.GET.get("replay") == "status":
+        # The progress box alone, which the page fetches every few seconds while it runs.
+        replay = policy_replay_latest(market.pk)
+        response = render(request, "console/_replay.html", {"replay": replay})
+        response["Cache-Control"] = "no-store"
+        return response
     if request.method == "GET":
         return render(request, "console/policy.html", _policy_context(market))
     context = _policy_context(market, request.POST)
