@@ -21,6 +21,8 @@ seen_at
 claimed_at
 task_id
 _.removed_by_appeal_id
+requested_by_label
+requested_at
 EVENT
 RULE
 removed_by_appeal_id
@@ -67,7 +69,6 @@ past_appeals
 client_address
 info_requests_expire_job
 reviews_flag_overdue_job
-evidence_sweep_job
 install
 uninstall
 SharedRedisCache
@@ -158,3 +159,6 @@ first_import
 last_status_code
 # django-ninja calls its parser's parse_body.
 parse_body
+
+# Django forms call clean_<field>() for each field they clean.
+clean_action

@@ -141,3 +141,46 @@ def test_32_concurrent_filings_leave_exactly_one_open_appeal(
         assert (
             AuditEvent.objects.filter(action="appeal.create", data__defect=defect.pk).count() == 1
         )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_of_the_appeal_form_file_one_appeal_and_keep_one_file(
+    postgres_only: None,
+    cast: dict[str, Any],
+    make_event: Any,
+    clock: None,
+    racers: Racers,
+    settings: Any,
+    tmp_path: Any,
+) -> None:
+    """A double (or octuple) click on `Submit appeal` with a file: one appeal, one file stored
+    under its final name, and every other request's staged file deleted again."""
+    from pathlib import Path
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from defectdesk.appeals.models import AppealFile
+    from tests.test_appeal_support import png_bytes
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    clicks = 8
+    merchants = [_client(cast["alice"]) for _ in range(clicks)]
+    for n in range(5):
+        defect = negative_feedback(make_event, order=f"111-{n:07d}-0000003")
+        url = f"/defects/{defect.pk}/appeal/"
+
+        def submit(client: Client) -> Callable[[], int]:
+            form = {"reason": "other", "explanation": EXPLANATION, "action": "submit"}
+            upload = SimpleUploadedFile("label.png", png_bytes())
+            return lambda: client.post(url, {**form, "files": upload}).status_code
+
+        codes = racers.race([submit(c) for c in merchants])
+        assert codes == [302] * clicks, codes
+        appeal = Appeal.objects.get(defect=defect)
+        assert appeal.status == "submitted"
+        names = list(AppealFile.objects.filter(appeal=appeal).values_list("storage_name"))
+        assert len(names) == 1
+    root = Path(settings.MEDIA_ROOT)
+    stored = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert stored == sorted(AppealFile.objects.values_list("storage_name", flat=True))
+    assert not any(name.startswith("appeals/staging/") for name in stored)

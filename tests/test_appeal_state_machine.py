@@ -97,8 +97,9 @@ def models_same() -> Any:
 class AppealMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.atomic = transaction.atomic()
-        self.atomic.__enter__()
+        # A savepoint, not an atomic block: actions that store files run in transactions of
+        # their own (durable), which may nest only in the test case's own transaction.
+        self.savepoint = transaction.savepoint()
         self.clock = time_machine.travel(NOW, tick=False)
         self.traveller = self.clock.start()
         self.decided: dict[int, tuple[Any, ...]] = {}
@@ -106,8 +107,7 @@ class AppealMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.clock.stop()
-        transaction.set_rollback(True)
-        self.atomic.__exit__(None, None, None)
+        transaction.savepoint_rollback(self.savepoint)
 
     # -- plumbing --------------------------------------------------------------------------
     def _appeal(self, pick: int) -> Appeal | None:

@@ -19,12 +19,19 @@ from tests.test_appeal_support import media  # noqa: F401
 
 MODULES = ["accounts", "appeals", "defects", "ledger", "messaging", "notify", "policy", "webhooks"]
 # Modules of actions outside an app's `actions` module, by dotted path under defectdesk.
-MORE_MODULES = ["mirror.actions", "mirror.importing", "mirror.connector"]
+MORE_MODULES = [
+    "appeals.policy",
+    "mirror.actions",
+    "mirror.importing",
+    "mirror.connector",
+]
 
 RUN_HERE = "state change, run by this test"
 IN_APPEALS = "state change on an appeal, a defect, a message or a policy, run by this test"
 INSIDE = "runs inside its caller's transaction, which writes the one audit event (policy_set)"
 ELSEWHERE = "state change whose one audit event is checked in its own tests (test_mirror_audit.py)"
+COMPOSED = "composes the actions above in one transaction: one audit event per step, run here"
+QUEUED = "the job of a change its caller audited (policy_set queues it with its one event)"
 NOT_AUDITED = "not a state change of its own (a helper, a read, or bookkeeping of deliveries)"
 
 CLASSIFIED: dict[str, str] = {
@@ -48,6 +55,12 @@ CLASSIFIED: dict[str, str] = {
     "appeals.appeal_update": IN_APPEALS,
     "appeals.appeal_attach": IN_APPEALS,
     "appeals.appeal_submit": IN_APPEALS,
+    "appeals.appeal_file": COMPOSED,
+    "appeals.policy.appeal_rules_for": NOT_AUDITED,
+    "appeals.policy.appeal_policy_validate": NOT_AUDITED,
+    "appeals.policy.appeal_policy_errors": NOT_AUDITED,
+    "appeals.policy.appeal_policy_set": RUN_HERE,
+    "appeals.policy.marketplace_policy_set": COMPOSED,
     "appeals.appeal_withdraw": IN_APPEALS,
     "appeals.appeal_reply": IN_APPEALS,
     "appeals.appeal_assign": IN_APPEALS,
@@ -56,7 +69,6 @@ CLASSIFIED: dict[str, str] = {
     "appeals.appeal_expire": IN_APPEALS,
     "appeals.appeals_expire_due": IN_APPEALS,
     "appeals.appeals_flag_overdue": IN_APPEALS,
-    "appeals.evidence_sweep_orphans": NOT_AUDITED,
     "defects.defect_remove_by_appeal": IN_APPEALS,
     "ledger.marketplace_set": RUN_HERE,
     "messaging.message_reply": IN_APPEALS,
@@ -68,6 +80,7 @@ CLASSIFIED: dict[str, str] = {
     "notify.notification_mark_read": NOT_AUDITED,
     "policy.policy_set": IN_APPEALS,
     "policy.marketplace_replay": INSIDE,
+    "policy.policy_replay_run": QUEUED,
     "webhooks.webhook_endpoint_register": RUN_HERE,
     "webhooks.webhook_endpoint_rotate": RUN_HERE,
     "webhooks.webhook_endpoint_disable": RUN_HERE,
@@ -115,8 +128,10 @@ def test_every_public_action_function_is_classified() -> None:
 def _runners(cast: dict[str, Any], who: Actor) -> dict[str, Callable[[], int | None]]:
     from defectdesk.accounts import actions as accounts
     from defectdesk.accounts.models import Seller
+    from defectdesk.appeals.policy import appeal_policy_set
     from defectdesk.core.actors import SYSTEM
     from defectdesk.ledger.actions import marketplace_set
+    from defectdesk.ledger.models import Marketplace
     from defectdesk.webhooks import actions as hooks
     from defectdesk.webhooks.models import WebhookDelivery
     from defectdesk.webhooks.outbox import webhook_emit
@@ -211,6 +226,16 @@ def _runners(cast: dict[str, Any], who: Actor) -> dict[str, Callable[[], int | N
         "accounts.language_set": lambda: accounts.language_set(
             actor=who, user=cast["alice"], language="zh-hans"
         ),
+        "appeals.policy.appeal_policy_set": lambda: (
+            appeal_policy_set(
+                actor=who,
+                marketplace=Marketplace.objects.get(code="US"),
+                filing_window_days={},
+                hours={"info_hours": 24},
+                auto_rules={},
+            )
+            and None
+        ),
         "ledger.marketplace_set": lambda: (
             marketplace_set(
                 actor=who, code="DE", timezone="Europe/Berlin", currency="EUR", name="Germany"
@@ -248,12 +273,13 @@ def test_each_state_change_writes_one_audit_event_with_actor_seller_time_and_req
 
 
 def _one_event(number: int, name: str, run: Callable[[], Any]) -> AuditEvent:
-    """Run one state change as request `req-<number>`: exactly one audit event, returned."""
+    """Run one state change as request `req-<number>`: exactly one audit event, returned.
+
+    Not inside a transaction of the test's own: the actions that store files own theirs."""
     before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     token = set_request_id(f"req-{number}")
     try:
-        with transaction.atomic():
-            run()
+        run()
     finally:
         reset_request_id(token)
     events = list(AuditEvent.objects.filter(id__gt=before))
@@ -490,3 +516,73 @@ def test_an_approval_writes_one_event_for_the_appeal_and_one_for_the_defect(
     assert {e.request_id for e in events} == {"req-approve"}
     assert {e.actor_id for e in events} == {cast["rita"].pk}
     assert {e.seller_id for e in events} == {defect.seller_id}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("media")
+def test_filing_an_appeal_writes_one_event_per_step_it_takes(
+    cast: dict[str, Any], make_event: Any
+) -> None:
+    import time_machine
+
+    from defectdesk.appeals import actions as appeals
+    from tests.test_appeal_support import EXPLANATION, NOW, negative_feedback, png_bytes
+
+    assert [k for k, v in CLASSIFIED.items() if v == COMPOSED] == [
+        "appeals.appeal_file",
+        "appeals.policy.marketplace_policy_set",
+    ]
+    alice = cast["alice"]
+    with time_machine.travel(NOW, tick=False):
+        defect = negative_feedback(make_event)
+        before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        token = set_request_id("req-file")
+        try:
+            appeal = appeals.appeal_file(
+                actor=alice,
+                defect=defect,
+                reason="other",
+                explanation=EXPLANATION,
+                uploads=[("label.png", png_bytes())],
+                submit=True,
+            )
+        finally:
+            reset_request_id(token)
+    events = list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
+    assert [e.action for e in events] == ["appeal.create", "appeal.attach", "appeal.submit"]
+    assert {e.request_id for e in events} == {"req-file"}
+    assert {e.actor_id for e in events} == {alice.pk}
+    assert {e.seller_id for e in events} == {defect.seller_id}
+    assert {e.object_id for e in events} == {str(appeal.pk)}
+
+
+@pytest.mark.django_db
+def test_a_policy_change_writes_one_event_for_the_profile_and_one_for_the_appeal_rules(
+    cast: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    from defectdesk.appeals.policy import marketplace_policy_set
+    from defectdesk.ledger.models import Marketplace
+    from defectdesk.policy.models import PolicyReplay
+
+    otto = Actor(user=cast["otto"])
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    token = set_request_id("req-policy")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            marketplace_policy_set(
+                actor=otto,
+                marketplace=Marketplace.objects.get(code="US"),
+                profile={"metrics": {"order_defect_rate": {"kinds": ["a_to_z_claim"]}}},
+                appeal={"filing_window_days": {}, "hours": {"info_hours": 24}, "auto_rules": {}},
+            )
+    finally:
+        reset_request_id(token)
+    events = list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
+    assert [e.action for e in events] == ["policy_set", "appeal_policy_set"]
+    assert {e.request_id for e in events} == {"req-policy"}
+    assert {e.actor_id for e in events} == {cast["otto"].pk}
+    # The recompute is queued as a job (it writes no audit event of its own: policy_set's is it).
+    assert PolicyReplay.objects.get().status == "queued"
+    assert DBTaskResult.objects.filter(task_path__endswith="policy_replay_job").count() == 1

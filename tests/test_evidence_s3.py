@@ -17,7 +17,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
-from defectdesk.appeals.actions import STORE_UNAVAILABLE, appeal_attach, appeal_create
+from defectdesk.appeals.actions import appeal_attach, appeal_create
+from defectdesk.appeals.filestore import STORE_UNAVAILABLE
 from defectdesk.appeals.models import AppealFile
 from defectdesk.core.errors import Unavailable
 from defectdesk.core.models import AuditEvent
@@ -33,8 +34,9 @@ from tests.test_appeal_support import (  # noqa: F401 - fixtures
 pytestmark = pytest.mark.usefixtures("media", "frozen")
 
 ROOT = Path(__file__).resolve().parents[1]
-MOTO_PORT = 18720
-CLOSED_PORT = 18729  # nothing listens here: the store is unreachable
+# Overridable so that runs side by side on one machine do not take each other's ports.
+MOTO_PORT = int(os.environ.get("DEFECTDESK_TEST_MOTO_PORT", "18720"))
+CLOSED_PORT = MOTO_PORT + 9  # nothing listens here: the store is unreachable
 BUCKET = "defectdesk-evidence"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -142,18 +144,24 @@ def test_appeal_journey_passes_unchanged_with_evidence_in_s3(moto_server: str) -
 
 
 def test_files_go_to_the_bucket_and_come_back_only_through_the_app(
-    cast: dict[str, Any], make_event: Any, moto_server: str
+    cast: dict[str, Any],
+    make_event: Any,
+    moto_server: str,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     bucket = _bucket(moto_server, BUCKET)
     with override_settings(STORAGES=_s3_storages(MOTO_PORT)):
         alice, appeal = _draft(cast, make_event)
         sent = png_bytes()
-        response = alice.post(
-            f"/api/v1/appeals/{appeal['id']}/files",
-            {"file": SimpleUploadedFile("label.png", sent)},
-        )
+        with django_capture_on_commit_callbacks(execute=True):
+            response = alice.post(
+                f"/api/v1/appeals/{appeal['id']}/files",
+                {"file": SimpleUploadedFile("label.png", sent)},
+            )
         assert response.status_code == 201, response.content
         item = AppealFile.objects.get()
+        # Staged, then promoted to its final key when the transaction committed.
+        assert [o.key for o in bucket.objects.all()] == [item.storage_name]
         assert bucket.Object(item.storage_name).get()["Body"].read() == sent
         url = f"/api/v1/appeals/{appeal['id']}/files/{item.pk}"
         got = alice.get(url)

@@ -6,7 +6,6 @@ import html
 import io
 from typing import Annotated, Any, Literal
 
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
@@ -36,6 +35,7 @@ from defectdesk.appeals.actions import (
     appeal_update,
     appeal_withdraw,
 )
+from defectdesk.appeals.filestore import evidence_open
 from defectdesk.appeals.notices import notifications_visible, unread_visible
 from defectdesk.appeals.packet import packet_render
 from defectdesk.appeals.policy import appeal_rules_for
@@ -49,7 +49,13 @@ from defectdesk.appeals.selectors import (
 )
 from defectdesk.appeals.transitions import Status
 from defectdesk.appeals.uploads import EXTENSIONS, filename_check
-from defectdesk.core.errors import BadRequest, FieldError, Forbidden, TooLarge, ValidationFailed
+from defectdesk.core.errors import (
+    BadRequest,
+    FieldError,
+    Forbidden,
+    TooLarge,
+    ValidationFailed,
+)
 from defectdesk.core.multipart import sent_file_names
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.models import Notification
@@ -480,7 +486,8 @@ def post_files(request: HttpRequest, appeal_id: AppealId) -> Any:
 def get_file(request: HttpRequest, appeal_id: AppealId, file_id: FileId) -> Any:
     item = appeal_file_for(principal(request), appeal_id, file_id)
     response = FileResponse(
-        default_storage.open(item.storage_name, "rb"),
+        # 503 saying so if the store cannot be reached (before any byte is sent).
+        evidence_open(item.storage_name),
         as_attachment=True,
         filename=item.original_name,
         content_type=item.content_type,
@@ -564,6 +571,7 @@ def reply(request: HttpRequest, appeal_id: AppealId) -> Any:
 )
 def packet(request: HttpRequest, appeal_id: AppealId) -> Any:
     appeal = appeal_for(principal(request), appeal_id)
+    # 503 saying so if the store holding the images cannot be reached.
     response = HttpResponse(packet_render(appeal), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="appeal-{appeal.pk}.pdf"'
     response["X-Content-Type-Options"] = "nosniff"

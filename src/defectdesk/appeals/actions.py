@@ -7,16 +7,12 @@ change, its audit event and its notifications in one transaction.
 
 from __future__ import annotations
 
-import logging
 import re
-import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -27,6 +23,12 @@ from django.utils.translation import gettext_lazy
 from defectdesk.accounts.models import StaffRole
 from defectdesk.accounts.roles import Principal
 from defectdesk.appeals.evidence import evidence_build, rules_evaluate
+from defectdesk.appeals.filestore import (
+    evidence_final_name,
+    evidence_promote_on_commit,
+    evidence_stage,
+    evidence_unstage,
+)
 from defectdesk.appeals.models import Appeal, AppealFile, AppealMessage
 from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.reasons import reason_lookup, reasons_for
@@ -53,7 +55,6 @@ from defectdesk.core.errors import (
     FieldError,
     Forbidden,
     NotFound,
-    Unavailable,
     ValidationFailed,
 )
 from defectdesk.core.language import deferred, in_sentence
@@ -61,8 +62,6 @@ from defectdesk.core.timeutil import local_text, zone
 from defectdesk.defects.models import Defect
 from defectdesk.notify.actions import notify_users, reviewer_user_ids, seller_user_ids
 from defectdesk.webhooks.outbox import webhook_emit
-
-logger = logging.getLogger("defectdesk.appeals")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 Upload = tuple[str, bytes]
@@ -430,39 +429,6 @@ def _moved_body(appeal: Appeal, target: str, note: str) -> str:
     return body + _deadline_sentence(appeal, target)
 
 
-STORE_UNAVAILABLE = (
-    "The file store cannot be reached right now, so the files were not saved and nothing was "
-    "changed. Please try again in a few minutes."
-)
-
-
-def _store(checked: Sequence[CheckedFile], appeal: Appeal) -> list[str]:
-    """Write files under server-generated names; returns the names (to undo on failure).
-
-    All or none: if the store fails (unreachable object storage, a full disk), the files already
-    written are removed and the merchant is told, with nothing saved.
-    """
-    names: list[str] = []
-    for item in checked:
-        path = f"appeals/{appeal.seller_id}/{appeal.pk}/{uuid.uuid4().hex}.{item.extension}"
-        try:
-            names.append(default_storage.save(path, ContentFile(item.content)))
-        except Exception as exc:
-            logger.warning("evidence store failed while saving %s: %s", path, exc)
-            _unstore(names)
-            raise Unavailable(STORE_UNAVAILABLE, [FieldError("file", STORE_UNAVAILABLE)]) from exc
-    return names
-
-
-def _unstore(names: Sequence[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except Exception as exc:
-            # Left for evidence_sweep_orphans: no row refers to it.
-            logger.warning("could not remove unsaved evidence %s: %s", name, exc)
-
-
 def _count_check(appeal: Appeal, adding: int, rules: AppealRules, field: str = "file") -> None:
     have = AppealFile.objects.filter(appeal=appeal).count()
     if have + adding > rules.max_files:
@@ -483,35 +449,49 @@ def _files_check(
 def _file_rows(
     appeal: Appeal,
     checked: Sequence[CheckedFile],
-    names: Sequence[str],
+    staged: Sequence[str],
     actor: Actor,
     now: datetime,
     reply: AppealMessage | None = None,
 ) -> list[AppealFile]:
-    return AppealFile.objects.bulk_create(
+    """Rows naming the files' final places; the staged files move there when the transaction
+    commits."""
+    moves = [
+        (name, evidence_final_name(name, seller_id=appeal.seller_id, appeal_id=appeal.pk))
+        for name in staged
+    ]
+    rows = AppealFile.objects.bulk_create(
         [
             AppealFile(
                 appeal=appeal,
                 reply=reply,
                 original_name=item.name,
-                storage_name=name,
+                storage_name=final,
                 content_type=item.content_type,
                 size=item.size,
                 sha256=item.sha256,
                 uploaded_by_label=actor.label,
                 uploaded_at=now,
             )
-            for item, name in zip(checked, names, strict=True)
+            for item, (_staged, final) in zip(checked, moves, strict=True)
         ]
     )
+    evidence_promote_on_commit(moves)
+    return rows
+
+
+def _own_transaction_check() -> None:
+    """Refuse to run inside a caller's transaction (RuntimeError): an action that stages files
+    must see its own commit or rollback, to promote the files or delete them."""
+    with transaction.atomic(durable=True):
+        pass
 
 
 # -- merchant actions ----------------------------------------------------------------------
 
 
-def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation: Any) -> Appeal:
-    """Start a draft appeal of one defect."""
-    principal = principal_of(actor)
+def _defect_to_appeal(principal: Principal, defect: Defect | int) -> Defect:
+    """The defect a new appeal is about, if this principal may file one (404/403/409 if not)."""
     defect_id = defect if isinstance(defect, int) else defect.pk
     found = defect_for_appeal(principal, defect_id)
     writer_check(principal, found.seller_id)
@@ -522,52 +502,97 @@ def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation:
             "prepare a request for it on the Amazon page instead of an appeal here.",
             [FieldError("defect", "is on an external marketplace")],
         )
+    return found
+
+
+def _create(
+    found: Defect, code: str, text: str, rules: AppealRules, who: Actor, now: datetime
+) -> Appeal:
+    """Start the draft, in the caller's transaction."""
+    current = Defect.objects.select_for_update().get(pk=found.pk)
+    _window_check(current, now)
+    _appeal_count_check(current, rules)
+    open_one = Appeal.objects.filter(defect=current, status__in=sorted(OPEN_STATUSES)).first()
+    if open_one is not None:
+        raise Conflict(
+            _("This defect already has an open appeal (%(id)s); edit or withdraw it instead.")
+            % {"id": open_one.pk},
+            [FieldError("defect", _("has an open appeal"))],
+        )
+    try:
+        with transaction.atomic():
+            appeal = Appeal.objects.create(
+                defect=current,
+                defect_kind=current.kind,
+                seller_id=current.seller_id,
+                marketplace_id=current.marketplace_id,
+                status=Status.DRAFT,
+                reason=code,
+                explanation=text,
+                created_by_id=_user_id(who),
+                created_at=now,
+                updated_at=now,
+            )
+    except IntegrityError as exc:
+        raise Conflict(
+            _("This defect already has an open appeal."),
+            [FieldError("defect", _("has an open appeal"))],
+        ) from exc
+    audit_record(
+        actor=who,
+        action="appeal.create",
+        object_type="appeal",
+        object_id=appeal.pk,
+        seller_id=appeal.seller_id,
+        from_state="",
+        to_state=Status.DRAFT,
+        data={"defect": current.pk, "reason": code},
+    )
+    return appeal
+
+
+def appeal_create(*, actor: Who, defect: Defect | int, reason: Any, explanation: Any) -> Appeal:
+    """Start a draft appeal of one defect."""
+    principal = principal_of(actor)
+    found = _defect_to_appeal(principal, defect)
     rules = appeal_rules_for(found.marketplace_id)
     code = _reason(found, reason)
     text = _explanation(explanation, rules)
-    now = timezone.now()
-    who = actor_of(principal)
     with transaction.atomic():
-        current = Defect.objects.select_for_update().get(pk=found.pk)
-        _window_check(current, now)
-        _appeal_count_check(current, rules)
-        open_one = Appeal.objects.filter(defect=current, status__in=sorted(OPEN_STATUSES)).first()
-        if open_one is not None:
-            raise Conflict(
-                _("This defect already has an open appeal (%(id)s); edit or withdraw it instead.")
-                % {"id": open_one.pk},
-                [FieldError("defect", _("has an open appeal"))],
-            )
-        try:
-            with transaction.atomic():
-                appeal = Appeal.objects.create(
-                    defect=current,
-                    defect_kind=current.kind,
-                    seller_id=current.seller_id,
-                    marketplace_id=current.marketplace_id,
-                    status=Status.DRAFT,
-                    reason=code,
-                    explanation=text,
-                    created_by_id=_user_id(who),
-                    created_at=now,
-                    updated_at=now,
-                )
-        except IntegrityError as exc:
-            raise Conflict(
-                _("This defect already has an open appeal."),
-                [FieldError("defect", _("has an open appeal"))],
-            ) from exc
-        audit_record(
-            actor=who,
-            action="appeal.create",
-            object_type="appeal",
-            object_id=appeal.pk,
-            seller_id=appeal.seller_id,
-            from_state="",
-            to_state=Status.DRAFT,
-            data={"defect": current.pk, "reason": code},
+        return _create(found, code, text, rules, actor_of(principal), timezone.now())
+
+
+def _update(principal: Principal, locked: Appeal, reason: Any, explanation: Any) -> None:
+    """Edit a locked draft, in the caller's transaction."""
+    if locked.status != Status.DRAFT:
+        raise Conflict(
+            _("Only a draft can be edited; this appeal is %(status)s.")
+            % {"status": in_sentence(Status(locked.status).label)}
         )
-    return appeal
+    rules = appeal_rules_for(locked.marketplace_id)
+    changed: dict[str, Any] = {}
+    if reason is not None:
+        locked.reason = _reason(locked.defect, reason)
+        changed["reason"] = locked.reason
+    if explanation is not None:
+        locked.explanation = _explanation(explanation, rules)
+        changed["explanation"] = True
+    if not changed:
+        raise ValidationFailed(
+            _("Nothing to change."), [FieldError("body", _("give a reason or an explanation"))]
+        )
+    locked.updated_at = timezone.now()
+    locked.save(update_fields=["reason", "explanation", "updated_at"])
+    audit_record(
+        actor=actor_of(principal),
+        action="appeal.update",
+        object_type="appeal",
+        object_id=locked.pk,
+        seller_id=locked.seller_id,
+        from_state=locked.status,
+        to_state=locked.status,
+        data=changed,
+    )
 
 
 def appeal_update(
@@ -578,36 +603,33 @@ def appeal_update(
     with transaction.atomic():
         locked = _locked(appeal)
         writer_check(principal, locked)
-        if locked.status != Status.DRAFT:
-            raise Conflict(
-                _("Only a draft can be edited; this appeal is %(status)s.")
-                % {"status": in_sentence(Status(locked.status).label)}
-            )
-        rules = appeal_rules_for(locked.marketplace_id)
-        changed: dict[str, Any] = {}
-        if reason is not None:
-            locked.reason = _reason(locked.defect, reason)
-            changed["reason"] = locked.reason
-        if explanation is not None:
-            locked.explanation = _explanation(explanation, rules)
-            changed["explanation"] = True
-        if not changed:
-            raise ValidationFailed(
-                _("Nothing to change."), [FieldError("body", _("give a reason or an explanation"))]
-            )
-        locked.updated_at = timezone.now()
-        locked.save(update_fields=["reason", "explanation", "updated_at"])
-        audit_record(
-            actor=actor_of(principal),
-            action="appeal.update",
-            object_type="appeal",
-            object_id=locked.pk,
-            seller_id=locked.seller_id,
-            from_state=locked.status,
-            to_state=locked.status,
-            data=changed,
-        )
+        _update(principal, locked, reason, explanation)
     return locked
+
+
+def _attach(
+    locked: Appeal,
+    checked: Sequence[CheckedFile],
+    staged: Sequence[str],
+    rules: AppealRules,
+    who: Actor,
+) -> list[AppealFile]:
+    """Add staged files to a locked draft, in the caller's transaction."""
+    if locked.status != Status.DRAFT:
+        raise Conflict(str(DRAFT_FILES_ONLY))
+    _count_check(locked, len(checked), rules)
+    rows = _file_rows(locked, checked, staged, who, timezone.now())
+    audit_record(
+        actor=who,
+        action="appeal.attach",
+        object_type="appeal",
+        object_id=locked.pk,
+        seller_id=locked.seller_id,
+        from_state=locked.status,
+        to_state=locked.status,
+        data={"files": [c.name for c in checked]},
+    )
+    return rows
 
 
 def appeal_attach(
@@ -623,94 +645,134 @@ def appeal_attach(
         raise Conflict(str(DRAFT_FILES_ONLY))
     rules = appeal_rules_for(current.marketplace_id)
     checked = _files_check(current, uploads, rules)
-    names = _store(checked, current)
-    who = actor_of(principal)
+    _own_transaction_check()
+    staged = evidence_stage(checked)
     try:
-        with transaction.atomic():
-            locked = _locked(current)
-            if locked.status != Status.DRAFT:
-                raise Conflict(str(DRAFT_FILES_ONLY))
-            _count_check(locked, len(uploads), rules)
-            now = timezone.now()
-            rows = _file_rows(locked, checked, names, who, now)
-            audit_record(
-                actor=who,
-                action="appeal.attach",
-                object_type="appeal",
-                object_id=locked.pk,
-                seller_id=locked.seller_id,
-                from_state=locked.status,
-                to_state=locked.status,
-                data={"files": [c.name for c in checked]},
-            )
+        with transaction.atomic(durable=True):
+            rows = _attach(_locked(current), checked, staged, rules, actor_of(principal))
     except BaseException:
-        _unstore(names)
+        evidence_unstage(staged)
         raise
     return rows
+
+
+def _submit(who: Actor, locked: Appeal) -> None:
+    """Submit a locked draft, in the caller's transaction."""
+    transition_check(locked.status, Status.SUBMITTED, verb="submitted")
+    defect = Defect.objects.select_for_update().get(pk=locked.defect_id)
+    rules = appeal_rules_for(locked.marketplace_id)
+    now = timezone.now()
+    _window_check(defect, now)
+    _explanation(locked.explanation, rules)
+    _appeal_count_check(defect, rules, exclude=locked.pk)
+    _something_new_check(locked, defect)
+    state, events = order_state_of(defect)
+    findings = rules_evaluate(state, defect.kind, locked.reason, defect.source_key)
+    # Frozen in the marketplace's language: it is the record sent with the appeal.
+    with translation.override(locked.marketplace.default_language or "en"):
+        frozen = evidence_build(state, events)
+    locked.system_evidence = {"frozen_at": now.isoformat(), **frozen}
+    locked.submitted_at = now
+    locked.review_due_at = now + rules.review_period
+    approving = None
+    recommendations = []
+    for finding in findings:
+        mode = rules.mode_of(finding.rule)
+        if finding.proved and mode == "approve" and approving is None:
+            approving = finding
+        elif finding.proved and mode == "recommend":
+            recommendations.append({"rule": finding.rule, "facts": finding.facts})
+    locked.recommendations = recommendations
+    rule_data = [
+        {"rule": f.rule, "proved": f.proved, "mode": rules.mode_of(f.rule), "facts": f.facts}
+        for f in findings
+    ]
+    _move(
+        locked,
+        Status.SUBMITTED,
+        actor=who,
+        action="submit",
+        verb="submitted",
+        now=now,
+        data={"rules": rule_data},
+    )
+    if approving is not None:
+        note = (
+            f"Approved automatically: the ledger proves the reason "
+            f"({approving.rule.replace('_', ' ')})."
+        )
+        _decide(
+            locked,
+            approve=True,
+            actor=Actor(rule=approving.rule),
+            note=note,
+            cause="rule",
+            rule=approving.rule,
+            facts=approving.facts,
+            now=now,
+        )
 
 
 def appeal_submit(*, actor: Who, appeal: Appeal | int) -> Appeal:
     """Submit a draft: freeze the ledger's evidence, run the automatic rules, start the clock."""
     principal = principal_of(actor)
-    who = actor_of(principal)
     with transaction.atomic():
         locked = _locked(appeal)
         writer_check(principal, locked)
-        transition_check(locked.status, Status.SUBMITTED, verb="submitted")
-        defect = Defect.objects.select_for_update().get(pk=locked.defect_id)
-        rules = appeal_rules_for(locked.marketplace_id)
-        now = timezone.now()
-        _window_check(defect, now)
-        _explanation(locked.explanation, rules)
-        _appeal_count_check(defect, rules, exclude=locked.pk)
-        _something_new_check(locked, defect)
-        state, events = order_state_of(defect)
-        findings = rules_evaluate(state, defect.kind, locked.reason, defect.source_key)
-        # Frozen in the marketplace's language: it is the record sent with the appeal.
-        with translation.override(locked.marketplace.default_language or "en"):
-            frozen = evidence_build(state, events)
-        locked.system_evidence = {"frozen_at": now.isoformat(), **frozen}
-        locked.submitted_at = now
-        locked.review_due_at = now + rules.review_period
-        approving = None
-        recommendations = []
-        for finding in findings:
-            mode = rules.mode_of(finding.rule)
-            if finding.proved and mode == "approve" and approving is None:
-                approving = finding
-            elif finding.proved and mode == "recommend":
-                recommendations.append({"rule": finding.rule, "facts": finding.facts})
-        locked.recommendations = recommendations
-        rule_data = [
-            {"rule": f.rule, "proved": f.proved, "mode": rules.mode_of(f.rule), "facts": f.facts}
-            for f in findings
-        ]
-        _move(
-            locked,
-            Status.SUBMITTED,
-            actor=who,
-            action="submit",
-            verb="submitted",
-            now=now,
-            data={"rules": rule_data},
-        )
-        if approving is not None:
-            rule_actor = Actor(rule=approving.rule)
-            note = (
-                f"Approved automatically: the ledger proves the reason "
-                f"({approving.rule.replace('_', ' ')})."
-            )
-            _decide(
-                locked,
-                approve=True,
-                actor=rule_actor,
-                note=note,
-                cause="rule",
-                rule=approving.rule,
-                facts=approving.facts,
-                now=now,
-            )
+        _submit(actor_of(principal), locked)
     return locked
+
+
+def appeal_file(
+    *,
+    actor: Who,
+    defect: Defect | int | None = None,
+    appeal: Appeal | int | None = None,
+    reason: Any,
+    explanation: Any,
+    uploads: Sequence[Upload] = (),
+    submit: bool = False,
+) -> Appeal:
+    """The merchant's appeal form in one transaction: start a draft of `defect` (or edit the
+    draft `appeal`), attach `uploads` and, with `submit`, submit it; all of it or none.
+
+    Each step writes its own audit event, as the separate actions do. The files are staged
+    before the transaction and promoted when it commits; any refusal deletes them again.
+    """
+    if (defect is None) == (appeal is None):
+        raise TypeError("appeal_file needs either a defect (a new appeal) or a draft appeal")
+    principal = principal_of(actor)
+    who = actor_of(principal)
+    draft: Appeal | None = None
+    if appeal is not None:
+        draft = _fresh(appeal)
+        writer_check(principal, draft)
+        found = draft.defect
+    else:
+        found = _defect_to_appeal(principal, defect)  # type: ignore[arg-type]
+    rules = appeal_rules_for(found.marketplace_id)
+    # Every file is checked before anything is written, then the texts of a new appeal.
+    checked = [upload_check(name, content, rules) for name, content in uploads]
+    if draft is None:
+        code = _reason(found, reason)
+        text = _explanation(explanation, rules)
+    _own_transaction_check()
+    staged = evidence_stage(checked)
+    try:
+        with transaction.atomic(durable=True):
+            if draft is None:
+                filed = _create(found, code, text, rules, who, timezone.now())
+            else:
+                filed = _locked(draft)
+                _update(principal, filed, reason, explanation)
+            if checked:
+                _attach(filed, checked, staged, rules, who)
+            if submit:
+                _submit(who, filed)
+    except BaseException:
+        evidence_unstage(staged)
+        raise
+    return filed
 
 
 def _something_new_check(appeal: Appeal, defect: Defect) -> None:
@@ -772,10 +834,11 @@ def appeal_reply(
             _("No information was requested on this appeal; there is nothing to reply to.")
         )
     checked = _files_check(current, uploads, rules) if uploads else []
-    names = _store(checked, current)
+    _own_transaction_check()
+    staged = evidence_stage(checked)
     who = actor_of(principal)
     try:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             locked = _locked(current)
             if locked.status != Status.INFO_REQUESTED:
                 raise Conflict(
@@ -792,7 +855,7 @@ def appeal_reply(
                 author_label=who.label,
                 created_at=now,
             )
-            _file_rows(locked, checked, names, who, now, reply=reply)
+            _file_rows(locked, checked, staged, who, now, reply=reply)
             locked.info_due_at = None
             locked.review_due_at = now + rules.review_period
             locked.overdue_flagged_at = None
@@ -815,7 +878,7 @@ def appeal_reply(
                     who,
                 )
     except BaseException:
-        _unstore(names)
+        evidence_unstage(staged)
         raise
     return locked
 
@@ -1140,28 +1203,3 @@ def appeals_flag_overdue(*, now: datetime | None = None) -> int:
             )
             flagged += 1
     return flagged
-
-
-def evidence_sweep_orphans(*, older_than: timedelta = timedelta(days=1)) -> int:
-    """Delete stored evidence files no appeal refers to (left when an outer transaction rolled
-    back after the files were written); returns how many were deleted."""
-    cutoff = timezone.now() - older_than
-    deleted = 0
-    pending = ["appeals"]
-    while pending:
-        folder = pending.pop()
-        try:
-            folders, files = default_storage.listdir(folder)
-        except FileNotFoundError:
-            continue
-        pending.extend(f"{folder}/{name}" for name in folders)
-        names = [f"{folder}/{name}" for name in files]
-        known = set(
-            AppealFile.objects.filter(storage_name__in=names).values_list("storage_name", flat=True)
-        )
-        for name in names:
-            if name in known or default_storage.get_modified_time(name) > cutoff:
-                continue
-            default_storage.delete(name)
-            deleted += 1
-    return deleted

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from defectdesk.appeals.actions import (
-    appeals_expire_due,
-    appeals_flag_overdue,
-    evidence_sweep_orphans,
-)
+from defectdesk.appeals.actions import appeals_expire_due, appeals_flag_overdue
 from defectdesk.core.jobs import periodic
 
 
@@ -22,9 +18,3 @@ def info_requests_expire_job() -> int:
 def reviews_flag_overdue_job() -> int:
     """Flag appeals past their review deadline and tell the reviewers."""
     return appeals_flag_overdue()
-
-
-@periodic("sweep orphaned evidence files", every=timedelta(hours=6))
-def evidence_sweep_job() -> int:
-    """Delete stored evidence files that no appeal refers to."""
-    return evidence_sweep_orphans()

@@ -8,7 +8,6 @@ from typing import Any, NamedTuple
 from xml.sax.saxutils import escape  # nosec B406 # escapes text for ReportLab markup, parses no XML
 from zoneinfo import ZoneInfo
 
-from django.core.files.storage import default_storage
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -28,6 +27,7 @@ from reportlab.platypus import (
 )
 
 from defectdesk.appeals.evidence import evidence_build
+from defectdesk.appeals.filestore import evidence_read
 from defectdesk.appeals.fonts import cjk_font
 from defectdesk.appeals.models import Appeal
 from defectdesk.appeals.reasons import reason_lookup
@@ -329,8 +329,7 @@ def _files_story(appeal: Appeal, st: _Styles) -> list[Any]:
     for item in files:
         if not item.is_image:
             continue
-        with default_storage.open(item.storage_name, "rb") as handle:
-            picture = _image(handle.read())
+        picture = _image(evidence_read(item.storage_name))
         if picture is not None:
             story.append(
                 KeepTogether([Spacer(1, 4 * mm), _p(item.original_name, st.small), picture])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -17,6 +18,9 @@ from defectdesk.core.actors import Actor
 from defectdesk.core.audit import audit_record
 from defectdesk.core.errors import FieldError, ValidationFailed
 from defectdesk.ledger.models import Marketplace
+from defectdesk.policy.actions import policy_set
+from defectdesk.policy.models import MarketplacePolicy, PolicyReplay
+from defectdesk.policy.selectors import policy_replay_latest
 
 
 def appeal_rules_for(marketplace_id: int) -> AppealRules:
@@ -145,3 +149,32 @@ def appeal_policy_set(
                 data={"before": before, "after": after},
             )
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyChange:
+    """What an operator's policy change stored, and the recompute it queued (if any)."""
+
+    policy: MarketplacePolicy
+    replay: PolicyReplay | None
+
+
+def marketplace_policy_set(
+    *,
+    actor: Actor,
+    marketplace: Marketplace,
+    profile: dict[str, Any],
+    appeal: dict[str, Any],
+) -> PolicyChange:
+    """The operator's policy form in one transaction: the metrics profile and the appeal policy
+    (`appeal_policy_set`'s arguments), all or none, each audited as its own change.
+
+    A change of the defect rules queues the recompute as a job (it may take minutes on a large
+    marketplace); the returned `replay` is its progress row.
+    """
+    with transaction.atomic(durable=True):
+        row = policy_set(marketplace=marketplace, profile=profile, actor=actor, replay_later=True)
+        appeal_policy_set(actor=actor, marketplace=marketplace, **appeal)
+        replay = policy_replay_latest(marketplace.pk)
+        queued = replay if replay is not None and replay.policy_version == row.version else None
+    return PolicyChange(policy=row, replay=queued)

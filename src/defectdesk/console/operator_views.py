@@ -13,7 +13,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,7 +25,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from defectdesk.accounts.actions import staff_roles_set, token_create, token_revoke, user_create
 from defectdesk.accounts.models import ApiToken, Membership, StaffRole
 from defectdesk.appeals.actions import actor_of
-from defectdesk.appeals.policy import appeal_policy_errors, appeal_policy_set, appeal_rules_for
+from defectdesk.appeals.policy import (
+    appeal_policy_errors,
+    appeal_rules_for,
+    marketplace_policy_set,
+)
 from defectdesk.appeals.rules_policy import (
     DEFAULT_AUTO_RULES,
     DEFAULT_FILING_WINDOW_DAYS,
@@ -49,13 +52,13 @@ from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.actions import marketplace_set
 from defectdesk.ledger.models import Marketplace
-from defectdesk.policy.actions import policy_set
 from defectdesk.policy.metrics import metric_label
 from defectdesk.policy.profile import METRICS, profile_complete, profile_errors
-from defectdesk.policy.selectors import policy_for
+from defectdesk.policy.selectors import policy_for, policy_replay_latest
 from defectdesk.web.forms import ConfirmForm
 
 AUDIT_PAGE_SIZE = 100
+RESPONSE_METRIC = "contact_response_rate"
 RULE_LABELS: dict[str, Any] = {
     "fulfilled_by_marketplace": gettext_lazy("Feedback on a marketplace-fulfilled order"),
     "refund_before_claim": gettext_lazy("Refund issued before the claim was filed"),
@@ -201,6 +204,12 @@ def policy_form_parse(
         field = f"metrics.{name}.condition"
         if field in post:
             spec["condition"] = post.get(field, "")
+    # A defect rule, not a window or target: changing it recomputes the history (a job).
+    field = f"metrics.{RESPONSE_METRIC}.response_hours"
+    if field in post:
+        value = _int(post.get(field, ""), field, errors)
+        if value is not None:
+            profile["metrics"][RESPONSE_METRIC]["response_hours"] = value
     appeal: dict[str, Any] = {"filing_window_days": {}, "hours": {}, "auto_rules": {}}
     for kind in DEFAULT_FILING_WINDOW_DAYS:
         field = f"filing_window_days.{kind}"
@@ -231,6 +240,8 @@ def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, A
         spec = profile["metrics"][name]
         for key in ("window_days", "lag_days", "target", "condition"):
             values[f"metrics.{name}.{key}"] = str(spec[key])
+    response = profile["metrics"][RESPONSE_METRIC]
+    values[f"metrics.{RESPONSE_METRIC}.response_hours"] = str(response.get("response_hours", 24))
     for kind in DEFAULT_FILING_WINDOW_DAYS:
         values[f"filing_window_days.{kind}"] = str(rules.filing_window_days.get(kind, ""))
     values["review_hours"] = str(rules.review_hours)
@@ -250,6 +261,7 @@ def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, A
         "modes": RULE_MODES,
         "errors": {},
         "preview": None,
+        "replay": policy_replay_latest(market.pk),
         **_nav("marketplaces"),
     }
 
@@ -258,6 +270,12 @@ def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, A
 @require_http_methods(["GET", "POST"])
 def policy(request: HttpRequest, code: str) -> HttpResponse:
     market = _market_or_404(code)
+    if request.method == "GET" and request.GET.get("replay") == "status":
+        # The progress box alone, which the page fetches every few seconds while it runs.
+        replay = policy_replay_latest(market.pk)
+        response = render(request, "console/_replay.html", {"replay": replay})
+        response["Cache-Control"] = "no-store"
+        return response
     if request.method == "GET":
         return render(request, "console/policy.html", _policy_context(market))
     context = _policy_context(market, request.POST)
@@ -277,13 +295,24 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
     as_of = marketplace_today(market)
     before = account_statuses(market, as_of)
     try:
-        with transaction.atomic():
-            policy_set(marketplace=market, profile=profile, actor=actor)
-            appeal_policy_set(actor=actor, marketplace=market, **appeal)
+        change = marketplace_policy_set(
+            actor=actor, marketplace=market, profile=profile, appeal=appeal
+        )
     except DomainError as exc:
         context["errors"] = _errors(exc)
         messages.error(request, exc.detail)
         return render(request, "console/policy.html", context, status=exc.status)
+    if change.replay is not None:
+        # The defect rules changed: the recompute runs as a job; the page shows its progress.
+        messages.success(
+            request,
+            _(
+                "Policy of %(code)s saved. Its defects and metrics are being recomputed from "
+                "the ledger in the background; this page shows the progress."
+            )
+            % {"code": market.code},
+        )
+        return _see_other(reverse("operator_policy", args=[market.code]))
     changed: StatusChanges = status_changes(before, account_statuses(market, as_of), as_of)
     messages.success(
         request,

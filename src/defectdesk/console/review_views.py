@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 import filetype
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from defectdesk.appeals.actions import appeal_assign, appeal_decide, appeal_request_info
 from defectdesk.appeals.evidence import evidence_build
+from defectdesk.appeals.filestore import evidence_read
 from defectdesk.appeals.models import Appeal
 from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.reasons import CATALOGUE, reason_lookup
@@ -68,7 +68,11 @@ from defectdesk.console.queue import (
 )
 from defectdesk.console.queuetable import queue_rows_html
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
-from defectdesk.core.errors import DomainError, NotFound
+from defectdesk.core.errors import (
+    DomainError,
+    NotFound,
+    Unavailable,
+)
 from defectdesk.core.language import in_sentence
 from defectdesk.defects.models import Defect
 from defectdesk.metrics.version import version_cached
@@ -424,8 +428,13 @@ def appeal_file(request: HttpRequest, appeal_id: int, file_id: int) -> HttpRespo
         item = appeal_file_for(console_principal(request), appeal_id, file_id)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
-    with default_storage.open(item.storage_name, "rb") as handle:
-        content = handle.read()
+    try:
+        content = evidence_read(item.storage_name)
+    except Unavailable as exc:
+        back = reverse("review_appeal", args=[appeal_id])
+        response = render(request, "503.html", {"message": exc.detail, "back": back}, status=503)
+        response["Retry-After"] = "60"
+        return response
     sniffed = filetype.guess_mime(content)
     inline = sniffed in INLINE_IMAGES and not FileForm(request.GET).wanted
     if inline:

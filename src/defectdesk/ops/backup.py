@@ -13,6 +13,7 @@ from django.apps import apps
 from django.core.files.storage import FileSystemStorage, Storage, default_storage
 
 from defectdesk.accounts.models import Seller
+from defectdesk.appeals.filestore import evidence_staged_name
 from defectdesk.appeals.models import AppealFile
 from defectdesk.ledger.models import Order
 from defectdesk.metrics.health import scope_for, seller_health
@@ -79,6 +80,9 @@ def evidence_check(storage: Storage | None = None) -> EvidenceCheck:
         result.checked += 1
         digest = hashlib.sha256()
         try:
+            # A file not yet moved out of staging (docs/operations.md) is read there.
+            if not store.exists(name) and store.exists(evidence_staged_name(name)):
+                name = evidence_staged_name(name)
             with store.open(name, "rb") as handle:
                 while chunk := handle.read(1024 * 1024):
                     digest.update(chunk)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from defectdesk.policy.models import MarketplacePolicy
+from defectdesk.policy.models import MarketplacePolicy, PolicyReplay
 from defectdesk.policy.profile import DEFAULT_POLICY, Policy, policy_from_profile, profile_complete
 
 
@@ -22,3 +22,8 @@ def policy_for(marketplace_id: int) -> Policy:
         .first()
     )
     return DEFAULT_POLICY if profile is None else policy_from_profile(profile_complete(profile))
+
+
+def policy_replay_latest(marketplace_id: int) -> PolicyReplay | None:
+    """The marketplace's latest recompute after a policy change (None if there was none)."""
+    return PolicyReplay.objects.filter(marketplace_id=marketplace_id).order_by("-id").first()

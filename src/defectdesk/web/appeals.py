@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -23,11 +22,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from defectdesk.appeals.actions import (
-    appeal_attach,
-    appeal_create,
+    appeal_file,
     appeal_reply,
-    appeal_submit,
-    appeal_update,
     appeal_withdraw,
     writer_check,
 )
@@ -35,7 +31,6 @@ from defectdesk.appeals.evidence import explanation_suggest
 from defectdesk.appeals.models import Appeal
 from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.reasons import reasons_for
-from defectdesk.appeals.rules_policy import AppealRules
 from defectdesk.appeals.selectors import (
     appeal_for,
     appeal_history,
@@ -47,11 +42,7 @@ from defectdesk.appeals.selectors import (
     order_state_of,
 )
 from defectdesk.appeals.transitions import Status
-from defectdesk.appeals.uploads import (
-    EXTENSIONS,
-    STORED_EXTENSION,
-    upload_check,
-)
+from defectdesk.appeals.uploads import EXTENSIONS, STORED_EXTENSION
 from defectdesk.core.errors import Conflict, DomainError, Forbidden, TooLarge
 from defectdesk.core.language import language_supported
 from defectdesk.core.multipart import sent_file_names
@@ -88,13 +79,36 @@ FIELD_LABELS: dict[str, Any] = {
 }
 
 
-@dataclass
-class FormState:
-    """What the merchant typed, kept across an error, and the errors by field."""
+class AppealForm(forms.Form):
+    """The appeal form (new and draft): the texts and the button pressed. Whether a reason or an
+    explanation is acceptable is the action's to say (its refusals name the field); the files
+    are read from the request with their names as sent (`_uploads`) and checked by the action."""
 
-    reason: str = ""
-    explanation: str = ""
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    ACTIONS = ("save", "submit", "suggest")
+
+    reason = forms.CharField(max_length=64, required=False)
+    explanation = forms.CharField(required=False, strip=False)
+    action = forms.CharField(required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Only where the action's refusals of a file are shown (`files` is also a Form attribute).
+        self.fields["files"] = forms.Field(required=False)
+
+    def clean_action(self) -> str:
+        chosen = self.cleaned_data.get("action") or "save"
+        return chosen if chosen in self.ACTIONS else "save"
+
+    def text(self, name: str) -> str:
+        """What the merchant typed (or the form started with), to show again."""
+        value = self[name].value()
+        return "" if value is None else str(value)
+
+    def refusal_show(self, exc: DomainError) -> None:
+        """Put an action's refusal on the fields it names (the rest above the form)."""
+        for name, items in _errors(exc).items():
+            for message in items:
+                self.add_error(name if name in self.fields else None, message)
 
 
 def _errors(exc: DomainError) -> dict[str, list[str]]:
@@ -122,14 +136,8 @@ def _uploads(request: HttpRequest) -> list[Upload]:
     ]
 
 
-def _uploads_check(uploads: list[Upload], rules: AppealRules) -> None:
-    """Refuse a bad file before anything is written (the action checks again)."""
-    for name, content in uploads:
-        upload_check(name, content, rules, "files")
-
-
 def _form_context(
-    viewer: Viewer, defect: Defect, form: FormState, appeal: Appeal | None = None
+    viewer: Viewer, defect: Defect, form: AppealForm, appeal: Appeal | None = None
 ) -> dict[str, Any]:
     rules = appeal_rules_for(defect.marketplace_id)
     state, _events = order_state_of(defect)
@@ -150,7 +158,8 @@ def _form_context(
             if bilingual
             else "",
         }
-    chosen = form.reason if form.reason in catalogue else ""
+    reason = form.text("reason")
+    chosen = reason if reason in catalogue else ""
     types = sorted({STORED_EXTENSION[t].upper() for t in rules.allowed_types})
     return base_context(
         viewer,
@@ -161,7 +170,9 @@ def _form_context(
         appeal=appeal,
         files=list(appeal.files.all()) if appeal is not None else [],
         form=form,
-        general_errors=form.errors.get("", []),
+        reason=reason,
+        explanation=form.text("explanation"),
+        general_errors=form.non_field_errors(),
         reasons=reasons_for(defect.kind),
         catalogue=catalogue,
         chosen=catalogue.get(chosen),
@@ -181,20 +192,16 @@ def _exts(content_type: str) -> tuple[str, ...]:
     return EXTENSIONS[content_type]
 
 
-def _form_from(request: HttpRequest) -> FormState:
-    return FormState(
-        reason=request.POST.get("reason", "")[:64],
-        explanation=request.POST.get("explanation", ""),
-    )
-
-
-def _suggest_into(form: FormState, defect: Defect) -> None:
-    if not form.reason:
-        form.errors = {"reason": [_("Choose a reason first; the suggestion depends on it.")]}
-        return
+def _suggest_into(form: AppealForm, defect: Defect) -> AppealForm:
+    """The form again with the suggested explanation for the chosen reason in it."""
+    reason = form.cleaned_data.get("reason", "")
+    if not reason:
+        form.add_error("reason", _("Choose a reason first; the suggestion depends on it."))
+        return form
     state, _events = order_state_of(defect)
     with translation.override(_market_language(defect)):
-        form.explanation = explanation_suggest(state, defect.kind, form.reason, defect.source_key)
+        text = explanation_suggest(state, defect.kind, reason, defect.source_key)
+    return AppealForm(initial={"reason": reason, "explanation": text})
 
 
 def _market_language(defect: Defect) -> str:
@@ -249,32 +256,20 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
     # Refuse before the form is shown, not after someone has typed an explanation into it.
     writer_check(viewer.principal, defect.seller_id)
     kept = _kept_text(request)
-    form = FormState(reason=kept.get("reason", ""), explanation=kept.get("explanation", ""))
+    form = AppealForm(
+        initial={"reason": kept.get("reason", ""), "explanation": kept.get("explanation", "")}
+    )
     if request.method == "POST":
-        form = _form_from(request)
-        action = request.POST.get("action", "save")
-        if action == "suggest":
-            _suggest_into(form, defect)
-        else:
-            uploads = _uploads(request)
-            rules = appeal_rules_for(defect.marketplace_id)
+        form = AppealForm(request.POST)
+        if form.is_valid() and form.cleaned_data["action"] == "suggest":
+            form = _suggest_into(form, defect)
+        elif form.is_valid():
             try:
-                with transaction.atomic():
-                    _uploads_check(uploads, rules)
-                    appeal = appeal_create(
-                        actor=viewer.principal,
-                        defect=defect.pk,
-                        reason=form.reason,
-                        explanation=form.explanation,
-                    )
-                    if uploads:
-                        appeal_attach(actor=viewer.principal, appeal=appeal, uploads=uploads)
-                    if action == "submit":
-                        appeal_submit(actor=viewer.principal, appeal=appeal)
+                appeal = _filed(request, viewer, form, defect=defect.pk)
             except Conflict as exc:
                 again = open_appeal_for_defect(defect)
                 if again is None:
-                    form.errors = _errors(exc)
+                    form.refusal_show(exc)
                 else:
                     messages.info(
                         request,
@@ -288,39 +283,47 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
             except DomainError as exc:
                 if exc.status in (403, 404):
                     raise
-                form.errors = _errors(exc)
+                form.refusal_show(exc)
             else:
-                if action == "submit":
-                    messages.success(request, _("Your appeal was submitted."))
-                else:
-                    messages.success(request, _("Your draft was saved."))
                 return redirect("appeal", appeal.pk)
     context = _form_context(viewer, defect, form)
     return render(request, "web/appeal_form.html", context)
 
 
-def _draft_post(request: HttpRequest, viewer: Viewer, appeal: Appeal) -> HttpResponse:
-    form = _form_from(request)
-    action = request.POST.get("action", "save")
-    defect = appeal.defect
-    if action == "suggest":
-        _suggest_into(form, defect)
+def _filed(
+    request: HttpRequest,
+    viewer: Viewer,
+    form: AppealForm,
+    *,
+    defect: int | None = None,
+    appeal: int | None = None,
+) -> Appeal:
+    """File the form through the one action (all of it or none) and say what was done."""
+    submit = form.cleaned_data["action"] == "submit"
+    filed = appeal_file(
+        actor=viewer.principal,
+        defect=defect,
+        appeal=appeal,
+        reason=form.cleaned_data["reason"],
+        explanation=form.cleaned_data["explanation"],
+        uploads=_uploads(request),
+        submit=submit,
+    )
+    if submit:
+        messages.success(request, _("Your appeal was submitted."))
     else:
-        uploads = _uploads(request)
-        rules = appeal_rules_for(appeal.marketplace_id)
+        messages.success(request, _("Your draft was saved."))
+    return filed
+
+
+def _draft_post(request: HttpRequest, viewer: Viewer, appeal: Appeal) -> HttpResponse:
+    form = AppealForm(request.POST)
+    defect = appeal.defect
+    if form.is_valid() and form.cleaned_data["action"] == "suggest":
+        form = _suggest_into(form, defect)
+    elif form.is_valid():
         try:
-            with transaction.atomic():
-                _uploads_check(uploads, rules)
-                appeal_update(
-                    actor=viewer.principal,
-                    appeal=appeal.pk,
-                    reason=form.reason,
-                    explanation=form.explanation,
-                )
-                if uploads:
-                    appeal_attach(actor=viewer.principal, appeal=appeal.pk, uploads=uploads)
-                if action == "submit":
-                    appeal_submit(actor=viewer.principal, appeal=appeal.pk)
+            _filed(request, viewer, form, appeal=appeal.pk)
         except Conflict as exc:
             current = appeal_for(viewer.principal, appeal.pk)
             if current.status != Status.DRAFT:
@@ -332,17 +335,13 @@ def _draft_post(request: HttpRequest, viewer: Viewer, appeal: Appeal) -> HttpRes
                     )
                     % {"state": current.get_status_display().lower()},
                 )
-                return _status_page(request, viewer, current, stale_text=form.explanation)
-            form.errors = _errors(exc)
+                return _status_page(request, viewer, current, stale_text=form.text("explanation"))
+            form.refusal_show(exc)
         except DomainError as exc:
             if exc.status in (403, 404):
                 raise
-            form.errors = _errors(exc)
+            form.refusal_show(exc)
         else:
-            if action == "submit":
-                messages.success(request, _("Your appeal was submitted."))
-            else:
-                messages.success(request, _("Your draft was saved."))
             return redirect("appeal", appeal.pk)
     context = _form_context(viewer, defect, form, appeal)
     return render(request, "web/appeal_form.html", context)
@@ -439,9 +438,11 @@ def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
         return _draft_post(request, viewer, appeal)
     kept = _kept_text(request)
     if editable:
-        form = FormState(
-            reason=kept.get("reason") or appeal.reason,
-            explanation=kept.get("explanation") or appeal.explanation,
+        form = AppealForm(
+            initial={
+                "reason": kept.get("reason") or appeal.reason,
+                "explanation": kept.get("explanation") or appeal.explanation,
+            }
         )
         return render(
             request, "web/appeal_form.html", _form_context(viewer, appeal.defect, form, appeal)
@@ -462,8 +463,6 @@ def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
     refused = form.error_lists()  # text that cannot be a message (a NUL character)
     if not refused:
         try:
-            rules = appeal_rules_for(appeal.marketplace_id)
-            _uploads_check(uploads, rules)
             appeal_reply(
                 actor=viewer.principal,
                 appeal=appeal,

@@ -104,10 +104,30 @@
     if (button) { button.hidden = true; }
   }
 
+  // A box whose content carries data-poll (the policy replay's progress) is fetched again every
+  // few seconds until the answer no longer asks for it; the rest of the page, and whatever is
+  // typed in its form, stays as it is.
+  function poll() {
+    var box = document.getElementById("replay-status");
+    if (!box || !window.fetch) { return; }
+    function again() {
+      var live = box.querySelector("[data-poll]");
+      if (!live) { return; }
+      window.setTimeout(function () {
+        fetch(live.getAttribute("data-poll"), { credentials: "same-origin" })
+          .then(function (r) { return r.ok ? r.text() : null; })
+          .then(function (html) { if (html !== null) { box.innerHTML = html; } again(); })
+          .catch(again);
+      }, 5000);
+    }
+    again();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     counters();
     singleSubmit();
     reasons();
     sellerSwitch();
+    poll();
   });
 })();
