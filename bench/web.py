@@ -364,7 +364,8 @@ def drive_pages(
         "--chdir",
         str(ROOT),
     ]
-    server = subprocess.Popen([*command, "--preload"] if preload else command, env=env)
+    serve_env = {**env, "STATIC_ROOT": str(static)}  # where collectstatic put the files
+    server = subprocess.Popen([*command, "--preload"] if preload else command, env=serve_env)
     results: dict[str, dict[str, float]] = {}
     try:
         _wait_up(port)

@@ -21,12 +21,19 @@ from django.db import transaction
 
 T = TypeVar("T")
 
-# The generation of everything keyed by the data version, and the version (metrics.version).
-DATA_GEN_KEY = "data:gen"
-DATA_VERSION_KEY = "data:version"
+
+def data_gen_key(scope: int | str) -> str:
+    """The generation of one seller's data version (core.datacache; 0: data of no seller)."""
+    return f"data:gen:{scope}"
+
+
+def data_version_key(scope: int | str) -> str:
+    return f"data:version:{scope}"
+
+
 # Read along with the first entry a request reads, so that a page costs one round trip for
-# the user and the data version together (see `RequestReadsMiddleware`).
-_COMPANIONS = (DATA_GEN_KEY, DATA_VERSION_KEY)
+# the user and the version of data of no seller together (see `RequestReadsMiddleware`).
+_COMPANIONS = (data_gen_key(0), data_version_key(0))
 
 # How long a generation token lives untouched: a token that expired is replaced by a new one,
 # which retires the entries stored under the old (safe, and it keeps Redis from filling up
@@ -75,34 +82,41 @@ def guarded(gen_key: str, key: str, compute: Callable[[], T | None], seconds: in
 
 def generation_bump(gen_key: str) -> None:
     """Retire every entry under `gen_key`: now, and again when the transaction commits."""
-    if not shared_cache_enabled():
+    generations_bump([gen_key])
+
+
+def generations_bump(gen_keys: list[str]) -> None:
+    """Retire every entry under these generations: now, and again when the transaction
+    commits (one round trip each time)."""
+    if not shared_cache_enabled() or not gen_keys:
         return
     reads = _request_reads.get()
     if reads is not None:
-        reads.pop(gen_key, None)  # read it afresh if this request needs it again
+        for gen_key in gen_keys:
+            reads.pop(gen_key, None)  # read it afresh if this request needs it again
 
     def bump() -> None:
-        caches["default"].set(gen_key, uuid.uuid4().hex, GEN_SECONDS)
+        caches["default"].set_many({k: uuid.uuid4().hex for k in gen_keys}, GEN_SECONDS)
 
     bump()
     transaction.on_commit(bump)
 
 
-def data_changed() -> None:
-    """The ledger or the audit log is written in this transaction (see metrics.version)."""
-    generation_bump(DATA_GEN_KEY)
-
-
 class RequestReadsMiddleware:
     """Scopes `guarded`'s per-request memo to one request: a page reads the signed-in user and
-    the data version in one round trip, and nothing read is kept past the response."""
+    the version of data of no seller in one round trip, each data version once
+    (core.datacache), and nothing read is kept past the response."""
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        from defectdesk.core.datacache import versions_per_request
+
         self.get_response = get_response
+        self.versions_per_request = versions_per_request
 
     def __call__(self, request: Any) -> Any:
         token = _request_reads.set({})
         try:
-            return self.get_response(request)
+            with self.versions_per_request():
+                return self.get_response(request)
         finally:
             _request_reads.reset(token)

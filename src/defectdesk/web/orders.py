@@ -28,6 +28,7 @@ from defectdesk.appeals.policy import appeal_rules_for
 from defectdesk.appeals.selectors import appealable_until_many, appeals_visible_to
 from defectdesk.appeals.transitions import OPEN_STATUSES
 from defectdesk.core.actors import Actor
+from defectdesk.core.datacache import cached, shows_seller
 from defectdesk.core.errors import ValidationFailed
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
@@ -36,7 +37,6 @@ from defectdesk.ledger.words import event_title
 from defectdesk.messaging.actions import MAX_BODY, message_reply
 from defectdesk.messaging.selectors import order_buyer_messages, response_window
 from defectdesk.messaging.threads import answer_state
-from defectdesk.metrics.version import version_cached
 from defectdesk.policy.kinds import DEFECT_KINDS, kind_text
 from defectdesk.policy.selectors import policy_for
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_at, viewer_for
@@ -192,8 +192,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
         body = render_body()
     else:
         market = viewer.marketplace.pk if viewer.marketplace is not None else None
-        shown = (viewer.seller.pk, market, sorted(request.GET.lists()))
-        body = version_cached("web:orders", shown, render_body, LISTING_CACHE_SECONDS)
+        shown = (market, sorted(request.GET.lists()))
+        shows = shows_seller(viewer.seller.pk)
+        body = cached("web:orders", shows, shown, render_body, LISTING_CACHE_SECONDS)
     context = base_context(viewer, "orders", body=mark_safe(body.html))  # nosec B703 # HTML rendered by an autoescaping template
     return cached_page(request, "web/order_list.html", context, body.digest)
 
