@@ -61,7 +61,8 @@ denominator_url
 why
 open_appeal
 past_appeals
-# The review queue's rows (console/_queue_rows.html).
+# The order list's rows (web/_order_rows.html) and the review queue's (console/_queue_rows.html).
+_.active_kinds
 assign_url
 status_label
 deadline_iso
