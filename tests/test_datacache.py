@@ -3,10 +3,11 @@ seen on that seller's pages at once and leaves every other seller's entries in p
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 from django.test import Client
 from django.utils import translation
 
@@ -149,3 +150,34 @@ def test_a_page_shows_its_sellers_change_at_once_and_keeps_the_others(
     assert alice.get("/").status_code == 200
     assert carol.get("/").status_code == 200
     assert computed == ["S-1", "S-2", "S-1"]  # S-1's page again, S-2's from the cache
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_writers_of_one_seller_each_change_its_version_when_they_commit() -> None:
+    """Under PostgreSQL: the writer that took the lower id commits last, after a reader kept a
+    version; its commit still changes the version, and neither writer waited for the other."""
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: there is no interleaving to test")
+    took, go = threading.Event(), threading.Event()
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                data_changed([7])  # the lower id
+                took.set()
+                assert go.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    assert took.wait(10)
+    with transaction.atomic():
+        data_changed([7])  # a higher id, committed first: not blocked by the open writer
+    seen = version_of(shows_seller(7))
+    go.set()
+    thread.join(10)
+    assert version_of(shows_seller(7)) != seen
+    assert DataChange.objects.filter(seller_id=7).count() == 2
+    data_changes_fold()
+    assert DataChange.objects.filter(seller_id=7).count() == 1

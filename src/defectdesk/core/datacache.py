@@ -21,7 +21,7 @@ number; a version is the sum of the weights and the largest id of its rows.
   largest id: versions do not change, and reading one stays a short index range.
 
 With a shared cache (REDIS_URL), versions are read from it under a generation token per seller
-that every writer replaces (`core.shared.guarded`), so a cached page makes no database query;
+that every writer replaces (`core.shared.guarded_many`), so a cached page makes no database query;
 a request reads each version at most once either way.
 """
 
@@ -46,7 +46,7 @@ from defectdesk.core.shared import (
     data_gen_key,
     data_version_key,
     generations_bump,
-    guarded,
+    guarded_many,
     shared_cache_enabled,
 )
 
@@ -227,22 +227,12 @@ def _read(scopes: list[int | str]) -> dict[int | str, str]:
     if shared_cache_enabled() and database == DEFAULT_DB_ALIAS:
         # Only a version read from the primary is shared: one read from a replica that lags
         # could otherwise stand for a change its writer has already been shown.
-        out: dict[int | str, str] = {}
-        for scope in scopes:
-            value = guarded(
-                data_gen_key(scope),
-                data_version_key(scope),
-                _reader(scope, database),
-                VERSION_ENTRY_SECONDS,
-            )
-            assert value is not None  # _stored never gives None
-            out[scope] = value
-        return out
+        return guarded_many(
+            {s: (data_gen_key(s), data_version_key(s)) for s in scopes},
+            lambda missing: _stored(missing, database),
+            VERSION_ENTRY_SECONDS,
+        )
     return _stored(scopes, database)
-
-
-def _reader(scope: int | str, database: str) -> Callable[[], str]:
-    return lambda: _stored([scope], database)[scope]
 
 
 def _stored(scopes: list[int | str], database: str) -> dict[int | str, str]:

@@ -20,6 +20,7 @@ from django.core.cache import caches
 from django.db import transaction
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 
 def data_gen_key(scope: int | str) -> str:
@@ -78,6 +79,59 @@ def guarded(gen_key: str, key: str, compute: Callable[[], T | None], seconds: in
         if reads is not None:
             reads.update({gen_key: gen, key: (gen, value)})
     return value
+
+
+def guarded_many(
+    entries: dict[K, tuple[str, str]], compute: Callable[[list[K]], dict[K, T]], seconds: int
+) -> dict[K, T]:
+    """`guarded` for several entries (name -> (generation key, key)) at once: one round trip
+    reads them all, `compute(missing)` gives the others in one pass, one round trip stores
+    them. Without a shared cache, `compute(all)`."""
+    if not shared_cache_enabled():
+        return compute(list(entries))
+    cache = caches["default"]
+    reads = _request_reads.get()
+    keys = [k for pair in entries.values() for k in pair]
+    known = {k: reads[k] for k in keys if reads is not None and k in reads}
+    fetch = [k for k in keys if k not in known]
+    if fetch:
+        if reads is not None:
+            fetch += [k for k in _COMPANIONS if k not in reads and k not in fetch]
+        found = cache.get_many(fetch)
+        got = {k: found.get(k) for k in fetch}
+        if reads is not None:
+            reads.update(got)
+        known.update(got)
+    out: dict[K, T] = {}
+    gens: dict[K, Any] = {}
+    for name, (gen_key, key) in entries.items():
+        gen, entry = known.get(gen_key), known.get(key)
+        if gen is not None and isinstance(entry, tuple) and entry[0] == gen:
+            out[name] = entry[1]
+        else:
+            gens[name] = gen
+    if not gens:
+        return out
+    for name, gen in list(gens.items()):
+        if gen is None:
+            gen_key = entries[name][0]
+            gen = uuid.uuid4().hex
+            if not cache.add(gen_key, gen, GEN_SECONDS):  # a concurrent change's token wins
+                gen = cache.get(gen_key)
+            gens[name] = gen
+    fresh = compute(list(gens))
+    stored = {
+        entries[name][1]: (gens[name], fresh[name])
+        for name in gens
+        if fresh.get(name) is not None and gens[name] is not None
+    }
+    if stored:
+        cache.set_many(stored, seconds)
+        if reads is not None:
+            reads.update(stored)
+            reads.update({entries[n][0]: gens[n] for n in gens if gens[n] is not None})
+    out.update({name: fresh[name] for name in gens})
+    return out
 
 
 def generation_bump(gen_key: str) -> None:
