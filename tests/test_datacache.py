@@ -181,3 +181,23 @@ def test_concurrent_writers_of_one_seller_each_change_its_version_when_they_comm
     assert DataChange.objects.filter(seller_id=7).count() == 2
     data_changes_fold()
     assert DataChange.objects.filter(seller_id=7).count() == 1
+
+
+def test_versions_are_read_from_the_database_the_page_reads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Where a page reads the ledger from a replica, it reads the versions there too: never a
+    version newer than the data it keys."""
+    from defectdesk.core import replica
+    from defectdesk.core.models import AuditEvent
+    from defectdesk.ledger.models import Order
+
+    monkeypatch.setattr(replica, "_replica_usable", lambda state: True)
+    token = replica._state.set(replica._ReadState(allowed=True))
+    try:
+        router = replica.ReplicaRouter()
+        assert router.db_for_read(Order) == replica.REPLICA
+        assert router.db_for_read(DataChange) == replica.REPLICA
+        assert router.db_for_read(AuditEvent) == "default"  # the audit trail stays primary
+    finally:
+        replica._state.reset(token)
