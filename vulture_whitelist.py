@@ -63,12 +63,23 @@ denominator_url
 why
 open_appeal
 past_appeals
+# The order list's rows (web/_order_rows.html) and the review queue's (console/_queue_rows.html).
+_.active_kinds
+assign_url
+status_label
+deadline_iso
+deadline_text
+merchant_deadline
+odr_text
+recommended_rules
+assigned_id
 
 # Called by their dotted path: settings (AXES_CLIENT_IP_CALLABLE, CSRF_FAILURE_VIEW, CACHES),
 # the job registry and the scheduler, and a migration (the audit triggers).
 client_address
 info_requests_expire_job
 reviews_flag_overdue_job
+data_changes_fold_job
 install
 uninstall
 SharedRedisCache

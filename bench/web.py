@@ -364,7 +364,8 @@ def drive_pages(
         "--chdir",
         str(ROOT),
     ]
-    server = subprocess.Popen([*command, "--preload"] if preload else command, env=env)
+    serve_env = {**env, "STATIC_ROOT": str(static)}  # where collectstatic put the files
+    server = subprocess.Popen([*command, "--preload"] if preload else command, env=serve_env)
     results: dict[str, dict[str, float]] = {}
     try:
         _wait_up(port)
@@ -488,6 +489,17 @@ def main() -> None:
         default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         help="the shared cache the app is served with ('' for none: each process on its own)",
     )
+    parser.add_argument(
+        "--database",
+        default="",
+        help="PostgreSQL database to use (default dd_bench_web, or dd_bench_web_<orders>)",
+    )
+    parser.add_argument(
+        "--pages",
+        default="",
+        help="drive only the pages whose names contain one of these comma-separated words "
+        "(the trivial view is always driven)",
+    )
     parser.add_argument("--child", choices=["load", "prepare"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     path = ledger_file(args.orders, args.sellers, args.days, args.seed)
@@ -500,7 +512,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install -y wrk)")
     # The full ledger lives in dd_bench_web; smaller trial runs get a database of their own.
-    db = DB_NAME if args.orders == 1_000_000 else f"{DB_NAME}_{args.orders}"
+    db = args.database or (DB_NAME if args.orders == 1_000_000 else f"{DB_NAME}_{args.orders}")
     env = serving_env(db, args.redis)
     print(f"shared cache: {args.redis or 'none (each process caches on its own)'}")
     common = ["--orders", str(args.orders), "--sellers", str(args.sellers)]
@@ -537,9 +549,20 @@ def main() -> None:
         "connections": args.connections,
         "duration": args.duration,
     }
-    results = drive_pages(env, info["pages"], info["session"], preload=True, check=True, **serving)
+    wanted = [w.strip().lower() for w in args.pages.split(",") if w.strip()]
+
+    def chosen(pages: dict[str, str]) -> dict[str, str]:
+        return {
+            k: v
+            for k, v in pages.items()
+            if k == "trivial view" or not wanted or any(w in k.lower() for w in wanted)
+        }
+
+    results = drive_pages(
+        env, chosen(info["pages"]), info["session"], preload=True, check=True, **serving
+    )
     if console is not None:
-        pages = {k: v for k, v in console["pages"].items() if k != "trivial view"}
+        pages = {k: v for k, v in chosen(console["pages"]).items() if k != "trivial view"}
         reviewer = drive_pages(env, pages, console["session"], preload=True, check=True, **serving)
         results.update({f"Console: {k}": v for k, v in reviewer.items()})
     report(results, **serving, ratio_pages=("Account health", "Orders"))

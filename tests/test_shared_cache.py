@@ -1,5 +1,5 @@
 """With a shared cache (Redis), the signed-in user, their roles and unread count, and the data
-version come from it, and any change to them is seen on the very next request."""
+versions come from it, and any change to them is seen on the very next request."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from django.test import Client, override_settings
 
 from defectdesk.accounts.backends import CachedModelBackend
 from defectdesk.accounts.identity import identity_cached, identity_changed
-from defectdesk.accounts.models import Membership
+from defectdesk.accounts.models import Membership, Seller
 from defectdesk.accounts.roles import principal_for_user
-from defectdesk.metrics.version import data_version, stored_data_version
+from defectdesk.core.datacache import shows_seller, version_of
 from defectdesk.notify.actions import notification_mark_read, notify_users, outbox_deliver
 from defectdesk.notify.models import Notification
 from defectdesk.notify.selectors import unread_count
-from tests.test_metrics_version import test_a_cached_result_lasts_until_the_data_changes
+from tests.test_datacache import test_a_cached_result_lasts_until_its_sellers_data_changes
 
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -156,19 +156,31 @@ def test_the_signed_in_user_carries_a_fresh_unread_count(
     assert after is not None and unread_count(after) == 1
 
 
-def test_the_data_version_comes_from_the_cache_until_an_event_or_audited_action(
+def test_a_sellers_version_comes_from_the_cache_until_a_change_to_that_seller(
     marketplace: Any, make_event: Any, shared_cache: None, django_assert_num_queries: Any
 ) -> None:
-    first = data_version()
+    from defectdesk.ledger.ingest import Candidate, events_ingest
+
+    for order, seller in (("O-1", "S-1"), ("O-2", "S-2")):
+        assert not events_ingest([Candidate(0, make_event(order=order, seller=seller))]).rejected
+    one = shows_seller(Seller.objects.get(external_id="S-1").pk)
+    first = version_of(one)
     with django_assert_num_queries(0):
-        assert data_version() == first
-    test_a_cached_result_lasts_until_the_data_changes(marketplace, make_event)
-    after = data_version()
-    assert after != first
-    assert after == stored_data_version()
+        assert version_of(one) == first
+    assert not events_ingest([Candidate(0, make_event(order="O-3", seller="S-2"))]).rejected
+    with django_assert_num_queries(0):
+        assert version_of(one) == first  # another seller's change leaves it in place
+    assert not events_ingest([Candidate(0, make_event(order="O-4", seller="S-1"))]).rejected
+    assert version_of(one) != first
 
 
-def test_a_page_reads_the_user_and_the_data_version_in_one_round_trip(
+def test_cached_results_follow_each_sellers_changes_with_a_shared_cache(
+    marketplace: Any, make_event: Any, shared_cache: None
+) -> None:
+    test_a_cached_result_lasts_until_its_sellers_data_changes(marketplace, make_event)
+
+
+def test_a_page_reads_the_user_and_the_data_versions_in_two_round_trips(
     cast: dict[str, Any], shared_cache: None
 ) -> None:
     from django.core.cache import caches
@@ -189,5 +201,7 @@ def test_a_page_reads_the_user_and_the_data_version_in_one_round_trip(
         assert browser.get("/orders/").status_code == 200
     finally:
         del shared.get_many
-    assert len(calls) == 1, calls
-    assert "data:version" in calls[0] and "identity:user" in calls[0]
+    # The user with the version of data of no seller, then the seller's own version.
+    assert len(calls) == 2, calls
+    assert "data:version:0" in calls[0] and "identity:user" in calls[0]
+    assert "data:version:" in calls[1]

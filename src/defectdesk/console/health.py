@@ -8,21 +8,20 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.core.cache import caches
 from django.db import connection
 from django.utils import timezone
 
+from defectdesk.core.datacache import cached_each
 from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.models import Marketplace
 from defectdesk.metrics.core import DEN, NUM, HealthSums, health_json
 from defectdesk.metrics.counters import TABLE
 from defectdesk.metrics.health import window_clause
 from defectdesk.metrics.today import add_to_sums, is_today, pending_mark, today_changes
-from defectdesk.metrics.version import data_version
 from defectdesk.policy.profile import Policy
 from defectdesk.policy.selectors import policy_for
 
-# The version in the key makes a stale entry unreachable; the timeout only bounds memory.
+# Each seller's version in the key makes a stale entry unreachable; the timeout bounds memory.
 HEALTH_CACHE_SECONDS = 3600
 
 
@@ -88,42 +87,32 @@ def health_of(
 
 
 def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], SellerHealth]:
-    """Today's health of each (seller id, marketplace id): one query per marketplace for the
-    sellers not already cached under the current data version."""
+    """Today's health of each (seller id, marketplace id), each kept under its seller's data
+    version: one query per marketplace for the sellers not cached."""
     by_market: dict[int, set[int]] = defaultdict(set)
     for seller_id, market_id in pairs:
         by_market[market_id].add(seller_id)
     out: dict[tuple[int, int], SellerHealth] = {}
     if not by_market:
         return out
-    version = data_version()
     for market in Marketplace.objects.filter(pk__in=list(by_market)):
         today = marketplace_today(market)
         wanted = sorted(by_market[market.pk])
         # Today's numbers also move when a deadline passes tonight: the mark changes then.
         policy = policy_for(market.pk)
-        passed, reached = pending_mark(market, policy, timezone.now(), wanted)
-        prefix = f"console:health:{version}:{market.pk}:{today.isoformat()}:{passed}-{reached}:"
-        cached = caches["local"].get_many([f"{prefix}{pk}" for pk in wanted])
-        missing = []
-        for seller_id in wanted:
-            found = cached.get(f"{prefix}{seller_id}")
-            if found is None:
-                missing.append(seller_id)
-            else:
-                out[(seller_id, market.pk)] = found
-        if not missing:
-            continue
-        sums = sums_by_seller(market, policy, today, missing)
-        fresh = {
-            seller_id: health_of(sums.get(seller_id, HealthSums()), market, policy, today)
-            for seller_id in missing
-        }
-        for seller_id, health in fresh.items():
-            out[(seller_id, market.pk)] = health
-        caches["local"].set_many(
-            {f"{prefix}{pk}": h for pk, h in fresh.items()}, HEALTH_CACHE_SECONDS
+        mark = pending_mark(market, policy, timezone.now(), wanted)
+
+        def compute(
+            missing: list[int], market: Marketplace = market, policy: Policy = policy
+        ) -> dict[int, SellerHealth]:
+            today = marketplace_today(market)
+            sums = sums_by_seller(market, policy, today, missing)
+            return {s: health_of(sums.get(s, HealthSums()), market, policy, today) for s in missing}
+
+        found = cached_each(
+            "console:health", (market.pk, today, mark), wanted, compute, HEALTH_CACHE_SECONDS
         )
+        out.update({(seller_id, market.pk): health for seller_id, health in found.items()})
     return out
 
 

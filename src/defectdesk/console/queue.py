@@ -22,9 +22,9 @@ from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.appeals.selectors import appeals_visible_to, review_queue
 from defectdesk.appeals.transitions import REVIEW_STATUSES, Status
 from defectdesk.console.health import SellerHealth, sellers_health
+from defectdesk.core.datacache import SHOWS_EVERY_SELLER, cached
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
-from defectdesk.metrics.version import version_cached
 from defectdesk.policy.metrics import percent
 
 # Awaiting a reviewer's decision against the review deadline (not the merchant's answer).
@@ -160,7 +160,8 @@ def queue_counts(
         principal.is_reviewer,
         me.pk if me is not None else None,
     )
-    return version_cached("console:queue-counts", shown, count, COUNTS_CACHE_SECONDS)
+    # Counts over every seller's appeals: under the version of every seller's data.
+    return cached("console:queue-counts", SHOWS_EVERY_SELLER, shown, count, COUNTS_CACHE_SECONDS)
 
 
 class KnownCountPaginator(Paginator):  # type: ignore[type-arg]

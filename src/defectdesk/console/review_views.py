@@ -13,13 +13,11 @@ import filetype
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -66,7 +64,6 @@ from defectdesk.console.queue import (
     reviewers,
     time_left,
 )
-from defectdesk.console.queuetable import queue_rows_html
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
 from defectdesk.core.errors import (
     DomainError,
@@ -75,7 +72,6 @@ from defectdesk.core.errors import (
 )
 from defectdesk.core.language import in_sentence
 from defectdesk.defects.models import Defect
-from defectdesk.metrics.version import version_cached
 from defectdesk.policy.metrics import metric_label
 from defectdesk.policy.selectors import policy_for
 
@@ -130,13 +126,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "rows": rows,
-        "rows_html": queue_rows_html(
-            rows,
-            csrf_token=get_token(request),
-            me=request.user.get_username(),
-            user_id=request.user.pk,
-            is_reviewer=principal.is_reviewer,
-        ),
+        "user_id": request.user.pk,
         "filters": filters,
         "query": filters.as_query(),
         "errors": errors,
@@ -236,27 +226,12 @@ def _appeal_facts(appeal: Appeal, policy: Any) -> dict[str, Any]:
     }
 
 
-def _appeal_parts(appeal: Appeal, policy: Any) -> tuple[str, str]:
-    """The facts column and the seller column, rendered once per data version: every change
-    to an appeal is audited and every event advances the ledger, so neither goes stale."""
-
-    def render_parts() -> tuple[str, str]:
-        facts = _appeal_facts(appeal, policy)
-        return (
-            render_to_string("console/appeal_facts.html", facts),
-            render_to_string("console/appeal_side.html", facts),
-        )
-
-    return version_cached("console:appeal", appeal.pk, render_parts, APPEAL_CACHE_SECONDS)
-
-
 def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
     principal = console_principal(request)
     now = timezone.now()
     defect = appeal.defect
     policy = policy_for(appeal.marketplace_id)
     rules = appeal_rules_for(appeal.marketplace_id)
-    facts_html, side_html = _appeal_parts(appeal, policy)
     deadline = (
         appeal.info_due_at if appeal.status == Status.INFO_REQUESTED else appeal.review_due_at
     )
@@ -264,8 +239,11 @@ def _appeal_context(request: HttpRequest, appeal: Appeal) -> dict[str, Any]:
         "appeal": appeal,
         "defect": defect,
         "order": defect.order,
-        "facts_html": mark_safe(facts_html),  # nosec B703 # HTML rendered by an autoescaping template
-        "side_html": mark_safe(side_html),  # nosec B703 # HTML rendered by an autoescaping template
+        # The facts column and the seller column, rendered once per version of the seller's
+        # data (every change to an appeal is audited, every event is the seller's): the facts
+        # are gathered only when the fragments are not kept (appeal.html, `shown_cached`).
+        "facts": SimpleLazyObject(lambda: _appeal_facts(appeal, policy)),
+        "cache_seconds": APPEAL_CACHE_SECONDS,
         "left": time_left(deadline, now),
         "deadline": deadline,
         "info_hours": rules.info_hours,

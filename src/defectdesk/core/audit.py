@@ -11,8 +11,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from defectdesk.core.actors import Actor
+from defectdesk.core.datacache import data_changed
 from defectdesk.core.models import AuditEvent
-from defectdesk.core.shared import data_changed
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
@@ -59,7 +59,8 @@ def audit_record(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must run inside the action's transaction")
     user = actor.signed_in
-    data_changed()
+    # Every audited change may change what pages show: the seller's, or (no seller) everyone's.
+    data_changed([seller_id])
     return AuditEvent.objects.create(
         occurred_at=timezone.now(),
         actor_id=user.pk if user is not None else None,

@@ -102,3 +102,21 @@ class JobAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_path} attempt {self.attempt}: {self.outcome}"
+
+
+class DataChange(models.Model):
+    """One transaction's change to one seller's data (seller 0: data of no seller), of a random
+    weight.
+
+    Only inserted by writers (`core.datacache.data_changed`); the periodic fold replaces a
+    seller's rows by one with the same total. Page caches are keyed by these (docs/scaling.md).
+    """
+
+    seller_id = models.BigIntegerField()
+    weight = models.BigIntegerField(default=1)
+
+    class Meta:
+        indexes = [models.Index(fields=["seller_id", "id", "weight"], name="datachange_seller_idx")]
+
+    def __str__(self) -> str:
+        return f"seller {self.seller_id} +{self.weight}"

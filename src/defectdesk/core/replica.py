@@ -30,6 +30,9 @@ READ_METHODS = frozenset({"GET", "HEAD"})
 REPLICA_APPS = frozenset({"ledger", "defects", "metrics", "appeals", "messaging", "policy"})
 """Apps whose tables a page may read from the replica: data a seller's own actions do not
 change between two of their requests, other than through a write that makes them sticky."""
+REPLICA_MODELS = frozenset({"core.datachange"})
+"""Models of other apps read from the replica along with those: the data versions that page
+caches are keyed on (core.datacache) must come from the database the page's data does."""
 PRIMARY_PATHS = (
     "/api/",
     "/admin/",
@@ -104,7 +107,10 @@ class ReplicaRouter:
         if (
             state is None
             or not state.allowed
-            or model._meta.app_label not in REPLICA_APPS
+            or (
+                model._meta.app_label not in REPLICA_APPS
+                and model._meta.label_lower not in REPLICA_MODELS
+            )
             # Reads inside a transaction belong with it.
             or connections[DEFAULT_DB_ALIAS].in_atomic_block
             or not _replica_usable(state)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
+from django.db.models import ForeignObjectRel
 
 from defectdesk.core.bulk import bulk_upsert, fetch_in
 from defectdesk.defects.announce import defects_announce, defects_watch
@@ -103,11 +104,11 @@ def defect_row(change: OrderChange, fact: DefectFact) -> list[Any]:
 def _referenced_clause() -> str:
     """SQL true when another table (an appeal, ...) references the defect row."""
     checks = []
-    for rel in Defect._meta.related_objects:
-        if not (rel.one_to_many or rel.one_to_one):
+    for rel in Defect._meta.get_fields():
+        if not isinstance(rel, ForeignObjectRel) or not (rel.one_to_many or rel.one_to_one):
             continue
         model = rel.related_model
-        assert not isinstance(model, str)
+        assert model is not None and not isinstance(model, str)
         column = rel.field.column
         checks.append(
             f"EXISTS (SELECT 1 FROM {model._meta.db_table} r "  # noqa: S608 # nosec B608 # table and column names are the models' own, values are parameters

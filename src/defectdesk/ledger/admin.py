@@ -15,4 +15,6 @@ class StripeWebhookAdmin(admin.ModelAdmin):
     list_display = ["stripe_event_id", "type", "dispute_id", "status", "received_at"]
     list_filter = ["status", "type"]
     search_fields = ["stripe_event_id", "dispute_id"]
-    readonly_fields = [f.name for f in StripeWebhook._meta.fields]
+    readonly_fields = [
+        f.name for f in StripeWebhook._meta.get_fields() if f.concrete and not f.many_to_many
+    ]

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
-from asgiref.local import Local
 from django.conf import settings
 from django.db import connection, connections
 
@@ -332,8 +331,9 @@ def _import_part(
     """One worker process: the lines of its partition, in batches, through events_ingest."""
     # Database connections inherited through fork belong to the parent (another thread may
     # have reopened one): set them aside untouched, and let this process open its own.
-    _INHERITED.append(connections._connections)  # type: ignore[attr-defined]
-    connections._connections = Local(connections.thread_critical)  # type: ignore[attr-defined]
+    for inherited in connections.all(initialized_only=True):
+        _INHERITED.append(inherited.connection)  # kept referenced: never closed from here
+        inherited.connection = None
     try:
         markets = marketplace_refs()
         cache = FoldCache(max(settings.INGEST_FOLD_CACHE // parts, 1000))

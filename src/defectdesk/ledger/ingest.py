@@ -21,8 +21,8 @@ from django.utils import timezone
 from defectdesk.accounts.models import Seller
 from defectdesk.core.bulk import bulk_insert, bulk_upsert, fetch_in, is_postgres
 from defectdesk.core.collector import collector_paused
+from defectdesk.core.datacache import data_changed
 from defectdesk.core.errors import FieldError
-from defectdesk.core.shared import data_changed
 from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.fold import LedgerEvent, OrderState, fold_more, fold_order
 from defectdesk.ledger.models import Event, Marketplace, Order
@@ -171,8 +171,7 @@ def _ingest(
         if accepted:
             events = [e for _, e in accepted]
             plan = _plan(events, markets, stored, cache)
-            data_changed()
-            _append(accepted, markets)
+            data_changed(_append(accepted, markets))
             _project(plan, markets, cache, {key: o.id for key, o in stored.items()})
             _disputes_waiting(events)
         result.created = len(accepted)
@@ -307,7 +306,8 @@ def _seller_ids(external_ids: set[str]) -> dict[str, int]:
 
 def _append(
     accepted: list[tuple[Candidate, ValidEvent]], markets: dict[str, MarketplaceRef]
-) -> None:
+) -> list[int]:
+    """Store the events; the ids of their sellers."""
     sellers = _seller_ids({e.seller for _, e in accepted})
     now = timezone.now()
     dumps = orjson.dumps
@@ -340,6 +340,7 @@ def _append(
         ),
         prepared=True,
     )
+    return list(sellers.values())
 
 
 def load_order_events(

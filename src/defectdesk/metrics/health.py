@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from defectdesk.accounts.models import Seller
+from defectdesk.core.datacache import SHOWS_SHARED, cached
 from defectdesk.core.errors import BadRequest, FieldError, NotFound
 from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.models import Event, Marketplace, Order
@@ -28,7 +29,6 @@ from defectdesk.metrics.core import (
 )
 from defectdesk.metrics.counters import TABLE
 from defectdesk.metrics.today import add_to_sums, is_today, today_changes
-from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.profile import METRICS, Policy
 from defectdesk.policy.selectors import policy_for
 
@@ -186,16 +186,15 @@ def health_sums(seller_id: int, marketplace_id: int, as_of: date, policy: Policy
     now = timezone.now()
     if abs((as_of - now.date()).days) > 1:
         return sums  # a day over everywhere on earth
-    version = data_version()
-    market = version_cached(
+    market = cached(
         "metrics:marketplace",
+        SHOWS_SHARED,
         marketplace_id,
         lambda: Marketplace.objects.get(pk=marketplace_id),
         600,
-        version=version,
     )
     if is_today(market, as_of, now):
-        changes = today_changes(market, policy, now, [seller_id], version).get(seller_id, {})
+        changes = today_changes(market, policy, now, [seller_id]).get(seller_id, {})
         add_to_sums(sums, changes, policy, as_of)
     return sums
 

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from defectdesk.core.datacache import cached, shows_seller
 from defectdesk.core.errors import BadRequest, FieldError
 from defectdesk.defects.models import Defect
 from defectdesk.defects.rules import DefectFact, with_appeal
@@ -45,7 +46,6 @@ from defectdesk.metrics.core import (
 )
 from defectdesk.metrics.health import Scope
 from defectdesk.metrics.today import today_mark
-from defectdesk.metrics.version import version_cached
 from defectdesk.policy.profile import METRICS
 
 PARTS = ("numerator", "denominator", "misses")
@@ -359,9 +359,10 @@ def listed(scope: Scope, spec: ListSpec, day: date) -> list[Listed]:
     seconds = TODAY_CACHE_SECONDS if today else LIST_CACHE_SECONDS
     # Today's list changes as each of today's pending instants passes, like today's numbers.
     mark = today_mark(scope.marketplace, scope.policy, scope.seller.pk) if today else None
-    return version_cached(
+    return cached(
         "metrics:list",
-        (scope.seller.pk, scope.marketplace.pk, spec, day, mark),
+        shows_seller(scope.seller.pk),
+        (scope.marketplace.pk, spec, day, mark),
         lambda: _compute(scope, spec, day),
         seconds,
     )

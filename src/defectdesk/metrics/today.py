@@ -12,18 +12,16 @@ every-seller status) goes through `today_changes`.
 
 from __future__ import annotations
 
-import hashlib
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from typing import cast
 
-from django.core.cache import caches
 from django.db.models import Q
 from django.utils import timezone
 
+from defectdesk.core.datacache import SHOWS_EVERY_SELLER, Shows, cached, shows_sellers
 from defectdesk.core.timeutil import day_end, day_start, local_date, zone
 from defectdesk.defects.models import Defect
 from defectdesk.defects.projection import appeal_cuts, facts_with_appeals
@@ -43,7 +41,6 @@ from defectdesk.metrics.core import (
     order_memberships,
     window_days,
 )
-from defectdesk.metrics.version import data_version
 from defectdesk.policy.profile import METRICS, Policy
 
 # Bounds memory only: an entry is keyed by the data version and the day.
@@ -133,7 +130,6 @@ class Pending:
     found_at: datetime
     orders: list[tuple[int, OrderFacts, list[DefectFact], list[MessageFacts]]]  # by seller
     instants: list[datetime]  # sorted: the moments at which today's numbers can move
-    key: str = ""  # where it is cached
 
     def mark(self, now: datetime) -> tuple[int, int]:
         """Which instants have passed at `now`: the changes are the same for an equal mark."""
@@ -174,6 +170,22 @@ def _find_pending(
     return Pending(now, found, sorted(instants))
 
 
+@dataclass(frozen=True, slots=True)
+class _Key:
+    """Where one day's pending orders of some sellers (None: all) are cached."""
+
+    shows: Shows
+    parts: tuple[object, ...]
+
+
+def _key(
+    marketplace: Marketplace, policy: Policy, now: datetime, sellers: list[int] | None
+) -> _Key:
+    tz = zone(marketplace.timezone)
+    shows = SHOWS_EVERY_SELLER if sellers is None else shows_sellers(sellers)
+    return _Key(shows, (marketplace.pk, tz.key, local_date(now, tz), sellers, policy.profile))
+
+
 def pending(
     marketplace: Marketplace,
     policy: Policy,
@@ -181,39 +193,34 @@ def pending(
     seller_ids: Iterable[int] | None = None,
     *,
     with_orders: bool = True,
-    version: str | None = None,
 ) -> Pending:
     """Today's pending orders, found once per data version and day (see `Pending`); without
     their folded orders when only the instants are wanted."""
     sellers = None if seller_ids is None else sorted(set(seller_ids))
-    tz = zone(marketplace.timezone)
-    key = (
-        "metrics:today:"
-        + hashlib.sha256(
-            repr(
-                (
-                    version or data_version(),
-                    marketplace.pk,
-                    tz.key,
-                    local_date(now, tz),
-                    sellers,
-                    policy.profile,
-                )
-            ).encode()
-        ).hexdigest()
-    )
-    local = caches["local"]
+    key = _key(marketplace, policy, now, sellers)
+    found: list[Pending] = []
+
+    def find() -> Pending:
+        found.append(_find_pending(marketplace, policy, now, sellers))
+        return replace(found[0], orders=[])
+
     # The instants are kept apart from the folded orders, which only a changed mark needs.
-    light = local.get(key)
-    if isinstance(light, Pending) and light.found_at <= now:
-        if not with_orders:
-            return light
-        orders = local.get(f"{key}:orders")
-        if orders is not None:
-            return replace(light, orders=orders)
-    found = replace(_find_pending(marketplace, policy, now, sellers), key=key)
-    local.set_many({key: replace(found, orders=[]), f"{key}:orders": found.orders}, PENDING_SECONDS)
-    return found
+    light = cached("metrics:today", key.shows, key.parts, find, PENDING_SECONDS)
+    if light.found_at > now:  # kept by a caller at a later moment: not valid before it
+        return _find_pending(marketplace, policy, now, sellers)
+    if not with_orders:
+        return light
+    if found:
+        return found[0]
+    at = light.found_at
+    orders = cached(
+        "metrics:today-orders",
+        key.shows,
+        (key.parts, at),
+        lambda: _find_pending(marketplace, policy, at, sellers).orders,
+        PENDING_SECONDS,
+    )
+    return replace(light, orders=orders)
 
 
 def pending_mark(
@@ -233,35 +240,30 @@ def today_changes(
     policy: Policy,
     now: datetime | None = None,
     seller_ids: Iterable[int] | None = None,
-    version: str | None = None,
 ) -> dict[int, Changes]:
     """Per seller, what to add to the counters' sums to get the numbers as of today at `now`."""
-    version = version or data_version()
     now = now or timezone.now()
     tz = zone(marketplace.timezone)
     today = local_date(now, tz).toordinal()
     sellers = None if seller_ids is None else sorted(set(seller_ids))
-    found = pending(marketplace, policy, now, sellers, with_orders=False, version=version)
-    passed, reached = found.mark(now)
-    memo = f"{found.key}:{found.found_at.timestamp()}:{passed}-{reached}"
-    local = caches["local"]
-    kept = local.get(memo)
-    if kept is not None:
-        return cast(dict[int, Changes], kept)
-    found = pending(marketplace, policy, now, sellers, version=version)
-    passed, reached = found.mark(now)
-    memo = f"{found.key}:{found.found_at.timestamp()}:{passed}-{reached}"
-    out: dict[int, Changes] = defaultdict(dict)
-    for seller_id, order, facts, messages in found.orders:
-        changes = out[seller_id]
-        for sign, cutoff in ((1, now), (-1, None)):
-            for m in order_memberships(order, facts, messages, tz, policy, cutoff=cutoff):
-                if contains(m.days, today):
-                    k = (m.metric, m.part, m.key_day)
-                    changes[k] = changes.get(k, 0) + sign
-    result = {seller: {k: v for k, v in c.items() if v} for seller, c in out.items()}
-    local.set(memo, result, PENDING_SECONDS)
-    return result
+    key = _key(marketplace, policy, now, sellers)
+    light = pending(marketplace, policy, now, sellers, with_orders=False)
+
+    def compute() -> dict[int, Changes]:
+        found = pending(marketplace, policy, now, sellers)
+        out: dict[int, Changes] = defaultdict(dict)
+        for seller_id, order, facts, messages in found.orders:
+            changes = out[seller_id]
+            for sign, cutoff in ((1, now), (-1, None)):
+                for m in order_memberships(order, facts, messages, tz, policy, cutoff=cutoff):
+                    if contains(m.days, today):
+                        k = (m.metric, m.part, m.key_day)
+                        changes[k] = changes.get(k, 0) + sign
+        return {seller: {k: v for k, v in c.items() if v} for seller, c in out.items()}
+
+    # The same for every moment with the same mark (the same instants passed).
+    parts = (key.parts, light.found_at, light.mark(now))
+    return cached("metrics:today-changes", key.shows, parts, compute, PENDING_SECONDS)
 
 
 def add_to_sums(sums: HealthSums, changes: Changes, policy: Policy, as_of: date) -> HealthSums:

@@ -31,6 +31,7 @@ from defectdesk.accounts.selectors import (
     seller_tokens,
 )
 from defectdesk.core.actors import Actor
+from defectdesk.core.datacache import cached, shows_seller
 from defectdesk.core.errors import DomainError, Forbidden, NotFound
 from defectdesk.messaging.selectors import (
     AtRiskOrder,
@@ -39,7 +40,6 @@ from defectdesk.messaging.selectors import (
     response_window,
 )
 from defectdesk.messaging.threads import answer_state
-from defectdesk.metrics.version import version_cached
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.selectors import notifications_for
 from defectdesk.web.common import Viewer, base_context, page, viewer_for
@@ -100,8 +100,8 @@ def message_list(request: HttpRequest) -> HttpResponse:
         body = render_body()
     else:
         market = viewer.marketplace.pk if viewer.marketplace is not None else None
-        shown = (viewer.seller.pk, market)
-        body = version_cached("web:messages", shown, render_body, MESSAGES_CACHE_SECONDS)
+        shows = shows_seller(viewer.seller.pk)
+        body = cached("web:messages", shows, market, render_body, MESSAGES_CACHE_SECONDS)
     context = base_context(viewer, "messages", body=mark_safe(body))  # nosec B703 # HTML rendered by an autoescaping template
     return render(request, "web/messages.html", context)
 

@@ -42,12 +42,15 @@ from defectdesk.appeals.selectors import (
     order_state_of,
 )
 from defectdesk.appeals.transitions import Status
-from defectdesk.appeals.uploads import EXTENSIONS, STORED_EXTENSION
+from defectdesk.appeals.uploads import (
+    EXTENSIONS,
+    STORED_EXTENSION,
+)
+from defectdesk.core.datacache import cached, shows_seller
 from defectdesk.core.errors import Conflict, DomainError, Forbidden, TooLarge
 from defectdesk.core.language import language_supported
 from defectdesk.core.multipart import sent_file_names
 from defectdesk.defects.models import Defect
-from defectdesk.metrics.version import version_cached
 from defectdesk.web.common import Viewer, base_context, field_errors, page, viewer_at, viewer_for
 from defectdesk.web.forms import AppealListForm, AppealReplyForm, ConfirmForm
 
@@ -542,8 +545,9 @@ def appeal_list(request: HttpRequest) -> HttpResponse:
         body = render_body()
     else:
         market = viewer.marketplace.pk if viewer.marketplace is not None else None
-        shown = (viewer.seller.pk, market, tab, sorted(request.GET.lists()))
-        body = version_cached("web:appeals", shown, render_body, LIST_CACHE_SECONDS)
+        shown = (market, tab, sorted(request.GET.lists()))
+        shows = shows_seller(viewer.seller.pk)
+        body = cached("web:appeals", shows, shown, render_body, LIST_CACHE_SECONDS)
     context = base_context(viewer, "appeals", body=mark_safe(body))  # nosec B703 # HTML rendered by an autoescaping template
     return render(request, "web/appeal_list.html", context)
 

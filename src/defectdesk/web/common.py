@@ -17,12 +17,12 @@ from django.utils.translation import gettext as _
 from defectdesk.accounts.models import Seller
 from defectdesk.accounts.roles import Principal, principal_for_user
 from defectdesk.accounts.selectors import preference_of, seller_for, sellers_visible_to
+from defectdesk.core.datacache import cached, shows_seller
 from defectdesk.core.errors import DomainError, Forbidden, NotFound
 from defectdesk.core.language import marketplace_language_use
 from defectdesk.core.timeutil import zone
 from defectdesk.ledger.models import Marketplace
 from defectdesk.metrics.health import marketplace_names, seller_marketplaces
-from defectdesk.metrics.version import version_cached
 
 P = ParamSpec("P")
 SESSION_SELLER = "web.seller"
@@ -74,8 +74,12 @@ def viewer_for(request: HttpRequest, *, marketplace: Marketplace | None = None) 
     if seller is not None:
         found = seller
         markets = tuple(
-            version_cached(
-                "web:markets", found.pk, lambda: seller_marketplaces(found), MARKETS_CACHE_SECONDS
+            cached(
+                "web:markets",
+                shows_seller(found.pk),
+                None,
+                lambda: seller_marketplaces(found),
+                MARKETS_CACHE_SECONDS,
             )
         )
     chosen_code, own_zone = preference_of(request.user)

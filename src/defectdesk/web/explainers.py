@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from defectdesk.core.datacache import cached, shows_seller
 from defectdesk.metrics.explain import explain_change, outlook
 from defectdesk.metrics.health import Scope
-from defectdesk.metrics.version import version_cached
 
 CHANGES_SHOWN = 12
 CHANGE_DAYS = 7
@@ -36,9 +36,10 @@ def metric_changes(
 def metric_rolloff(scope: Scope, metric: str, as_of: date) -> dict[str, Any]:
     """The day each counted order leaves the window in the next 30 days, with the rate
     projected for that day if nothing new is counted."""
-    return version_cached(
+    return cached(
         "web:rolloff",
-        (scope.seller.pk, scope.marketplace.pk, metric, as_of),
+        shows_seller(scope.seller.pk),
+        (scope.marketplace.pk, metric, as_of),
         lambda: _rolloff(scope, metric, as_of),
         CACHE_SECONDS,
     )

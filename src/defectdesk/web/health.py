@@ -12,11 +12,11 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
+from defectdesk.core.datacache import cached, shows_seller
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
 from defectdesk.metrics.health import Scope, metric_history, scope_for, seller_health
 from defectdesk.metrics.today import today_mark
-from defectdesk.metrics.version import data_version, version_cached
 from defectdesk.policy.metrics import metric_label
 from defectdesk.policy.profile import METRICS
 from defectdesk.web.charts import TrendPoint, trend_svg
@@ -190,17 +190,14 @@ def account_health(request: HttpRequest) -> HttpResponse:
         return render(request, "web/health.html", base_context(viewer, "health", empty=True))
     error = ""
     seller = viewer.seller
-    version = data_version()
+    # Everything below shows this seller's data (and its marketplace's policy).
+    shows = shows_seller(seller.pk)
 
     def scope_of(code: str | None) -> Scope:
         # The marketplace and its policy change only through audited actions, which change
         # the version: read once per version, not on every request.
-        found = version_cached(
-            "web:scope",
-            (seller.pk, code),
-            lambda: scope_for(seller, code),
-            HEALTH_CACHE_SECONDS,
-            version=version,
+        found = cached(
+            "web:scope", shows, code, lambda: scope_for(seller, code), HEALTH_CACHE_SECONDS
         )
         return Scope(seller, found.marketplace, found.policy)
 
@@ -209,12 +206,12 @@ def account_health(request: HttpRequest) -> HttpResponse:
     form = AsOfForm(request.GET, today=today)
     as_of = form.day
     error = " ".join(form.error_lists().get("as_of", []))
-    first = version_cached(
+    first = cached(
         "web:first-order",
-        (seller.pk, scope.marketplace.pk),
+        shows,
+        scope.marketplace.pk,
         lambda: _first_order_day(scope),
         HEALTH_CACHE_SECONDS,
-        version=version,
     )
     if first and as_of.isoformat() < first:
         error = _(
@@ -248,7 +245,7 @@ def account_health(request: HttpRequest) -> HttpResponse:
     # version (and day and message), not on every request.
     # Today's numbers also move when a deadline passes (DESIGN §4): the mark changes then.
     mark = today_mark(scope.marketplace, scope.policy, seller.pk) if as_of == today else None
-    shown = (seller.pk, seller.name, scope.marketplace.pk, as_of, today, error, mark)
-    body = version_cached("web:health", shown, render_body, HEALTH_CACHE_SECONDS, version=version)
+    shown = (seller.name, scope.marketplace.pk, as_of, today, error, mark)
+    body = cached("web:health", shows, shown, render_body, HEALTH_CACHE_SECONDS)
     context = base_context(viewer, "health", body=mark_safe(body.html))  # nosec B703 # HTML rendered by an autoescaping template
     return cached_page(request, "web/health.html", context, body.digest)

@@ -13,28 +13,22 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.messages.storage.cookie import CookieStorage
-from django.contrib.messages.storage.session import SessionStorage
-from django.core.cache import caches
+from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from defectdesk.core.datacache import SHOWS_ONLY_KEY, cached
 from defectdesk.web.templatetags.webui import CSRF_SLOT, header_shown
 
 PAGE_CACHE_SECONDS = 600
 
 
 def messages_pending(request: HttpRequest) -> bool:
-    """Whether the page would show flash messages (stored in a cookie or the session)."""
-    storage = getattr(request, "_messages", None)
-    if storage is not None and getattr(storage, "_queued_messages", None):
-        return True
-    if CookieStorage.cookie_name in request.COOKIES:
-        return True
-    session = getattr(request, "session", None)
-    return session is not None and SessionStorage.session_key in session
+    """Whether the page would show flash messages: counting them (unlike listing them) leaves
+    them to be shown."""
+    return len(get_messages(request)) > 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +55,12 @@ def cached_page(
     shown, _ = header_shown(
         request, context.get("active"), context.get("seller"), context.get("viewer")
     )
-    # The header's key holds the language too.
-    key = (
-        f"web:page:{hashlib.sha256(repr((template, shown, body_digest)).encode()).hexdigest()[:40]}"
+    # A function of what its key names: the header's key (which holds the language), the body.
+    html = cached(
+        "web:page",
+        SHOWS_ONLY_KEY,
+        (template, shown, body_digest),
+        lambda: render_to_string(template, {**context, "csrf_token": CSRF_SLOT}, request=request),
+        PAGE_CACHE_SECONDS,
     )
-    local = caches["local"]
-    html = local.get(key)
-    if html is None:
-        html = render_to_string(template, {**context, "csrf_token": CSRF_SLOT}, request=request)
-        local.set(key, html, PAGE_CACHE_SECONDS)
     return HttpResponse(html.replace(CSRF_SLOT, get_token(request)))

@@ -6,7 +6,6 @@ import hashlib
 from typing import Any
 
 from django import template
-from django.core.cache import caches
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
@@ -18,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from defectdesk.accounts.roles import principal_for_user
 from defectdesk.accounts.selectors import sellers_visible_to
+from defectdesk.core.datacache import SHOWS_ONLY_KEY, cached
 from defectdesk.notify.selectors import unread_count
 from defectdesk.policy.metrics import metric_label
 
@@ -111,11 +111,11 @@ def page_header(context: template.Context) -> SafeString:
     request: HttpRequest = context["request"]
     seller, viewer, active = context.get("seller"), context.get("viewer"), context.get("active")
     shown, nav = header_shown(request, active, seller, viewer)
-    key = f"web:header:{shown}"
-    local = caches["local"]
-    html = local.get(key)
-    if html is None:
-        html = render_to_string(
+    html: str = cached(
+        "web:header",
+        SHOWS_ONLY_KEY,
+        shown,
+        lambda: render_to_string(
             "web/_header.html",
             {
                 "user": request.user,
@@ -125,8 +125,9 @@ def page_header(context: template.Context) -> SafeString:
                 "viewer": viewer,
                 "csrf_token": CSRF_SLOT,
             },
-        )
-        local.set(key, html, HEADER_CACHE_SECONDS)
+        ),
+        HEADER_CACHE_SECONDS,
+    )
     # The sign-out form and the language switch (shown to everyone) carry the token.
     if CSRF_SLOT in html and context.get("csrf_token") != CSRF_SLOT:
         html = html.replace(CSRF_SLOT, get_token(request))
