@@ -30,7 +30,8 @@ class ShownCachedNode(template.Node):
             # Only what `with` gives (read here, so not at all when kept): a fragment must
             # not show what differs between viewers (a CSRF token, the viewer's name).
             values: Mapping[str, Any] = given
-            return SafeString(self.nodelist.render(context.new(dict(values.items()))))
+            # Already safe: the template engine escaped every value as it rendered them.
+            return self.nodelist.render(context.new(dict(values.items())))
 
         return cached(self.name, shows_seller(seller), parts, compute, seconds)
 
