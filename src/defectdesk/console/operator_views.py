@@ -5,9 +5,7 @@ Thin views: every change goes through the owning app's action, which writes the 
 
 from __future__ import annotations
 
-import copy
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -25,11 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from defectdesk.accounts.actions import staff_roles_set, token_create, token_revoke, user_create
 from defectdesk.accounts.models import ApiToken, Membership, StaffRole
 from defectdesk.appeals.actions import actor_of
-from defectdesk.appeals.policy import (
-    appeal_policy_errors,
-    appeal_rules_for,
-    marketplace_policy_set,
-)
+from defectdesk.appeals.policy import appeal_rules_for, marketplace_policy_set
 from defectdesk.appeals.rules_policy import (
     DEFAULT_AUTO_RULES,
     DEFAULT_FILING_WINDOW_DAYS,
@@ -42,23 +36,23 @@ from defectdesk.console.forms import (
     MarketplaceForm,
     OperatorTokenForm,
     OperatorUserForm,
+    PolicyForm,
     UserRolesForm,
 )
 from defectdesk.console.health import account_statuses, marketplace_today
 from defectdesk.console.preview import StatusChanges, policy_preview, status_changes
 from defectdesk.core.actors import Actor
-from defectdesk.core.errors import DomainError, FieldError, NotFound
+from defectdesk.core.errors import DomainError, NotFound
 from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.actions import marketplace_set
 from defectdesk.ledger.models import Marketplace
 from defectdesk.policy.metrics import metric_label
-from defectdesk.policy.profile import METRICS, profile_complete, profile_errors
+from defectdesk.policy.profile import METRICS
 from defectdesk.policy.selectors import policy_for, policy_replay_latest
 from defectdesk.web.forms import ConfirmForm
 
 AUDIT_PAGE_SIZE = 100
-RESPONSE_METRIC = "contact_response_rate"
 RULE_LABELS: dict[str, Any] = {
     "fulfilled_by_marketplace": gettext_lazy("Feedback on a marketplace-fulfilled order"),
     "refund_before_claim": gettext_lazy("Refund issued before the claim was filed"),
@@ -168,98 +162,22 @@ def _market_or_404(code: str) -> Marketplace:
     return market
 
 
-def _int(raw: str, field: str, errors: list[FieldError]) -> int | None:
-    text = raw.strip()
-    try:
-        return int(text)
-    except ValueError:
-        errors.append(FieldError(field, f"must be a whole number, not {text!r}"))
-        return None
+def _policy_form(market: Marketplace, post: Any | None = None) -> PolicyForm:
+    return PolicyForm(
+        post, profile=policy_for(market.pk).profile, rules=appeal_rules_for(market.pk)
+    )
 
 
-def policy_form_parse(
-    post: Any, market: Marketplace
-) -> tuple[dict[str, Any], dict[str, Any], list[FieldError]]:
-    """The complete metrics profile and the appeal policy edit posted by the form."""
-    errors: list[FieldError] = []
-    profile = copy.deepcopy(policy_for(market.pk).profile)
-    for name in METRICS:
-        spec = profile["metrics"][name]
-        for key in ("window_days", "lag_days"):
-            field = f"metrics.{name}.{key}"
-            if field in post:
-                value = _int(post.get(field, ""), field, errors)
-                if value is not None:
-                    spec[key] = value
-        field = f"metrics.{name}.target"
-        if field in post:
-            raw = post.get(field, "").strip()
-            try:
-                number = Decimal(raw)
-                if not number.is_finite():
-                    raise InvalidOperation
-                spec["target"] = float(number)
-            except InvalidOperation:
-                errors.append(FieldError(field, f"must be a number from 0 to 1, not {raw!r}"))
-        field = f"metrics.{name}.condition"
-        if field in post:
-            spec["condition"] = post.get(field, "")
-    # A defect rule, not a window or target: changing it recomputes the history (a job).
-    field = f"metrics.{RESPONSE_METRIC}.response_hours"
-    if field in post:
-        value = _int(post.get(field, ""), field, errors)
-        if value is not None:
-            profile["metrics"][RESPONSE_METRIC]["response_hours"] = value
-    appeal: dict[str, Any] = {"filing_window_days": {}, "hours": {}, "auto_rules": {}}
-    for kind in DEFAULT_FILING_WINDOW_DAYS:
-        field = f"filing_window_days.{kind}"
-        if field in post:
-            value = _int(post.get(field, ""), field, errors)
-            if value is not None:
-                appeal["filing_window_days"][kind] = value
-    for key in ("review_hours", "info_hours"):
-        if key in post:
-            value = _int(post.get(key, ""), key, errors)
-            if value is not None:
-                appeal["hours"][key] = value
-    for rule in DEFAULT_AUTO_RULES:
-        field = f"auto_rules.{rule}"
-        if field in post:
-            appeal["auto_rules"][rule] = post.get(field, "")
-    errors += profile_errors(profile_complete(profile))
-    errors += appeal_policy_errors(**appeal)
-    appeal["approval_note_required"] = post.get("approval_note_required") == "on"
-    return profile, appeal, errors
-
-
-def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, Any]:
-    profile = policy_for(market.pk).profile
-    rules = appeal_rules_for(market.pk)
-    values: dict[str, str] = {}
-    for name in METRICS:
-        spec = profile["metrics"][name]
-        for key in ("window_days", "lag_days", "target", "condition"):
-            values[f"metrics.{name}.{key}"] = str(spec[key])
-    response = profile["metrics"][RESPONSE_METRIC]
-    values[f"metrics.{RESPONSE_METRIC}.response_hours"] = str(response.get("response_hours", 24))
-    for kind in DEFAULT_FILING_WINDOW_DAYS:
-        values[f"filing_window_days.{kind}"] = str(rules.filing_window_days.get(kind, ""))
-    values["review_hours"] = str(rules.review_hours)
-    values["info_hours"] = str(rules.info_hours)
-    values["approval_note_required"] = "on" if rules.approval_note_required else ""
-    for rule in DEFAULT_AUTO_RULES:
-        values[f"auto_rules.{rule}"] = rules.mode_of(rule)
-    if post is not None:
-        values.update({k: post.get(k, "") for k in values if k in post})
-        values["approval_note_required"] = post.get("approval_note_required", "")
+def _policy_context(market: Marketplace, form: PolicyForm) -> dict[str, Any]:
     return {
         "market": market,
-        "values": values,
+        "values": form.shown(),
         "metrics": [(name, metric_label(name)) for name in METRICS],
         "kinds": [(kind, Defect.Kind(kind).label) for kind in DEFAULT_FILING_WINDOW_DAYS],
         "rules": [(rule, RULE_LABELS.get(rule, rule)) for rule in DEFAULT_AUTO_RULES],
         "modes": RULE_MODES,
         "errors": {},
+        "form_errors": [],
         "preview": None,
         "replay": policy_replay_latest(market.pk),
         **_nav("marketplaces"),
@@ -277,15 +195,17 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
         response["Cache-Control"] = "no-store"
         return response
     if request.method == "GET":
-        return render(request, "console/policy.html", _policy_context(market))
-    context = _policy_context(market, request.POST)
-    profile, appeal, problems = policy_form_parse(request.POST, market)
-    if problems:
-        context["errors"] = {e.field: e.message for e in problems}
+        return render(request, "console/policy.html", _policy_context(market, _policy_form(market)))
+    form = _policy_form(market, request.POST)
+    context = _policy_context(market, form)
+    if not form.is_valid():
+        context["errors"] = form.error_map()
+        context["form_errors"] = form.error_lists().get("", [])
         messages.error(request, _("The policy is not valid; nothing was saved."))
         return render(request, "console/policy.html", context, status=422)
     actor = _actor(request)
-    if request.POST.get("action") == "preview":
+    profile, appeal = form.profile, form.appeal
+    if form.previewed:
         try:
             context["preview"] = policy_preview(marketplace=market, profile=profile, actor=actor)
         except DomainError as exc:
