@@ -40,6 +40,7 @@ from defectdesk.console.forms import (
     UserRolesForm,
 )
 from defectdesk.console.health import account_statuses, marketplace_today
+from defectdesk.console.posts import field_errors, form_post
 from defectdesk.console.preview import StatusChanges, policy_preview, status_changes
 from defectdesk.core.actors import Actor
 from defectdesk.core.errors import DomainError, NotFound
@@ -87,10 +88,6 @@ def _actor(request: HttpRequest) -> Actor:
     return actor_of(console_principal(request))
 
 
-def _errors(exc: DomainError) -> dict[str, str]:
-    return {e.field: e.message for e in exc.errors}
-
-
 @operator_page
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -113,43 +110,35 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def marketplaces(request: HttpRequest) -> HttpResponse:
     posted = MarketplaceForm(request.POST if request.method == "POST" else None)
-    form: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    status = 200
-    if posted.is_bound:
-        form = posted.typed("code", "name", "timezone", "currency")
-        try:
-            if not posted.is_valid():
-                raise posted.refusal(_("The marketplace was not saved."))
-            form = posted.cleaned_data
-            market, rebuild = marketplace_set(
-                actor=_actor(request),
-                code=form["code"],
-                timezone=form["timezone"],
-                currency=form["currency"],
-                name=form["name"] or None,
-            )
-        except DomainError as exc:
-            errors, status = _errors(exc), exc.status
-            messages.error(request, exc.detail)
-        else:
-            note = (
-                " " + _("Its time zone changed: run `defectdesk rebuild` so order dates follow it.")
-                if rebuild
-                else ""
-            )
-            messages.success(
-                request, _("Marketplace %(code)s saved.") % {"code": market.code} + note
-            )
-            return _see_other(reverse("operator_marketplaces"))
+    form = posted.typed("code", "name", "timezone", "currency") if posted.is_bound else {}
+
+    def save(data: dict[str, Any]) -> tuple[Marketplace, bool]:
+        return marketplace_set(
+            actor=_actor(request),
+            code=data["code"],
+            timezone=data["timezone"],
+            currency=data["currency"],
+            name=data["name"] or None,
+        )
+
+    outcome = form_post(request, posted, _("The marketplace was not saved."), save)
+    if outcome.done is not None:
+        market, rebuild = outcome.done
+        note = (
+            " " + _("Its time zone changed: run `defectdesk rebuild` so order dates follow it.")
+            if rebuild
+            else ""
+        )
+        messages.success(request, _("Marketplace %(code)s saved.") % {"code": market.code} + note)
+        return _see_other(reverse("operator_marketplaces"))
     context = {
         "markets": Marketplace.objects.all(),
         "form": form,
-        "errors": errors,
+        "errors": outcome.errors,
         "fields": MARKETPLACE_FIELDS,
         **_nav("marketplaces"),
     }
-    return render(request, "console/marketplaces.html", context, status=status)
+    return render(request, "console/marketplaces.html", context, status=outcome.status)
 
 
 # -- policy --------------------------------------------------------------------------------
@@ -209,7 +198,7 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
         try:
             context["preview"] = policy_preview(marketplace=market, profile=profile, actor=actor)
         except DomainError as exc:
-            context["errors"] = _errors(exc)
+            context["errors"] = field_errors(exc)
             return render(request, "console/policy.html", context, status=exc.status)
         return render(request, "console/policy.html", context)
     as_of = marketplace_today(market)
@@ -219,7 +208,7 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
             actor=actor, marketplace=market, profile=profile, appeal=appeal
         )
     except DomainError as exc:
-        context["errors"] = _errors(exc)
+        context["errors"] = field_errors(exc)
         messages.error(request, exc.detail)
         return render(request, "console/policy.html", context, status=exc.status)
     if change.replay is not None:
@@ -255,32 +244,27 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def users(request: HttpRequest) -> HttpResponse:
     posted = OperatorUserForm(request.POST if request.method == "POST" else None)
-    form: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    status = 200
-    if posted.is_bound:
-        form = posted.typed("username", "email", "kind", "seller", "seller_role")
-        try:
-            if not posted.is_valid():
-                raise posted.refusal(_("The user was not created."))
-            form = {k: v for k, v in posted.cleaned_data.items() if k != "password"}
-            kind = form["kind"]
-            user = user_create(
-                actor=_actor(request),
-                username=form["username"],
-                password=posted.cleaned_data["password"],
-                email=form["email"],
-                seller=form["seller"] if kind == "seller" else None,
-                role=form["seller_role"] if kind == "seller" else None,
-                reviewer=kind == "reviewer",
-                operator=kind == "operator",
-            )
-        except DomainError as exc:
-            errors, status = _errors(exc), exc.status
-            messages.error(request, exc.detail)
-        else:
-            messages.success(request, _("User %(name)s created.") % {"name": user.get_username()})
-            return _see_other(reverse("operator_users"))
+    shown = ("username", "email", "kind", "seller", "seller_role")  # never the password
+    form = posted.typed(*shown) if posted.is_bound else {}
+
+    def create(data: dict[str, Any]) -> Any:
+        kind = data["kind"]
+        return user_create(
+            actor=_actor(request),
+            username=data["username"],
+            password=data["password"],
+            email=data["email"],
+            seller=data["seller"] if kind == "seller" else None,
+            role=data["seller_role"] if kind == "seller" else None,
+            reviewer=kind == "reviewer",
+            operator=kind == "operator",
+        )
+
+    outcome = form_post(request, posted, _("The user was not created."), create)
+    if outcome.done is not None:
+        name = outcome.done.get_username()
+        messages.success(request, _("User %(name)s created.") % {"name": name})
+        return _see_other(reverse("operator_users"))
     people = list(get_user_model().objects.order_by("username")[:500])
     roles: dict[int, set[str]] = {}
     for user_id, role in StaffRole.objects.values_list("user_id", "role"):
@@ -302,11 +286,11 @@ def users(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "form": form,
-        "errors": errors,
+        "errors": outcome.errors,
         "seller_roles": Membership.Role.choices,
         **_nav("users"),
     }
-    return render(request, "console/users.html", context, status=status)
+    return render(request, "console/users.html", context, status=outcome.status)
 
 
 @operator_page
@@ -337,41 +321,34 @@ def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
 @operator_page
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
-    form: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    status = 200
-    created: tuple[ApiToken, str] | None = None
     posted = OperatorTokenForm(request.POST if request.method == "POST" else None)
+    form: dict[str, Any] = {}
     if posted.is_bound:
         form = {
             **posted.typed("name", "seller"),
             "read_only": posted.value("read_only", False),
             "scopes": posted.value("scope", []),
         }
-        try:
-            if not posted.is_valid():
-                raise posted.refusal(_("The token was not created."))
-            created = token_create(
-                actor=_actor(request),
-                name=form["name"],
-                seller=form["seller"] or None,
-                read_only=form["read_only"],
-                scopes=form["scopes"],
-            )
-        except DomainError as exc:
-            errors, status = _errors(exc), exc.status
-            messages.error(request, exc.detail)
-        else:
-            form = {}
+
+    def create(data: dict[str, Any]) -> tuple[ApiToken, str]:
+        return token_create(
+            actor=_actor(request),
+            name=data["name"],
+            seller=data["seller"] or None,
+            read_only=data["read_only"],
+            scopes=data["scope"],
+        )
+
+    outcome = form_post(request, posted, _("The token was not created."), create)
     context = {
         "tokens": ApiToken.objects.select_related("seller", "created_by")[:500],
-        "form": form,
-        "errors": errors,
-        "created": created,
+        "form": {} if outcome.done is not None else form,
+        "errors": outcome.errors,
+        "created": outcome.done,
         "scopes": ApiToken.Scope.choices,
         **_nav("tokens"),
     }
-    response = render(request, "console/tokens.html", context, status=status)
+    response = render(request, "console/tokens.html", context, status=outcome.status)
     response["Cache-Control"] = "no-store"
     return response
 
