@@ -430,12 +430,17 @@ def _history(appeal: Appeal) -> list[dict[str, Any]]:
     return out
 
 
+def _appeal_in_view(request: HttpRequest, appeal_id: int) -> tuple[Viewer, Appeal]:
+    """The appeal the user may see, and the user looking at its seller and marketplace."""
+    viewer = viewer_for(request)
+    appeal = appeal_for(viewer.principal, appeal_id)
+    return viewer_at(viewer, appeal.seller, appeal.marketplace), appeal
+
+
 @_kept_on_expiry
 @page
 def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
-    viewer = viewer_for(request)
-    appeal = appeal_for(viewer.principal, appeal_id)
-    viewer = viewer_at(viewer, appeal.seller, appeal.marketplace)
+    viewer, appeal = _appeal_in_view(request, appeal_id)
     editable = appeal.status == Status.DRAFT and viewer.may_write
     if request.method == "POST":
         if not viewer.may_write:
@@ -459,9 +464,7 @@ def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
 @_kept_on_expiry
 @page
 def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
-    viewer = viewer_for(request)
-    appeal = appeal_for(viewer.principal, appeal_id)
-    viewer = viewer_at(viewer, appeal.seller, appeal.marketplace)
+    viewer, appeal = _appeal_in_view(request, appeal_id)
     form = AppealReplyForm(request.POST)
     text = str(form.data.get("message", ""))
     uploads = _uploads(request)
