@@ -271,32 +271,36 @@ class StripeFilterForm(PageNumberForm):
         return state if state in StripeDispute.State.values else ""
 
 
-class WholeNumberField(forms.Field):
-    """A whole number as typed; None when the field was not sent at all (kept as it is)."""
+class SentTextField(forms.Field):
+    """A policy setting as sent, parsed by `parse`; None when it was not sent at all (the value
+    in force is kept). As text, a choice checked by the policy's own rules."""
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(required=False, **kw)
 
-    def to_python(self, value: Any) -> int | None:
-        if value is None:
-            return None
-        text = str(value).strip()
+    def to_python(self, value: Any) -> Any:
+        return None if value is None else self.parse(str(value))
+
+    def parse(self, text: str) -> Any:
+        return text
+
+
+class WholeNumberField(SentTextField):
+    """A whole number as typed."""
+
+    def parse(self, text: str) -> int:
+        text = text.strip()
         try:
             return int(text)
         except ValueError:
             raise ValidationError(f"must be a whole number, not {text!r}", code="invalid") from None
 
 
-class FractionField(forms.Field):
-    """A finite number as typed (a target such as 0.01); None when not sent."""
+class FractionField(SentTextField):
+    """A finite number as typed (a target such as 0.01)."""
 
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(required=False, **kw)
-
-    def to_python(self, value: Any) -> float | None:
-        if value is None:
-            return None
-        text = str(value).strip()
+    def parse(self, text: str) -> float:
+        text = text.strip()
         try:
             number = Decimal(text)
             if not number.is_finite():
@@ -306,16 +310,6 @@ class FractionField(forms.Field):
                 f"must be a number from 0 to 1, not {text!r}", code="invalid"
             ) from None
         return float(number)
-
-
-class SentTextField(forms.Field):
-    """Text as sent (a choice checked by the policy's own rules); None when not sent."""
-
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(required=False, **kw)
-
-    def to_python(self, value: Any) -> str | None:
-        return None if value is None else str(value)
 
 
 RESPONSE_METRIC = "contact_response_rate"
