@@ -293,7 +293,9 @@ class WholeNumberField(SentTextField):
         try:
             return int(text)
         except ValueError:
-            raise ValidationError(f"must be a whole number, not {text!r}", code="invalid") from None
+            raise ValidationError(
+                f"must be a whole number, not {text[:40]!r}", code="invalid"
+            ) from None
 
 
 class FractionField(SentTextField):
@@ -307,7 +309,7 @@ class FractionField(SentTextField):
                 raise InvalidOperation
         except InvalidOperation:
             raise ValidationError(
-                f"must be a number from 0 to 1, not {text!r}", code="invalid"
+                f"must be a number from 0 to 1, not {text[:40]!r}", code="invalid"
             ) from None
         return float(number)
 
