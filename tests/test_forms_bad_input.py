@@ -10,9 +10,10 @@ import pytest
 from django.test import Client
 
 from defectdesk.accounts.models import ApiToken, Invitation
-from defectdesk.appeals.models import Appeal
+from defectdesk.appeals.models import Appeal, AppealPolicy
 from defectdesk.core.models import AuditEvent
 from defectdesk.ledger.models import Marketplace
+from defectdesk.policy.models import MarketplacePolicy
 from defectdesk.webhooks.models import WebhookEndpoint
 from tests.test_appeal_support import (  # noqa: F401 - fixtures
     EXPLANATION,
@@ -90,6 +91,23 @@ POSTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("otto", "/operator/tokens/", ("name", "seller", "read_only", "scope")),
     ("otto", "/operator/tokens/{token}/revoke/", ("confirm",)),
     ("otto", "/operator/webhooks/", ("url", "description", "event_types")),
+    (
+        "otto",
+        "/operator/marketplaces/US/policy/",
+        (
+            "metrics.order_defect_rate.window_days",
+            "metrics.order_defect_rate.lag_days",
+            "metrics.order_defect_rate.target",
+            "metrics.order_defect_rate.condition",
+            "metrics.contact_response_rate.response_hours",
+            "filing_window_days.negative_feedback",
+            "review_hours",
+            "info_hours",
+            "approval_note_required",
+            "auto_rules.fulfilled_by_marketplace",
+            "action",
+        ),
+    ),
 ]
 
 
@@ -146,6 +164,8 @@ def _state() -> tuple[int, ...]:
         Invitation.objects.count(),
         Marketplace.objects.count(),
         WebhookEndpoint.objects.count(),
+        MarketplacePolicy.objects.count(),
+        AppealPolicy.objects.count(),
         *Appeal.objects.order_by("pk").values_list("status", flat=False),
     )
 
@@ -178,6 +198,11 @@ def test_a_post_with_every_field_missing_saves_nothing(
     assert reply.status_code < 500
     if url.endswith(("/read/", "/roles/")):
         return  # checkboxes: none sent means none ticked (mark nothing read, take roles away)
+    if url.endswith("/policy/"):
+        # A policy setting not sent keeps its value: an empty post saves the policy in force
+        # (tests/test_policy_replay_job.py), and the checkbox, unsent, is off.
+        assert reply.status_code == 303
+        return
     assert _state() == before
 
 
@@ -318,6 +343,32 @@ NAMED: list[tuple[str, str, str, dict[str, str], int, tuple[str, ...]]] = [
         {"url": "http://x.example/\x00", "event_types": "message.sent"},
         422,
         ("Null characters are not allowed.",),
+    ),
+    (
+        "otto",
+        "post",
+        "/operator/marketplaces/US/policy/",
+        {"metrics.order_defect_rate.window_days": "60 days", "review_hours": "1.5e400"},
+        422,
+        (
+            "must be a whole number, not &#x27;60 days&#x27;",
+            "must be a whole number, not &#x27;1.5e400&#x27;",
+            "nothing was saved",
+        ),
+    ),
+    (
+        "otto",
+        "post",
+        "/operator/marketplaces/US/policy/",
+        {
+            "metrics.pre_fulfillment_cancel_rate.target": "0.02",
+            "metrics.bogus_rate.target": "0.5",
+            "filing_window_days.bogus_kind": "30",
+            "auto_rules.flip_a_coin": "approve",
+            "action": "save",
+        },
+        422,
+        ("unknown metric &#x27;bogus_rate&#x27;", "unknown defect kind &#x27;bogus_kind&#x27;"),
     ),
 ]
 

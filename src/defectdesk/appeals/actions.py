@@ -392,23 +392,37 @@ def _move(
     appeal.status = target
     appeal.updated_at = now
     appeal.save()
-    audit_record(
-        actor=actor,
-        action=f"appeal.{action}",
-        object_type="appeal",
-        object_id=appeal.pk,
-        seller_id=appeal.seller_id,
-        from_state=before,
-        to_state=target,
-        note=note,
-        data=data,
-    )
+    _recorded(appeal, actor, action, before=before, note=note, data=data)
     _announce(appeal, target, note)
     _notify_seller(
         appeal,
         deferred(_moved_subject, appeal, target),
         deferred(_moved_body, appeal, target, note),
         actor,
+    )
+
+
+def _recorded(
+    appeal: Appeal,
+    actor: Actor,
+    action: str,
+    *,
+    before: str | None = None,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> None:
+    """Write the appeal's audit event `appeal.<action>`, from the state `before` (by default its
+    state, unchanged) to its state now."""
+    audit_record(
+        actor=actor,
+        action=f"appeal.{action}",
+        object_type="appeal",
+        object_id=appeal.pk,
+        seller_id=appeal.seller_id,
+        from_state=appeal.status if before is None else before,
+        to_state=appeal.status,
+        note=note,
+        data=data,
     )
 
 
@@ -538,16 +552,7 @@ def _create(
             _("This defect already has an open appeal."),
             [FieldError("defect", _("has an open appeal"))],
         ) from exc
-    audit_record(
-        actor=who,
-        action="appeal.create",
-        object_type="appeal",
-        object_id=appeal.pk,
-        seller_id=appeal.seller_id,
-        from_state="",
-        to_state=Status.DRAFT,
-        data={"defect": current.pk, "reason": code},
-    )
+    _recorded(appeal, who, "create", before="", data={"defect": current.pk, "reason": code})
     return appeal
 
 
@@ -583,16 +588,7 @@ def _update(principal: Principal, locked: Appeal, reason: Any, explanation: Any)
         )
     locked.updated_at = timezone.now()
     locked.save(update_fields=["reason", "explanation", "updated_at"])
-    audit_record(
-        actor=actor_of(principal),
-        action="appeal.update",
-        object_type="appeal",
-        object_id=locked.pk,
-        seller_id=locked.seller_id,
-        from_state=locked.status,
-        to_state=locked.status,
-        data=changed,
-    )
+    _recorded(locked, actor_of(principal), "update", data=changed)
 
 
 def appeal_update(
@@ -619,16 +615,7 @@ def _attach(
         raise Conflict(str(DRAFT_FILES_ONLY))
     _count_check(locked, len(checked), rules)
     rows = _file_rows(locked, checked, staged, who, timezone.now())
-    audit_record(
-        actor=who,
-        action="appeal.attach",
-        object_type="appeal",
-        object_id=locked.pk,
-        seller_id=locked.seller_id,
-        from_state=locked.status,
-        to_state=locked.status,
-        data={"files": [c.name for c in checked]},
-    )
+    _recorded(locked, who, "attach", data={"files": [c.name for c in checked]})
     return rows
 
 
@@ -920,6 +907,8 @@ def appeal_assign(*, actor: Who, appeal: Appeal | int, reviewer: Any) -> Appeal:
             transition_check(locked.status, Status.IN_REVIEW, verb="assigned")
         previous = locked.assigned_to.get_username() if locked.assigned_to else ""
         locked.assigned_to = user
+        note = f"Assigned to {user.get_username()}."
+        data = {"reviewer": user.get_username(), "previous": previous}
         if locked.status == Status.SUBMITTED:
             _move(
                 locked,
@@ -928,23 +917,13 @@ def appeal_assign(*, actor: Who, appeal: Appeal | int, reviewer: Any) -> Appeal:
                 action="assign",
                 verb="assigned",
                 now=now,
-                note=f"Assigned to {user.get_username()}.",
-                data={"reviewer": user.get_username(), "previous": previous},
+                note=note,
+                data=data,
             )
         else:
             locked.updated_at = now
             locked.save(update_fields=["assigned_to", "updated_at"])
-            audit_record(
-                actor=who,
-                action="appeal.assign",
-                object_type="appeal",
-                object_id=locked.pk,
-                seller_id=locked.seller_id,
-                from_state=locked.status,
-                to_state=locked.status,
-                note=f"Assigned to {user.get_username()}.",
-                data={"reviewer": user.get_username(), "previous": previous},
-            )
+            _recorded(locked, who, "assign", note=note, data=data)
         _notify_reviewers(
             locked,
             [user.pk],
@@ -1183,16 +1162,8 @@ def appeals_flag_overdue(*, now: datetime | None = None) -> int:
             if not taken:
                 continue
             appeal = Appeal.objects.select_related("defect", "defect__order").get(pk=pk)
-            audit_record(
-                actor=SYSTEM,
-                action="appeal.overdue",
-                object_type="appeal",
-                object_id=pk,
-                seller_id=appeal.seller_id,
-                from_state=appeal.status,
-                to_state=appeal.status,
-                note=f"Past its review deadline of {appeal.review_due_at:%Y-%m-%d %H:%M} UTC.",
-            )
+            due_at = f"{appeal.review_due_at:%Y-%m-%d %H:%M}"
+            _recorded(appeal, SYSTEM, "overdue", note=f"Past its review deadline of {due_at} UTC.")
             to = [appeal.assigned_to_id] if appeal.assigned_to_id else reviewer_user_ids()
             _notify_reviewers(
                 appeal,

@@ -5,9 +5,7 @@ Thin views: every change goes through the owning app's action, which writes the 
 
 from __future__ import annotations
 
-import copy
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import messages
@@ -25,11 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from defectdesk.accounts.actions import staff_roles_set, token_create, token_revoke, user_create
 from defectdesk.accounts.models import ApiToken, Membership, StaffRole
 from defectdesk.appeals.actions import actor_of
-from defectdesk.appeals.policy import (
-    appeal_policy_errors,
-    appeal_rules_for,
-    marketplace_policy_set,
-)
+from defectdesk.appeals.policy import appeal_rules_for, marketplace_policy_set
 from defectdesk.appeals.rules_policy import (
     DEFAULT_AUTO_RULES,
     DEFAULT_FILING_WINDOW_DAYS,
@@ -42,23 +36,24 @@ from defectdesk.console.forms import (
     MarketplaceForm,
     OperatorTokenForm,
     OperatorUserForm,
+    PolicyForm,
     UserRolesForm,
 )
 from defectdesk.console.health import account_statuses, marketplace_today
+from defectdesk.console.posts import field_errors, form_post
 from defectdesk.console.preview import StatusChanges, policy_preview, status_changes
 from defectdesk.core.actors import Actor
-from defectdesk.core.errors import DomainError, FieldError, NotFound
+from defectdesk.core.errors import DomainError, NotFound
 from defectdesk.core.models import AuditEvent
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.actions import marketplace_set
 from defectdesk.ledger.models import Marketplace
 from defectdesk.policy.metrics import metric_label
-from defectdesk.policy.profile import METRICS, profile_complete, profile_errors
+from defectdesk.policy.profile import METRICS
 from defectdesk.policy.selectors import policy_for, policy_replay_latest
 from defectdesk.web.forms import ConfirmForm
 
 AUDIT_PAGE_SIZE = 100
-RESPONSE_METRIC = "contact_response_rate"
 RULE_LABELS: dict[str, Any] = {
     "fulfilled_by_marketplace": gettext_lazy("Feedback on a marketplace-fulfilled order"),
     "refund_before_claim": gettext_lazy("Refund issued before the claim was filed"),
@@ -93,10 +88,6 @@ def _actor(request: HttpRequest) -> Actor:
     return actor_of(console_principal(request))
 
 
-def _errors(exc: DomainError) -> dict[str, str]:
-    return {e.field: e.message for e in exc.errors}
-
-
 @operator_page
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
@@ -119,43 +110,35 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def marketplaces(request: HttpRequest) -> HttpResponse:
     posted = MarketplaceForm(request.POST if request.method == "POST" else None)
-    form: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    status = 200
-    if posted.is_bound:
-        form = posted.typed("code", "name", "timezone", "currency")
-        try:
-            if not posted.is_valid():
-                raise posted.refusal(_("The marketplace was not saved."))
-            form = posted.cleaned_data
-            market, rebuild = marketplace_set(
-                actor=_actor(request),
-                code=form["code"],
-                timezone=form["timezone"],
-                currency=form["currency"],
-                name=form["name"] or None,
-            )
-        except DomainError as exc:
-            errors, status = _errors(exc), exc.status
-            messages.error(request, exc.detail)
-        else:
-            note = (
-                " " + _("Its time zone changed: run `defectdesk rebuild` so order dates follow it.")
-                if rebuild
-                else ""
-            )
-            messages.success(
-                request, _("Marketplace %(code)s saved.") % {"code": market.code} + note
-            )
-            return _see_other(reverse("operator_marketplaces"))
+    form = posted.typed("code", "name", "timezone", "currency") if posted.is_bound else {}
+
+    def save(data: dict[str, Any]) -> tuple[Marketplace, bool]:
+        return marketplace_set(
+            actor=_actor(request),
+            code=data["code"],
+            timezone=data["timezone"],
+            currency=data["currency"],
+            name=data["name"] or None,
+        )
+
+    outcome = form_post(request, posted, _("The marketplace was not saved."), save)
+    if outcome.done is not None:
+        market, rebuild = outcome.done
+        note = (
+            " " + _("Its time zone changed: run `defectdesk rebuild` so order dates follow it.")
+            if rebuild
+            else ""
+        )
+        messages.success(request, _("Marketplace %(code)s saved.") % {"code": market.code} + note)
+        return _see_other(reverse("operator_marketplaces"))
     context = {
         "markets": Marketplace.objects.all(),
         "form": form,
-        "errors": errors,
+        "errors": outcome.errors,
         "fields": MARKETPLACE_FIELDS,
         **_nav("marketplaces"),
     }
-    return render(request, "console/marketplaces.html", context, status=status)
+    return render(request, "console/marketplaces.html", context, status=outcome.status)
 
 
 # -- policy --------------------------------------------------------------------------------
@@ -168,98 +151,22 @@ def _market_or_404(code: str) -> Marketplace:
     return market
 
 
-def _int(raw: str, field: str, errors: list[FieldError]) -> int | None:
-    text = raw.strip()
-    try:
-        return int(text)
-    except ValueError:
-        errors.append(FieldError(field, f"must be a whole number, not {text!r}"))
-        return None
+def _policy_form(market: Marketplace, post: Any | None = None) -> PolicyForm:
+    return PolicyForm(
+        post, profile=policy_for(market.pk).profile, rules=appeal_rules_for(market.pk)
+    )
 
 
-def policy_form_parse(
-    post: Any, market: Marketplace
-) -> tuple[dict[str, Any], dict[str, Any], list[FieldError]]:
-    """The complete metrics profile and the appeal policy edit posted by the form."""
-    errors: list[FieldError] = []
-    profile = copy.deepcopy(policy_for(market.pk).profile)
-    for name in METRICS:
-        spec = profile["metrics"][name]
-        for key in ("window_days", "lag_days"):
-            field = f"metrics.{name}.{key}"
-            if field in post:
-                value = _int(post.get(field, ""), field, errors)
-                if value is not None:
-                    spec[key] = value
-        field = f"metrics.{name}.target"
-        if field in post:
-            raw = post.get(field, "").strip()
-            try:
-                number = Decimal(raw)
-                if not number.is_finite():
-                    raise InvalidOperation
-                spec["target"] = float(number)
-            except InvalidOperation:
-                errors.append(FieldError(field, f"must be a number from 0 to 1, not {raw!r}"))
-        field = f"metrics.{name}.condition"
-        if field in post:
-            spec["condition"] = post.get(field, "")
-    # A defect rule, not a window or target: changing it recomputes the history (a job).
-    field = f"metrics.{RESPONSE_METRIC}.response_hours"
-    if field in post:
-        value = _int(post.get(field, ""), field, errors)
-        if value is not None:
-            profile["metrics"][RESPONSE_METRIC]["response_hours"] = value
-    appeal: dict[str, Any] = {"filing_window_days": {}, "hours": {}, "auto_rules": {}}
-    for kind in DEFAULT_FILING_WINDOW_DAYS:
-        field = f"filing_window_days.{kind}"
-        if field in post:
-            value = _int(post.get(field, ""), field, errors)
-            if value is not None:
-                appeal["filing_window_days"][kind] = value
-    for key in ("review_hours", "info_hours"):
-        if key in post:
-            value = _int(post.get(key, ""), key, errors)
-            if value is not None:
-                appeal["hours"][key] = value
-    for rule in DEFAULT_AUTO_RULES:
-        field = f"auto_rules.{rule}"
-        if field in post:
-            appeal["auto_rules"][rule] = post.get(field, "")
-    errors += profile_errors(profile_complete(profile))
-    errors += appeal_policy_errors(**appeal)
-    appeal["approval_note_required"] = post.get("approval_note_required") == "on"
-    return profile, appeal, errors
-
-
-def _policy_context(market: Marketplace, post: Any | None = None) -> dict[str, Any]:
-    profile = policy_for(market.pk).profile
-    rules = appeal_rules_for(market.pk)
-    values: dict[str, str] = {}
-    for name in METRICS:
-        spec = profile["metrics"][name]
-        for key in ("window_days", "lag_days", "target", "condition"):
-            values[f"metrics.{name}.{key}"] = str(spec[key])
-    response = profile["metrics"][RESPONSE_METRIC]
-    values[f"metrics.{RESPONSE_METRIC}.response_hours"] = str(response.get("response_hours", 24))
-    for kind in DEFAULT_FILING_WINDOW_DAYS:
-        values[f"filing_window_days.{kind}"] = str(rules.filing_window_days.get(kind, ""))
-    values["review_hours"] = str(rules.review_hours)
-    values["info_hours"] = str(rules.info_hours)
-    values["approval_note_required"] = "on" if rules.approval_note_required else ""
-    for rule in DEFAULT_AUTO_RULES:
-        values[f"auto_rules.{rule}"] = rules.mode_of(rule)
-    if post is not None:
-        values.update({k: post.get(k, "") for k in values if k in post})
-        values["approval_note_required"] = post.get("approval_note_required", "")
+def _policy_context(market: Marketplace, form: PolicyForm) -> dict[str, Any]:
     return {
         "market": market,
-        "values": values,
+        "values": form.shown(),
         "metrics": [(name, metric_label(name)) for name in METRICS],
         "kinds": [(kind, Defect.Kind(kind).label) for kind in DEFAULT_FILING_WINDOW_DAYS],
         "rules": [(rule, RULE_LABELS.get(rule, rule)) for rule in DEFAULT_AUTO_RULES],
         "modes": RULE_MODES,
         "errors": {},
+        "form_errors": [],
         "preview": None,
         "replay": policy_replay_latest(market.pk),
         **_nav("marketplaces"),
@@ -277,19 +184,21 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
         response["Cache-Control"] = "no-store"
         return response
     if request.method == "GET":
-        return render(request, "console/policy.html", _policy_context(market))
-    context = _policy_context(market, request.POST)
-    profile, appeal, problems = policy_form_parse(request.POST, market)
-    if problems:
-        context["errors"] = {e.field: e.message for e in problems}
+        return render(request, "console/policy.html", _policy_context(market, _policy_form(market)))
+    form = _policy_form(market, request.POST)
+    context = _policy_context(market, form)
+    if not form.is_valid():
+        context["errors"] = form.error_map()
+        context["form_errors"] = form.error_lists().get("", [])
         messages.error(request, _("The policy is not valid; nothing was saved."))
         return render(request, "console/policy.html", context, status=422)
     actor = _actor(request)
-    if request.POST.get("action") == "preview":
+    profile, appeal = form.profile, form.appeal
+    if form.previewed:
         try:
             context["preview"] = policy_preview(marketplace=market, profile=profile, actor=actor)
         except DomainError as exc:
-            context["errors"] = _errors(exc)
+            context["errors"] = field_errors(exc)
             return render(request, "console/policy.html", context, status=exc.status)
         return render(request, "console/policy.html", context)
     as_of = marketplace_today(market)
@@ -299,7 +208,7 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
             actor=actor, marketplace=market, profile=profile, appeal=appeal
         )
     except DomainError as exc:
-        context["errors"] = _errors(exc)
+        context["errors"] = field_errors(exc)
         messages.error(request, exc.detail)
         return render(request, "console/policy.html", context, status=exc.status)
     if change.replay is not None:
@@ -335,32 +244,27 @@ def policy(request: HttpRequest, code: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def users(request: HttpRequest) -> HttpResponse:
     posted = OperatorUserForm(request.POST if request.method == "POST" else None)
-    form: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    status = 200
-    if posted.is_bound:
-        form = posted.typed("username", "email", "kind", "seller", "seller_role")
-        try:
-            if not posted.is_valid():
-                raise posted.refusal(_("The user was not created."))
-            form = {k: v for k, v in posted.cleaned_data.items() if k != "password"}
-            kind = form["kind"]
-            user = user_create(
-                actor=_actor(request),
-                username=form["username"],
-                password=posted.cleaned_data["password"],
-                email=form["email"],
-                seller=form["seller"] if kind == "seller" else None,
-                role=form["seller_role"] if kind == "seller" else None,
-                reviewer=kind == "reviewer",
-                operator=kind == "operator",
-            )
-        except DomainError as exc:
-            errors, status = _errors(exc), exc.status
-            messages.error(request, exc.detail)
-        else:
-            messages.success(request, _("User %(name)s created.") % {"name": user.get_username()})
-            return _see_other(reverse("operator_users"))
+    shown = ("username", "email", "kind", "seller", "seller_role")  # never the password
+    form = posted.typed(*shown) if posted.is_bound else {}
+
+    def create(data: dict[str, Any]) -> Any:
+        kind = data["kind"]
+        return user_create(
+            actor=_actor(request),
+            username=data["username"],
+            password=data["password"],
+            email=data["email"],
+            seller=data["seller"] if kind == "seller" else None,
+            role=data["seller_role"] if kind == "seller" else None,
+            reviewer=kind == "reviewer",
+            operator=kind == "operator",
+        )
+
+    outcome = form_post(request, posted, _("The user was not created."), create)
+    if outcome.done is not None:
+        name = outcome.done.get_username()
+        messages.success(request, _("User %(name)s created.") % {"name": name})
+        return _see_other(reverse("operator_users"))
     people = list(get_user_model().objects.order_by("username")[:500])
     roles: dict[int, set[str]] = {}
     for user_id, role in StaffRole.objects.values_list("user_id", "role"):
@@ -382,11 +286,11 @@ def users(request: HttpRequest) -> HttpResponse:
     context = {
         "rows": rows,
         "form": form,
-        "errors": errors,
+        "errors": outcome.errors,
         "seller_roles": Membership.Role.choices,
         **_nav("users"),
     }
-    return render(request, "console/users.html", context, status=status)
+    return render(request, "console/users.html", context, status=outcome.status)
 
 
 @operator_page
@@ -417,41 +321,34 @@ def user_roles(request: HttpRequest, user_id: int) -> HttpResponse:
 @operator_page
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
-    form: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    status = 200
-    created: tuple[ApiToken, str] | None = None
     posted = OperatorTokenForm(request.POST if request.method == "POST" else None)
+    form: dict[str, Any] = {}
     if posted.is_bound:
         form = {
             **posted.typed("name", "seller"),
             "read_only": posted.value("read_only", False),
             "scopes": posted.value("scope", []),
         }
-        try:
-            if not posted.is_valid():
-                raise posted.refusal(_("The token was not created."))
-            created = token_create(
-                actor=_actor(request),
-                name=form["name"],
-                seller=form["seller"] or None,
-                read_only=form["read_only"],
-                scopes=form["scopes"],
-            )
-        except DomainError as exc:
-            errors, status = _errors(exc), exc.status
-            messages.error(request, exc.detail)
-        else:
-            form = {}
+
+    def create(data: dict[str, Any]) -> tuple[ApiToken, str]:
+        return token_create(
+            actor=_actor(request),
+            name=data["name"],
+            seller=data["seller"] or None,
+            read_only=data["read_only"],
+            scopes=data["scope"],
+        )
+
+    outcome = form_post(request, posted, _("The token was not created."), create)
     context = {
         "tokens": ApiToken.objects.select_related("seller", "created_by")[:500],
-        "form": form,
-        "errors": errors,
-        "created": created,
+        "form": {} if outcome.done is not None else form,
+        "errors": outcome.errors,
+        "created": outcome.done,
         "scopes": ApiToken.Scope.choices,
         **_nav("tokens"),
     }
-    response = render(request, "console/tokens.html", context, status=status)
+    response = render(request, "console/tokens.html", context, status=outcome.status)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -51,17 +51,20 @@ urlpatterns = [
     ),
     path(
         "operator/webhooks/<int:endpoint_id>/rotate/",
-        webhook_views.webhook_rotate_view,
+        webhook_views.webhook_change_view,
+        {"what": "rotate"},
         name="operator_webhook_rotate",
     ),
     path(
         "operator/webhooks/<int:endpoint_id>/disable/",
-        webhook_views.webhook_disable_view,
+        webhook_views.webhook_change_view,
+        {"what": "disable"},
         name="operator_webhook_disable",
     ),
     path(
         "operator/webhooks/<int:endpoint_id>/enable/",
-        webhook_views.webhook_enable_view,
+        webhook_views.webhook_change_view,
+        {"what": "enable"},
         name="operator_webhook_enable",
     ),
     path(

@@ -18,6 +18,7 @@ from defectdesk.appeals.actions import actor_of
 from defectdesk.console.access import console_principal, operator_page
 from defectdesk.console.access import see_other as _see_other
 from defectdesk.console.forms import WebhookEndpointForm
+from defectdesk.console.posts import form_post
 from defectdesk.core.errors import DomainError, NotFound
 from defectdesk.web.forms import PageNumberForm
 from defectdesk.webhooks.actions import (
@@ -60,43 +61,36 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def webhooks(request: HttpRequest) -> HttpResponse:
     """The endpoints, and the form that registers one (its secret is shown once, here)."""
-    form: dict[str, Any] = {"event_types": list(EVENT_TYPES)}
-    errors: dict[str, str] = {}
-    status = 200
-    created: tuple[WebhookEndpoint, str] | None = None
+    blank: dict[str, Any] = {"event_types": list(EVENT_TYPES)}
     posted = WebhookEndpointForm(request.POST if request.method == "POST" else None)
+    form = blank
     if posted.is_bound:
         form = {
             "url": str(posted.data.get("url", "")),
             "description": str(posted.data.get("description", "")),
             "event_types": posted.value("event_types", []),
         }
+
+    def register(data: dict[str, Any]) -> tuple[WebhookEndpoint, str]:
         principal = console_principal(request)
-        try:
-            if not posted.is_valid():
-                raise posted.refusal("The endpoint was not registered.")
-            created = webhook_endpoint_register(
-                actor=actor_of(principal),
-                principal=principal,
-                url=form["url"],
-                event_types=form["event_types"],
-                description=form["description"],
-            )
-        except DomainError as exc:
-            errors = {e.field: e.message for e in exc.errors}
-            status = exc.status
-            messages.error(request, exc.detail)
-        else:
-            form = {"event_types": list(EVENT_TYPES)}
+        return webhook_endpoint_register(
+            actor=actor_of(principal),
+            principal=principal,
+            url=data["url"],
+            event_types=data["event_types"],
+            description=data["description"],
+        )
+
+    outcome = form_post(request, posted, "The endpoint was not registered.", register)
     context = {
         "endpoints": endpoints_all(),
-        "form": form,
-        "errors": errors,
-        "created": created,
+        "form": blank if outcome.done is not None else form,
+        "errors": outcome.errors,
+        "created": outcome.done,
         "event_types": list(EVENT_TYPES.items()),
         **_nav(),
     }
-    return _no_store(render(request, "console/webhooks.html", context, status=status))
+    return _no_store(render(request, "console/webhooks.html", context, status=outcome.status))
 
 
 @operator_page
@@ -129,7 +123,10 @@ def _endpoint_page(
     return _no_store(render(request, "console/webhook.html", context))
 
 
-def _change(request: HttpRequest, endpoint_id: int, what: str) -> HttpResponse:
+@operator_page
+@require_POST
+def webhook_change_view(request: HttpRequest, endpoint_id: int, what: str) -> HttpResponse:
+    """Rotate an endpoint's secret, disable or enable it (`what`, given by the route)."""
     principal = console_principal(request)
     actor = actor_of(principal)
     try:
@@ -150,24 +147,6 @@ def _change(request: HttpRequest, endpoint_id: int, what: str) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.detail)
     return _see_other(reverse("operator_webhook", args=[endpoint_id]))
-
-
-@operator_page
-@require_POST
-def webhook_rotate_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
-    return _change(request, endpoint_id, "rotate")
-
-
-@operator_page
-@require_POST
-def webhook_disable_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
-    return _change(request, endpoint_id, "disable")
-
-
-@operator_page
-@require_POST
-def webhook_enable_view(request: HttpRequest, endpoint_id: int) -> HttpResponse:
-    return _change(request, endpoint_id, "enable")
 
 
 @operator_page

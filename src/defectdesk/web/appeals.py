@@ -262,51 +262,68 @@ def appeal_new(request: HttpRequest, defect_id: int) -> HttpResponse:
     form = AppealForm(
         initial={"reason": kept.get("reason", ""), "explanation": kept.get("explanation", "")}
     )
-    if request.method == "POST":
-        form = AppealForm(request.POST)
-        if form.is_valid() and form.cleaned_data["action"] == "suggest":
-            form = _suggest_into(form, defect)
-        elif form.is_valid():
-            try:
-                appeal = _filed(request, viewer, form, defect=defect.pk)
-            except Conflict as exc:
-                again = open_appeal_for_defect(defect)
-                if again is None:
-                    form.refusal_show(exc)
-                else:
-                    messages.info(
-                        request,
-                        _(
-                            "This defect already has an open appeal (#%(id)s), perhaps from a "
-                            "second click or another tab; here it is. No second appeal was made."
-                        )
-                        % {"id": again.pk},
-                    )
-                    return redirect("appeal", again.pk)
-            except DomainError as exc:
-                if exc.status in (403, 404):
-                    raise
-                form.refusal_show(exc)
-            else:
-                return redirect("appeal", appeal.pk)
-    context = _form_context(viewer, defect, form)
+    if request.method != "POST":
+        return render(request, "web/appeal_form.html", _form_context(viewer, defect, form))
+
+    def shown_instead(exc: Conflict, form: AppealForm) -> HttpResponse | None:
+        """A second click or tab: the appeal it made is shown, with no second one made."""
+        again = open_appeal_for_defect(defect)
+        if again is None:
+            return None
+        messages.info(
+            request,
+            _(
+                "This defect already has an open appeal (#%(id)s), perhaps from a "
+                "second click or another tab; here it is. No second appeal was made."
+            )
+            % {"id": again.pk},
+        )
+        return redirect("appeal", again.pk)
+
+    return _appeal_form_post(request, viewer, defect, None, shown_instead)
+
+
+def _appeal_form_post(
+    request: HttpRequest,
+    viewer: Viewer,
+    defect: Defect,
+    appeal: Appeal | None,
+    on_conflict: Callable[[Conflict, AppealForm], HttpResponse | None],
+) -> HttpResponse:
+    """The appeal form posted, for a new appeal or a draft: `suggest` fills in the suggested
+    explanation; saving or submitting files it and shows the appeal. A refusal is shown on the
+    form; a conflict is first offered to `on_conflict`, which may answer with another page."""
+    form = AppealForm(request.POST)
+    if form.is_valid() and form.cleaned_data["action"] == "suggest":
+        form = _suggest_into(form, defect)
+    elif form.is_valid():
+        try:
+            filed = _filed(request, viewer, form, defect, appeal)
+        except Conflict as exc:
+            answer = on_conflict(exc, form)
+            if answer is not None:
+                return answer
+            form.refusal_show(exc)
+        except DomainError as exc:
+            if exc.status in (403, 404):
+                raise
+            form.refusal_show(exc)
+        else:
+            return redirect("appeal", filed.pk)
+    context = _form_context(viewer, defect, form, appeal)
     return render(request, "web/appeal_form.html", context)
 
 
 def _filed(
-    request: HttpRequest,
-    viewer: Viewer,
-    form: AppealForm,
-    *,
-    defect: int | None = None,
-    appeal: int | None = None,
+    request: HttpRequest, viewer: Viewer, form: AppealForm, defect: Defect, appeal: Appeal | None
 ) -> Appeal:
-    """File the form through the one action (all of it or none) and say what was done."""
+    """File the form through the one action (all of it or none) and say what was done: on the
+    draft when there is one, else as a new appeal of the defect."""
     submit = form.cleaned_data["action"] == "submit"
     filed = appeal_file(
         actor=viewer.principal,
-        defect=defect,
-        appeal=appeal,
+        defect=defect.pk if appeal is None else None,
+        appeal=appeal.pk if appeal is not None else None,
         reason=form.cleaned_data["reason"],
         explanation=form.cleaned_data["explanation"],
         uploads=_uploads(request),
@@ -320,34 +337,22 @@ def _filed(
 
 
 def _draft_post(request: HttpRequest, viewer: Viewer, appeal: Appeal) -> HttpResponse:
-    form = AppealForm(request.POST)
-    defect = appeal.defect
-    if form.is_valid() and form.cleaned_data["action"] == "suggest":
-        form = _suggest_into(form, defect)
-    elif form.is_valid():
-        try:
-            _filed(request, viewer, form, appeal=appeal.pk)
-        except Conflict as exc:
-            current = appeal_for(viewer.principal, appeal.pk)
-            if current.status != Status.DRAFT:
-                messages.warning(
-                    request,
-                    _(
-                        "This appeal was already %(state)s elsewhere (another tab or a "
-                        "colleague), so this form was not applied. Its current state is below."
-                    )
-                    % {"state": current.get_status_display().lower()},
-                )
-                return _status_page(request, viewer, current, stale_text=form.text("explanation"))
-            form.refusal_show(exc)
-        except DomainError as exc:
-            if exc.status in (403, 404):
-                raise
-            form.refusal_show(exc)
-        else:
-            return redirect("appeal", appeal.pk)
-    context = _form_context(viewer, defect, form, appeal)
-    return render(request, "web/appeal_form.html", context)
+    def shown_instead(exc: Conflict, form: AppealForm) -> HttpResponse | None:
+        """A draft submitted, withdrawn or decided elsewhere: its state, with the text typed."""
+        current = appeal_for(viewer.principal, appeal.pk)
+        if current.status == Status.DRAFT:
+            return None
+        messages.warning(
+            request,
+            _(
+                "This appeal was already %(state)s elsewhere (another tab or a "
+                "colleague), so this form was not applied. Its current state is below."
+            )
+            % {"state": current.get_status_display().lower()},
+        )
+        return _status_page(request, viewer, current, stale_text=form.text("explanation"))
+
+    return _appeal_form_post(request, viewer, appeal.defect, appeal, shown_instead)
 
 
 def _status_page(
@@ -428,12 +433,17 @@ def _history(appeal: Appeal) -> list[dict[str, Any]]:
     return out
 
 
+def _appeal_in_view(request: HttpRequest, appeal_id: int) -> tuple[Viewer, Appeal]:
+    """The appeal the user may see, and the user looking at its seller and marketplace."""
+    viewer = viewer_for(request)
+    appeal = appeal_for(viewer.principal, appeal_id)
+    return viewer_at(viewer, appeal.seller, appeal.marketplace), appeal
+
+
 @_kept_on_expiry
 @page
 def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
-    viewer = viewer_for(request)
-    appeal = appeal_for(viewer.principal, appeal_id)
-    viewer = viewer_at(viewer, appeal.seller, appeal.marketplace)
+    viewer, appeal = _appeal_in_view(request, appeal_id)
     editable = appeal.status == Status.DRAFT and viewer.may_write
     if request.method == "POST":
         if not viewer.may_write:
@@ -457,9 +467,7 @@ def appeal_detail(request: HttpRequest, appeal_id: int) -> HttpResponse:
 @_kept_on_expiry
 @page
 def appeal_reply_view(request: HttpRequest, appeal_id: int) -> HttpResponse:
-    viewer = viewer_for(request)
-    appeal = appeal_for(viewer.principal, appeal_id)
-    viewer = viewer_at(viewer, appeal.seller, appeal.marketplace)
+    viewer, appeal = _appeal_in_view(request, appeal_id)
     form = AppealReplyForm(request.POST)
     text = str(form.data.get("message", ""))
     uploads = _uploads(request)

@@ -3,6 +3,7 @@ still be appealed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -150,6 +151,49 @@ def _tabs(
     return out
 
 
+def _list_chosen(form: MetricListForm, scope: Scope, metric: str, errors: list[str]) -> ListSpec:
+    """The list asked for (its part, component and channel); the metric's default list, with
+    the reason, when that one cannot be shown."""
+    parts = ("part", "component", "channel")
+    errors.extend(m for name in parts for m in form.error_lists().get(name, []))
+    try:
+        return list_spec(scope, metric, *(form.value(name, "") or None for name in parts))
+    except BadRequest as exc:
+        errors.append(" ".join([str(exc), *(e.message for e in exc.errors)]))
+        return list_spec(scope, metric, default_part(scope, metric))
+
+
+def _list_linker(scope: Scope, metric: str, day: date, seller: str) -> Callable[..., str]:
+    """Links to the metric's lists (a part, a component, a channel) on the same day, for the
+    same seller."""
+
+    def link(**kw: Any) -> str:
+        return metric_list_url(
+            metric,
+            marketplace=scope.marketplace.code,
+            as_of=day,
+            today=scope.today,
+            seller=seller,
+            **kw,
+        )
+
+    return link
+
+
+def _trend(scope: Scope, metric: str, day: date, label: str) -> tuple[list[dict[str, Any]], str]:
+    """The metric's daily history over the trend's days up to `day`, and its chart (SVG)."""
+    history = metric_history(scope, metric, day - timedelta(days=TREND_DAYS - 1), day)
+    points = [
+        ChartPoint(date.fromisoformat(h["date"]), h["rate"], h["numerator"], h["denominator"])
+        for h in history
+    ]
+    policy = scope.policy.metrics[metric]
+    svg = chart_svg(
+        points, target=policy.target, condition=policy.condition, label=label, texts=_chart_texts()
+    )
+    return history, mark_safe(svg)  # nosec B703 # SVG built by web.charts with every text escaped
+
+
 @page
 def metric_list(request: HttpRequest, metric: str) -> HttpResponse:
     viewer = viewer_for(request)
@@ -173,38 +217,17 @@ def metric_list(request: HttpRequest, metric: str) -> HttpResponse:
         return render(request, "web/metric.html", context)
     form = MetricListForm(request.GET, today=scope.today)
     day, first = _day(form, scope, errors)
-    parts = ("part", "component", "channel")
-    errors.extend(m for name in parts for m in form.error_lists().get(name, []))
-    try:
-        spec = list_spec(scope, metric, *(form.value(name, "") or None for name in parts))
-    except BadRequest as exc:
-        errors.append(" ".join([str(exc), *(e.message for e in exc.errors)]))
-        spec = list_spec(scope, metric, default_part(scope, metric))
+    spec = _list_chosen(form, scope, metric, errors)
     health = seller_health(scope, day)
     data = health["metrics"][metric]
     seller_param = request.GET.get("seller") or ""
-
-    def link(**kw: Any) -> str:
-        return metric_list_url(
-            metric,
-            marketplace=scope.marketplace.code,
-            as_of=day,
-            today=scope.today,
-            seller=seller_param,
-            **kw,
-        )
-
+    link = _list_linker(scope, metric, day, seller_param)
     items = listed(scope, spec, day)
     paginator = Paginator(items, PAGE_SIZE)
     current = paginator.get_page(form.page_number)
     rows = list_rows(viewer.principal, scope, spec, day, list(current.object_list), timezone.now())
-    history = metric_history(scope, metric, day - timedelta(days=TREND_DAYS - 1), day)
-    points = [
-        ChartPoint(date.fromisoformat(h["date"]), h["rate"], h["numerator"], h["denominator"])
-        for h in history
-    ]
-    spec_policy = scope.policy.metrics[metric]
     label = metric_label(metric)
+    history, chart = _trend(scope, metric, day, label)
     context.update(
         scope=scope,
         marketplace=scope.marketplace,
@@ -219,15 +242,7 @@ def metric_list(request: HttpRequest, metric: str) -> HttpResponse:
         page_obj=current,
         rows=rows,
         tabs=_tabs(scope, metric, spec, data, link),
-        chart=mark_safe(  # nosec B703 # SVG built by web.charts with every text escaped
-            chart_svg(
-                points,
-                target=spec_policy.target,
-                condition=spec_policy.condition,
-                label=label,
-                texts=_chart_texts(),
-            )
-        ),
+        chart=chart,
         history=list(reversed(history)),
         changes=metric_changes(scope, metric, day),
         rolloff=metric_rolloff(scope, metric, day),
