@@ -346,6 +346,8 @@ if LOG_FORMAT not in {"json", "text"}:
 # /readyz: a worker must have sent a heartbeat within this many seconds (0: do not ask).
 READYZ_WORKER_SECONDS = _env_int("READYZ_WORKER_SECONDS", 60)
 
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+_REQUEST_LINES = LOG_FORMAT == "json" and LOG_LEVEL in ("DEBUG", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -366,11 +368,12 @@ LOGGING = {
             "formatter": LOG_FORMAT,
         }
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # One line per request in JSON logs (gunicorn's text access log is then off).
-        "defectdesk.request": {"level": "INFO" if LOG_FORMAT == "json" else "WARNING"},
+        # One line per request in JSON logs (gunicorn's text access log is then off), unless
+        # LOG_LEVEL asks for warnings and worse only.
+        "defectdesk.request": {"level": "INFO" if _REQUEST_LINES else "WARNING"},
     },
 }
 # A worker whose last heartbeat is older than this many seconds is taken for dead, and its job,
