@@ -17,5 +17,9 @@ def reasons_for(kind: str) -> tuple[Reason, ...]:
 
 
 def reason_lookup(kind: str, code: str) -> Reason | None:
-    """The reason `code` for this kind, or None when the kind does not offer it."""
-    return next((r for r in reasons_for(kind) if r.code == code), None)
+    """The reason `code` for this kind, or None when the kind does not offer it (only that
+    reason is worded in the active language: the review queue looks one up per row)."""
+    for reason in CATALOGUE.get(kind, ()):
+        if reason.code == code:
+            return Reason(reason.code, str(reason.label), str(reason.guidance))
+    return None

@@ -13,6 +13,7 @@ import filetype
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -64,6 +65,7 @@ from defectdesk.console.queue import (
     reviewers,
     time_left,
 )
+from defectdesk.console.queuetable import queue_rows_html
 from defectdesk.console.stats import decision_rows, reason_label, review_stats
 from defectdesk.core.errors import (
     DomainError,
@@ -126,6 +128,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "page": page,
         "rows": rows,
+        "rows_html": queue_rows_html(
+            rows,
+            csrf_token=get_token(request),
+            me=request.user.get_username(),
+            user_id=request.user.pk,
+            is_reviewer=principal.is_reviewer,
+        ),
         "user_id": request.user.pk,
         "filters": filters,
         "query": filters.as_query(),
@@ -135,8 +144,9 @@ def queue(request: HttpRequest) -> HttpResponse:
             (s, str(Status(s).label)) for s in ("submitted", "in_review", "info_requested")
         ],
         "kinds": Defect.Kind.choices,
+        # Worded once each, then sorted (a lazy label would be translated at every comparison).
         "reasons": sorted(
-            {(r.code, r.label) for reasons in CATALOGUE.values() for r in reasons},
+            {(r.code, str(r.label)) for reasons in CATALOGUE.values() for r in reasons},
             key=lambda item: item[1],
         ),
         "reviewers": reviewers(),
