@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from babel.numbers import format_currency
@@ -104,9 +106,10 @@ WRITTEN_NAMES = {
 
 def has_cjk(text: str) -> bool:
     """Whether the text holds Chinese, Japanese or Korean characters."""
-    return any(_script_of(ch) in ("zh", "ja", "ko") for ch in text)
+    return any(_script_of(ch) in ("zh", "ja", "ko") for ch in set(text))
 
 
+@lru_cache(maxsize=4096)
 def _script_of(ch: str) -> str:
     point = ord(ch)
     for code, ranges in _SCRIPTS:
@@ -121,11 +124,13 @@ def written_language(text: str) -> str:
     """The language a merchant's text is mostly written in, told by its script: "zh", "ar",
     "he", "ja", "ko", "en" (Latin letters), or "" (no letters). Japanese kana wins over the
     Chinese characters it is written with."""
+    # Each distinct character is classified once (an explanation of thousands of characters
+    # has a few hundred distinct ones): the appeal page reads every text it shows this way.
     counts: dict[str, int] = {}
-    for ch in text:
+    for ch, n in Counter(text).items():
         script = _script_of(ch)
         if script:
-            counts[script] = counts.get(script, 0) + 1
+            counts[script] = counts.get(script, 0) + n
     if not counts:
         return ""
     if counts.get("ja"):
