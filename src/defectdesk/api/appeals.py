@@ -48,7 +48,7 @@ from defectdesk.appeals.selectors import (
     review_queue,
 )
 from defectdesk.appeals.transitions import Status
-from defectdesk.appeals.uploads import EXTENSIONS, filename_check
+from defectdesk.appeals.uploads import EXTENSIONS, filename_check, served_file_guard
 from defectdesk.core.errors import (
     BadRequest,
     FieldError,
@@ -57,6 +57,7 @@ from defectdesk.core.errors import (
     ValidationFailed,
 )
 from defectdesk.core.multipart import sent_file_names
+from defectdesk.core.timeutil import iso_text
 from defectdesk.notify.actions import notification_mark_read
 from defectdesk.notify.models import Notification
 
@@ -492,9 +493,7 @@ def get_file(request: HttpRequest, appeal_id: AppealId, file_id: FileId) -> Any:
         filename=item.original_name,
         content_type=item.content_type,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
+    served_file_guard(response)
     return response
 
 
@@ -665,7 +664,7 @@ def _notification(n: Notification) -> dict[str, Any]:
         "subject": n.subject,
         "body": n.body,
         "link": n.link,
-        "created_at": n.created_at.isoformat().replace("+00:00", "Z"),
+        "created_at": iso_text(n.created_at),
         "read": n.read_at is not None,
     }
 

@@ -27,7 +27,7 @@ from defectdesk.appeals.listrows import ListRow, list_rows
 from defectdesk.appeals.standing import Standing, appealable_defects
 from defectdesk.core.errors import BadRequest, FieldError
 from defectdesk.defects.models import Defect
-from defectdesk.ledger.models import Order
+from defectdesk.ledger.selectors import first_order_date
 from defectdesk.metrics.health import Scope, parse_day, scope_for, seller_health
 from defectdesk.metrics.lists import CHANNELS, PARTS, list_number, list_spec, listed
 from defectdesk.policy.profile import METRICS
@@ -135,6 +135,16 @@ class AppealablePageOut(Schema):
     items: list[AppealableOut]
 
 
+def _standing(s: Standing) -> dict[str, Any]:
+    """A defect's appeal standing as every list of defects shows it."""
+    return {
+        "appealable_until": s.appealable_until,
+        "open_appeal": s.open_appeal_id,
+        "open_appeal_status": s.open_appeal_status,
+        "can_appeal": s.can_appeal,
+    }
+
+
 def _defect(d: Defect, counted: bool, s: Standing) -> dict[str, Any]:
     return {
         "id": d.pk,
@@ -144,10 +154,7 @@ def _defect(d: Defect, counted: bool, s: Standing) -> dict[str, Any]:
         "counted": counted,
         "removed_at": d.removed_at,
         "removal_cause": d.removal_cause or "",
-        "appealable_until": s.appealable_until,
-        "open_appeal": s.open_appeal_id,
-        "open_appeal_status": s.open_appeal_status,
-        "can_appeal": s.can_appeal,
+        **_standing(s),
     }
 
 
@@ -166,12 +173,7 @@ def _row(r: ListRow) -> dict[str, Any]:
 
 def _day(scope: Scope, value: str | None) -> date:
     day = parse_day(value, "as_of", scope.today, scope.today)
-    first = (
-        Order.objects.filter(seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk)
-        .order_by("order_date")
-        .values_list("order_date", flat=True)
-        .first()
-    )
+    first = first_order_date(scope.seller.pk, scope.marketplace.pk)
     if first is not None and day < first:
         raise BadRequest(
             "as_of is before the seller's first order.",
@@ -248,10 +250,7 @@ def get_appealable(request: HttpRequest, seller: str, q: Query[PageQuery]) -> An
                 "order": d.order.order_ref,
                 "kind": d.kind,
                 "opened_at": d.opened_at,
-                "appealable_until": s.appealable_until,
-                "open_appeal": s.open_appeal_id,
-                "open_appeal_status": s.open_appeal_status,
-                "can_appeal": s.can_appeal,
+                **_standing(s),
             }
             for d, s in chunk
         ]

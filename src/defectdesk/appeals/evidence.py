@@ -15,12 +15,9 @@ from django.utils.translation import gettext as _
 
 from defectdesk.appeals.reasons import reason_lookup
 from defectdesk.core.language import in_sentence
+from defectdesk.core.timeutil import iso_text
 from defectdesk.ledger.fold import Dispute, LedgerEvent, OrderState
 from defectdesk.ledger.words import code_label
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
 
 
 def _summary(event: LedgerEvent) -> str:
@@ -108,10 +105,10 @@ def _summary(event: LedgerEvent) -> str:
 def _dispute_facts(dispute: Dispute) -> dict[str, Any]:
     return {
         "id": dispute.dispute_id,
-        "filed_at": _iso(dispute.filed_at),
+        "filed_at": iso_text(dispute.filed_at),
         "reason": dispute.reason,
         "amount": str(dispute.amount) if dispute.amount is not None else None,
-        "decisions": [{"at": _iso(d.at), "outcome": d.outcome} for d in dispute.decisions],
+        "decisions": [{"at": iso_text(d.at), "outcome": d.outcome} for d in dispute.decisions],
     }
 
 
@@ -119,7 +116,7 @@ def evidence_build(state: OrderState, events: Sequence[LedgerEvent]) -> dict[str
     """The ledger's facts about an order, as frozen next to the merchant's files."""
     accepted = set(state.event_ids)
     timeline = [
-        {"at": _iso(e.occurred_at), "type": e.type, "summary": _summary(e), "event": e.event_id}
+        {"at": iso_text(e.occurred_at), "type": e.type, "summary": _summary(e), "event": e.event_id}
         for e in sorted(events, key=lambda e: e.sort_key)
         if e.event_id in accepted
     ]
@@ -131,13 +128,13 @@ def evidence_build(state: OrderState, events: Sequence[LedgerEvent]) -> dict[str
         "order": {
             "marketplace": state.marketplace,
             "order": state.order_ref,
-            "placed_at": _iso(state.placed_at),
+            "placed_at": iso_text(state.placed_at),
             "fulfillment": state.fulfillment,
             "total": {"amount": str(state.total_amount), "currency": state.currency}
             if state.total_amount is not None
             else None,
-            "ship_by": _iso(state.ship_by),
-            "deliver_by": _iso(state.deliver_by),
+            "ship_by": iso_text(state.ship_by),
+            "deliver_by": iso_text(state.deliver_by),
             "items": [
                 {"sku": i.get("sku"), "title": i.get("title"), "quantity": i.get("quantity")}
                 for i in state.items
@@ -146,7 +143,7 @@ def evidence_build(state: OrderState, events: Sequence[LedgerEvent]) -> dict[str
         "timeline": timeline,
         "shipping": [
             {
-                "at": _iso(s.at),
+                "at": iso_text(s.at),
                 "carrier": s.carrier,
                 "tracking_number": s.tracking_number,
                 "service": s.service,
@@ -154,10 +151,10 @@ def evidence_build(state: OrderState, events: Sequence[LedgerEvent]) -> dict[str
             for s in state.shipments
         ],
         "scans": [
-            {"at": _iso(s.at), "status": s.status, "location": s.location} for s in state.scans
+            {"at": iso_text(s.at), "status": s.status, "location": s.location} for s in state.scans
         ],
         "delivery": {
-            "at": _iso(state.delivered_at),
+            "at": iso_text(state.delivered_at),
             "signature": state.delivery_signature,
             "proof_url": state.proof_url,
         }
@@ -165,7 +162,7 @@ def evidence_build(state: OrderState, events: Sequence[LedgerEvent]) -> dict[str
         else None,
         "refunds": [
             {
-                "at": _iso(r.at),
+                "at": iso_text(r.at),
                 "amount": str(r.amount),
                 "reason": r.reason,
                 "initiated_by": r.initiated_by,
@@ -176,7 +173,7 @@ def evidence_build(state: OrderState, events: Sequence[LedgerEvent]) -> dict[str
         "chargebacks": [_dispute_facts(d) for d in state.chargebacks.values()],
         "messages": [
             {
-                "at": _iso(m.at),
+                "at": iso_text(m.at),
                 "from": "buyer" if m.direction == "received" else "seller",
                 "body": m.body or "",
             }
@@ -220,12 +217,14 @@ def _refund_before_claim(state: OrderState, kind: str, key: str) -> RuleFinding:
     earlier = [r for r in state.refunds if filed is not None and r.at < filed]
     facts: dict[str, Any] = {
         "dispute": dispute.dispute_id if dispute else None,
-        "filed_at": _iso(filed),
+        "filed_at": iso_text(filed),
     }
     if earlier:
         first = earlier[0]
         facts.update(
-            refund_at=_iso(first.at), refund_amount=str(first.amount), refund_event=first.event_id
+            refund_at=iso_text(first.at),
+            refund_amount=str(first.amount),
+            refund_event=first.event_id,
         )
     return RuleFinding("refund_before_claim", bool(earlier), facts)
 
@@ -247,8 +246,8 @@ def _delivered_before_claim(state: OrderState, kind: str, key: str) -> RuleFindi
         {
             "dispute": dispute.dispute_id if dispute else None,
             "dispute_reason": dispute.reason if dispute else None,
-            "filed_at": _iso(filed),
-            "delivered_at": _iso(delivered),
+            "filed_at": iso_text(filed),
+            "delivered_at": iso_text(delivered),
             "event": state.delivered_event_id,
         },
     )
@@ -262,8 +261,8 @@ def _scan_before_ship_by(state: OrderState, kind: str, key: str) -> RuleFinding:
         "scan_before_ship_by",
         proved,
         {
-            "ship_by": _iso(state.ship_by),
-            "first_scan_at": _iso(first.at) if first else None,
+            "ship_by": iso_text(state.ship_by),
+            "first_scan_at": iso_text(first.at) if first else None,
             "event": first.event_id if first else None,
         },
     )

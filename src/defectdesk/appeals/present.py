@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from defectdesk.appeals.evidence import explanation_suggest
@@ -10,10 +9,7 @@ from defectdesk.appeals.models import Appeal, AppealFile
 from defectdesk.appeals.reasons import reason_lookup, reasons_for
 from defectdesk.appeals.selectors import appeal_history, order_state_of
 from defectdesk.appeals.transitions import REVIEW_STATUSES, Status
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else None
+from defectdesk.core.timeutil import iso_text
 
 
 def file_as_dict(item: AppealFile) -> dict[str, Any]:
@@ -22,7 +18,7 @@ def file_as_dict(item: AppealFile) -> dict[str, Any]:
         "name": item.original_name,
         "content_type": item.content_type,
         "size": item.size,
-        "uploaded_at": _iso(item.uploaded_at),
+        "uploaded_at": iso_text(item.uploaded_at),
         "uploaded_by": item.uploaded_by_label,
         "reply": item.reply_id,
         "url": f"/api/v1/appeals/{item.appeal_id}/files/{item.pk}",
@@ -47,19 +43,19 @@ def appeal_summary(appeal: Appeal) -> dict[str, Any]:
             "kind": defect.kind,
             "order": defect.order.order_ref,
             "status": defect.status,
-            "opened_at": _iso(defect.opened_at),
+            "opened_at": iso_text(defect.opened_at),
         },
         "reason": appeal.reason,
         "reason_label": reason.label if reason else appeal.reason,
-        "created_at": _iso(appeal.created_at),
-        "submitted_at": _iso(appeal.submitted_at),
-        "decision_expected_by": _iso(appeal.review_due_at)
+        "created_at": iso_text(appeal.created_at),
+        "submitted_at": iso_text(appeal.submitted_at),
+        "decision_expected_by": iso_text(appeal.review_due_at)
         if appeal.status in REVIEW_STATUSES
         else None,
-        "info_due_at": _iso(appeal.info_due_at),
+        "info_due_at": iso_text(appeal.info_due_at),
         "overdue": appeal.overdue_flagged_at is not None and appeal.status in REVIEW_STATUSES,
         "assigned_to": appeal.assigned_to.get_username() if appeal.assigned_to else None,
-        "decided_at": _iso(appeal.decided_at),
+        "decided_at": iso_text(appeal.decided_at),
     }
 
 
@@ -82,7 +78,7 @@ def appeal_detail(appeal: Appeal, *, suggested: str | None = None) -> dict[str, 
                 "kind": m.kind,
                 "body": m.body,
                 "by": m.author_label,
-                "at": _iso(m.created_at),
+                "at": iso_text(m.created_at),
             }
             for m in appeal.messages.all()
         ],
@@ -96,12 +92,12 @@ def appeal_detail(appeal: Appeal, *, suggested: str | None = None) -> dict[str, 
             "rule": appeal.decision_rule or None,
             "note": appeal.decision_note,
             "facts": appeal.decision_facts,
-            "at": _iso(appeal.decided_at),
+            "at": iso_text(appeal.decided_at),
         },
         system_evidence=appeal.system_evidence or None,
         history=[
             {
-                "at": _iso(e.occurred_at),
+                "at": iso_text(e.occurred_at),
                 "actor": e.actor_label,
                 "action": e.action,
                 "from": e.from_state,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import filetype
 from django.conf import settings
+from django.http import HttpResponseBase
 from PIL import Image
 
 from defectdesk.appeals.rules_policy import AppealRules
@@ -48,6 +49,14 @@ class CheckedFile:
     @property
     def extension(self) -> str:
         return STORED_EXTENSION[self.content_type]
+
+
+def served_file_guard(response: HttpResponseBase) -> None:
+    """Serve a merchant's file as data: never sniffed into another type, never run as a page,
+    never kept by a shared cache."""
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
 
 
 def _refuse(field: str, message: str) -> ValidationFailed:

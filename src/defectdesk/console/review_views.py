@@ -5,7 +5,7 @@ Thin views: reads go through selectors, every change through the appeal actions.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +40,7 @@ from defectdesk.appeals.transitions import (
     REVIEW_STATUSES,
     Status,
 )
+from defectdesk.appeals.uploads import served_file_guard
 from defectdesk.console.access import console_principal, reviewer_page
 from defectdesk.console.access import see_other as _see_other
 from defectdesk.console.explain import (
@@ -279,17 +280,18 @@ def appeal_page(request: HttpRequest, appeal_id: int) -> HttpResponse:
     return render(request, "console/appeal.html", _appeal_context(request, appeal))
 
 
+def _local_minute(moment: datetime | None) -> str:
+    """A moment to the minute in the viewer's zone, with the zone's name; "" when there is none."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M %Z") if moment else ""
+
+
 def _changed_meanwhile(request: HttpRequest, appeal: Appeal, seen: str) -> bool:
     """Refuse a form filled in against a state that has changed since; say who changed it."""
     if not seen or seen == appeal.status:
         return False
     last = appeal_history(appeal).last()
     who = last.actor_label if last is not None else _("someone else")
-    when = (
-        timezone.localtime(last.occurred_at).strftime("%Y-%m-%d %H:%M %Z")
-        if last is not None
-        else ""
-    )
+    when = _local_minute(last.occurred_at if last is not None else None)
     messages.error(
         request,
         _(
@@ -367,11 +369,7 @@ def appeal_request_info_view(request: HttpRequest, appeal_id: int) -> HttpRespon
         )
     except DomainError as exc:
         return _refused(request, appeal, exc, {"question": question})
-    due = (
-        timezone.localtime(done.info_due_at).strftime("%Y-%m-%d %H:%M %Z")
-        if done.info_due_at
-        else ""
-    )
+    due = _local_minute(done.info_due_at)
     messages.success(
         request,
         _("Information requested; the merchant has until %(due)s to answer.") % {"due": due},
@@ -434,9 +432,7 @@ def appeal_file(request: HttpRequest, appeal_id: int, file_id: int) -> HttpRespo
     # RFC 5987's filename*=utf-8''... ; quotes, backslashes and controls are dropped.
     safe = "".join(c for c in item.original_name if c.isprintable() and c not in '"\\') or "file"
     response["Content-Disposition"] = content_disposition_header(not inline, safe) or "inline"
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response["Cache-Control"] = "private, no-store"
+    served_file_guard(response)
     return response
 
 

@@ -42,6 +42,11 @@ def parse_aware(value: str) -> datetime:
     return moment
 
 
+def iso_text(moment: datetime | None) -> str | None:
+    """An instant in ISO 8601 as the API writes it, "Z" for a UTC offset of 0; None stays None."""
+    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
+
+
 def local_text(moment: datetime, tz: ZoneInfo) -> str:
     """An instant as people read it, zone named: "3 Dec 2026, 16:05 PST (America/Los_Angeles)",
     or in Chinese "2026年12月3日 16:05 PST（America/Los_Angeles）" (the active language)."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
+from defectdesk.core.timeutil import iso_text
 from defectdesk.defects.models import Defect
 from defectdesk.webhooks.outbox import Announcement, subscribed_types, webhook_events_emit
 
@@ -29,10 +29,6 @@ FIELDS = (
 Key = tuple[int, str, str]
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat().replace("+00:00", "Z")
-
-
 def defect_data(row: dict[str, Any]) -> dict[str, Any]:
     """The `data` of a defect.* event."""
     return {
@@ -42,8 +38,8 @@ def defect_data(row: dict[str, Any]) -> dict[str, Any]:
         "seller": row["seller__external_id"],
         "marketplace": row["marketplace__code"],
         "order": row["order__order_ref"],
-        "opened_at": _iso(row["opened_at"]),
-        "removed_at": _iso(row["removed_at"]),
+        "opened_at": iso_text(row["opened_at"]),
+        "removed_at": iso_text(row["removed_at"]),
         "removal_cause": row["removal_cause"] or None,
     }
 

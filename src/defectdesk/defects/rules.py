@@ -54,6 +54,21 @@ def _steps(changes: Iterable[tuple[datetime, bool]]) -> tuple[Interval, ...]:
     return tuple(out)
 
 
+def _stepped_fact(
+    kind: str,
+    key: str,
+    intervals: tuple[Interval, ...],
+    cause: str,
+    detail: str,
+    event_ids: list[str],
+) -> DefectFact:
+    """A defect whose intervals came from its events' steps: open from the first interval's
+    start, sourced from the events that have an id."""
+    return DefectFact(
+        kind, key, intervals[0][0], intervals, cause, detail, tuple(i for i in event_ids if i)
+    )
+
+
 def with_appeal(fact: DefectFact, appeal_removed_at: datetime | None) -> DefectFact:
     """The defect as an approved appeal (at that moment) leaves it: inactive from then on."""
     if appeal_removed_at is None:
@@ -102,15 +117,7 @@ def _negative_feedback(state: OrderState, policy: Policy) -> list[DefectFact]:
                     else "feedback replaced with a better rating"
                 )
         out.append(
-            DefectFact(
-                "negative_feedback",
-                fb.feedback_id,
-                intervals[0][0],
-                intervals,
-                cause,
-                detail,
-                tuple(i for i in ids if i),
-            )
+            _stepped_fact("negative_feedback", fb.feedback_id, intervals, cause, detail, ids)
         )
     return out
 
@@ -136,15 +143,7 @@ def _dispute(kind: str, dispute: Dispute, removing: frozenset[str]) -> DefectFac
             "event",
             f"{kind.split('_')[0] if kind == 'chargeback' else 'claim'} decided {dispute.outcome}",
         )
-    return DefectFact(
-        kind,
-        dispute.dispute_id,
-        intervals[0][0],
-        intervals,
-        cause,
-        detail,
-        tuple(i for i in ids if i),
-    )
+    return _stepped_fact(kind, dispute.dispute_id, intervals, cause, detail, ids)
 
 
 def _a_to_z_claim(state: OrderState, policy: Policy) -> list[DefectFact]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db.models import QuerySet
 
 from defectdesk.accounts.roles import Who, principal_of
@@ -23,6 +25,16 @@ def order_for(who: Who, marketplace: str, order_ref: str) -> Order:
     if order is None:
         raise NotFound(f"Order {order_ref!r} not found in marketplace {marketplace!r}.")
     return order
+
+
+def first_order_date(seller_id: int, marketplace_id: int) -> date | None:
+    """The order date of a seller's first order in a marketplace (None before its first)."""
+    return (
+        Order.objects.filter(seller_id=seller_id, marketplace_id=marketplace_id)
+        .order_by("order_date")
+        .values_list("order_date", flat=True)
+        .first()
+    )
 
 
 def order_events(order: Order) -> QuerySet[Event]:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from defectdesk.core.timeutil import iso_text
 from defectdesk.mirror.profile import AmazonSite
 
 ORDER_ID = re.compile(r"^[0-9]{3}-[0-9]{7}-[0-9]{7}$")
@@ -135,6 +136,16 @@ class Parsed:
             )
             return None
         return ref
+
+    def order_rows(
+        self, rows: Iterable[tuple[int, dict[str, str]]], col: dict[str, str]
+    ) -> Iterator[tuple[int, dict[str, str], str]]:
+        """The rows that name an Amazon order, each with its id; the others are counted as
+        skipped or refused."""
+        for line, row in rows:
+            ref = self.order_of(line, row, col)
+            if ref is not None:
+                yield line, row, ref
 
     def window_from(self, days: list[date]) -> None:
         """The document covers the first to the last of these days (none: no window)."""
@@ -382,7 +393,7 @@ def _envelope(
     return {
         "id": event_id,
         "type": kind,
-        "occurred_at": at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "occurred_at": iso_text(at.astimezone(UTC)),
         "marketplace": site.code,
         "seller": seller,
         "order": order,
@@ -488,10 +499,7 @@ def orders_read(
     out = Parsed()
     orders: dict[str, dict[str, Any]] = {}
     days: list[date] = []
-    for line, row in rows:
-        ref = out.order_of(line, row, col)
-        if ref is None:
-            continue
+    for line, row, ref in out.order_rows(rows, col):
         channel_name = row.get(col.get("sales_channel", ""), "")
         if channel_name and channel_name.lower() != site.sales_channel.lower():
             if channel_name.lower().startswith("amazon."):
@@ -562,10 +570,7 @@ def feedback_read(
     tz = ZoneInfo(site.timezone)
     out = Parsed()
     days: list[date] = []
-    for line, row in rows:
-        ref = out.order_of(line, row, col)
-        if ref is None:
-            continue
+    for line, row, ref in out.order_rows(rows, col):
         day = _day(row[col["date"]], site.date_order)
         if day is None:
             out.rejects.append((line, f"{col['date']}: {row[col['date']][:40]!r} is not a date"))
@@ -615,10 +620,7 @@ def returns_read(
     tz = ZoneInfo(site.timezone)
     out = Parsed()
     days: list[date] = []
-    for line, row in rows:
-        ref = out.order_of(line, row, col)
-        if ref is None:
-            continue
+    for line, row, ref in out.order_rows(rows, col):
         raw_day = row[col["return_date"]]
         moment = _instant(raw_day, tz)
         day = moment.astimezone(tz).date() if moment else _day(raw_day, site.date_order)

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from defectdesk.core.datacache import cached, shows_seller
 from defectdesk.defects.models import Defect
-from defectdesk.ledger.models import Order
+from defectdesk.ledger.selectors import first_order_date
 from defectdesk.metrics.health import Scope, metric_history, scope_for, seller_health
 from defectdesk.metrics.today import today_mark
 from defectdesk.policy.metrics import metric_label
@@ -171,12 +171,7 @@ def _health_computed(scope: Scope, as_of: date) -> dict[str, Any]:
 
 def _first_order_day(scope: Scope) -> str:
     """The seller's first order date in the marketplace, as YYYY-MM-DD ("" for none)."""
-    first = (
-        Order.objects.filter(seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk)
-        .order_by("order_date")
-        .values_list("order_date", flat=True)
-        .first()
-    )
+    first = first_order_date(scope.seller.pk, scope.marketplace.pk)
     return first.isoformat() if first is not None else ""
 
 

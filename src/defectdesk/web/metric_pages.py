@@ -21,6 +21,7 @@ from defectdesk.appeals.standing import appealable_defects
 from defectdesk.core.errors import BadRequest
 from defectdesk.defects.models import Defect
 from defectdesk.ledger.models import Order
+from defectdesk.ledger.selectors import first_order_date
 from defectdesk.metrics.health import Scope, metric_history, seller_health
 from defectdesk.metrics.lists import ListSpec, default_part, list_number, list_spec, listed
 from defectdesk.policy.metrics import metric_label
@@ -68,12 +69,7 @@ def _scope(request: HttpRequest, viewer: Viewer, errors: list[str]) -> Scope | N
 def _day(form: AsOfForm, scope: Scope, errors: list[str]) -> tuple[date, date | None]:
     """The day asked for (today when it is not valid, with the reason) and the first order's."""
     today = scope.today
-    first = (
-        Order.objects.filter(seller_id=scope.seller.pk, marketplace_id=scope.marketplace.pk)
-        .order_by("order_date")
-        .values_list("order_date", flat=True)
-        .first()
-    )
+    first = first_order_date(scope.seller.pk, scope.marketplace.pk)
     refused = form.error_lists().get("as_of")
     if refused:
         errors.extend(refused)

@@ -36,6 +36,19 @@ def pg_program(name: str) -> str:
     return found
 
 
+def pg_run(name: str, arguments: list[str], settings_dict: dict[str, Any]) -> None:
+    """Run a PostgreSQL client program against a connection's server; a refusal quoting its
+    error output when it fails."""
+    done = subprocess.run(  # noqa: S603 # nosec B603 # a full path, fixed arguments, no shell
+        [pg_program(name), *arguments],
+        env=pg_env(settings_dict),
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise CommandError(f"{name} failed: {done.stderr.strip()[-2000:]}")
+
+
 def manifest_path(dump: Path) -> Path:
     return dump.with_name(dump.name + ".manifest.json")
 
@@ -74,21 +87,20 @@ class Command(BaseCommand):
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 cursor.execute("SELECT pg_export_snapshot()")
                 snapshot = cursor.fetchone()[0]
-            done = subprocess.run(  # noqa: S603 # nosec B603 # a full path, fixed arguments, no shell
-                [
-                    pg_program("pg_dump"),
-                    "--format=custom",
-                    f"--snapshot={snapshot}",
-                    f"--file={dump}",
-                    str(connection.settings_dict["NAME"]),
-                ],
-                env=pg_env(connection.settings_dict),
-                capture_output=True,
-                text=True,
-            )
-            if done.returncode != 0:
+            try:
+                pg_run(
+                    "pg_dump",
+                    [
+                        "--format=custom",
+                        f"--snapshot={snapshot}",
+                        f"--file={dump}",
+                        str(connection.settings_dict["NAME"]),
+                    ],
+                    connection.settings_dict,
+                )
+            except CommandError:
                 dump.unlink(missing_ok=True)
-                raise CommandError(f"pg_dump failed: {done.stderr.strip()[-2000:]}")
+                raise
             recorded = facts(sellers_sample(options["samples"]), as_of)
         recorded["dump"] = dump.name
         recorded["taken_at"] = timezone.now().isoformat()

@@ -17,7 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from psycopg import sql
 
 from defectdesk.ops.backup import evidence_check, evidence_storage, facts, facts_compare
-from defectdesk.ops.management.commands.backup import manifest_path, pg_env, pg_program
+from defectdesk.ops.management.commands.backup import manifest_path, pg_run
 
 
 def _admin(settings_dict: dict[str, Any]) -> psycopg.Connection[Any]:
@@ -108,22 +108,11 @@ class Command(BaseCommand):
         options: dict[str, Any],
         started: float,
     ) -> None:
-        restored = subprocess.run(  # noqa: S603 # nosec B603 # a full path, fixed arguments, no shell
-            [
-                pg_program("pg_restore"),
-                "--no-owner",
-                "--no-privileges",
-                "--exit-on-error",
-                "-d",
-                name,
-                str(dump),
-            ],
-            env=pg_env(scratch),
-            capture_output=True,
-            text=True,
+        pg_run(
+            "pg_restore",
+            ["--no-owner", "--no-privileges", "--exit-on-error", "-d", name, str(dump)],
+            scratch,
         )
-        if restored.returncode != 0:
-            raise CommandError(f"pg_restore failed: {restored.stderr.strip()[-2000:]}")
         restore_seconds = time.monotonic() - started
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_REPLICA_URL"}
         env["DATABASE_URL"] = options["scratch_database"]
