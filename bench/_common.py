@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import time
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -53,3 +55,41 @@ def median(values: list[float]) -> float:
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+MARKETS = {"US": ("America/Los_Angeles", "USD"), "CN": ("Asia/Shanghai", "CNY")}
+
+
+def order_placed(
+    *,
+    event_id: str,
+    order_ref: str,
+    seller: str,
+    market: str,
+    at: datetime,
+    buyer: str,
+    payment_ref: str,
+) -> dict[str, Any]:
+    """A one-mug `order.placed` event as the load and API-ingest benchmarks stream them: placed
+    at `at` in `market` (US or CN), due to ship in 2 days and arrive in 6, local time."""
+    zone, currency = MARKETS[market]
+    local = at.astimezone(ZoneInfo(zone))
+    return {
+        "id": event_id,
+        "type": "order.placed",
+        "occurred_at": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "marketplace": market,
+        "seller": seller,
+        "order": order_ref,
+        "data": {
+            "buyer": buyer,
+            "fulfillment": "merchant",
+            "total": {"amount": "24.99", "currency": currency},
+            "ship_by": (local + timedelta(days=2)).replace(microsecond=0).isoformat(),
+            "deliver_by": (local + timedelta(days=6)).replace(microsecond=0).isoformat(),
+            "items": [
+                {"sku": "MUG-01", "title": "Ceramic Coffee Mug", "quantity": 1, "price": "24.99"}
+            ],
+            "payment_ref": payment_ref,
+        },
+    }

@@ -35,13 +35,11 @@ from itertools import count
 from pathlib import Path
 from random import Random
 from typing import Any
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import OUT, fresh_postgres, fresh_sqlite, median
+from bench._common import MARKETS, OUT, fresh_postgres, fresh_sqlite, median, order_placed
 
-MARKETS = {"US": ("America/Los_Angeles", "USD"), "CN": ("Asia/Shanghai", "CNY")}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -58,32 +56,15 @@ class Stream:
 
     def _placed(self, n: int) -> dict[str, Any]:
         market = "US" if self.rng.random() < 0.7 else "CN"
-        zone, currency = MARKETS[market]
-        local = self.clock.astimezone(ZoneInfo(zone))
-        return {
-            "id": f"{self.prefix}-{n}",
-            "type": "order.placed",
-            "occurred_at": self.clock.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "marketplace": market,
-            "seller": self.sellers[self.rng.randrange(len(self.sellers))],
-            "order": f"{self.prefix.upper()}-{n:09d}",
-            "data": {
-                "buyer": f"B-{n % 5000}",
-                "fulfillment": "merchant",
-                "total": {"amount": "24.99", "currency": currency},
-                "ship_by": (local + timedelta(days=2)).replace(microsecond=0).isoformat(),
-                "deliver_by": (local + timedelta(days=6)).replace(microsecond=0).isoformat(),
-                "items": [
-                    {
-                        "sku": "MUG-01",
-                        "title": "Ceramic Coffee Mug",
-                        "quantity": 1,
-                        "price": "24.99",
-                    }
-                ],
-                "payment_ref": f"pi_{self.prefix}_{n}",
-            },
-        }
+        return order_placed(
+            event_id=f"{self.prefix}-{n}",
+            order_ref=f"{self.prefix.upper()}-{n:09d}",
+            seller=self.sellers[self.rng.randrange(len(self.sellers))],
+            market=market,
+            at=self.clock,
+            buyer=f"B-{n % 5000}",
+            payment_ref=f"pi_{self.prefix}_{n}",
+        )
 
     def _follow(self, order: dict[str, Any], kind: str, data: dict[str, Any]) -> dict[str, Any]:
         return {

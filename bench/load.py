@@ -44,7 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import OUT, ROOT
+from bench._common import OUT, ROOT, order_placed
 from bench.web import (
     _cpu_seconds,
     _free_port,
@@ -58,7 +58,6 @@ EXPLANATION = (
     "The buyer's complaint concerns the carrier's handling after the parcel left us; our "
     "records show it was shipped on time with tracking."
 )
-MARKETS = {"US": ("America/Los_Angeles", "USD"), "CN": ("Asia/Shanghai", "CNY")}
 
 
 def prepare(merchants: int, reviewers: int) -> dict[str, Any]:
@@ -142,7 +141,6 @@ def run_locust(config: dict[str, Any]) -> dict[str, Any]:
     from datetime import UTC, datetime, timedelta
     from itertools import count
     from random import Random
-    from zoneinfo import ZoneInfo
 
     import gevent
     from locust import HttpUser, constant_throughput, events, task
@@ -161,32 +159,15 @@ def run_locust(config: dict[str, Any]) -> dict[str, Any]:
         return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def placed(seller: str, market: str, now: datetime, n: int) -> dict[str, Any]:
-        zone, currency = MARKETS[market]
-        local = now.astimezone(ZoneInfo(zone))
-        return {
-            "id": f"load-{run}-{n}",
-            "type": "order.placed",
-            "occurred_at": stamp(now),
-            "marketplace": market,
-            "seller": seller,
-            "order": f"LD-{run}-{n:09d}",
-            "data": {
-                "buyer": f"B-load-{n % 5000}",
-                "fulfillment": "merchant",
-                "total": {"amount": "24.99", "currency": currency},
-                "ship_by": (local + timedelta(days=2)).replace(microsecond=0).isoformat(),
-                "deliver_by": (local + timedelta(days=6)).replace(microsecond=0).isoformat(),
-                "items": [
-                    {
-                        "sku": "MUG-01",
-                        "title": "Ceramic Coffee Mug",
-                        "quantity": 1,
-                        "price": "24.99",
-                    }
-                ],
-                "payment_ref": f"pi_load_{run}_{n}",
-            },
-        }
+        return order_placed(
+            event_id=f"load-{run}-{n}",
+            order_ref=f"LD-{run}-{n:09d}",
+            seller=seller,
+            market=market,
+            at=now,
+            buyer=f"B-load-{n % 5000}",
+            payment_ref=f"pi_load_{run}_{n}",
+        )
 
     def follow(order: dict[str, Any], kind: str, now: datetime, data: dict[str, Any]) -> dict:
         return {
