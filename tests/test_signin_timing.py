@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.test import Client, override_settings
 
-ROUNDS = 9
+ROUNDS = 15
 ADDRESSES = count(1)
 
 
@@ -46,17 +46,17 @@ def _attempt(username: str) -> tuple[float, bytes]:
     """One wrong sign-in from an address of its own (throttling counts per name and address)."""
     n = next(ADDRESSES)
     client = Client(REMOTE_ADDR=f"10.9.{n // 250}.{n % 250 + 1}")
-    started = time.perf_counter()
+    started = time.process_time()
     reply = client.post("/signin/", {"username": username, "password": "not-the-password"})
-    took = time.perf_counter() - started
+    took = time.process_time() - started
     assert reply.status_code == 200
     return took, re.sub(rb'name="csrfmiddlewaretoken" value="[^"]*"', b"", reply.content)
 
 
 def _hash_time() -> float:
-    started = time.perf_counter()
+    started = time.process_time()
     CountingHasher().encode("x", "salt")
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def test_the_hasher_runs_for_an_unknown_user_name(hashed: Any) -> None:
@@ -76,7 +76,8 @@ def test_unknown_and_known_user_names_get_the_same_words(hashed: Any) -> None:
 
 
 def test_unknown_and_known_user_names_take_about_the_same_time(hashed: Any) -> None:
-    """Medians of interleaved attempts, so that a busy machine slows both alike."""
+    """Medians of interleaved attempts, in this process's CPU time: what the server spends on
+    each answer, which other processes on a busy machine (or other test workers) do not move."""
     known: list[float] = []
     unknown: list[float] = []
     with override_settings(PASSWORD_HASHERS=[HASHER]):
