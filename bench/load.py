@@ -52,6 +52,7 @@ from bench.web import (
     _wait_up,
     run_child,
     serving_env,
+    static_collected,
 )
 
 EXPLANATION = (
@@ -544,11 +545,8 @@ def main() -> None:
     db = args.database or f"dd_bench_scale_{args.orders}_{args.sellers}"
     env = serving_env(db, args.redis)
     here = Path(__file__)
-    info = run_child(
-        here,
-        ["--child", "prepare", "--merchants", str(args.merchants), "--reviewers", "2"],
-        env,
-    )
+    wanted = ["--merchants", str(args.merchants), "--reviewers", str(args.reviewers)]
+    info = run_child(here, ["--child", "prepare", *wanted], env)
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -564,7 +562,7 @@ def main() -> None:
             str(ROOT),
             "--preload",
         ],
-        env=env,
+        env=static_collected(env),
     )
     config = {
         **info,

@@ -331,6 +331,18 @@ def _serving_pids(server_pid: int, database: str) -> list[int]:
     return found
 
 
+def static_collected(env: dict[str, str]) -> dict[str, str]:
+    """Collect the static files (hashed names, as production serves them) into bench/out; the
+    serving environment that points at them (without them every page answers 500)."""
+    static = OUT / "web-static"
+    subprocess.run(
+        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
+        env={**env, "STATIC_ROOT": str(static)},
+        check=True,
+    )
+    return {**env, "STATIC_ROOT": str(static)}
+
+
 def drive_pages(
     env: dict[str, str],
     pages: dict[str, str],
@@ -344,12 +356,7 @@ def drive_pages(
 ) -> dict[str, dict[str, float]]:
     """Serve the app with gunicorn on loopback and drive each page with wrk; figures by page."""
     port = _free_port()
-    static = OUT / "web-static"
-    subprocess.run(
-        [sys.executable, "-m", "django", "collectstatic", "--noinput", "-v0"],
-        env={**env, "STATIC_ROOT": str(static)},
-        check=True,
-    )
+    serve_env = static_collected(env)
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "defectdesk.wsgi:application",
@@ -364,7 +371,6 @@ def drive_pages(
         "--chdir",
         str(ROOT),
     ]
-    serve_env = {**env, "STATIC_ROOT": str(static)}  # where collectstatic put the files
     server = subprocess.Popen([*command, "--preload"] if preload else command, env=serve_env)
     results: dict[str, dict[str, float]] = {}
     try:
