@@ -200,7 +200,8 @@ def test_a_post_with_every_field_missing_saves_nothing(
         return  # checkboxes: none sent means none ticked (mark nothing read, take roles away)
     if url.endswith("/policy/"):
         # A policy setting not sent keeps its value: an empty post saves the policy in force
-        # (tests/test_policy_replay_job.py), and the checkbox, unsent, is off.
+        # (here the defaults, stored for the first time; saving it again changes nothing:
+        # tests/test_policy_set.py), and the checkbox, unsent, is off.
         assert reply.status_code == 303
         return
     assert _state() == before

@@ -119,3 +119,19 @@ def test_policy_command_shows_and_refuses_bad_files(
     with pytest.raises(CommandError, match="not JSON"):
         bad.write_text("{")
         call_command("policy", "set", "US", str(bad), skip_checks=True)
+
+
+def test_saving_the_policy_in_force_again_makes_no_new_version_and_no_audit(
+    refunded: None, marketplace: Any
+) -> None:
+    profile = {"metrics": {"refund_rate": {"target": 0.2}}}
+    first = policy_set(marketplace=marketplace, profile=profile, actor=SYSTEM)
+    audits = AuditEvent.objects.filter(action="policy_set").count()
+    again = policy_set(marketplace=marketplace, profile=profile, actor=SYSTEM)
+    assert again.version == first.version
+    assert AuditEvent.objects.filter(action="policy_set").count() == audits
+    changed = policy_set(
+        marketplace=marketplace, profile={"metrics": {"refund_rate": {"target": 0.3}}}, actor=SYSTEM
+    )
+    assert changed.version == first.version + 1
+    assert AuditEvent.objects.filter(action="policy_set").count() == audits + 1

@@ -28,7 +28,8 @@ def policy_set(
 ) -> MarketplacePolicy:
     """Store a marketplace's policy (a partial profile is merged onto the default).
 
-    A profile with any problem is refused as a whole (422, each problem naming its field) and
+    Saving the policy in force again changes nothing (no new version, no audit row). A profile
+    with any problem is refused as a whole (422, each problem naming its field) and
     the old policy stays. When the defect rules change, the marketplace's defects and counters
     are recomputed from the ledger: in the same transaction (the CLI), or with `replay_later` by
     a job queued when the transaction commits (`policy_replay_latest` shows its progress).
@@ -48,6 +49,8 @@ def policy_set(
             marketplace=marketplace,
             defaults={"profile": complete, "updated_at": timezone.now()},
         )
+        if not created and row.profile == complete:
+            return row  # the policy in force, saved again: no new version, nothing to audit
         if not created:
             row.profile = complete
             row.version += 1
