@@ -158,6 +158,7 @@ def test_a_seller_in_two_marketplaces_appeals_and_a_reviewer_decides(
     rita.shoot("mk-10-review-queue")
     review.locator("#seller-search").fill("' OR 1=1 --")
     review.get_by_role("button", name="Find").first.click()
+    review.wait_for_url(re.compile(r".*/sellers/\?q=.*"))
     assert review.get_by_text("No seller matches").is_visible()
     review.locator("#q").fill("Global")
     review.get_by_role("button", name="Find").last.click()

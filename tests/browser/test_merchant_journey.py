@@ -232,6 +232,7 @@ def test_alice_appeals_a_problem_order_and_sees_her_health_improve(
     alice.check_accessible()
     alice.shoot("09-appeals-action-required")
     page.get_by_role("link", name=f"#{appeal.pk}").click()
+    page.wait_for_url(f"{base}/appeals/{appeal.pk}/")
     assert page.locator(".question").get_by_text("the colour the listing promised").is_visible()
     alice.shoot("10-appeal-info-requested")
     page.get_by_label("Your reply").fill("The listing photo shows blue; the mug we sent is blue.")

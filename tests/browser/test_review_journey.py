@@ -263,7 +263,7 @@ def test_otto_previews_and_saves_a_lower_odr_target(
     target.fill("0")
     page.get_by_label("Order Defect Rate: window in days").fill("0")
     page.get_by_role("button", name="Preview the change").click()
-    assert page.get_by_text("must be a whole number of days from 1 to 365").is_visible()
+    page.get_by_text("must be a whole number of days from 1 to 365").wait_for()
     otto.shoot("review-07-policy-invalid")
     # The refused form answers 422 on purpose; Chromium logs that status as a console error.
     otto.errors[:] = [e for e in otto.errors if "status of 422" not in e]
