@@ -28,10 +28,14 @@ def order_for(who: Who, marketplace: str, order_ref: str) -> Order:
 
 
 def first_order_date(seller_id: int, marketplace_id: int) -> date | None:
-    """The order date of a seller's first order in a marketplace (None before its first)."""
+    """The order date of a seller's first order in a marketplace (None before its first).
+
+    Ordered by the time of placing, which the order date follows (it is that time's local
+    date in the marketplace), so that it is the end of the seller's index (ordering by the
+    date read all of a 200,000-order seller's rows: 25 ms)."""
     return (
         Order.objects.filter(seller_id=seller_id, marketplace_id=marketplace_id)
-        .order_by("order_date")
+        .order_by("placed_at")
         .values_list("order_date", flat=True)
         .first()
     )
