@@ -20,6 +20,10 @@ same run. On SQLite the database runs in the process, so its work is in the appl
 
 --profile N writes a pyinstrument profile of 10,000 events posted in API batches of N to
 bench/out/.
+
+--reuse DATABASE measures against a PostgreSQL database that bench/scale.py loaded, as it is
+(nothing dropped, nothing seeded): the streams pick among 500 of its sellers, as bench/load.py's
+ingest clients do, so the figures are those of a large ledger. The events it adds stay.
 """
 
 from __future__ import annotations
@@ -113,7 +117,9 @@ def _backend_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def run_child(batches: list[int], rounds: int, seed_orders: int, profile: int) -> dict[str, Any]:
+def run_child(
+    batches: list[int], rounds: int, seed_orders: int, profile: int, reuse: bool
+) -> dict[str, Any]:
     import django
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "defectdesk.settings")
@@ -124,14 +130,19 @@ def run_child(batches: list[int], rounds: int, seed_orders: int, profile: int) -
     from django.test import Client
 
     from defectdesk.accounts.actions import token_create
+    from defectdesk.accounts.models import Seller
     from defectdesk.core.actors import SYSTEM
     from defectdesk.ledger.actions import marketplace_set
     from defectdesk.ledger.ingest import Candidate, events_ingest
 
-    call_command("migrate", verbosity=0)
-    for code, (zone, currency) in MARKETS.items():
-        marketplace_set(actor=SYSTEM, code=code, timezone=zone, currency=currency)
-    sellers = [f"S-{i:05d}" for i in range(500)]
+    if reuse:
+        sellers = list(Seller.objects.order_by("?").values_list("external_id", flat=True)[:500])
+        seed_orders = 0
+    else:
+        call_command("migrate", verbosity=0)
+        for code, (zone, currency) in MARKETS.items():
+            marketplace_set(actor=SYSTEM, code=code, timezone=zone, currency=currency)
+        sellers = [f"S-{i:05d}" for i in range(500)]
     if seed_orders:
         seed = Stream("seed", sellers, 1)
         for _ in range(0, seed_orders * 2, 5000):
@@ -144,8 +155,9 @@ def run_child(batches: list[int], rounds: int, seed_orders: int, profile: int) -
     with connection.cursor() as cur:
         cur.execute("SELECT pg_backend_pid()" if pg else "SELECT NULL")
         backend = cur.fetchone()[0]
-    api_stream = Stream("api", sellers, 2)
-    direct_stream = Stream("direct", sellers, 2)
+    prefix = f"r{time.time_ns() % 10**9}-" if reuse else ""
+    api_stream = Stream(f"{prefix}api", sellers, 2)
+    direct_stream = Stream(f"{prefix}direct", sellers, 2)
     keys = count()
 
     def post(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -214,19 +226,24 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=int, default=0, help="profile 10,000 events in API batches of N"
     )
+    parser.add_argument("--reuse", metavar="DATABASE", help="a database bench/scale.py loaded")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
     if args.child:
-        print(json.dumps(run_child(batches, args.rounds, args.seed_orders, args.profile)))
+        figures = run_child(batches, args.rounds, args.seed_orders, args.profile, bool(args.reuse))
+        print(json.dumps(figures))
         return
     targets = ["postgres", "sqlite"] if args.db == "both" else [args.db]
+    if args.reuse:
+        targets = ["postgres"]
     for target in targets:
-        url = (
-            fresh_postgres(args.database or "dd_bench_api_ingest")
-            if target == "postgres"
-            else fresh_sqlite("bench_api_ingest")
-        )
+        if args.reuse:
+            url = f"postgres://postgres@127.0.0.1:5432/{args.reuse}"
+        elif target == "postgres":
+            url = fresh_postgres(args.database or "dd_bench_api_ingest")
+        else:
+            url = fresh_sqlite("bench_api_ingest")
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -249,6 +266,7 @@ def main() -> None:
                 str(args.seed_orders),
                 "--profile",
                 str(args.profile),
+                *(["--reuse", args.reuse] if args.reuse else []),
             ],
             env=env,
             check=True,
@@ -256,9 +274,10 @@ def main() -> None:
             text=True,
         )
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(
-            f"{target} ({args.seed_orders:,} orders loaded first), medians of {args.rounds} rounds:"
+        loaded = (
+            f"database {args.reuse}" if args.reuse else f"{args.seed_orders:,} orders loaded first"
         )
+        print(f"{target} ({loaded}), medians of {args.rounds} rounds:")
         for size, paths in r["sizes"].items():
             api, direct = paths["api"], paths["direct"]
             db = (

@@ -24,6 +24,12 @@ machine, at least 5,000 events/s): 0 failures, every page p99 < 300 ms, health l
     nice -n 10 .venv/bin/python bench/load.py --orders 10000000 --sellers 100000 \\
         --duration 600 --events-per-s 5000 --batch 500 --ingest-users 4 --workers 4
 
+With --backup, the restore drill runs on a backup taken while the load runs: half-way through,
+`defectdesk backup` dumps the database and the evidence folder is copied (merchants attach a
+file to every appeal they file); after the run, `defectdesk restore-check` restores the dump
+into a scratch database and compares row counts, sampled sellers' health and evidence
+checksums. The served app keeps its evidence in bench/out/load-var.
+
 Locust rather than wrk scripts: the mix needs per-endpoint percentiles, several kinds of
 users with their own sign-in and pacing (constant throughput for the stream), and a measure
 that is not a request (the health lag); wrk's Lua gives one latency histogram per process and
@@ -36,8 +42,10 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -59,6 +67,71 @@ EXPLANATION = (
     "The buyer's complaint concerns the carrier's handling after the parcel left us; our "
     "records show it was shipped on time with tracking."
 )
+
+
+# A small valid PDF, the evidence every filed appeal carries (so the restore drill has files).
+EVIDENCE = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 200 200]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
+def backup_midway(env: dict[str, str], delay: float, dump: Path, media: Path) -> dict[str, Any]:
+    """After `delay` seconds, in a thread: `defectdesk backup` and a copy of the evidence."""
+    taken: dict[str, Any] = {}
+
+    def take() -> None:
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "defectdesk.cli", "backup", str(dump)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        copy = dump.with_suffix(".media")
+        if media.is_dir():
+            shutil.copytree(media, copy)
+        else:
+            copy.mkdir()
+        taken.update(
+            seconds=time.monotonic() - started,
+            output=(done.stdout + done.stderr).strip(),
+            ok=done.returncode == 0,
+            media=str(copy),
+        )
+
+    timer = threading.Timer(delay, take)
+    timer.start()
+    taken["timer"] = timer
+    return taken
+
+
+def restore_drill(env: dict[str, str], dump: Path, media: str) -> tuple[bool, str]:
+    """`defectdesk restore-check` of the backup into a scratch database; passed, its output."""
+    scratch = "dd_bench_restore_check"
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {scratch}"],
+        check=True,
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "defectdesk.cli",
+            "restore-check",
+            str(dump),
+            "--scratch-database",
+            f"postgres://postgres@127.0.0.1:5432/{scratch}",
+            "--evidence",
+            media,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    return done.returncode == 0, (done.stdout + done.stderr).strip()
 
 
 def prepare(merchants: int, reviewers: int) -> dict[str, Any]:
@@ -267,6 +340,12 @@ def run_locust(config: dict[str, Any]) -> dict[str, Any]:
                     made.success()  # appealed before this run: not the server's fault
                     return
             if made.status_code in (200, 201):
+                self.client.post(
+                    f"/api/v1/appeals/{made.json()['id']}/files",
+                    files={"file": ("tracking.pdf", EVIDENCE, "application/pdf")},
+                    headers=self.api,
+                    name="POST /api/v1/appeals/{id}/files",
+                )
                 self.client.post(
                     f"/api/v1/appeals/{made.json()['id']}/submit",
                     headers=self.api,
@@ -532,6 +611,11 @@ def main() -> None:
         default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
         help="the shared cache the app is served with ('' for none)",
     )
+    parser.add_argument(
+        "--backup",
+        action="store_true",
+        help="back up half-way through and run the restore drill on that backup after the run",
+    )
     parser.add_argument("--child", choices=["prepare", "locust"], help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -544,6 +628,7 @@ def main() -> None:
         return
     db = args.database or f"dd_bench_scale_{args.orders}_{args.sellers}"
     env = serving_env(db, args.redis)
+    env["DEFECTDESK_VAR_DIR"] = str(OUT / "load-var")
     here = Path(__file__)
     wanted = ["--merchants", str(args.merchants), "--reviewers", str(args.reviewers)]
     info = run_child(here, ["--child", "prepare", *wanted], env)
@@ -585,6 +670,11 @@ def main() -> None:
         database = env["DATABASE_URL"].rsplit("/", 1)[-1]
         # Per process: the database's backends for the workers open during the run.
         cpu_before = {pid: _cpu_seconds([pid]) for pid in _serving_pids(server.pid, database)}
+        backup: dict[str, Any] = {}
+        if args.backup:
+            dump = OUT / f"load-backup-{time.strftime('%Y%m%d-%H%M%S')}.dump"
+            media = Path(env["DEFECTDESK_VAR_DIR"]) / "media"
+            backup = backup_midway(env, args.duration / 2, dump, media)
         done = subprocess.run(
             [sys.executable, str(here), "--child", "locust", "--config", str(config_path)],
             env={**os.environ},
@@ -606,6 +696,14 @@ def main() -> None:
     result["server_cpu_s"] = server_cpu
     result["load_average_end"] = os.getloadavg()[0]
     print_report(result, config)
+    if backup:
+        backup.pop("timer").join()
+        print(f"backup taken half-way through the run in {backup['seconds']:.1f} s:")
+        print(f"  {backup['output']}")
+        passed, output = restore_drill(env, dump, backup["media"]) if backup["ok"] else (False, "")
+        print("restore drill " + ("passed" if passed else "FAILED") + ":")
+        print("  " + output.replace("\n", "\n  "))
+        result["restore_drill"] = {"passed": passed, "output": output, "backup": backup}
     (OUT / f"load-{args.orders}-{args.sellers}.json").write_text(json.dumps(result, indent=1))
 
 
