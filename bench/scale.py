@@ -564,6 +564,11 @@ def main() -> None:
     )
     parser.add_argument("--no-rebuild", action="store_true", help="skip the full rebuild")
     parser.add_argument(
+        "--drop-ledger",
+        action="store_true",
+        help="delete the generated ledger file once imported (16 GB at 10,000,000 orders)",
+    )
+    parser.add_argument(
         "--reuse", action="store_true", help="measure the database as loaded, without importing"
     )
     parser.add_argument("--profile", action="store_true", help="profile the jobs (pyinstrument)")
@@ -574,9 +579,10 @@ def main() -> None:
         compare()
         return
     if args.child:
-        path = scale_ledger(args.orders, args.sellers, args.days, args.seed)
         result = {
-            "load": lambda: child_load(path),
+            "load": lambda: child_load(
+                scale_ledger(args.orders, args.sellers, args.days, args.seed)
+            ),
             "measure": lambda: child_measure(args.profile, args.sample, args.status_history),
             "rebuild": child_rebuild,
             "pages": lambda: child_pages(args.appeals),
@@ -635,6 +641,8 @@ def main() -> None:
         )
     else:
         figures.update(child("load"))
+        if args.drop_ledger:
+            path.unlink()  # imported: the rest of the run reads the database
     if args.no_measure:
         saved = OUT / f"scale-{args.orders}-{args.sellers}.json"
         figures = {**json.loads(saved.read_text()), **figures}
