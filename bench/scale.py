@@ -591,10 +591,11 @@ def main() -> None:
         return
     if not args.no_pages and not shutil.which("wrk"):
         sys.exit("wrk is not installed (apt-get install -y wrk)")
-    path = scale_ledger(args.orders, args.sellers, args.days, args.seed)
+    if not args.reuse:  # a reused database needs no ledger file
+        path = scale_ledger(args.orders, args.sellers, args.days, args.seed)
+        print(f"ledger: {path.name}, {path.stat().st_size / 1e6:,.0f} MB", flush=True)
     print(
-        f"ledger: {path.name}, {path.stat().st_size / 1e6:,.0f} MB; started "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f}",
+        f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
     db = args.database or f"dd_bench_scale_{args.orders}_{args.sellers}"
@@ -657,13 +658,16 @@ def main() -> None:
     if not args.no_pages:
         info = child("pages")
         print(f"{info['opened']['open']:,} open appeals for the reviewer console")
+        # The jobs above run with no persistent connections; the served pages keep theirs, as
+        # a deployment does (without, every request paid for a new PostgreSQL backend).
+        served_env = {**env, "DATABASE_CONN_MAX_AGE": "600"}
         serving = {
             "workers": args.workers,
             "connections": args.connections,
             "duration": args.duration,
         }
         results = drive_pages(
-            env,
+            served_env,
             info["merchant"]["pages"],
             info["merchant"]["session"],
             preload=True,
@@ -671,7 +675,7 @@ def main() -> None:
             **serving,
         )
         small = drive_pages(
-            env,
+            served_env,
             info["small"]["pages"],
             info["small"]["session"],
             preload=True,
@@ -681,7 +685,7 @@ def main() -> None:
         results.update({f"Small seller: {k}": v for k, v in small.items() if k != "trivial view"})
         console = {k: v for k, v in info["console"]["pages"].items() if k != "trivial view"}
         reviewer = drive_pages(
-            env, console, info["console"]["session"], preload=True, check=True, **serving
+            served_env, console, info["console"]["session"], preload=True, check=True, **serving
         )
         results.update({f"Console: {k}": v for k, v in reviewer.items()})
         print(f"pages: largest seller {info['merchant_seller']}, smallest {info['small_seller']}")
