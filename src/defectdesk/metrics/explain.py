@@ -87,12 +87,7 @@ def _candidate_orders(scope: Scope, metric: str, key_from: date, key_to: date) -
     """Orders that can be counted against the metric for order (message) dates in the range."""
     if METRIC_CODE[metric] == CRR:
         # Buyer messages received in the range; their orders may be older.
-        refs = scope.received_message_refs(key_from, key_to)
-        return list(
-            Order.objects.filter(
-                marketplace_id=scope.marketplace.id, order_ref__in=refs
-            ).values_list("id", flat=True)
-        )
+        return list(scope.received_message_orders(key_from, key_to).values())
     return list(
         Defect.objects.filter(
             seller_id=scope.seller.id,

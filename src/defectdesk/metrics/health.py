@@ -53,22 +53,22 @@ class Scope:
     def today(self) -> date:
         return local_date(timezone.now(), self.marketplace_tz)
 
-    def received_message_refs(self, first: date, last: date) -> set[str]:
-        """The orders of the buyer messages received on local days `first` to `last` (read a
-        day wider on each side in UTC, which covers every marketplace's zone).
+    def received_message_orders(self, first: date, last: date) -> dict[str, int]:
+        """The orders (reference: row id) of the buyer messages received on local days `first`
+        to `last` (read a day wider on each side in UTC, which covers every marketplace's zone).
 
         Read from the messages projection (an index on seller and time), not the ledger's
         events, which have no index by seller or time: that scan took 1.3 s a page on the
         1,000,000-order ledger."""
         start = datetime.combine(first - timedelta(days=1), time.min, tzinfo=UTC)
         end = datetime.combine(last + timedelta(days=2), time.min, tzinfo=UTC)
-        return set(
+        return dict(
             BuyerMessage.objects.filter(
                 seller_id=self.seller.id,
                 order__marketplace_id=self.marketplace.id,
                 received_at__gte=start,
                 received_at__lt=end,
-            ).values_list("order__order_ref", flat=True)
+            ).values_list("order__order_ref", "order_id")
         )
 
 

@@ -326,14 +326,9 @@ def _messages(scope: Scope, spec: ListSpec, day: date) -> list[Listed]:
     now = timezone.now()  # exact for every day up to today (DESIGN §4)
     lo, hi = window_days(scope.policy, spec.metric, day)
     want, minus = _parts(spec)
-    refs = scope.received_message_refs(lo, hi)
-    if not refs:
+    ids = scope.received_message_orders(lo, hi)
+    if not ids:
         return []
-    ids = dict(
-        Order.objects.filter(marketplace_id=scope.marketplace.id, order_ref__in=refs).values_list(
-            "order_ref", "id"
-        )
-    )
     events = load_order_events({(scope.marketplace.id, ref) for ref in ids})
     tz = scope.marketplace_tz
     out: list[Listed] = []
