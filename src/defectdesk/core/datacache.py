@@ -25,7 +25,7 @@ its rows.
   largest id: versions do not change, and reading one stays a short index range.
 
 With a shared cache (REDIS_URL), versions are read from it under a generation token per seller
-that every writer replaces (`core.shared.guarded_many`), so a cached page makes no database query;
+that every writer removes (`core.shared.guarded_many`), so a cached page makes no database query;
 a request reads each version at most once either way.
 """
 
@@ -45,6 +45,7 @@ from django.db.models import Count, Max, Sum
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from defectdesk.core.bulk import bulk_insert
 from defectdesk.core.models import DataChange
 from defectdesk.core.shared import (
     data_gen_key,
@@ -108,11 +109,12 @@ def data_changed(seller_ids: Iterable[int | None]) -> None:
     ids = sorted({SHARED if s is None else int(s) for s in seller_ids})
     if not ids:
         return
-    DataChange.objects.bulk_create(
-        [
-            DataChange(seller_id=i, weight=1 + secrets.randbelow(WEIGHT_BELOW))
-            for i in (EVERY_ROW, *ids)
-        ]
+    # One COPY: a ledger batch at marketplace scale changes thousands of sellers at once.
+    bulk_insert(
+        DataChange._meta.db_table,
+        ["seller_id", "weight"],
+        [(i, 1 + secrets.randbelow(WEIGHT_BELOW)) for i in (EVERY_ROW, *ids)],
+        prepared=True,
     )
     memo = _memo.get()
     if memo is not None:

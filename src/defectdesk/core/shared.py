@@ -1,10 +1,10 @@
 """Entries in the shared cache (REDIS_URL) that a change retires at once, in every process.
 
 An entry is stored with the generation token of what it was computed from, read *before* the
-database was. A writer replaces the token when it writes and again when its transaction
-commits. So an entry computed from rows a change was about to replace carries the old token,
-and is never used once the change is visible: whatever the interleaving, nothing stale is
-served. An entry also expires, which bounds the harm of a writer that died between its commit
+database was (a reader that finds no token puts a new random one first). A writer removes the
+token when it writes and again when its transaction commits. So an entry computed from rows a
+change was about to replace carries a token that no longer exists, and is never used once the
+change is visible: whatever the interleaving, nothing stale is served. An entry also expires, which bounds the harm of a writer that died between its commit
 and the second replacement, or that ran without REDIS_URL.
 """
 
@@ -71,7 +71,7 @@ def guarded(gen_key: str, key: str, compute: Callable[[], T | None], seconds: in
         return entry[1]  # type: ignore[no-any-return]
     if gen is None:
         gen = uuid.uuid4().hex
-        if not cache.add(gen_key, gen, GEN_SECONDS):  # a concurrent change's token wins over ours
+        if not cache.add(gen_key, gen, GEN_SECONDS):  # a concurrent reader's token wins over ours
             gen = cache.get(gen_key)
     value = compute()
     if value is not None and gen is not None:
@@ -116,7 +116,7 @@ def guarded_many(
         if gen is None:
             gen_key = entries[name][0]
             gen = uuid.uuid4().hex
-            if not cache.add(gen_key, gen, GEN_SECONDS):  # a concurrent change's token wins
+            if not cache.add(gen_key, gen, GEN_SECONDS):  # a concurrent reader's token wins
                 gen = cache.get(gen_key)
             gens[name] = gen
     fresh = compute(list(gens))
@@ -141,7 +141,11 @@ def generation_bump(gen_key: str) -> None:
 
 def generations_bump(gen_keys: list[str]) -> None:
     """Retire every entry under these generations: now, and again when the transaction
-    commits (one round trip each time)."""
+    commits (one DEL of every key each time).
+
+    Removing the tokens, rather than writing a new one for each, makes a bump one command
+    whatever the number of keys: a ledger batch of the 10,000,000-order benchmark touches
+    thousands of sellers, and writing a token for each spent 6% of the importer's time."""
     if not shared_cache_enabled() or not gen_keys:
         return
     reads = _request_reads.get()
@@ -150,7 +154,7 @@ def generations_bump(gen_keys: list[str]) -> None:
             reads.pop(gen_key, None)  # read it afresh if this request needs it again
 
     def bump() -> None:
-        caches["default"].set_many({k: uuid.uuid4().hex for k in gen_keys}, GEN_SECONDS)
+        caches["default"].delete_many(gen_keys)
 
     bump()
     transaction.on_commit(bump)
