@@ -4,8 +4,9 @@ An entry is stored with the generation token of what it was computed from, read 
 database was (a reader that finds no token puts a new random one first). A writer removes the
 token when it writes and again when its transaction commits. So an entry computed from rows a
 change was about to replace carries a token that no longer exists, and is never used once the
-change is visible: whatever the interleaving, nothing stale is served. An entry also expires, which bounds the harm of a writer that died between its commit
-and the second replacement, or that ran without REDIS_URL.
+change is visible: whatever the interleaving, nothing stale is served. An entry also expires,
+which bounds the harm of a writer that died between its commit and the second removal, or
+that ran without REDIS_URL.
 """
 
 from __future__ import annotations
