@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connections, transaction
+from django.db import connection, connections, transaction
 from django.test import Client
 from django.utils import translation
 
@@ -201,3 +201,11 @@ def test_versions_are_read_from_the_database_the_page_reads(
         assert router.db_for_read(AuditEvent) == "default"  # the audit trail stays primary
     finally:
         replica._state.reset(token)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_is_recorded_as_a_connections_first_statement() -> None:
+    # A writer's first statement may be the change rows' COPY: the connection is opened for it.
+    connection.close()
+    data_changed([7, None])
+    assert sorted(DataChange.objects.values_list("seller_id", flat=True)) == [-1, 0, 7]

@@ -48,6 +48,7 @@ def temp_table_empty(name: str, like: str, columns: str) -> None:
     table. The table is created once per session, and truncated only when this transaction
     filled it already: a commit empties it, a rollback takes back what was put in it.
     """
+    connection.ensure_connection()  # the raw connection below exists only once opened
     raw = connection.connection
     made = _TEMP_MADE.setdefault(raw, set())
     filled = _TEMP_FILLED.setdefault(raw, set())
@@ -75,6 +76,7 @@ def bulk_insert(
     """
     cols = ", ".join(columns)
     if is_postgres():
+        connection.ensure_connection()  # a writer's first statement may be this COPY
         raw = connection.connection
         with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
             write = copy.write_row
