@@ -373,4 +373,6 @@ def test_the_queue_costs_the_same_queries_however_many_appeals_it_shows(
             actor=submitted_by, defect=defect, reason="product_review_only", explanation=EXPLANATION
         )
         appeal_submit(actor=submitted_by, appeal=appeal)
-    assert queries() == few
+    # No more (fewer: the marketplaces and their policies are kept from the first page, as no
+    # appeal changes them).
+    assert queries() <= few

@@ -11,7 +11,7 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from defectdesk.core.datacache import cached_each
+from defectdesk.core.datacache import SHOWS_SHARED, cached, cached_each
 from defectdesk.core.timeutil import local_date, zone
 from defectdesk.ledger.models import Marketplace
 from defectdesk.metrics.core import DEN, NUM, HealthSums, health_json
@@ -86,6 +86,19 @@ def health_of(
     )
 
 
+def _markets(ids: Iterable[int]) -> list[tuple[Marketplace, Policy]]:
+    """The marketplaces and their policies, read once per version of the data of no seller
+    (a marketplace or policy changes only through audited actions, which change it): every
+    queue page asked for them, two queries a request."""
+    wanted = tuple(sorted(ids))
+
+    def read() -> list[tuple[Marketplace, Policy]]:
+        markets = Marketplace.objects.filter(pk__in=wanted).order_by("pk")
+        return [(market, policy_for(market.pk)) for market in markets]
+
+    return cached("console:markets", SHOWS_SHARED, wanted, read, HEALTH_CACHE_SECONDS)
+
+
 def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], SellerHealth]:
     """Today's health of each (seller id, marketplace id), each kept under its seller's data
     version: one query per marketplace for the sellers not cached."""
@@ -95,11 +108,10 @@ def sellers_health(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Se
     out: dict[tuple[int, int], SellerHealth] = {}
     if not by_market:
         return out
-    for market in Marketplace.objects.filter(pk__in=list(by_market)):
+    for market, policy in _markets(by_market):
         today = marketplace_today(market)
         wanted = sorted(by_market[market.pk])
         # Today's numbers also move when a deadline passes tonight: the mark changes then.
-        policy = policy_for(market.pk)
         mark = pending_mark(market, policy, timezone.now(), wanted)
 
         def compute(
