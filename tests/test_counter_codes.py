@@ -87,3 +87,18 @@ def test_a_counter_row_with_an_unknown_code_is_refused_by_the_database(codes: An
 def test_a_counter_row_with_known_codes_is_stored() -> None:
     _row(metric=METRIC_CODE["order_defect_rate"], part=KIND_PART["chargeback"]).save()
     assert DailyCounter.objects.get().part == 12
+
+
+@pytest.mark.django_db
+def test_one_cell_is_one_row_and_on_postgresql_its_index_carries_the_delta() -> None:
+    from django.db import connection
+
+    _row(metric=METRIC_CODE["order_defect_rate"], part=DEN).save()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _row(metric=METRIC_CODE["order_defect_rate"], part=DEN).save()
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'metrics_counter_one_cell'")
+        (definition,) = cur.fetchone()
+    assert definition.endswith("INCLUDE (delta)"), definition

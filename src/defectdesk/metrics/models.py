@@ -53,6 +53,8 @@ class DailyCounter(models.Model):
 
     class Meta:
         constraints = [
+            # On PostgreSQL its index also carries `delta` (INCLUDE), so that a seller's health
+            # is read from the index alone: migration 0003 says why it is not declared here.
             models.UniqueConstraint(
                 fields=["seller", "marketplace", "metric", "key_day", "change_day", "part"],
                 name="metrics_counter_one_cell",
