@@ -59,6 +59,25 @@ def test_operator_sees_the_admin_models_the_docs_promise(cast: dict[str, Any]) -
     assert client_for(cast["otto"]).get("/admin/appeals/appealpolicy/add/").status_code == 200
 
 
+def test_the_admin_shows_marketplaces_but_changes_them_only_through_their_action(
+    cast: dict[str, Any],
+) -> None:
+    from defectdesk.ledger.models import Marketplace
+
+    otto = client_for(cast["otto"])
+    market = Marketplace.objects.get(code="US")
+    listed = otto.get("/admin/ledger/marketplace/")
+    assert listed.status_code == 200
+    assert "America/Los_Angeles" in listed.content.decode()
+    assert otto.get("/admin/ledger/marketplace/add/").status_code == 403
+    changed = otto.post(
+        f"/admin/ledger/marketplace/{market.pk}/change/",
+        {"code": "US", "name": "US", "timezone": "Asia/Shanghai", "currency": "USD"},
+    )
+    assert changed.status_code == 403
+    assert Marketplace.objects.get(pk=market.pk).timezone == "America/Los_Angeles"
+
+
 def test_taking_the_operator_role_away_takes_the_admin_away(cast: dict[str, Any]) -> None:
     rita = cast["rita"]
     staff_roles_set(actor=SYSTEM, user=rita, reviewer=True, operator=True)
