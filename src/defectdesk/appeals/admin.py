@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 
 from defectdesk.appeals.models import Appeal, AppealPolicy
+from defectdesk.core.readonly_admin import ReadOnlyAdmin
 
 
 @admin.register(AppealPolicy)
@@ -20,7 +20,7 @@ class AppealPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Appeal)
-class AppealAdmin(admin.ModelAdmin):
+class AppealAdmin(ReadOnlyAdmin):
     """Appeals change only through their actions; the admin shows them."""
 
     list_display = [
@@ -35,12 +35,3 @@ class AppealAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "marketplace"]
     search_fields = ["seller__external_id", "defect__order__order_ref"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -1,27 +1,18 @@
 """Operators' admin for the ledger: read-only views of what arrived."""
 
 from django.contrib import admin
-from django.http import HttpRequest
 
+from defectdesk.core.readonly_admin import ReadOnlyAdmin
 from defectdesk.ledger.models import Marketplace, StripeWebhook
 
 
 @admin.register(Marketplace)
-class MarketplaceAdmin(admin.ModelAdmin):
+class MarketplaceAdmin(ReadOnlyAdmin):
     """Marketplaces change only through their action (`defectdesk marketplace`, the operator
     console): it is audited, and it changes the data version that every cached page showing a
     marketplace is kept under. An edit here would do neither."""
 
     list_display = ["code", "name", "timezone", "currency"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(StripeWebhook)
